@@ -1,0 +1,460 @@
+//! Streaming reader over one capture file.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
+
+use super::{CaptureError, CaptureErrorKind, CaptureFormat, MAX_RECORD_LEN};
+use crate::time::Timestamp;
+
+/// Room for the largest legal record plus block framing and options. The buffer never
+/// grows past this, so memory is constant per open file.
+const BUFFER_CAPACITY: usize = 4 * 1024 * 1024;
+
+/// pcapng Obsolete Packet Block type, which `pcap-parser` hands over as unknown.
+const OPB_TYPE: u32 = 2;
+
+/// One captured frame, borrowed from the reader until the next call.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// Link-layer type (pcap LINKTYPE_* value) of the frame's interface.
+    pub linktype: u32,
+    pub ts: Timestamp,
+    /// Captured bytes (what Suricata counts as the packet length).
+    pub data: &'a [u8],
+    /// Length on the wire.
+    pub orig_len: u32,
+    /// 1-based number of this packet within its file.
+    pub number: u64,
+    /// Byte offset of the record or block in the file.
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    linktype: u32,
+    /// Timestamp units per second; `None` when the IDB's resolution is unusable.
+    units_per_sec: Option<u64>,
+    offset_secs: i64,
+}
+
+enum Inner {
+    Pcap { reader: LegacyPcapReader<File>, linktype: u32, nanos: bool },
+    PcapNg { reader: PcapNGReader<File>, interfaces: Vec<Interface>, big_endian: bool },
+}
+
+/// Reads one capture file frame by frame in constant memory.
+pub struct CaptureReader {
+    path: PathBuf,
+    inner: Inner,
+    format: CaptureFormat,
+    /// Bytes of the last returned block, consumed on the next call.
+    pending: usize,
+    packets: u64,
+    /// Timestamp of the previous packet (Simple Packet Blocks carry none).
+    last_ts: Timestamp,
+    finished: bool,
+}
+
+impl CaptureReader {
+    /// Opens a capture file, sniffing its format from the magic number.
+    pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
+        let err = |kind| CaptureError::new(path, kind);
+        let mut file = File::open(path).map_err(|e| err(CaptureErrorKind::Io(e)))?;
+        let mut magic = [0u8; 4];
+        let mut got = 0;
+        while got < 4 {
+            match file.read(&mut magic[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(err(CaptureErrorKind::Io(e))),
+            }
+        }
+        if got == 0 {
+            return Err(err(CaptureErrorKind::Empty));
+        }
+        if got < 4 {
+            return Err(err(CaptureErrorKind::TruncatedHeader));
+        }
+        let format = match u32::from_le_bytes(magic) {
+            0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0xa1b2_cd34 | 0x34cd_b2a1 => {
+                CaptureFormat::Pcap
+            }
+            0x0a0d_0d0a => CaptureFormat::PcapNg,
+            other => return Err(err(CaptureErrorKind::BadMagic(u32::from_be_bytes(other.to_le_bytes())))),
+        };
+        let file = File::open(path).map_err(|e| err(CaptureErrorKind::Io(e)))?;
+        let header_err = |e: PcapError<&[u8]>| match e {
+            PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
+                err(CaptureErrorKind::TruncatedHeader)
+            }
+            PcapError::ReadError => err(CaptureErrorKind::Io(std::io::Error::other("read failed"))),
+            other => err(CaptureErrorKind::BadHeader(other.to_string())),
+        };
+        let inner = match format {
+            CaptureFormat::Pcap => {
+                let reader = LegacyPcapReader::new(BUFFER_CAPACITY, file).map_err(header_err)?;
+                Inner::Pcap { reader, linktype: 0, nanos: false }
+            }
+            CaptureFormat::PcapNg => {
+                let reader = PcapNGReader::new(BUFFER_CAPACITY, file).map_err(header_err)?;
+                Inner::PcapNg { reader, interfaces: Vec::new(), big_endian: false }
+            }
+        };
+        Ok(CaptureReader {
+            path: path.to_path_buf(),
+            inner,
+            format,
+            pending: 0,
+            packets: 0,
+            last_ts: Timestamp::ZERO,
+            finished: false,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn format(&self) -> CaptureFormat {
+        self.format
+    }
+
+    /// Packets returned so far.
+    pub fn packets_read(&self) -> u64 {
+        self.packets
+    }
+
+    /// The next frame, `Ok(None)` at the end of the file. After an error that is not
+    /// [`CaptureError::is_recoverable`], the reader returns `Ok(None)`.
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let result = match &mut self.inner {
+            Inner::Pcap { reader, linktype, nanos } => next_pcap(
+                reader,
+                linktype,
+                nanos,
+                &mut self.pending,
+                &mut self.packets,
+                &self.path,
+            ),
+            Inner::PcapNg { reader, interfaces, big_endian } => next_pcapng(
+                reader,
+                interfaces,
+                big_endian,
+                &mut self.pending,
+                &mut self.packets,
+                &mut self.last_ts,
+                &self.path,
+            ),
+        };
+        match result {
+            Ok(None) => {
+                self.finished = true;
+                Ok(None)
+            }
+            Err(e) => {
+                if !e.is_recoverable() {
+                    self.finished = true;
+                }
+                Err(e)
+            }
+            Ok(Some(frame)) => {
+                self.last_ts = frame.ts;
+                // Re-borrow from the reader: the frame's bytes live in its buffer.
+                let data = buffer_of(&self.inner);
+                let start = frame.data_start;
+                Ok(Some(Frame {
+                    linktype: frame.linktype,
+                    ts: frame.ts,
+                    data: &data[start..start + frame.data_len],
+                    orig_len: frame.orig_len,
+                    number: frame.number,
+                    offset: frame.offset,
+                }))
+            }
+        }
+    }
+}
+
+/// A frame located inside the reader's buffer (offsets, so that the borrow can be
+/// re-taken after the block has been dropped).
+struct Located {
+    linktype: u32,
+    ts: Timestamp,
+    data_start: usize,
+    data_len: usize,
+    orig_len: u32,
+    number: u64,
+    offset: u64,
+}
+
+fn buffer_of(inner: &Inner) -> &[u8] {
+    match inner {
+        Inner::Pcap { reader, .. } => reader.data(),
+        Inner::PcapNg { reader, .. } => reader.data(),
+    }
+}
+
+
+/// Loops `next()`/`refill()` until a whole block is available; maps the crate's errors.
+macro_rules! next_block {
+    ($reader:expr, $path:expr, $packets:expr, $on_too_small:expr) => {{
+        loop {
+            // next() parses in place without moving the buffer, so frame data can be
+            // located relative to this address afterwards.
+            let base = $reader.data().as_ptr() as usize;
+            match $reader.next() {
+                Ok(x) => break Some((base, x)),
+                Err(PcapError::Eof) => break None,
+                Err(PcapError::Incomplete(_)) => {
+                    if $reader.refill().is_err() {
+                        return Err(CaptureError {
+                            path: $path.to_path_buf(),
+                            packet: Some(*$packets + 1),
+                            offset: Some($reader.consumed() as u64),
+                            kind: CaptureErrorKind::Io(std::io::Error::other("read failed")),
+                        });
+                    }
+                }
+                Err(PcapError::UnexpectedEof) => {
+                    return Err(CaptureError {
+                        path: $path.to_path_buf(),
+                        packet: Some(*$packets + 1),
+                        offset: Some($reader.consumed() as u64),
+                        kind: CaptureErrorKind::TruncatedRecord,
+                    });
+                }
+                Err(PcapError::BufferTooSmall) => {
+                    let kind = $on_too_small($reader.data());
+                    return Err(CaptureError {
+                        path: $path.to_path_buf(),
+                        packet: Some(*$packets + 1),
+                        offset: Some($reader.consumed() as u64),
+                        kind,
+                    });
+                }
+                Err(e) => {
+                    let msg = match &e {
+                        PcapError::NomError(_, k) | PcapError::OwnedNomError(_, k) => {
+                            format!("unparsable block ({k:?})")
+                        }
+                        other => other.to_string(),
+                    };
+                    return Err(CaptureError {
+                        path: $path.to_path_buf(),
+                        packet: Some(*$packets + 1),
+                        offset: Some($reader.consumed() as u64),
+                        kind: CaptureErrorKind::CorruptBlock(msg),
+                    });
+                }
+            }
+        }
+    }};
+}
+
+fn next_pcap(
+    reader: &mut LegacyPcapReader<File>,
+    linktype: &mut u32,
+    nanos: &mut bool,
+    pending: &mut usize,
+    packets: &mut u64,
+    path: &Path,
+) -> Result<Option<Located>, CaptureError> {
+    loop {
+        if *pending > 0 {
+            reader.consume(std::mem::take(pending));
+        }
+        let offset = reader.consumed() as u64;
+        // A record header announcing more than the buffer holds is a corrupt length.
+        let too_small = |data: &[u8]| {
+            let len = data.get(8..12).map_or(0, |b| {
+                let raw = [b[0], b[1], b[2], b[3]];
+                let le = u32::from_le_bytes(raw);
+                let be = u32::from_be_bytes(raw);
+                if le <= be { be } else { le }
+            });
+            CaptureErrorKind::RecordTooLong { len, max: MAX_RECORD_LEN }
+        };
+        let Some((base, (size, block))) = next_block!(reader, path, packets, too_small) else {
+            return Ok(None);
+        };
+        *pending = size;
+        match block {
+            PcapBlockOwned::LegacyHeader(header) => {
+                *linktype = header.network.0 as u32;
+                *nanos = header.is_nanosecond_precision();
+            }
+            PcapBlockOwned::Legacy(rec) => {
+                *packets += 1;
+                if rec.caplen > MAX_RECORD_LEN {
+                    return Err(CaptureError {
+                        path: path.to_path_buf(),
+                        packet: Some(*packets),
+                        offset: Some(offset),
+                        kind: CaptureErrorKind::RecordTooLong { len: rec.caplen, max: MAX_RECORD_LEN },
+                    });
+                }
+                let sub = if *nanos { rec.ts_usec } else { rec.ts_usec.saturating_mul(1000) };
+                let data_start = (rec.data.as_ptr() as usize).saturating_sub(base);
+                return Ok(Some(Located {
+                    linktype: *linktype,
+                    ts: Timestamp::new(i64::from(rec.ts_sec), sub),
+                    data_start,
+                    data_len: rec.data.len(),
+                    orig_len: rec.origlen,
+                    number: *packets,
+                    offset,
+                }));
+            }
+            PcapBlockOwned::NG(_) => {
+                return Err(CaptureError {
+                    path: path.to_path_buf(),
+                    packet: Some(*packets + 1),
+                    offset: Some(offset),
+                    kind: CaptureErrorKind::CorruptBlock("pcapng block inside a pcap file".into()),
+                })
+            }
+        }
+    }
+}
+
+
+fn read_u32(b: &[u8], at: usize, big_endian: bool) -> Option<u32> {
+    let s = b.get(at..at + 4)?;
+    let raw = [s[0], s[1], s[2], s[3]];
+    Some(if big_endian { u32::from_be_bytes(raw) } else { u32::from_le_bytes(raw) })
+}
+
+fn read_u16(b: &[u8], at: usize, big_endian: bool) -> Option<u16> {
+    let s = b.get(at..at + 2)?;
+    let raw = [s[0], s[1]];
+    Some(if big_endian { u16::from_be_bytes(raw) } else { u16::from_le_bytes(raw) })
+}
+
+fn next_pcapng(
+    reader: &mut PcapNGReader<File>,
+    interfaces: &mut Vec<Interface>,
+    big_endian: &mut bool,
+    pending: &mut usize,
+    packets: &mut u64,
+    last_ts: &mut Timestamp,
+    path: &Path,
+) -> Result<Option<Located>, CaptureError> {
+    loop {
+        if *pending > 0 {
+            reader.consume(std::mem::take(pending));
+        }
+        let offset = reader.consumed() as u64;
+        let be = *big_endian;
+        let too_small = |data: &[u8]| {
+            let len = read_u32(data, 4, be).unwrap_or(0);
+            CaptureErrorKind::CorruptBlock(format!(
+                "block length {len} exceeds the largest block this reader accepts ({BUFFER_CAPACITY} bytes)"
+            ))
+        };
+        let Some((base, (size, block))) = next_block!(reader, path, packets, too_small) else {
+            return Ok(None);
+        };
+        *pending = size;
+        let corrupt = |packets: u64, msg: String| CaptureError {
+            path: path.to_path_buf(),
+            packet: Some(packets + 1),
+            offset: Some(offset),
+            kind: CaptureErrorKind::CorruptBlock(msg),
+        };
+        let PcapBlockOwned::NG(block) = block else {
+            return Err(corrupt(*packets, "pcap record inside a pcapng file".into()));
+        };
+        // (interface id, ts ticks or None, captured data, original length)
+        let (if_id, ticks, data, orig_len): (u32, Option<u64>, &[u8], u32) = match block {
+            Block::SectionHeader(shb) => {
+                *big_endian = shb.big_endian();
+                interfaces.clear();
+                continue;
+            }
+            Block::InterfaceDescription(idb) => {
+                interfaces.push(Interface {
+                    linktype: idb.linktype.0 as u32,
+                    units_per_sec: idb.ts_resolution(),
+                    offset_secs: idb.ts_offset(),
+                });
+                continue;
+            }
+            Block::EnhancedPacket(epb) => {
+                let ticks = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                if epb.caplen as usize > epb.data.len() {
+                    return Err(corrupt(
+                        *packets,
+                        format!("captured length {} exceeds the block's data ({} bytes)", epb.caplen, epb.data.len()),
+                    ));
+                }
+                let data = &epb.data[..epb.caplen as usize];
+                (epb.if_id, Some(ticks), data, epb.origlen)
+            }
+            Block::SimplePacket(spb) => {
+                let n = (spb.origlen as usize).min(spb.data.len());
+                (0, None, &spb.data[..n], spb.origlen)
+            }
+            Block::Unknown(ub) if ub.block_type == OPB_TYPE || ub.block_type == OPB_TYPE.swap_bytes() => {
+                // interface_id u16, drops u16, ts_high, ts_low, caplen, len, data
+                let d = ub.data;
+                let fields = (
+                    read_u16(d, 0, be),
+                    read_u32(d, 4, be),
+                    read_u32(d, 8, be),
+                    read_u32(d, 12, be),
+                    read_u32(d, 16, be),
+                );
+                let (Some(if_id), Some(hi), Some(lo), Some(caplen), Some(len)) = fields else {
+                    return Err(corrupt(*packets, "obsolete packet block too short".into()));
+                };
+                let Some(data) = d.get(20..20 + caplen as usize) else {
+                    return Err(corrupt(*packets, "obsolete packet block data exceeds its block".into()));
+                };
+                (u32::from(if_id), Some((u64::from(hi) << 32) | u64::from(lo)), data, len)
+            }
+            // Name resolution, statistics, secrets, custom and unknown blocks carry no packets.
+            _ => continue,
+        };
+        *packets += 1;
+        let Some(iface) = interfaces.get(if_id as usize).copied() else {
+            return Err(CaptureError {
+                path: path.to_path_buf(),
+                packet: Some(*packets),
+                offset: Some(offset),
+                kind: CaptureErrorKind::UnknownInterface(if_id),
+            });
+        };
+        if data.len() > MAX_RECORD_LEN as usize {
+            return Err(CaptureError {
+                path: path.to_path_buf(),
+                packet: Some(*packets),
+                offset: Some(offset),
+                kind: CaptureErrorKind::RecordTooLong { len: data.len() as u32, max: MAX_RECORD_LEN },
+            });
+        }
+        let ts = match (ticks, iface.units_per_sec) {
+            (Some(t), Some(units)) => Timestamp::from_ticks(t, units, iface.offset_secs),
+            (Some(t), None) => Timestamp::from_ticks(t, 1_000_000, iface.offset_secs),
+            (None, _) => *last_ts,
+        };
+        let data_start = (data.as_ptr() as usize).saturating_sub(base);
+        return Ok(Some(Located {
+            linktype: iface.linktype,
+            ts,
+            data_start,
+            data_len: data.len(),
+            orig_len,
+            number: *packets,
+            offset,
+        }));
+    }
+}

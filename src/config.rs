@@ -1,0 +1,167 @@
+//! Run settings with Suricata's names: `vars.address-groups.*`, `vars.port-groups.*`,
+//! flow timeouts and defrag limits, set from the shipped suricata.yaml defaults and
+//! overridden with `--set key=value`.
+
+use std::collections::BTreeMap;
+
+use thiserror::Error;
+
+use crate::decode::DefragConfig;
+use crate::flow::{FlowConfig, StateTimeouts};
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SetError {
+    #[error("--set {0}: expected key=value")]
+    NoEquals(String),
+    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, defrag.timeout, defrag.trackers, defrag.max-frags, flow.max-flows)")]
+    UnknownKey { key: String },
+    #[error("--set {key}={value}: {why}")]
+    BadValue { key: String, value: String, why: String },
+}
+
+/// Rule variables, as in suricata.yaml's `vars` section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vars {
+    pub address_groups: BTreeMap<String, String>,
+    pub port_groups: BTreeMap<String, String>,
+}
+
+impl Default for Vars {
+    /// The values of Suricata 7.0.10's shipped suricata.yaml.
+    fn default() -> Self {
+        let home = "$HOME_NET";
+        let address_groups = [
+            ("HOME_NET", "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]"),
+            ("EXTERNAL_NET", "!$HOME_NET"),
+            ("HTTP_SERVERS", home),
+            ("SMTP_SERVERS", home),
+            ("SQL_SERVERS", home),
+            ("DNS_SERVERS", home),
+            ("TELNET_SERVERS", home),
+            ("AIM_SERVERS", "$EXTERNAL_NET"),
+            ("DC_SERVERS", home),
+            ("DNP3_SERVER", home),
+            ("DNP3_CLIENT", home),
+            ("MODBUS_CLIENT", home),
+            ("MODBUS_SERVER", home),
+            ("ENIP_CLIENT", home),
+            ("ENIP_SERVER", home),
+        ];
+        let port_groups = [
+            ("HTTP_PORTS", "80"),
+            ("SHELLCODE_PORTS", "!80"),
+            ("ORACLE_PORTS", "1521"),
+            ("SSH_PORTS", "22"),
+            ("DNP3_PORTS", "20000"),
+            ("MODBUS_PORTS", "502"),
+            ("FILE_DATA_PORTS", "[$HTTP_PORTS,110,143]"),
+            ("FTP_PORTS", "21"),
+            ("GENEVE_PORTS", "6081"),
+            ("VXLAN_PORTS", "4789"),
+            ("TEREDO_PORTS", "3544"),
+        ];
+        Vars {
+            address_groups: address_groups.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            port_groups: port_groups.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+}
+
+/// Everything configurable about a run's engine.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub vars: Vars,
+    pub flow: FlowConfig,
+    pub defrag: DefragConfig,
+    /// `--simulate-ips`: inline (IPS) timing.
+    pub simulate_ips: bool,
+}
+
+impl Settings {
+    /// Applies one `--set key=value`.
+    pub fn set(&mut self, assignment: &str) -> Result<(), SetError> {
+        let (key, value) = assignment.split_once('=').ok_or_else(|| SetError::NoEquals(assignment.to_string()))?;
+        let key = key.trim();
+        let value = value.trim();
+        let bad = |why: &str| SetError::BadValue { key: key.to_string(), value: value.to_string(), why: why.to_string() };
+        let number = || value.parse::<u64>().map_err(|_| bad("expected a non-negative integer"));
+        if let Some(name) = key.strip_prefix("vars.address-groups.") {
+            if name.is_empty() || value.is_empty() {
+                return Err(bad("empty variable name or value"));
+            }
+            self.vars.address_groups.insert(name.to_string(), value.to_string());
+            return Ok(());
+        }
+        if let Some(name) = key.strip_prefix("vars.port-groups.") {
+            if name.is_empty() || value.is_empty() {
+                return Err(bad("empty variable name or value"));
+            }
+            self.vars.port_groups.insert(name.to_string(), value.to_string());
+            return Ok(());
+        }
+        if let Some(rest) = key.strip_prefix("flow-timeouts.") {
+            let (proto, state) = rest.split_once('.').ok_or_else(|| SetError::UnknownKey { key: key.to_string() })?;
+            let t: &mut StateTimeouts = match proto {
+                "tcp" => &mut self.flow.timeouts.tcp,
+                "udp" => &mut self.flow.timeouts.udp,
+                "icmp" => &mut self.flow.timeouts.icmp,
+                "default" => &mut self.flow.timeouts.default,
+                _ => return Err(SetError::UnknownKey { key: key.to_string() }),
+            };
+            let secs = u32::try_from(number()?).map_err(|_| bad("too large"))?;
+            match state {
+                "new" => t.new = secs,
+                "established" => t.established = secs,
+                "closed" => t.closed = secs,
+                _ => return Err(SetError::UnknownKey { key: key.to_string() }),
+            }
+            return Ok(());
+        }
+        match key {
+            "defrag.timeout" => self.defrag.timeout_secs = u32::try_from(number()?).map_err(|_| bad("too large"))?,
+            "defrag.trackers" => self.defrag.max_trackers = number()? as usize,
+            "defrag.max-frags" => self.defrag.max_fragments = number()? as usize,
+            "flow.max-flows" => {
+                let n = number()? as usize;
+                if n == 0 {
+                    return Err(bad("must be at least 1"));
+                }
+                self.flow.max_flows = n;
+            }
+            _ => return Err(SetError::UnknownKey { key: key.to_string() }),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_suricata_yaml() {
+        let s = Settings::default();
+        assert_eq!(s.vars.address_groups["HOME_NET"], "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]");
+        assert_eq!(s.vars.address_groups["EXTERNAL_NET"], "!$HOME_NET");
+        assert_eq!(s.vars.port_groups["HTTP_PORTS"], "80");
+        assert_eq!(s.vars.port_groups["FILE_DATA_PORTS"], "[$HTTP_PORTS,110,143]");
+        assert_eq!(s.flow.timeouts.tcp.established, 600);
+        assert_eq!(s.flow.timeouts.udp.new, 30);
+        assert_eq!(s.defrag.timeout_secs, 60);
+    }
+
+    #[test]
+    fn set_overrides_and_rejects() {
+        let mut s = Settings::default();
+        s.set("vars.address-groups.HOME_NET=[10.1.0.0/16]").expect("valid");
+        assert_eq!(s.vars.address_groups["HOME_NET"], "[10.1.0.0/16]");
+        s.set("vars.port-groups.HTTP_PORTS=[80,8080]").expect("valid");
+        assert_eq!(s.vars.port_groups["HTTP_PORTS"], "[80,8080]");
+        s.set("flow-timeouts.tcp.established=120").expect("valid");
+        assert_eq!(s.flow.timeouts.tcp.established, 120);
+        assert!(matches!(s.set("nonsense"), Err(SetError::NoEquals(_))));
+        assert!(matches!(s.set("stream.depth=1"), Err(SetError::UnknownKey { .. })));
+        assert!(matches!(s.set("flow-timeouts.tcp.new=abc"), Err(SetError::BadValue { .. })));
+        assert!(matches!(s.set("flow.max-flows=0"), Err(SetError::BadValue { .. })));
+    }
+}

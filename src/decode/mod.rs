@@ -1,0 +1,306 @@
+//! Packet decoding, L2 to L4, the way Suricata's decoders walk a frame: link layer (by the
+//! capture's link type), VLAN tags, IPv4/IPv6 with options and extension headers, fragment
+//! reassembly, then TCP, UDP, ICMP, ICMPv6 or an opaque IP protocol. Header slicing uses
+//! `etherparse`; what Suricata does with the result (what is invalid, what gets a flow) is
+//! decided here.
+
+mod defrag;
+mod ip;
+mod link;
+
+use std::net::IpAddr;
+
+pub use defrag::{DefragConfig, DefragStats};
+pub use link::LinkType;
+
+use crate::time::Timestamp;
+
+/// IP protocol numbers used by the engine.
+pub mod proto {
+    pub const ICMP: u8 = 1;
+    pub const TCP: u8 = 6;
+    pub const UDP: u8 = 17;
+    pub const ICMPV6: u8 = 58;
+}
+
+/// TCP header flag bits, as in the header's flags byte.
+pub mod tcp_flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+    pub const URG: u8 = 0x20;
+    pub const ECE: u8 = 0x40;
+    pub const CWR: u8 = 0x80;
+}
+
+/// Suricata tracks at most three VLAN layers; a fourth is a decoder event.
+pub const MAX_VLAN_LAYERS: usize = 3;
+
+/// VLAN ids of a packet, outermost first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Vlans {
+    ids: [u16; MAX_VLAN_LAYERS],
+    len: u8,
+}
+
+impl Vlans {
+    pub fn push(&mut self, id: u16) -> bool {
+        if usize::from(self.len) >= MAX_VLAN_LAYERS {
+            return false;
+        }
+        self.ids[usize::from(self.len)] = id;
+        self.len += 1;
+        true
+    }
+
+    pub fn as_slice(&self) -> &[u16] {
+        &self.ids[..usize::from(self.len)]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Transport-layer header fields the flow and detection layers use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Tcp(TcpHeader),
+    Udp { src_port: u16, dst_port: u16 },
+    /// ICMP (v4 or v6): type and code.
+    Icmp { icmp_type: u8, icmp_code: u8 },
+    /// Any other IP protocol: an opaque flow keyed on addresses and protocol.
+    Other,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpHeader {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq: u32,
+    pub ack: u32,
+    /// The flags byte (FIN..CWR, see [`tcp_flags`]).
+    pub flags: u8,
+    pub window: u16,
+}
+
+/// A decoded IP packet, ready for flow tracking.
+#[derive(Clone, Copy, Debug)]
+pub struct Packet<'a> {
+    /// 1-based packet number in the run (Suricata's `pcap_cnt`); `None` for packets the
+    /// engine made itself, such as a reassembled datagram.
+    pub pcap_cnt: Option<u64>,
+    pub ts: Timestamp,
+    /// Length Suricata counts for the packet: the whole captured frame.
+    pub len: u32,
+    pub linktype: u32,
+    pub vlans: Vlans,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// IP protocol number (after IPv6 extension headers).
+    pub proto: u8,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    pub transport: Transport,
+    /// Transport payload (for TCP/UDP/ICMP after their header; for other protocols the IP
+    /// payload).
+    pub payload: &'a [u8],
+}
+
+impl Packet<'_> {
+    pub fn ports(&self) -> (u16, u16) {
+        match self.transport {
+            Transport::Tcp(t) => (t.src_port, t.dst_port),
+            Transport::Udp { src_port, dst_port } => (src_port, dst_port),
+            _ => (0, 0),
+        }
+    }
+
+    pub fn tcp(&self) -> Option<&TcpHeader> {
+        match &self.transport {
+            Transport::Tcp(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// Why a frame could not be decoded into a packet. Names follow Suricata's decoder events
+/// (`decoder.event.<name>` in its stats).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Invalid {
+    UnsupportedLinkType,
+    EthernetTooSmall,
+    VlanHeaderTooSmall,
+    VlanTooManyLayers,
+    SllTooSmall,
+    Sll2TooSmall,
+    NullTooSmall,
+    NullUnknownFamily,
+    RawUnknownVersion,
+    Ipv4TooSmall,
+    Ipv4WrongVersion,
+    Ipv4HlenTooSmall,
+    Ipv4IplenSmallerThanHlen,
+    Ipv4Truncated,
+    Ipv6TooSmall,
+    Ipv6WrongVersion,
+    Ipv6Truncated,
+    Ipv6ExtHeaderTruncated,
+    Ipv6FragmentHeaderTruncated,
+    TcpTooSmall,
+    TcpHlenTooSmall,
+    TcpOptionsTruncated,
+    UdpTooSmall,
+    UdpLenInvalid,
+    IcmpTooSmall,
+    Icmpv6TooSmall,
+    FragmentTooLarge,
+    FragmentOverlapInvalid,
+}
+
+impl Invalid {
+    /// Stable snake_case name used in stats and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Invalid::UnsupportedLinkType => "unsupported_linktype",
+            Invalid::EthernetTooSmall => "ethernet.pkt_too_small",
+            Invalid::VlanHeaderTooSmall => "vlan.header_too_small",
+            Invalid::VlanTooManyLayers => "vlan.too_many_layers",
+            Invalid::SllTooSmall => "sll.pkt_too_small",
+            Invalid::Sll2TooSmall => "sll2.pkt_too_small",
+            Invalid::NullTooSmall => "null.pkt_too_small",
+            Invalid::NullUnknownFamily => "null.unsupported_type",
+            Invalid::RawUnknownVersion => "ipraw.invalid_ip_version",
+            Invalid::Ipv4TooSmall => "ipv4.pkt_too_small",
+            Invalid::Ipv4WrongVersion => "ipv4.wrong_ip_version",
+            Invalid::Ipv4HlenTooSmall => "ipv4.hlen_too_small",
+            Invalid::Ipv4IplenSmallerThanHlen => "ipv4.iplen_smaller_than_hlen",
+            Invalid::Ipv4Truncated => "ipv4.trunc_pkt",
+            Invalid::Ipv6TooSmall => "ipv6.pkt_too_small",
+            Invalid::Ipv6WrongVersion => "ipv6.wrong_ip_version",
+            Invalid::Ipv6Truncated => "ipv6.trunc_pkt",
+            Invalid::Ipv6ExtHeaderTruncated => "ipv6.trunc_exthdr",
+            Invalid::Ipv6FragmentHeaderTruncated => "ipv6.fh_trunc",
+            Invalid::TcpTooSmall => "tcp.pkt_too_small",
+            Invalid::TcpHlenTooSmall => "tcp.hlen_too_small",
+            Invalid::TcpOptionsTruncated => "tcp.invalid_optlen",
+            Invalid::UdpTooSmall => "udp.pkt_too_small",
+            Invalid::UdpLenInvalid => "udp.hlen_invalid",
+            Invalid::IcmpTooSmall => "icmpv4.pkt_too_small",
+            Invalid::Icmpv6TooSmall => "icmpv6.pkt_too_small",
+            Invalid::FragmentTooLarge => "defrag.pkt_too_large",
+            Invalid::FragmentOverlapInvalid => "defrag.invalid_fragment",
+        }
+    }
+}
+
+/// What became of one captured frame.
+#[derive(Debug)]
+pub enum Decoded<'a> {
+    /// An IP packet for the flow table.
+    Packet(Packet<'a>),
+    /// An IP fragment, held for reassembly. When it completed a datagram,
+    /// [`Decoder::take_reassembled`] returns the reassembled packet.
+    Fragment { ip_version: u8 },
+    /// A valid frame that carries no IP (ARP, LLDP, ...): counted, not tracked.
+    NotIp { ether_type: u16 },
+    /// A frame the decoders refused.
+    Invalid(Invalid),
+}
+
+/// Frame decoder; owns the fragment reassembly state.
+pub struct Decoder {
+    defrag: defrag::Defrag,
+    /// The last datagram completed by reassembly, waiting for `take_reassembled`.
+    reassembled: Option<defrag::Reassembled>,
+}
+
+impl Decoder {
+    pub fn new(config: DefragConfig) -> Self {
+        Decoder { defrag: defrag::Defrag::new(config), reassembled: None }
+    }
+
+    pub fn defrag_stats(&self) -> &DefragStats {
+        self.defrag.stats()
+    }
+
+    /// Fragments currently held.
+    pub fn fragments_held(&self) -> usize {
+        self.defrag.fragments_held()
+    }
+
+    /// Decodes one frame captured with link type `linktype`.
+    pub fn decode<'a>(
+        &mut self,
+        linktype: u32,
+        data: &'a [u8],
+        ts: Timestamp,
+        pcap_cnt: u64,
+    ) -> Decoded<'a> {
+        let link = match link::decode_link(linktype, data) {
+            Ok(link) => link,
+            Err(invalid) => return Decoded::Invalid(invalid),
+        };
+        let l3 = match link.network {
+            link::Network::Ipv4(b) | link::Network::Ipv6(b) => b,
+            link::Network::Other(ether_type) => return Decoded::NotIp { ether_type },
+        };
+        let ctx = ip::Context {
+            pcap_cnt: Some(pcap_cnt),
+            ts,
+            len: data.len() as u32,
+            linktype,
+            vlans: link.vlans,
+            link_header_len: data.len() - l3.len(),
+        };
+        match ip::decode_ip(&ctx, l3) {
+            ip::IpOutcome::Packet(p) => Decoded::Packet(p),
+            ip::IpOutcome::Invalid(i) => Decoded::Invalid(i),
+            ip::IpOutcome::Fragment(frag) => {
+                let version = frag.version;
+                match self.defrag.insert(frag, &ctx, l3) {
+                    Ok(Some(done)) => self.reassembled = Some(done),
+                    Ok(None) => {}
+                    Err(invalid) => return Decoded::Invalid(invalid),
+                }
+                Decoded::Fragment { ip_version: version }
+            }
+        }
+    }
+
+    /// The datagram that the last fragment completed, decoded as Suricata decodes its
+    /// reassembled pseudo packet (no `pcap_cnt`; the length is the first fragment's link
+    /// header plus the reassembled IP datagram).
+    pub fn take_reassembled(&mut self) -> Option<Result<Packet<'_>, Invalid>> {
+        let done = self.reassembled.as_ref()?;
+        let ctx = ip::Context {
+            pcap_cnt: None,
+            ts: done.ts,
+            len: (done.link_header_len + done.datagram.len()) as u32,
+            linktype: done.linktype,
+            vlans: done.vlans,
+            link_header_len: done.link_header_len,
+        };
+        Some(match ip::decode_ip(&ctx, &done.datagram) {
+            ip::IpOutcome::Packet(p) => Ok(p),
+            ip::IpOutcome::Invalid(i) => Err(i),
+            // A reassembled datagram has its fragment fields cleared.
+            ip::IpOutcome::Fragment(_) => Err(Invalid::FragmentOverlapInvalid),
+        })
+    }
+
+    /// Forgets the reassembled datagram once the caller is done with it.
+    pub fn clear_reassembled(&mut self) {
+        self.reassembled = None;
+    }
+
+    /// Drops fragment trackers older than the defrag timeout at time `now`.
+    pub fn expire_fragments(&mut self, now: Timestamp) {
+        self.defrag.expire(now);
+    }
+}
+
+#[cfg(test)]
+mod tests;

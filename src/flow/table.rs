@@ -1,0 +1,263 @@
+//! Flow storage: a slab of flows, a hash index, and a min-heap of expiry times.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use rustc_hash::FxHashMap;
+
+use super::{Direction, EndReason, Flow, FlowKey, Timeouts};
+use crate::decode::{proto, Packet, Transport};
+use crate::time::Timestamp;
+
+/// Flow table settings.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowConfig {
+    /// Most flows tracked at once; beyond it the flow nearest to its timeout is evicted.
+    pub max_flows: usize,
+    pub timeouts: Timeouts,
+}
+
+impl FlowConfig {
+    /// Default cap: about as many flows as Suricata keeps with its default 32 MB
+    /// `flow.memcap` plus emergency headroom, far above what a CI capture holds.
+    pub const DEFAULT_MAX_FLOWS: usize = 500_000;
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig { max_flows: Self::DEFAULT_MAX_FLOWS, timeouts: Timeouts::default() }
+    }
+}
+
+/// Flow counters for the stats output.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct FlowStats {
+    pub created: u64,
+    pub tcp: u64,
+    pub udp: u64,
+    pub icmp: u64,
+    pub other: u64,
+    pub timed_out: u64,
+    /// Ended early because a new TCP session started on the same tuple.
+    pub tcp_reused: u64,
+    /// Evicted to stay under `max_flows`.
+    pub evicted: u64,
+    /// Flows still open at the end of input.
+    pub active_at_end: u64,
+    /// Most flows held at once.
+    pub max_active: u64,
+}
+
+/// Where a packet landed.
+#[derive(Clone, Copy, Debug)]
+pub struct Lookup {
+    pub slot: u32,
+    pub direction: Direction,
+    /// The packet created the flow.
+    pub created: bool,
+}
+
+struct Slot {
+    generation: u32,
+    flow: Option<(FlowKey, Flow)>,
+}
+
+type HeapEntry = Reverse<(Timestamp, u32, u32)>;
+
+/// Bounded table of live flows.
+pub struct FlowTable {
+    config: FlowConfig,
+    index: FxHashMap<FlowKey, u32>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    /// (expiry, slot, generation); stale entries are skipped or rescheduled when popped.
+    expiry: BinaryHeap<HeapEntry>,
+    stats: FlowStats,
+}
+
+impl FlowTable {
+    pub fn new(config: FlowConfig) -> Self {
+        FlowTable {
+            config: FlowConfig { max_flows: config.max_flows.max(1), ..config },
+            index: FxHashMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            expiry: BinaryHeap::new(),
+            stats: FlowStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> &FlowStats {
+        &self.stats
+    }
+
+    pub fn active(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn flow(&self, slot: u32) -> Option<&Flow> {
+        self.slots.get(slot as usize)?.flow.as_ref().map(|(_, f)| f)
+    }
+
+    pub fn flow_mut(&mut self, slot: u32) -> Option<&mut Flow> {
+        self.slots.get_mut(slot as usize)?.flow.as_mut().map(|(_, f)| f)
+    }
+
+    fn expires_at(&self, flow: &Flow) -> Timestamp {
+        flow.last.plus_secs(self.config.timeouts.for_flow(flow.proto, flow.state))
+    }
+
+    /// Finds or creates the packet's flow and accounts the packet. Flows that end because
+    /// of it (timed out on this tuple, replaced by a new TCP session, evicted for room)
+    /// are handed to `ended` first.
+    pub fn process(&mut self, p: &Packet<'_>, ended: &mut impl FnMut(Flow, EndReason)) -> Lookup {
+        let key = FlowKey::of(p);
+        if let Some(&slot) = self.index.get(&key) {
+            let (timed_out, reused) = match self.flow(slot) {
+                Some(flow) => (
+                    self.expires_at(flow) < p.ts,
+                    match (&flow.tcp, &p.transport) {
+                        (Some(t), Transport::Tcp(h)) => t.is_reuse(h),
+                        _ => false,
+                    },
+                ),
+                None => (false, false),
+            };
+            if timed_out || reused {
+                if timed_out {
+                    self.stats.timed_out += 1;
+                } else {
+                    self.stats.tcp_reused += 1;
+                }
+                if let Some(flow) = self.remove(slot) {
+                    ended(flow, EndReason::Timeout);
+                }
+            } else if let Some(flow) = self.flow_mut(slot) {
+                let direction = flow.direction_of(p);
+                flow.update(p, direction);
+                return Lookup { slot, direction, created: false };
+            }
+        }
+        while self.index.len() >= self.config.max_flows {
+            match self.evict_one() {
+                Some(flow) => {
+                    self.stats.evicted += 1;
+                    ended(flow, EndReason::Forced);
+                }
+                None => break,
+            }
+        }
+        let mut flow = Flow::new(p);
+        flow.update(p, Direction::ToServer);
+        self.stats.created += 1;
+        match p.proto {
+            proto::TCP => self.stats.tcp += 1,
+            proto::UDP => self.stats.udp += 1,
+            proto::ICMP | proto::ICMPV6 => self.stats.icmp += 1,
+            _ => self.stats.other += 1,
+        }
+        let expires = self.expires_at(&flow);
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(Slot { generation: 0, flow: None });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let entry = &mut self.slots[slot as usize];
+        entry.flow = Some((key, flow));
+        let generation = entry.generation;
+        self.index.insert(key, slot);
+        self.expiry.push(Reverse((expires, slot, generation)));
+        self.stats.max_active = self.stats.max_active.max(self.index.len() as u64);
+        self.compact_expiry();
+        Lookup { slot, direction: Direction::ToServer, created: true }
+    }
+
+    fn remove(&mut self, slot: u32) -> Option<Flow> {
+        let entry = self.slots.get_mut(slot as usize)?;
+        let (key, flow) = entry.flow.take()?;
+        entry.generation = entry.generation.wrapping_add(1);
+        self.index.remove(&key);
+        self.free.push(slot);
+        Some(flow)
+    }
+
+    /// Pops heap entries until one names a live flow whose recorded expiry is current.
+    fn pop_earliest(&mut self) -> Option<(Timestamp, u32)> {
+        while let Some(Reverse((at, slot, generation))) = self.expiry.pop() {
+            let Some(entry) = self.slots.get(slot as usize) else { continue };
+            if entry.generation != generation {
+                continue;
+            }
+            let Some((_, flow)) = entry.flow.as_ref() else { continue };
+            let actual = self.expires_at(flow);
+            if actual > at {
+                self.expiry.push(Reverse((actual, slot, generation)));
+                continue;
+            }
+            return Some((actual, slot));
+        }
+        None
+    }
+
+    fn evict_one(&mut self) -> Option<Flow> {
+        let (_, slot) = self.pop_earliest()?;
+        self.remove(slot)
+    }
+
+    /// Ends every flow whose timeout passed before `now`.
+    pub fn expire(&mut self, now: Timestamp, ended: &mut impl FnMut(Flow, EndReason)) {
+        while let Some(Reverse((at, _, _))) = self.expiry.peek() {
+            if *at >= now {
+                break;
+            }
+            let Some((actual, slot)) = self.pop_earliest() else { break };
+            if actual >= now {
+                if let Some(generation) = self.slots.get(slot as usize).map(|s| s.generation) {
+                    self.expiry.push(Reverse((actual, slot, generation)));
+                }
+                break;
+            }
+            if let Some(flow) = self.remove(slot) {
+                self.stats.timed_out += 1;
+                ended(flow, EndReason::Timeout);
+            }
+        }
+    }
+
+    /// Ends all flows (end of input), oldest first.
+    pub fn drain(&mut self, ended: &mut impl FnMut(Flow, EndReason)) {
+        let mut flows: Vec<Flow> = Vec::with_capacity(self.index.len());
+        for slot in 0..self.slots.len() as u32 {
+            if let Some(flow) = self.remove(slot) {
+                flows.push(flow);
+            }
+        }
+        flows.sort_by_key(|f| (f.start, f.id));
+        self.stats.active_at_end += flows.len() as u64;
+        for flow in flows {
+            ended(flow, EndReason::Shutdown);
+        }
+        self.expiry.clear();
+        self.slots.clear();
+        self.free.clear();
+    }
+
+    /// Keeps stale heap entries from outgrowing the table: rebuilds from live flows.
+    fn compact_expiry(&mut self) {
+        if self.expiry.len() <= 4 * self.config.max_flows.max(1024) {
+            return;
+        }
+        let mut rebuilt = Vec::with_capacity(self.index.len());
+        for (i, slot) in self.slots.iter().enumerate() {
+            if let Some((_, flow)) = &slot.flow {
+                rebuilt.push(Reverse((self.expires_at(flow), i as u32, slot.generation)));
+            }
+        }
+        self.expiry = BinaryHeap::from(rebuilt);
+    }
+}
+
+#[cfg(test)]
+mod tests;

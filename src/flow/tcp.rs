@@ -1,0 +1,231 @@
+//! The TCP connection states the flow layer needs (Suricata's `stream-tcp` states), driven
+//! by flags and acknowledgement numbers. Reassembly lives in `stream/`; this tracks only
+//! what decides a flow's state and timeout.
+
+use crate::decode::{tcp_flags as f, TcpHeader};
+
+/// Suricata's TCP session states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TcpState {
+    /// No session: no SYN seen (mid-stream pick-up is off, as in Suricata's default).
+    None,
+    SynSent,
+    SynRecv,
+    Established,
+    FinWait1,
+    FinWait2,
+    TimeWait,
+    LastAck,
+    CloseWait,
+    Closing,
+    Closed,
+}
+
+impl TcpState {
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpState::None => "none",
+            TcpState::SynSent => "syn_sent",
+            TcpState::SynRecv => "syn_recv",
+            TcpState::Established => "established",
+            TcpState::FinWait1 => "fin_wait1",
+            TcpState::FinWait2 => "fin_wait2",
+            TcpState::TimeWait => "time_wait",
+            TcpState::LastAck => "last_ack",
+            TcpState::CloseWait => "close_wait",
+            TcpState::Closing => "closing",
+            TcpState::Closed => "closed",
+        }
+    }
+
+    /// The flow-level state Suricata derives from it.
+    pub fn flow_state(self) -> super::FlowState {
+        use super::FlowState;
+        match self {
+            TcpState::None | TcpState::SynSent | TcpState::SynRecv => FlowState::New,
+            TcpState::Established
+            | TcpState::FinWait1
+            | TcpState::FinWait2
+            | TcpState::Closing
+            | TcpState::CloseWait => FlowState::Established,
+            TcpState::LastAck | TcpState::TimeWait | TcpState::Closed => FlowState::Closed,
+        }
+    }
+}
+
+/// Per-flow TCP tracking.
+#[derive(Clone, Copy, Debug)]
+pub struct TcpTracker {
+    pub state: TcpState,
+    /// Sequence number that acknowledges the client's / server's FIN, once sent.
+    client_fin_ack: Option<u32>,
+    server_fin_ack: Option<u32>,
+    /// Initial sequence number of the client's SYN (tells a new SYN from a retransmit).
+    client_isn: u32,
+}
+
+impl Default for TcpTracker {
+    fn default() -> Self {
+        TcpTracker { state: TcpState::None, client_fin_ack: None, server_fin_ack: None, client_isn: 0 }
+    }
+}
+
+fn seq_geq(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) >= 0
+}
+
+impl TcpTracker {
+    /// Whether a packet should end this flow and start a new one on the same tuple
+    /// (Suricata's TCP session reuse: a fresh SYN on a closing or closed session).
+    pub fn is_reuse(&self, tcp: &TcpHeader) -> bool {
+        let syn_only = tcp.flags & (f::SYN | f::ACK | f::RST) == f::SYN;
+        syn_only
+            && matches!(self.state, TcpState::TimeWait | TcpState::Closed | TcpState::LastAck)
+            && tcp.seq != self.client_isn
+    }
+
+    /// Advances the state machine with one packet.
+    pub fn update(&mut self, tcp: &TcpHeader, to_server: bool, payload_len: usize) {
+        let flags = tcp.flags;
+        let syn = flags & f::SYN != 0;
+        let ack = flags & f::ACK != 0;
+        let fin = flags & f::FIN != 0;
+        if flags & f::RST != 0 {
+            if self.state != TcpState::None {
+                self.state = TcpState::Closed;
+            }
+            return;
+        }
+        // The sequence number that acknowledges a FIN: seq + data + 1.
+        let fin_ack = tcp.seq.wrapping_add(payload_len as u32).wrapping_add(u32::from(syn)).wrapping_add(1);
+        match self.state {
+            TcpState::None => {
+                if syn && !ack && to_server {
+                    self.state = TcpState::SynSent;
+                    self.client_isn = tcp.seq;
+                }
+            }
+            TcpState::SynSent => {
+                if syn && ack && !to_server {
+                    self.state = TcpState::SynRecv;
+                }
+            }
+            TcpState::SynRecv => {
+                if to_server && ack && !syn {
+                    self.state = TcpState::Established;
+                    if fin {
+                        self.client_fin_ack = Some(fin_ack);
+                        self.state = TcpState::FinWait1;
+                    }
+                }
+            }
+            TcpState::Established => {
+                if fin {
+                    if to_server {
+                        self.client_fin_ack = Some(fin_ack);
+                        self.state = TcpState::FinWait1;
+                    } else {
+                        self.server_fin_ack = Some(fin_ack);
+                        self.state = TcpState::CloseWait;
+                    }
+                }
+            }
+            TcpState::FinWait1 => {
+                if !to_server {
+                    let acks_fin = ack && self.client_fin_ack.is_some_and(|s| seq_geq(tcp.ack, s));
+                    if fin {
+                        self.server_fin_ack = Some(fin_ack);
+                        self.state = if acks_fin { TcpState::TimeWait } else { TcpState::Closing };
+                    } else if acks_fin {
+                        self.state = TcpState::FinWait2;
+                    }
+                }
+            }
+            TcpState::FinWait2 => {
+                if !to_server && fin {
+                    self.server_fin_ack = Some(fin_ack);
+                    self.state = TcpState::TimeWait;
+                }
+            }
+            TcpState::CloseWait => {
+                if to_server && fin {
+                    self.client_fin_ack = Some(fin_ack);
+                    self.state = TcpState::LastAck;
+                }
+            }
+            TcpState::Closing => {
+                if ack {
+                    let target = if to_server { self.server_fin_ack } else { self.client_fin_ack };
+                    if target.is_some_and(|s| seq_geq(tcp.ack, s)) {
+                        self.state = TcpState::TimeWait;
+                    }
+                }
+            }
+            TcpState::LastAck => {
+                if !to_server && ack && self.client_fin_ack.is_some_and(|s| seq_geq(tcp.ack, s)) {
+                    self.state = TcpState::TimeWait;
+                }
+            }
+            TcpState::TimeWait | TcpState::Closed => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(flags: u8, seq: u32, ack: u32) -> TcpHeader {
+        TcpHeader { src_port: 1, dst_port: 2, seq, ack, flags, window: 0 }
+    }
+
+    #[test]
+    fn handshake_data_and_fin_teardown() {
+        let mut t = TcpTracker::default();
+        t.update(&seg(f::SYN, 100, 0), true, 0);
+        assert_eq!(t.state, TcpState::SynSent);
+        t.update(&seg(f::SYN | f::ACK, 500, 101), false, 0);
+        assert_eq!(t.state, TcpState::SynRecv);
+        t.update(&seg(f::ACK, 101, 501), true, 0);
+        assert_eq!(t.state, TcpState::Established);
+        t.update(&seg(f::ACK | f::PSH, 101, 501), true, 10);
+        t.update(&seg(f::FIN | f::ACK, 111, 501), true, 0);
+        assert_eq!(t.state, TcpState::FinWait1);
+        t.update(&seg(f::FIN | f::ACK, 501, 112), false, 0);
+        assert_eq!(t.state, TcpState::TimeWait);
+        assert_eq!(t.state.flow_state(), crate::flow::FlowState::Closed);
+    }
+
+    #[test]
+    fn server_closes_first() {
+        let mut t = TcpTracker { state: TcpState::Established, ..Default::default() };
+        t.update(&seg(f::FIN | f::ACK, 900, 50), false, 0);
+        assert_eq!(t.state, TcpState::CloseWait);
+        t.update(&seg(f::FIN | f::ACK, 50, 901), true, 0);
+        assert_eq!(t.state, TcpState::LastAck);
+        t.update(&seg(f::ACK, 901, 51), false, 0);
+        assert_eq!(t.state, TcpState::TimeWait);
+    }
+
+    #[test]
+    fn rst_closes_and_midstream_stays_none() {
+        let mut t = TcpTracker::default();
+        t.update(&seg(f::ACK | f::PSH, 1, 1), true, 5);
+        assert_eq!(t.state, TcpState::None);
+        t.update(&seg(f::SYN | f::ACK, 1, 1), false, 0);
+        assert_eq!(t.state, TcpState::None, "SYN/ACK first: no session without midstream");
+        let mut t = TcpTracker { state: TcpState::Established, ..Default::default() };
+        t.update(&seg(f::RST, 1, 0), false, 0);
+        assert_eq!(t.state, TcpState::Closed);
+    }
+
+    #[test]
+    fn new_syn_on_closed_session_is_reuse() {
+        let mut t = TcpTracker::default();
+        t.update(&seg(f::SYN, 100, 0), true, 0);
+        t.state = TcpState::Closed;
+        assert!(!t.is_reuse(&seg(f::SYN, 100, 0)), "retransmitted SYN");
+        assert!(t.is_reuse(&seg(f::SYN, 7000, 0)));
+        assert!(!t.is_reuse(&seg(f::SYN | f::ACK, 7000, 0)));
+    }
+}

@@ -1,0 +1,14 @@
+//! rulesim: an offline tester for Suricata and AWS Network Firewall rulesets.
+//!
+//! The library follows the path a packet takes, as Suricata is organised:
+//! [`capture`] (pcap, pcapng) -> [`decode`] (L2-L4, fragments) -> [`flow`] -> [`output`]
+//! (EVE JSON, AWS log wrapper, stats); [`engine`] ties them together and [`config`] holds
+//! the settings. [`synth`] builds packets and captures for tests and the bundled sample.
+
+pub mod capture;
+pub mod config;
+pub mod decode;
+pub mod engine;
+pub mod flow;
+pub mod output;
+pub mod time;

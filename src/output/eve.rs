@@ -1,0 +1,250 @@
+//! EVE JSON records. Field order follows Suricata 7.0.10's loggers; JSON consumers must not
+//! rely on it, but a byte-for-byte diff against Suricata's output should be easy.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use crate::decode::{proto, tcp_flags};
+use crate::flow::{DirectionStats, EndReason, Flow, FlowState};
+use crate::time::{EveTime, Timestamp};
+
+/// An address as EVE writes it: IPv4 dotted quad; IPv6 fully expanded, zero-padded,
+/// lower case (`2001:0db8:0000:...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EveIp(pub IpAddr);
+
+impl fmt::Display for EveIp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IpAddr::V4(a) => write!(f, "{a}"),
+            IpAddr::V6(a) => {
+                let s = a.segments();
+                write!(
+                    f,
+                    "{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}",
+                    s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
+                )
+            }
+        }
+    }
+}
+
+impl Serialize for EveIp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+struct Ts(Timestamp);
+
+impl Serialize for Ts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t: EveTime = self.0.eve();
+        s.collect_str(&t)
+    }
+}
+
+/// EVE `proto`: Suricata's protocol names (IANA keywords), the number otherwise.
+pub fn proto_name(p: u8) -> Cow<'static, str> {
+    Cow::Borrowed(match p {
+        0 => "HOPOPT",
+        proto::ICMP => "ICMP",
+        2 => "IGMP",
+        4 => "IPv4",
+        proto::TCP => "TCP",
+        proto::UDP => "UDP",
+        41 => "IPv6",
+        43 => "IPv6-Route",
+        44 => "IPv6-Frag",
+        47 => "GRE",
+        50 => "ESP",
+        51 => "AH",
+        proto::ICMPV6 => "IPv6-ICMP",
+        59 => "IPv6-NoNxt",
+        60 => "IPv6-Opts",
+        89 => "OSPFIGP",
+        103 => "PIM",
+        112 => "VRRP",
+        132 => "SCTP",
+        136 => "UDPLite",
+        other => return Cow::Owned(other.to_string()),
+    })
+}
+
+/// EVE `tcp` object of a netflow record: hex of the OR of the flags, then a `true` key
+/// per flag that was seen.
+struct TcpFlagsObject(u8);
+
+impl Serialize for TcpFlagsObject {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let flags = self.0;
+        let names: [(u8, &str); 8] = [
+            (tcp_flags::SYN, "syn"),
+            (tcp_flags::FIN, "fin"),
+            (tcp_flags::RST, "rst"),
+            (tcp_flags::PSH, "psh"),
+            (tcp_flags::ACK, "ack"),
+            (tcp_flags::URG, "urg"),
+            (tcp_flags::ECE, "ecn"),
+            (tcp_flags::CWR, "cwr"),
+        ];
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("tcp_flags", &format!("{flags:02x}"))?;
+        for (bit, name) in names {
+            if flags & bit != 0 {
+                map.serialize_entry(name, &true)?;
+            }
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct NetflowBody {
+    pkts: u64,
+    bytes: u64,
+    start: Ts,
+    end: Ts,
+    age: i64,
+    min_ttl: u8,
+    max_ttl: u8,
+    /// AWS Network Firewall adds these three; Suricata 7.0.10 does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alerted: Option<bool>,
+}
+
+/// One unidirectional EVE `netflow` record.
+#[derive(Serialize)]
+pub struct NetflowRecord<'a> {
+    timestamp: Ts,
+    flow_id: u64,
+    event_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vlan: Option<&'a [u16]>,
+    src_ip: EveIp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src_port: Option<u16>,
+    dest_ip: EveIp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dest_port: Option<u16>,
+    proto: Cow<'static, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icmp_type: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icmp_code: Option<u8>,
+    app_proto: &'a str,
+    netflow: NetflowBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tcp: Option<TcpFlagsObject>,
+}
+
+/// How a flow ended, for the AWS-only netflow fields.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowOutcome {
+    pub state: FlowState,
+    pub reason: EndReason,
+    pub alerted: bool,
+}
+
+impl<'a> NetflowRecord<'a> {
+    /// The records Suricata writes for a flow: the to-server record, then the to-client
+    /// record only if reply packets were seen. `written_at` is the record timestamp;
+    /// `outcome` adds AWS's `state`/`reason`/`alerted` when given.
+    pub fn for_flow(
+        flow: &'a Flow,
+        written_at: Timestamp,
+        app_proto_ts: &'a str,
+        app_proto_tc: &'a str,
+        outcome: Option<FlowOutcome>,
+    ) -> Vec<NetflowRecord<'a>> {
+        let mut out = vec![Self::one(flow, written_at, false, app_proto_ts, outcome)];
+        if flow.to_client.pkts > 0 {
+            out.push(Self::one(flow, written_at, true, app_proto_tc, outcome));
+        }
+        out
+    }
+
+    fn one(
+        flow: &'a Flow,
+        written_at: Timestamp,
+        reply: bool,
+        app_proto: &'a str,
+        outcome: Option<FlowOutcome>,
+    ) -> NetflowRecord<'a> {
+        let (src, dst, dir): (_, _, &DirectionStats) = if reply {
+            (flow.server, flow.client, &flow.to_client)
+        } else {
+            (flow.client, flow.server, &flow.to_server)
+        };
+        let has_ports = matches!(flow.proto, proto::TCP | proto::UDP | 132);
+        let is_icmp = matches!(flow.proto, proto::ICMP | proto::ICMPV6);
+        let icmp = if is_icmp { dir.icmp } else { None };
+        NetflowRecord {
+            timestamp: Ts(written_at),
+            flow_id: flow.id,
+            event_type: "netflow",
+            vlan: (!flow.vlans.is_empty()).then(|| flow.vlans.as_slice()),
+            src_ip: EveIp(src.addr),
+            src_port: has_ports.then_some(src.port),
+            dest_ip: EveIp(dst.addr),
+            dest_port: has_ports.then_some(dst.port),
+            proto: proto_name(flow.proto),
+            icmp_type: icmp.map(|(t, _)| t),
+            icmp_code: icmp.map(|(_, c)| c),
+            app_proto,
+            netflow: NetflowBody {
+                pkts: dir.pkts,
+                bytes: dir.bytes,
+                start: Ts(flow.start),
+                end: Ts(flow.last),
+                age: flow.age(),
+                min_ttl: dir.min_ttl,
+                max_ttl: dir.max_ttl,
+                state: outcome.map(|o| o.state.name()),
+                reason: outcome.map(|o| o.reason.name()),
+                alerted: outcome.map(|o| o.alerted),
+            },
+            tcp: (flow.proto == proto::TCP).then_some(TcpFlagsObject(dir.tcp_flags)),
+        }
+    }
+
+    pub fn timestamp(&self) -> Timestamp {
+        self.timestamp.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_is_fully_expanded() {
+        let a: IpAddr = "fd00::5".parse().expect("literal");
+        assert_eq!(EveIp(a).to_string(), "fd00:0000:0000:0000:0000:0000:0000:0005");
+        let b: IpAddr = "10.0.0.1".parse().expect("literal");
+        assert_eq!(EveIp(b).to_string(), "10.0.0.1");
+    }
+
+    #[test]
+    fn tcp_flags_object_lists_set_flags_in_suricata_order() {
+        let json = serde_json::to_string(&TcpFlagsObject(0x1b)).expect("serialise");
+        assert_eq!(json, r#"{"tcp_flags":"1b","syn":true,"fin":true,"psh":true,"ack":true}"#);
+        let json = serde_json::to_string(&TcpFlagsObject(0)).expect("serialise");
+        assert_eq!(json, r#"{"tcp_flags":"00"}"#);
+    }
+
+    #[test]
+    fn protocol_names() {
+        assert_eq!(proto_name(58), "IPv6-ICMP");
+        assert_eq!(proto_name(6), "TCP");
+        assert_eq!(proto_name(253), "253");
+    }
+}

@@ -1,0 +1,114 @@
+//! Output: EVE JSON records (Suricata 7.0.10's field sets and formats), AWS Network
+//! Firewall's log wrapper, and run statistics.
+
+pub mod aws;
+pub mod eve;
+pub mod stats;
+
+pub use eve::{EveIp, NetflowRecord};
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::flow::{EndReason, Flow};
+use crate::time::Timestamp;
+use aws::{AwsLogIdentity, AwsRecord};
+use eve::FlowOutcome;
+
+/// A JSON-lines file written as the run goes.
+struct JsonLines {
+    path: PathBuf,
+    out: BufWriter<File>,
+    line: Vec<u8>,
+}
+
+impl JsonLines {
+    fn create(path: PathBuf) -> io::Result<JsonLines> {
+        let file = File::create(&path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        Ok(JsonLines { path, out: BufWriter::with_capacity(256 * 1024, file), line: Vec::with_capacity(1024) })
+    }
+
+    /// Serialises the record completely before writing, so a failure never leaves half a
+    /// line behind.
+    fn write<T: serde::Serialize>(&mut self, record: &T) -> io::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, record).map_err(io::Error::other)?;
+        self.line.push(b'\n');
+        self.out
+            .write_all(&self.line)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush().map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+    }
+}
+
+/// Where records go: `eve.json`, and with AWS logging `flow.json` and `alert.json`.
+pub struct EventOutput {
+    eve: Option<JsonLines>,
+    aws: Option<(AwsLogIdentity, JsonLines, JsonLines)>,
+    netflow_written: u64,
+}
+
+impl EventOutput {
+    /// No files: records are counted but not written (for benchmarks and library use).
+    pub fn discard() -> EventOutput {
+        EventOutput { eve: None, aws: None, netflow_written: 0 }
+    }
+
+    /// Creates the log files in `dir` (which must exist).
+    pub fn create(dir: &Path, aws: Option<AwsLogIdentity>) -> io::Result<EventOutput> {
+        let eve = Some(JsonLines::create(dir.join("eve.json"))?);
+        let aws = match aws {
+            Some(id) => {
+                let flow = JsonLines::create(dir.join("flow.json"))?;
+                let alert = JsonLines::create(dir.join("alert.json"))?;
+                Some((id, flow, alert))
+            }
+            None => None,
+        };
+        Ok(EventOutput { eve, aws, netflow_written: 0 })
+    }
+
+    pub fn netflow_written(&self) -> u64 {
+        self.netflow_written
+    }
+
+    /// Writes the netflow records of an ended flow. `written_at` is the record timestamp.
+    pub fn flow_ended(
+        &mut self,
+        flow: &Flow,
+        reason: EndReason,
+        written_at: Timestamp,
+        app_proto: (&str, &str),
+    ) -> io::Result<()> {
+        let records = NetflowRecord::for_flow(flow, written_at, app_proto.0, app_proto.1, None);
+        self.netflow_written += records.len() as u64;
+        if let Some(eve) = self.eve.as_mut() {
+            for r in &records {
+                eve.write(r)?;
+            }
+        }
+        if let Some((id, flow_log, _)) = self.aws.as_mut() {
+            let outcome = FlowOutcome { state: flow.state, reason, alerted: false };
+            for r in NetflowRecord::for_flow(flow, written_at, app_proto.0, app_proto.1, Some(outcome)) {
+                flow_log.write(&AwsRecord::wrap(id, r.timestamp().secs(), &r))?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        if let Some(eve) = self.eve.as_mut() {
+            eve.flush()?;
+        }
+        if let Some((_, flow, alert)) = self.aws.as_mut() {
+            flow.flush()?;
+            alert.flush()?;
+        }
+        Ok(())
+    }
+}

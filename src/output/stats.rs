@@ -1,0 +1,153 @@
+//! Run statistics: printed at the end and written to `stats.json`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::decode::DefragStats;
+use crate::flow::FlowStats;
+
+/// Counters by decoded layer.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DecoderStats {
+    pub pkts: u64,
+    pub bytes: u64,
+    /// Packets per link type name.
+    pub linktypes: BTreeMap<String, u64>,
+    pub ipv4: u64,
+    pub ipv6: u64,
+    pub tcp: u64,
+    pub udp: u64,
+    pub icmpv4: u64,
+    pub icmpv6: u64,
+    /// Other IP protocols, tracked as opaque flows.
+    pub other_ip: u64,
+    pub vlan: u64,
+    pub vlan_qinq: u64,
+    /// Valid frames without IP (ARP, LLDP, ...), by ethertype.
+    pub non_ip: BTreeMap<String, u64>,
+    /// Reassembled datagrams decoded (pseudo packets, not counted in `pkts`).
+    pub reassembled: u64,
+    /// Invalid packets by decoder event name.
+    pub invalid: BTreeMap<String, u64>,
+}
+
+impl DecoderStats {
+    pub fn invalid_total(&self) -> u64 {
+        self.invalid.values().sum()
+    }
+}
+
+/// Capture input counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CaptureStats {
+    pub files: u64,
+    pub files_failed: u64,
+    pub truncated_files: u64,
+    pub packets_read: u64,
+    /// Packets whose timestamp is earlier than the previous packet's.
+    pub timestamps_backwards: u64,
+}
+
+/// Records written.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct OutputStats {
+    pub netflow: u64,
+    pub alert: u64,
+}
+
+/// Everything a run counts.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunStats {
+    pub capture: CaptureStats,
+    pub decoder: DecoderStats,
+    pub defrag: DefragStats,
+    pub flow: FlowStats,
+    pub output: OutputStats,
+    pub memory: MemoryStats,
+    pub elapsed_secs: f64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MemoryStats {
+    /// Peak resident set size of the process, in KiB (Linux `VmHWM`), when known.
+    pub peak_rss_kib: Option<u64>,
+    /// Most flows held at once.
+    pub max_flows: u64,
+    /// Most IP fragments held at once.
+    pub max_fragments: u64,
+}
+
+/// Peak RSS of this process in KiB, from /proc (Linux only).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+impl RunStats {
+    /// A one-screen summary for the terminal.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let c = &self.capture;
+        let d = &self.decoder;
+        let f = &self.flow;
+        let secs = self.elapsed_secs.max(1e-9);
+        let _ = writeln!(
+            s,
+            "capture   {} file(s), {} packets, {} bytes in {:.2}s ({:.1} MB/s, {:.0} pkt/s)",
+            c.files,
+            d.pkts,
+            d.bytes,
+            self.elapsed_secs,
+            d.bytes as f64 / secs / 1e6,
+            d.pkts as f64 / secs
+        );
+        if c.files_failed + c.truncated_files + c.timestamps_backwards > 0 {
+            let _ = writeln!(
+                s,
+                "          {} unreadable, {} truncated, {} packets with time going backwards",
+                c.files_failed, c.truncated_files, c.timestamps_backwards
+            );
+        }
+        let links: Vec<String> = d.linktypes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(s, "link      {}", if links.is_empty() { "-".into() } else { links.join(", ") });
+        let _ = writeln!(
+            s,
+            "decoded   ipv4 {}, ipv6 {}, tcp {}, udp {}, icmpv4 {}, icmpv6 {}, other ip {}, vlan {}, qinq {}",
+            d.ipv4, d.ipv6, d.tcp, d.udp, d.icmpv4, d.icmpv6, d.other_ip, d.vlan, d.vlan_qinq
+        );
+        if !d.non_ip.is_empty() {
+            let v: Vec<String> = d.non_ip.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            let _ = writeln!(s, "non-ip    {}", v.join(", "));
+        }
+        let _ = writeln!(
+            s,
+            "fragments ipv4 {} ({} reassembled), ipv6 {} ({} reassembled), {} timed out, {} overlapping",
+            self.defrag.ipv4_fragments,
+            self.defrag.ipv4_reassembled,
+            self.defrag.ipv6_fragments,
+            self.defrag.ipv6_reassembled,
+            self.defrag.timeouts,
+            self.defrag.overlaps
+        );
+        let _ = writeln!(s, "invalid   {}", d.invalid_total());
+        for (reason, n) in &d.invalid {
+            let _ = writeln!(s, "            {reason}: {n}");
+        }
+        let _ = writeln!(
+            s,
+            "flows     {} created (tcp {}, udp {}, icmp {}, other {}), {} timed out, {} tcp reused, {} evicted, {} active at end",
+            f.created, f.tcp, f.udp, f.icmp, f.other, f.timed_out, f.tcp_reused, f.evicted, f.active_at_end
+        );
+        let _ = writeln!(s, "output    {} netflow, {} alert records", self.output.netflow, self.output.alert);
+        let rss = self.memory.peak_rss_kib.map_or("unknown".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+        let _ = writeln!(
+            s,
+            "memory    peak rss {rss}, at most {} flows and {} fragments held",
+            self.memory.max_flows, self.memory.max_fragments
+        );
+        s
+    }
+}

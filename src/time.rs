@@ -1,0 +1,125 @@
+//! Packet timestamps and their EVE rendering.
+
+use std::fmt;
+
+/// A packet time: seconds since the Unix epoch and nanoseconds.
+///
+/// Captures carry µs or ns (pcap) or any power-of-ten/two resolution (pcapng); all are
+/// normalised to nanoseconds here. EVE prints microseconds, truncated as Suricata does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    secs: i64,
+    nanos: u32,
+}
+
+impl Timestamp {
+    pub const ZERO: Timestamp = Timestamp { secs: 0, nanos: 0 };
+
+    /// Builds a timestamp; `nanos` above one second carries into `secs`.
+    pub fn new(secs: i64, nanos: u32) -> Self {
+        let carry = i64::from(nanos / 1_000_000_000);
+        Timestamp { secs: secs.saturating_add(carry), nanos: nanos % 1_000_000_000 }
+    }
+
+    /// From a count of `units_per_sec` ticks since the epoch (pcapng timestamps).
+    pub fn from_ticks(ticks: u64, units_per_sec: u64, offset_secs: i64) -> Self {
+        let per = units_per_sec.max(1);
+        let secs = ticks / per;
+        let frac = ticks % per;
+        let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(per)) as u32;
+        let secs = i64::try_from(secs).unwrap_or(i64::MAX).saturating_add(offset_secs);
+        Timestamp::new(secs, nanos)
+    }
+
+    pub fn secs(&self) -> i64 {
+        self.secs
+    }
+
+    pub fn nanos(&self) -> u32 {
+        self.nanos
+    }
+
+    pub fn micros(&self) -> u32 {
+        self.nanos / 1000
+    }
+
+    /// Whole seconds from `earlier` to `self`, as Suricata computes flow `age`
+    /// (difference of the second fields, never negative).
+    pub fn age_since(&self, earlier: Timestamp) -> i64 {
+        (self.secs - earlier.secs).max(0)
+    }
+
+    /// `self + secs`, saturating.
+    pub fn plus_secs(&self, secs: u32) -> Timestamp {
+        Timestamp { secs: self.secs.saturating_add(i64::from(secs)), nanos: self.nanos }
+    }
+
+    /// Renders `YYYY-MM-DDTHH:MM:SS.ffffff+0000` (EVE's format, always UTC).
+    pub fn eve(&self) -> EveTime {
+        EveTime(*self)
+    }
+}
+
+/// Display adapter for the EVE timestamp format.
+pub struct EveTime(Timestamp);
+
+impl fmt::Display for EveTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ts = self.0;
+        let days = ts.secs.div_euclid(86_400);
+        let rem = ts.secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+0000",
+            y,
+            m,
+            d,
+            rem / 3600,
+            (rem / 60) % 60,
+            rem % 60,
+            ts.micros()
+        )
+    }
+}
+
+/// Gregorian date from days since 1970-01-01 (H. Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eve_format_matches_suricata_records() {
+        // 2016-05-27T06:56:11.304062+0000 is sv-netflow-eve's flow start.
+        let ts = Timestamp::new(1_464_332_171, 304_062_999);
+        assert_eq!(ts.eve().to_string(), "2016-05-27T06:56:11.304062+0000");
+        assert_eq!(Timestamp::ZERO.eve().to_string(), "1970-01-01T00:00:00.000000+0000");
+        // leap day
+        assert_eq!(Timestamp::new(951_782_400, 0).eve().to_string(), "2000-02-29T00:00:00.000000+0000");
+    }
+
+    #[test]
+    fn ticks_at_other_resolutions() {
+        assert_eq!(Timestamp::from_ticks(1_500_000, 1_000_000, 0), Timestamp::new(1, 500_000_000));
+        assert_eq!(Timestamp::from_ticks(3, 2, 10), Timestamp::new(11, 500_000_000));
+        assert_eq!(Timestamp::from_ticks(7, 0, 0).secs(), 7);
+    }
+
+    #[test]
+    fn nanos_carry_into_seconds() {
+        assert_eq!(Timestamp::new(1, 2_500_000_000), Timestamp::new(3, 500_000_000));
+    }
+}
