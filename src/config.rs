@@ -13,7 +13,7 @@ use crate::flow::{FlowConfig, StateTimeouts};
 pub enum SetError {
     #[error("--set {0}: expected key=value")]
     NoEquals(String),
-    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, defrag.timeout, defrag.trackers, defrag.max-frags, flow.max-flows)")]
+    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, defrag.timeout, defrag.trackers, defrag.max-frags, flow.max-flows)")]
     UnknownKey { key: String },
     #[error("--set {key}={value}: {why}")]
     BadValue { key: String, value: String, why: String },
@@ -121,6 +121,8 @@ impl Settings {
             "defrag.timeout" => self.defrag.timeout_secs = u32::try_from(number()?).map_err(|_| bad("too large"))?,
             "defrag.trackers" => self.defrag.max_trackers = number()? as usize,
             "defrag.max-frags" => self.defrag.max_fragments = number()? as usize,
+            "vlan.use-for-tracking" => self.flow.track_vlans = boolean(value).ok_or_else(|| bad("expected true or false"))?,
+            "stream.midstream" => self.flow.midstream = boolean(value).ok_or_else(|| bad("expected true or false"))?,
             "flow.max-flows" => {
                 let n = number()? as usize;
                 if n == 0 {
@@ -131,6 +133,15 @@ impl Settings {
             _ => return Err(SetError::UnknownKey { key: key.to_string() }),
         }
         Ok(())
+    }
+}
+
+/// Suricata's YAML booleans.
+fn boolean(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" => Some(false),
+        _ => None,
     }
 }
 
@@ -159,6 +170,11 @@ mod tests {
         assert_eq!(s.vars.port_groups["HTTP_PORTS"], "[80,8080]");
         s.set("flow-timeouts.tcp.established=120").expect("valid");
         assert_eq!(s.flow.timeouts.tcp.established, 120);
+        s.set("stream.midstream=yes").expect("valid");
+        assert!(s.flow.midstream);
+        s.set("vlan.use-for-tracking=false").expect("valid");
+        assert!(!s.flow.track_vlans);
+        assert!(matches!(s.set("stream.midstream=maybe"), Err(SetError::BadValue { .. })));
         assert!(matches!(s.set("nonsense"), Err(SetError::NoEquals(_))));
         assert!(matches!(s.set("stream.depth=1"), Err(SetError::UnknownKey { .. })));
         assert!(matches!(s.set("flow-timeouts.tcp.new=abc"), Err(SetError::BadValue { .. })));

@@ -245,7 +245,7 @@ fn count_packet(stats: &mut RunStats, p: &Packet<'_>) {
 fn track(flows: &mut FlowTable, output: &mut EventOutput, _stats: &mut RunStats, p: &Packet<'_>) -> io::Result<()> {
     let mut result = Ok(());
     let now = p.ts;
-    flows.process(p, &mut |flow: Flow, reason| {
+    let _lookup = flows.process(p, &mut |flow: Flow, reason| {
         if result.is_ok() {
             result = write_flow(output, &flow, reason, now);
         }

@@ -6,6 +6,7 @@
 //! the settings. [`synth`] builds packets and captures for tests and the bundled sample.
 
 pub mod capture;
+pub mod cli;
 pub mod config;
 pub mod decode;
 pub mod engine;

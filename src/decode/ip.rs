@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use etherparse::{Ipv4HeaderSlice, Ipv6HeaderSlice, TcpHeaderSlice};
 
-use super::{proto, Invalid, Packet, TcpHeader, Transport, Vlans};
+use super::{proto, Invalid, Packet, QuotedTuple, TcpHeader, Transport, Vlans};
 use crate::time::Timestamp;
 
 /// Frame-level facts carried into the decoded packet.
@@ -217,33 +217,49 @@ fn transport<'a>(
         }
         proto::UDP => {
             if payload.len() < 8 {
-                return Bad(Invalid::UdpTooSmall);
+                return Bad(Invalid::UdpHlenTooSmall);
             }
             let udp_len = usize::from(u16::from_be_bytes([payload[4], payload[5]]));
             if payload.len() < udp_len {
                 return Bad(Invalid::UdpTooSmall);
             }
-            // Suricata requires the UDP length to equal the IP payload length.
-            if udp_len != payload.len() {
+            if udp_len < 8 {
                 return Bad(Invalid::UdpLenInvalid);
             }
             let t = Transport::Udp {
                 src_port: u16::from_be_bytes([payload[0], payload[1]]),
                 dst_port: u16::from_be_bytes([payload[2], payload[3]]),
             };
-            (t, &payload[8..])
+            (t, &payload[8..udp_len])
+        }
+        proto::SCTP => {
+            if payload.len() < 12 {
+                return Bad(Invalid::SctpTooSmall);
+            }
+            let t = Transport::Sctp {
+                src_port: u16::from_be_bytes([payload[0], payload[1]]),
+                dst_port: u16::from_be_bytes([payload[2], payload[3]]),
+            };
+            (t, &payload[12..])
+        }
+        proto::ESP => {
+            if payload.len() < 8 {
+                return Bad(Invalid::EspTooSmall);
+            }
+            (Transport::Esp { spi: u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]) }, &payload[8..])
         }
         proto::ICMP if !v6 => {
             if payload.len() < 8 {
                 return Bad(Invalid::IcmpTooSmall);
             }
-            (Transport::Icmp { icmp_type: payload[0], icmp_code: payload[1] }, &payload[8..])
+            let quoted = if payload[0] == 3 && payload[1] <= 15 { quoted_tuple(&payload[8..]) } else { None };
+            (Transport::Icmp { icmp_type: payload[0], icmp_code: payload[1], quoted }, &payload[8..])
         }
         proto::ICMPV6 if v6 => {
             if payload.len() < 8 {
                 return Bad(Invalid::Icmpv6TooSmall);
             }
-            (Transport::Icmp { icmp_type: payload[0], icmp_code: payload[1] }, &payload[8..])
+            (Transport::Icmp { icmp_type: payload[0], icmp_code: payload[1], quoted: None }, &payload[8..])
         }
         _ => (Transport::Other, payload),
     };
@@ -259,5 +275,32 @@ fn transport<'a>(
         ttl,
         transport,
         payload: rest,
+    })
+}
+
+/// The TCP/UDP tuple quoted in an ICMPv4 destination unreachable, when the quote holds an
+/// IPv4 header (taken as 20 bytes, as Suricata does) and a whole TCP (20 bytes) or UDP
+/// (8 bytes) header.
+fn quoted_tuple(quote: &[u8]) -> Option<QuotedTuple> {
+    let ip = quote.get(..20)?;
+    if ip[0] >> 4 != 4 {
+        return None;
+    }
+    let proto = ip[9];
+    let l4 = &quote[20..];
+    let need = match proto {
+        proto::TCP => 20,
+        proto::UDP => 8,
+        _ => return None,
+    };
+    if l4.len() < need {
+        return None;
+    }
+    Some(QuotedTuple {
+        src: IpAddr::V4(Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15])),
+        dst: IpAddr::V4(Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19])),
+        proto,
+        src_port: u16::from_be_bytes([l4[0], l4[1]]),
+        dst_port: u16::from_be_bytes([l4[2], l4[3]]),
     })
 }

@@ -16,6 +16,8 @@ pub enum LinkType {
     Ipv4,
     Ipv6,
     Loop,
+    Ppp,
+    CiscoHdlc,
 }
 
 impl LinkType {
@@ -30,6 +32,8 @@ impl LinkType {
             228 => LinkType::Ipv4,
             229 => LinkType::Ipv6,
             276 => LinkType::LinuxSll2,
+            9 => LinkType::Ppp,
+            104 => LinkType::CiscoHdlc,
             _ => return None,
         })
     }
@@ -45,6 +49,8 @@ impl LinkType {
             LinkType::Ipv4 => "ipv4",
             LinkType::Ipv6 => "ipv6",
             LinkType::Loop => "loop",
+            LinkType::Ppp => "ppp",
+            LinkType::CiscoHdlc => "chdlc",
         }
     }
 }
@@ -98,6 +104,33 @@ pub(super) fn decode_link(linktype: u32, data: &[u8]) -> Result<Link<'_>, Invali
             None => Err(Invalid::Ipv4TooSmall),
         },
         LinkType::Ipv4 => Ok(Link { vlans, network: Network::Ipv4(data) }),
+        LinkType::Ppp => {
+            // Optional address/control bytes (ff 03), then a 1- or 2-byte protocol.
+            let rest = if data.starts_with(&[0xff, 0x03]) { &data[2..] } else { data };
+            let Some(&first) = rest.first() else {
+                return Err(Invalid::PppTooSmall);
+            };
+            let (proto, body) = if first & 1 == 1 {
+                (u16::from(first), &rest[1..])
+            } else {
+                let Some(two) = rest.get(..2) else {
+                    return Err(Invalid::PppTooSmall);
+                };
+                (u16::from_be_bytes([two[0], two[1]]), &rest[2..])
+            };
+            match proto {
+                0x0021 => Ok(Link { vlans, network: Network::Ipv4(body) }),
+                0x0057 => Ok(Link { vlans, network: Network::Ipv6(body) }),
+                _ => Err(Invalid::PppUnsupportedProto),
+            }
+        }
+        LinkType::CiscoHdlc => {
+            // address, control, then an ethertype
+            let Some(h) = data.get(..4) else {
+                return Err(Invalid::ChdlcTooSmall);
+            };
+            ether_payload(u16::from_be_bytes([h[2], h[3]]), &data[4..], vlans)
+        }
         LinkType::Ipv6 => Ok(Link { vlans, network: Network::Ipv6(data) }),
         LinkType::Null | LinkType::Loop => {
             let Some(family) = data.get(..4) else {

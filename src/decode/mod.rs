@@ -20,7 +20,10 @@ pub mod proto {
     pub const ICMP: u8 = 1;
     pub const TCP: u8 = 6;
     pub const UDP: u8 = 17;
+    pub const IPV6_IN_IPV4: u8 = 41;
+    pub const ESP: u8 = 50;
     pub const ICMPV6: u8 = 58;
+    pub const SCTP: u8 = 132;
 }
 
 /// TCP header flag bits, as in the header's flags byte.
@@ -69,10 +72,74 @@ impl Vlans {
 pub enum Transport {
     Tcp(TcpHeader),
     Udp { src_port: u16, dst_port: u16 },
-    /// ICMP (v4 or v6): type and code.
-    Icmp { icmp_type: u8, icmp_code: u8 },
-    /// Any other IP protocol: an opaque flow keyed on addresses and protocol.
+    Sctp { src_port: u16, dst_port: u16 },
+    /// ICMP (v4 or v6): type and code; for an ICMPv4 destination unreachable, the TCP or
+    /// UDP packet it quotes (Suricata attaches such errors to that packet's flow).
+    Icmp { icmp_type: u8, icmp_code: u8, quoted: Option<QuotedTuple> },
+    /// IPsec ESP: the security parameter index (each SA direction is its own flow).
+    Esp { spi: u32 },
+    /// Any other IP protocol.
     Other,
+}
+
+/// The addresses, ports and protocol of the packet an ICMPv4 error quotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuotedTuple {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub proto: u8,
+    pub src_port: u16,
+    pub dst_port: u16,
+}
+
+/// ICMPv4 message types that report errors; Suricata never creates a flow for them.
+pub fn icmpv4_is_error(icmp_type: u8) -> bool {
+    matches!(icmp_type, 3 | 4 | 5 | 11 | 12)
+}
+
+/// The type that answers an ICMPv4 type (echo 8 -> reply 0, ...), 0 when none: Suricata
+/// keys ICMP flows on the pair, so requests and replies share a flow.
+pub fn icmpv4_counterpart(icmp_type: u8) -> u8 {
+    match icmp_type {
+        8 => 0,
+        0 => 8,
+        13 => 14,
+        14 => 13,
+        15 => 16,
+        16 => 15,
+        10 => 9,
+        9 => 10,
+        17 => 18,
+        18 => 17,
+        _ => 0,
+    }
+}
+
+/// As [`icmpv4_counterpart`] for ICMPv6.
+pub fn icmpv6_counterpart(icmp_type: u8) -> u8 {
+    match icmp_type {
+        128 => 129,
+        129 => 128,
+        133 => 134,
+        134 => 133,
+        135 => 136,
+        136 => 135,
+        130 => 131,
+        131 => 130,
+        139 => 140,
+        140 => 139,
+        144 => 145,
+        145 => 144,
+        146 => 147,
+        147 => 146,
+        148 => 149,
+        149 => 148,
+        151 => 152,
+        152 => 151,
+        157 => 158,
+        158 => 157,
+        _ => 0,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,7 +180,9 @@ impl Packet<'_> {
     pub fn ports(&self) -> (u16, u16) {
         match self.transport {
             Transport::Tcp(t) => (t.src_port, t.dst_port),
-            Transport::Udp { src_port, dst_port } => (src_port, dst_port),
+            Transport::Udp { src_port, dst_port } | Transport::Sctp { src_port, dst_port } => {
+                (src_port, dst_port)
+            }
             _ => (0, 0),
         }
     }
@@ -135,6 +204,9 @@ pub enum Invalid {
     VlanHeaderTooSmall,
     VlanTooManyLayers,
     SllTooSmall,
+    PppTooSmall,
+    PppUnsupportedProto,
+    ChdlcTooSmall,
     Sll2TooSmall,
     NullTooSmall,
     NullUnknownFamily,
@@ -153,7 +225,10 @@ pub enum Invalid {
     TcpHlenTooSmall,
     TcpOptionsTruncated,
     UdpTooSmall,
+    UdpHlenTooSmall,
     UdpLenInvalid,
+    SctpTooSmall,
+    EspTooSmall,
     IcmpTooSmall,
     Icmpv6TooSmall,
     FragmentTooLarge,
@@ -169,6 +244,9 @@ impl Invalid {
             Invalid::VlanHeaderTooSmall => "vlan.header_too_small",
             Invalid::VlanTooManyLayers => "vlan.too_many_layers",
             Invalid::SllTooSmall => "sll.pkt_too_small",
+            Invalid::PppTooSmall => "ppp.pkt_too_small",
+            Invalid::PppUnsupportedProto => "ppp.unsup_proto",
+            Invalid::ChdlcTooSmall => "chdlc.pkt_too_small",
             Invalid::Sll2TooSmall => "sll2.pkt_too_small",
             Invalid::NullTooSmall => "null.pkt_too_small",
             Invalid::NullUnknownFamily => "null.unsupported_type",
@@ -187,7 +265,10 @@ impl Invalid {
             Invalid::TcpHlenTooSmall => "tcp.hlen_too_small",
             Invalid::TcpOptionsTruncated => "tcp.invalid_optlen",
             Invalid::UdpTooSmall => "udp.pkt_too_small",
-            Invalid::UdpLenInvalid => "udp.hlen_invalid",
+            Invalid::UdpHlenTooSmall => "udp.hlen_too_small",
+            Invalid::UdpLenInvalid => "udp.len_invalid",
+            Invalid::SctpTooSmall => "sctp.pkt_too_small",
+            Invalid::EspTooSmall => "esp.pkt_too_small",
             Invalid::IcmpTooSmall => "icmpv4.pkt_too_small",
             Invalid::Icmpv6TooSmall => "icmpv6.pkt_too_small",
             Invalid::FragmentTooLarge => "defrag.pkt_too_large",

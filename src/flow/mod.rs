@@ -10,7 +10,7 @@ use std::net::IpAddr;
 pub use table::{FlowConfig, FlowStats, FlowTable, Lookup};
 pub use tcp::{TcpState, TcpTracker};
 
-use crate::decode::{proto, Packet, Transport, Vlans};
+use crate::decode::{icmpv4_counterpart, icmpv4_is_error, icmpv6_counterpart, proto, Packet, Transport, Vlans};
 use crate::time::Timestamp;
 
 /// Flow state as in EVE `flow.state` and Suricata's timeout selection.
@@ -82,10 +82,11 @@ impl Default for Timeouts {
 
 impl Timeouts {
     pub fn for_flow(&self, proto: u8, state: FlowState) -> u32 {
+        // Only ICMPv4 uses the icmp timeouts; ICMPv6 falls under default, as in Suricata.
         let t = match proto {
             proto::TCP => &self.tcp,
             proto::UDP => &self.udp,
-            proto::ICMP | proto::ICMPV6 => &self.icmp,
+            proto::ICMP => &self.icmp,
             _ => &self.default,
         };
         match state {
@@ -105,38 +106,71 @@ impl Timeouts {
     }
 }
 
-/// One end of a flow.
+/// One end of a flow. For ICMP the "port" holds the type (ICMPv6: type and code) or its
+/// counterpart type, as Suricata keys ICMP flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Endpoint {
     pub addr: IpAddr,
     pub port: u16,
 }
 
-/// Identity of a flow, independent of direction.
+/// Identity of a flow, independent of direction (except ESP, whose directions are
+/// separate flows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FlowKey {
     lo: Endpoint,
     hi: Endpoint,
     proto: u8,
     vlans: Vlans,
+    spi: u32,
 }
 
 impl FlowKey {
-    /// The key of a packet's flow and whether the packet's source is the key's `lo` end.
-    pub fn of(p: &Packet<'_>) -> FlowKey {
-        let (sp, dp) = flow_ports(p);
-        let a = Endpoint { addr: p.src, port: sp };
-        let b = Endpoint { addr: p.dst, port: dp };
+    fn new(a: Endpoint, b: Endpoint, proto: u8, vlans: Vlans) -> FlowKey {
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        FlowKey { lo, hi, proto: p.proto, vlans: p.vlans }
+        FlowKey { lo, hi, proto, vlans, spi: 0 }
     }
-}
 
-/// Ports that take part in the flow key: TCP/UDP ports; none for ICMP and other protocols.
-fn flow_ports(p: &Packet<'_>) -> (u16, u16) {
-    match p.transport {
-        Transport::Tcp(_) | Transport::Udp { .. } => p.ports(),
-        _ => (0, 0),
+    /// The key of a packet's flow; `None` for packets Suricata tracks no flow for (ICMPv4
+    /// error messages, and IP protocols other than TCP, UDP, SCTP, ICMP, ESP and 6in4).
+    pub fn of(p: &Packet<'_>, track_vlans: bool) -> Option<FlowKey> {
+        let vlans = if track_vlans { p.vlans } else { Vlans::default() };
+        let ep = |addr, port| Endpoint { addr, port };
+        Some(match p.transport {
+            Transport::Tcp(_) | Transport::Udp { .. } | Transport::Sctp { .. } => {
+                let (sp, dp) = p.ports();
+                FlowKey::new(ep(p.src, sp), ep(p.dst, dp), p.proto, vlans)
+            }
+            Transport::Icmp { icmp_type, icmp_code, .. } => {
+                let (sp, dp) = if p.proto == proto::ICMP {
+                    if icmpv4_is_error(icmp_type) {
+                        return None;
+                    }
+                    (u16::from(icmp_type), u16::from(icmpv4_counterpart(icmp_type)))
+                } else {
+                    let sp = u16::from(icmp_type) | (u16::from(icmp_code) << 8);
+                    (sp, u16::from(icmpv6_counterpart(icmp_type)))
+                };
+                FlowKey::new(ep(p.src, sp), ep(p.dst, dp), p.proto, vlans)
+            }
+            Transport::Esp { spi } => FlowKey { lo: ep(p.src, 0), hi: ep(p.dst, 0), proto: p.proto, vlans, spi },
+            Transport::Other if p.proto == proto::IPV6_IN_IPV4 && p.src.is_ipv4() => {
+                FlowKey::new(ep(p.src, 0), ep(p.dst, 0), p.proto, vlans)
+            }
+            Transport::Other => return None,
+        })
+    }
+
+    /// The key of the TCP/UDP flow an ICMPv4 destination unreachable quotes.
+    pub fn of_quoted(p: &Packet<'_>, track_vlans: bool) -> Option<FlowKey> {
+        let Transport::Icmp { quoted: Some(q), .. } = p.transport else { return None };
+        let vlans = if track_vlans { p.vlans } else { Vlans::default() };
+        Some(FlowKey::new(
+            Endpoint { addr: q.src, port: q.src_port },
+            Endpoint { addr: q.dst, port: q.dst_port },
+            q.proto,
+            vlans,
+        ))
     }
 }
 
@@ -147,29 +181,17 @@ pub struct DirectionStats {
     pub bytes: u64,
     pub min_ttl: u8,
     pub max_ttl: u8,
-    /// OR of the TCP flags of this direction's packets.
+    /// OR of the TCP flags of this direction's packets while a TCP session existed.
     pub tcp_flags: u8,
-    /// ICMP type and code of this direction's first packet.
-    pub icmp: Option<(u8, u8)>,
 }
 
 impl DirectionStats {
     fn add(&mut self, p: &Packet<'_>) {
-        if self.pkts == 0 {
-            self.min_ttl = p.ttl;
-            self.max_ttl = p.ttl;
-            if let Transport::Icmp { icmp_type, icmp_code } = p.transport {
-                self.icmp = Some((icmp_type, icmp_code));
-            }
-        } else {
-            self.min_ttl = self.min_ttl.min(p.ttl);
-            self.max_ttl = self.max_ttl.max(p.ttl);
-        }
         self.pkts += 1;
         self.bytes += u64::from(p.len);
-        if let Transport::Tcp(t) = p.transport {
-            self.tcp_flags |= t.flags;
-        }
+        // Suricata treats a minimum of 0 as unset.
+        self.min_ttl = if self.min_ttl == 0 { p.ttl } else { self.min_ttl.min(p.ttl) };
+        self.max_ttl = self.max_ttl.max(p.ttl);
     }
 }
 
@@ -185,7 +207,8 @@ pub enum Direction {
 pub struct Flow {
     /// EVE `flow_id`: reproducible from the tuple and the first packet's time.
     pub id: u64,
-    /// The sender of the first packet (for TCP: normally the SYN's sender).
+    /// The sender of the first packet (the SYN/ACK's receiver when a mid-stream pick-up
+    /// starts with a SYN/ACK).
     pub client: Endpoint,
     pub server: Endpoint,
     pub proto: u8,
@@ -194,58 +217,114 @@ pub struct Flow {
     pub last: Timestamp,
     pub to_server: DirectionStats,
     pub to_client: DirectionStats,
+    /// ICMP type and code of the flow's first packet.
+    pub icmp: Option<(u8, u8)>,
     pub state: FlowState,
     pub tcp: Option<TcpTracker>,
+    seen_to_server: bool,
+    seen_to_client: bool,
 }
 
 impl Flow {
-    fn new(p: &Packet<'_>) -> Flow {
-        let (sp, dp) = flow_ports(p);
-        let client = Endpoint { addr: p.src, port: sp };
-        let server = Endpoint { addr: p.dst, port: dp };
-        let key = FlowKey::of(p);
+    fn new(p: &Packet<'_>, key: &FlowKey) -> Flow {
+        let (sp, dp) = p.ports();
         Flow {
-            id: flow_id(&key, p.ts),
-            client,
-            server,
+            id: flow_id(key, p.ts),
+            client: Endpoint { addr: p.src, port: sp },
+            server: Endpoint { addr: p.dst, port: dp },
             proto: p.proto,
             vlans: p.vlans,
             start: p.ts,
             last: p.ts,
             to_server: DirectionStats::default(),
             to_client: DirectionStats::default(),
+            icmp: match p.transport {
+                Transport::Icmp { icmp_type, icmp_code, .. } => Some((icmp_type, icmp_code)),
+                _ => None,
+            },
             state: FlowState::New,
             tcp: (p.proto == proto::TCP).then(TcpTracker::default),
+            seen_to_server: false,
+            seen_to_client: false,
         }
     }
 
-    /// Direction of a packet of this flow.
+    /// ICMP type and code of the reply direction as Suricata logs them: the counterpart of
+    /// the first packet's type, code 0.
+    pub fn reply_icmp(&self) -> Option<(u8, u8)> {
+        let (t, _) = self.icmp?;
+        Some(if self.proto == proto::ICMP { (icmpv4_counterpart(t), 0) } else { (icmpv6_counterpart(t), 0) })
+    }
+
+    /// Direction of a packet of this flow (Suricata's `FlowGetPacketDirection`).
     pub fn direction_of(&self, p: &Packet<'_>) -> Direction {
-        let (sp, _) = flow_ports(p);
-        if p.src == self.client.addr && sp == self.client.port {
+        let to_server = match p.transport {
+            Transport::Tcp(_) | Transport::Udp { .. } | Transport::Sctp { .. } => {
+                let (sp, dp) = p.ports();
+                if sp != dp { sp == self.client.port } else { p.src == self.client.addr }
+            }
+            Transport::Icmp { .. } => p.src == self.client.addr,
+            Transport::Esp { .. } | Transport::Other => true,
+        };
+        if to_server {
             Direction::ToServer
         } else {
             Direction::ToClient
         }
     }
 
-    /// Accounts a packet and advances the flow's state.
-    fn update(&mut self, p: &Packet<'_>, dir: Direction) {
+    fn stats_mut(&mut self, dir: Direction) -> &mut DirectionStats {
+        match dir {
+            Direction::ToServer => &mut self.to_server,
+            Direction::ToClient => &mut self.to_client,
+        }
+    }
+
+    /// Accounts a packet and advances the flow's state. Returns the packet's direction,
+    /// which a mid-stream SYN/ACK pick-up reverses.
+    fn update(&mut self, p: &Packet<'_>, dir: Direction, midstream: bool) -> Direction {
         // Capture times can go backwards between files; the flow's span only grows.
         if p.ts > self.last {
             self.last = p.ts;
         }
+        let mut dir = dir;
+        self.stats_mut(dir).add(p);
         match dir {
-            Direction::ToServer => self.to_server.add(p),
-            Direction::ToClient => self.to_client.add(p),
+            Direction::ToServer => self.seen_to_server = true,
+            Direction::ToClient => self.seen_to_client = true,
         }
         if let (Some(tracker), Transport::Tcp(tcp)) = (self.tcp.as_mut(), p.transport) {
-            tracker.update(&tcp, dir == Direction::ToServer, p.payload.len());
+            let swapped = tracker.update(&tcp, dir == Direction::ToServer, p.payload.len(), midstream);
+            let has_session = tracker.has_session();
             self.state = tracker.state.flow_state();
-        } else if self.to_server.pkts > 0 && self.to_client.pkts > 0 {
+            if swapped {
+                // The SYN/ACK's sender is the server. Suricata swaps the packet and byte
+                // counters but leaves the TTLs where the first packet put them.
+                std::mem::swap(&mut self.client, &mut self.server);
+                std::mem::swap(&mut self.to_server.pkts, &mut self.to_client.pkts);
+                std::mem::swap(&mut self.to_server.bytes, &mut self.to_client.bytes);
+                std::mem::swap(&mut self.seen_to_server, &mut self.seen_to_client);
+                dir = Direction::ToClient;
+            }
+            if has_session {
+                self.stats_mut(dir).tcp_flags |= tcp.flags;
+            }
+        } else if self.tcp.is_none() && self.seen_to_server && self.seen_to_client {
             // UDP, ICMP and others are established once both sides have spoken.
             self.state = FlowState::Established;
         }
+        dir
+    }
+
+    /// Accounts an ICMPv4 destination unreachable about this flow: counted, but it neither
+    /// marks a direction as seen nor touches the TCP state.
+    fn add_icmp_error(&mut self, p: &Packet<'_>) -> Direction {
+        if p.ts > self.last {
+            self.last = p.ts;
+        }
+        let dir = if p.src == self.client.addr { Direction::ToServer } else { Direction::ToClient };
+        self.stats_mut(dir).add(p);
+        dir
     }
 
     pub fn age(&self) -> i64 {
@@ -275,6 +354,7 @@ fn flow_id(key: &FlowKey, start: Timestamp) -> u64 {
     for v in key.vlans.as_slice() {
         eat(&v.to_be_bytes());
     }
+    eat(&key.spi.to_be_bytes());
     let hash = (h ^ (h >> 32)) & 0xffff_ffff;
     let secs = (start.secs() as u64) & 0xffff;
     let usecs = u64::from(start.micros()) & 0xffff;

@@ -9,12 +9,17 @@ use super::{Direction, EndReason, Flow, FlowKey, Timeouts};
 use crate::decode::{proto, Packet, Transport};
 use crate::time::Timestamp;
 
+
 /// Flow table settings.
 #[derive(Clone, Copy, Debug)]
 pub struct FlowConfig {
     /// Most flows tracked at once; beyond it the flow nearest to its timeout is evicted.
     pub max_flows: usize,
     pub timeouts: Timeouts,
+    /// VLAN ids are part of the flow key (`vlan.use-for-tracking`, default true).
+    pub track_vlans: bool,
+    /// Pick up TCP flows whose handshake was not seen (`stream.midstream`, default false).
+    pub midstream: bool,
 }
 
 impl FlowConfig {
@@ -25,7 +30,12 @@ impl FlowConfig {
 
 impl Default for FlowConfig {
     fn default() -> Self {
-        FlowConfig { max_flows: Self::DEFAULT_MAX_FLOWS, timeouts: Timeouts::default() }
+        FlowConfig {
+            max_flows: Self::DEFAULT_MAX_FLOWS,
+            timeouts: Timeouts::default(),
+            track_vlans: true,
+            midstream: false,
+        }
     }
 }
 
@@ -42,6 +52,11 @@ pub struct FlowStats {
     pub tcp_reused: u64,
     /// Evicted to stay under `max_flows`.
     pub evicted: u64,
+    /// Packets of protocols Suricata keeps no flow for (ICMPv4 errors about no known flow,
+    /// GRE, IP-in-IP, ...).
+    pub packets_without_flow: u64,
+    /// ICMPv4 destination-unreachable packets counted in the flow they quote.
+    pub icmp_errors_joined: u64,
     /// Flows still open at the end of input.
     pub active_at_end: u64,
     /// Most flows held at once.
@@ -62,7 +77,8 @@ struct Slot {
     flow: Option<(FlowKey, Flow)>,
 }
 
-type HeapEntry = Reverse<(Timestamp, u32, u32)>;
+/// (expiry second, slot, generation).
+type HeapEntry = Reverse<(i64, u32, u32)>;
 
 /// Bounded table of live flows.
 pub struct FlowTable {
@@ -103,21 +119,28 @@ impl FlowTable {
         self.slots.get_mut(slot as usize)?.flow.as_mut().map(|(_, f)| f)
     }
 
-    fn expires_at(&self, flow: &Flow) -> Timestamp {
-        flow.last.plus_secs(self.config.timeouts.for_flow(flow.proto, flow.state))
+    /// Last second at which the flow is still alive: Suricata times a flow out when
+    /// `last.secs + timeout < now.secs`.
+    fn expires_at(&self, flow: &Flow) -> i64 {
+        flow.last.secs().saturating_add(i64::from(self.config.timeouts.for_flow(flow.proto, flow.state)))
     }
 
-    /// Finds or creates the packet's flow and accounts the packet. Flows that end because
-    /// of it (timed out on this tuple, replaced by a new TCP session, evicted for room)
-    /// are handed to `ended` first.
-    pub fn process(&mut self, p: &Packet<'_>, ended: &mut impl FnMut(Flow, EndReason)) -> Lookup {
-        let key = FlowKey::of(p);
+    /// Finds or creates the packet's flow and accounts the packet; `None` when Suricata
+    /// would track no flow for it. Flows that end because of it (timed out on this tuple,
+    /// replaced by a new TCP session, evicted for room) are handed to `ended` first.
+    pub fn process(&mut self, p: &Packet<'_>, ended: &mut impl FnMut(Flow, EndReason)) -> Option<Lookup> {
+        let now = p.ts.secs();
+        let Some(key) = FlowKey::of(p, self.config.track_vlans) else {
+            return self.process_quoted(p, ended);
+        };
         if let Some(&slot) = self.index.get(&key) {
             let (timed_out, reused) = match self.flow(slot) {
                 Some(flow) => (
-                    self.expires_at(flow) < p.ts,
+                    self.expires_at(flow) < now,
                     match (&flow.tcp, &p.transport) {
-                        (Some(t), Transport::Tcp(h)) => t.is_reuse(h),
+                        (Some(t), Transport::Tcp(h)) => {
+                            t.is_reuse(h, flow.direction_of(p) == Direction::ToServer)
+                        }
                         _ => false,
                     },
                 ),
@@ -132,10 +155,12 @@ impl FlowTable {
                 if let Some(flow) = self.remove(slot) {
                     ended(flow, EndReason::Timeout);
                 }
-            } else if let Some(flow) = self.flow_mut(slot) {
+            } else {
+                let midstream = self.config.midstream;
+                let flow = self.flow_mut(slot)?;
                 let direction = flow.direction_of(p);
-                flow.update(p, direction);
-                return Lookup { slot, direction, created: false };
+                let direction = flow.update(p, direction, midstream);
+                return Some(Lookup { slot, direction, created: false });
             }
         }
         while self.index.len() >= self.config.max_flows {
@@ -147,8 +172,8 @@ impl FlowTable {
                 None => break,
             }
         }
-        let mut flow = Flow::new(p);
-        flow.update(p, Direction::ToServer);
+        let mut flow = Flow::new(p, &key);
+        let direction = flow.update(p, Direction::ToServer, self.config.midstream);
         self.stats.created += 1;
         match p.proto {
             proto::TCP => self.stats.tcp += 1,
@@ -171,7 +196,31 @@ impl FlowTable {
         self.expiry.push(Reverse((expires, slot, generation)));
         self.stats.max_active = self.stats.max_active.max(self.index.len() as u64);
         self.compact_expiry();
-        Lookup { slot, direction: Direction::ToServer, created: true }
+        Some(Lookup { slot, direction, created: true })
+    }
+
+    /// An ICMPv4 destination unreachable joins the flow of the packet it quotes, if that
+    /// flow exists; other packets without a flow key are only counted.
+    fn process_quoted(&mut self, p: &Packet<'_>, ended: &mut impl FnMut(Flow, EndReason)) -> Option<Lookup> {
+        let joined = FlowKey::of_quoted(p, self.config.track_vlans)
+            .and_then(|key| self.index.get(&key).copied())
+            .and_then(|slot| {
+                let timed_out = self.flow(slot).is_some_and(|f| self.expires_at(f) < p.ts.secs());
+                if timed_out {
+                    self.stats.timed_out += 1;
+                    if let Some(flow) = self.remove(slot) {
+                        ended(flow, EndReason::Timeout);
+                    }
+                    return None;
+                }
+                let direction = self.flow_mut(slot)?.add_icmp_error(p);
+                Some(Lookup { slot, direction, created: false })
+            });
+        match joined {
+            Some(_) => self.stats.icmp_errors_joined += 1,
+            None => self.stats.packets_without_flow += 1,
+        }
+        joined
     }
 
     fn remove(&mut self, slot: u32) -> Option<Flow> {
@@ -184,7 +233,7 @@ impl FlowTable {
     }
 
     /// Pops heap entries until one names a live flow whose recorded expiry is current.
-    fn pop_earliest(&mut self) -> Option<(Timestamp, u32)> {
+    fn pop_earliest(&mut self) -> Option<(i64, u32)> {
         while let Some(Reverse((at, slot, generation))) = self.expiry.pop() {
             let Some(entry) = self.slots.get(slot as usize) else { continue };
             if entry.generation != generation {
@@ -208,6 +257,7 @@ impl FlowTable {
 
     /// Ends every flow whose timeout passed before `now`.
     pub fn expire(&mut self, now: Timestamp, ended: &mut impl FnMut(Flow, EndReason)) {
+        let now = now.secs();
         while let Some(Reverse((at, _, _))) = self.expiry.peek() {
             if *at >= now {
                 break;

@@ -75,17 +75,33 @@ fn seq_geq(a: u32, b: u32) -> bool {
 }
 
 impl TcpTracker {
-    /// Whether a packet should end this flow and start a new one on the same tuple
-    /// (Suricata's TCP session reuse: a fresh SYN on a closing or closed session).
-    pub fn is_reuse(&self, tcp: &TcpHeader) -> bool {
-        let syn_only = tcp.flags & (f::SYN | f::ACK | f::RST) == f::SYN;
-        syn_only
-            && matches!(self.state, TcpState::TimeWait | TcpState::Closed | TcpState::LastAck)
-            && tcp.seq != self.client_isn
+    /// Whether a TCP session exists (Suricata's `ssn != NULL`): without one, flags are not
+    /// accumulated and the flow stays "new".
+    pub fn has_session(&self) -> bool {
+        self.state != TcpState::None
     }
 
-    /// Advances the state machine with one packet.
-    pub fn update(&mut self, tcp: &TcpHeader, to_server: bool, payload_len: usize) {
+    /// Whether a packet should end this flow and start a new one on the same tuple
+    /// (Suricata's `TcpSessionPacketSsnReuse`): a SYN (no ACK, RST or FIN) on a flow
+    /// without a session, or on one in LAST_ACK, CLOSE_WAIT, CLOSING or CLOSED; a
+    /// retransmission of the client's SYN is not a reuse.
+    pub fn is_reuse(&self, tcp: &TcpHeader, to_server: bool) -> bool {
+        if tcp.flags & (f::SYN | f::ACK | f::RST | f::FIN) != f::SYN {
+            return false;
+        }
+        match self.state {
+            TcpState::None => true,
+            _ if to_server && tcp.seq == self.client_isn => false,
+            TcpState::LastAck | TcpState::CloseWait | TcpState::Closing | TcpState::Closed => true,
+            _ => false,
+        }
+    }
+
+    /// Advances the state machine with one packet. With `midstream` (Suricata's
+    /// `stream.midstream`), a flow without a session is picked up: a SYN/ACK starts it in
+    /// SYN_RECV and reverses the flow (returns `true`: its sender is the server), any other
+    /// ACK starts it established.
+    pub fn update(&mut self, tcp: &TcpHeader, to_server: bool, payload_len: usize, midstream: bool) -> bool {
         let flags = tcp.flags;
         let syn = flags & f::SYN != 0;
         let ack = flags & f::ACK != 0;
@@ -94,15 +110,25 @@ impl TcpTracker {
             if self.state != TcpState::None {
                 self.state = TcpState::Closed;
             }
-            return;
+            return false;
         }
         // The sequence number that acknowledges a FIN: seq + data + 1.
         let fin_ack = tcp.seq.wrapping_add(payload_len as u32).wrapping_add(u32::from(syn)).wrapping_add(1);
         match self.state {
             TcpState::None => {
-                if syn && !ack && to_server {
+                if syn && !ack {
+                    // The SYN's sender is the flow's client, as it sent the first packet or
+                    // (a SYN on a session-less flow) started a new flow.
                     self.state = TcpState::SynSent;
                     self.client_isn = tcp.seq;
+                } else if syn && ack && midstream {
+                    self.state = TcpState::SynRecv;
+                    return true;
+                } else if ack && !syn && midstream {
+                    self.state = TcpState::Established;
+                    if fin {
+                        self.state = if to_server { TcpState::FinWait1 } else { TcpState::CloseWait };
+                    }
                 }
             }
             TcpState::SynSent => {
@@ -168,6 +194,7 @@ impl TcpTracker {
             }
             TcpState::TimeWait | TcpState::Closed => {}
         }
+        false
     }
 }
 
@@ -182,16 +209,16 @@ mod tests {
     #[test]
     fn handshake_data_and_fin_teardown() {
         let mut t = TcpTracker::default();
-        t.update(&seg(f::SYN, 100, 0), true, 0);
+        t.update(&seg(f::SYN, 100, 0), true, 0, false);
         assert_eq!(t.state, TcpState::SynSent);
-        t.update(&seg(f::SYN | f::ACK, 500, 101), false, 0);
+        t.update(&seg(f::SYN | f::ACK, 500, 101), false, 0, false);
         assert_eq!(t.state, TcpState::SynRecv);
-        t.update(&seg(f::ACK, 101, 501), true, 0);
+        t.update(&seg(f::ACK, 101, 501), true, 0, false);
         assert_eq!(t.state, TcpState::Established);
-        t.update(&seg(f::ACK | f::PSH, 101, 501), true, 10);
-        t.update(&seg(f::FIN | f::ACK, 111, 501), true, 0);
+        t.update(&seg(f::ACK | f::PSH, 101, 501), true, 10, false);
+        t.update(&seg(f::FIN | f::ACK, 111, 501), true, 0, false);
         assert_eq!(t.state, TcpState::FinWait1);
-        t.update(&seg(f::FIN | f::ACK, 501, 112), false, 0);
+        t.update(&seg(f::FIN | f::ACK, 501, 112), false, 0, false);
         assert_eq!(t.state, TcpState::TimeWait);
         assert_eq!(t.state.flow_state(), crate::flow::FlowState::Closed);
     }
@@ -199,33 +226,48 @@ mod tests {
     #[test]
     fn server_closes_first() {
         let mut t = TcpTracker { state: TcpState::Established, ..Default::default() };
-        t.update(&seg(f::FIN | f::ACK, 900, 50), false, 0);
+        t.update(&seg(f::FIN | f::ACK, 900, 50), false, 0, false);
         assert_eq!(t.state, TcpState::CloseWait);
-        t.update(&seg(f::FIN | f::ACK, 50, 901), true, 0);
+        t.update(&seg(f::FIN | f::ACK, 50, 901), true, 0, false);
         assert_eq!(t.state, TcpState::LastAck);
-        t.update(&seg(f::ACK, 901, 51), false, 0);
+        t.update(&seg(f::ACK, 901, 51), false, 0, false);
         assert_eq!(t.state, TcpState::TimeWait);
     }
 
     #[test]
     fn rst_closes_and_midstream_stays_none() {
         let mut t = TcpTracker::default();
-        t.update(&seg(f::ACK | f::PSH, 1, 1), true, 5);
+        t.update(&seg(f::ACK | f::PSH, 1, 1), true, 5, false);
         assert_eq!(t.state, TcpState::None);
-        t.update(&seg(f::SYN | f::ACK, 1, 1), false, 0);
+        t.update(&seg(f::SYN | f::ACK, 1, 1), false, 0, false);
         assert_eq!(t.state, TcpState::None, "SYN/ACK first: no session without midstream");
         let mut t = TcpTracker { state: TcpState::Established, ..Default::default() };
-        t.update(&seg(f::RST, 1, 0), false, 0);
+        t.update(&seg(f::RST, 1, 0), false, 0, false);
         assert_eq!(t.state, TcpState::Closed);
     }
 
     #[test]
     fn new_syn_on_closed_session_is_reuse() {
         let mut t = TcpTracker::default();
-        t.update(&seg(f::SYN, 100, 0), true, 0);
+        assert!(t.is_reuse(&seg(f::SYN, 1, 0), true), "no session: any SYN starts a new flow");
+        t.update(&seg(f::SYN, 100, 0), true, 0, false);
+        assert!(!t.is_reuse(&seg(f::SYN, 200, 0), true), "SYN_SENT is not reusable");
         t.state = TcpState::Closed;
-        assert!(!t.is_reuse(&seg(f::SYN, 100, 0)), "retransmitted SYN");
-        assert!(t.is_reuse(&seg(f::SYN, 7000, 0)));
-        assert!(!t.is_reuse(&seg(f::SYN | f::ACK, 7000, 0)));
+        assert!(!t.is_reuse(&seg(f::SYN, 100, 0), true), "retransmitted SYN");
+        assert!(t.is_reuse(&seg(f::SYN, 7000, 0), true));
+        assert!(t.is_reuse(&seg(f::SYN, 100, 0), false), "the server's SYN has no ISN check");
+        assert!(!t.is_reuse(&seg(f::SYN | f::ACK, 7000, 0), true));
+        t.state = TcpState::TimeWait;
+        assert!(!t.is_reuse(&seg(f::SYN, 7000, 0), true), "TIME_WAIT does not allow reuse");
+    }
+
+    #[test]
+    fn midstream_pickups() {
+        let mut t = TcpTracker::default();
+        assert!(t.update(&seg(f::SYN | f::ACK, 5, 6), true, 0, true), "SYN/ACK first reverses the flow");
+        assert_eq!(t.state, TcpState::SynRecv);
+        let mut t = TcpTracker::default();
+        assert!(!t.update(&seg(f::ACK | f::PSH, 5, 6), true, 10, true));
+        assert_eq!(t.state, TcpState::Established);
     }
 }

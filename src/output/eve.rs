@@ -184,9 +184,8 @@ impl<'a> NetflowRecord<'a> {
         } else {
             (flow.client, flow.server, &flow.to_server)
         };
-        let has_ports = matches!(flow.proto, proto::TCP | proto::UDP | 132);
-        let is_icmp = matches!(flow.proto, proto::ICMP | proto::ICMPV6);
-        let icmp = if is_icmp { dir.icmp } else { None };
+        let has_ports = matches!(flow.proto, proto::TCP | proto::UDP | proto::SCTP);
+        let icmp = if reply { flow.reply_icmp() } else { flow.icmp };
         NetflowRecord {
             timestamp: Ts(written_at),
             flow_id: flow.id,

@@ -1,0 +1,224 @@
+//! The command line, with Suricata's habits: `-r` captures, `-S` rules, `-l` log dir,
+//! `--set key=value`, `--simulate-ips`. Exit codes: 0 ok, 2 usage or input error.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::capture::expand_inputs;
+use crate::config::Settings;
+use crate::engine::{run_files, Engine};
+use crate::output::aws::AwsLogIdentity;
+use crate::output::EventOutput;
+
+/// Exit code: success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: usage error, unreadable input, or failed output.
+pub const EXIT_ERROR: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rulesim",
+    version,
+    about = "Replay pcap/pcapng captures through Suricata-style rules offline and write Suricata-compatible EVE JSON",
+    after_help = "Example: rulesim -r pcaps/ -S rules/ -l out/"
+)]
+pub struct Args {
+    /// Capture files (pcap or pcapng) or directories of them (read in name order, as one stream).
+    #[arg(short = 'r', long = "pcap", value_name = "PATH", required = true, num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Rule files or directories of them.
+    #[arg(short = 'S', long = "rules", value_name = "PATH", num_args = 1..)]
+    pub rules: Vec<PathBuf>,
+
+    /// Directory for eve.json and stats.json (created if missing).
+    #[arg(short = 'l', long = "log-dir", value_name = "DIR", default_value = ".")]
+    pub log_dir: PathBuf,
+
+    /// Override a setting, as Suricata's --set (e.g. vars.address-groups.HOME_NET=[10.0.0.0/8]).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
+    /// Shorthand for --set vars.address-groups.HOME_NET=<CIDRS>.
+    #[arg(long = "home-net", value_name = "CIDRS")]
+    pub home_net: Option<String>,
+
+    /// Inline (IPS) timing, as Suricata's --simulate-ips.
+    #[arg(long = "simulate-ips")]
+    pub simulate_ips: bool,
+
+    /// Also write AWS Network Firewall logs (flow.json, alert.json) for this firewall name.
+    #[arg(long = "aws-log", value_name = "FIREWALL_NAME")]
+    pub aws_log: Option<String>,
+
+    /// Availability zone written in AWS logs.
+    #[arg(long = "availability-zone", value_name = "AZ", requires = "aws_log")]
+    pub availability_zone: Option<String>,
+
+    /// Most flows tracked at once; the flows nearest their timeout are evicted beyond it.
+    #[arg(long = "max-flows", value_name = "N")]
+    pub max_flows: Option<usize>,
+
+    /// More output (per-file details).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+}
+
+/// Parses the command line and runs; returns the process exit code.
+pub fn main() -> i32 {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(&args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("rulesim: error: {message}");
+            EXIT_ERROR
+        }
+    }
+}
+
+fn settings_from(args: &Args) -> Result<Settings, String> {
+    let mut settings = Settings::default();
+    if let Some(home) = &args.home_net {
+        settings.set(&format!("vars.address-groups.HOME_NET={home}")).map_err(|e| e.to_string())?;
+    }
+    for s in &args.set {
+        settings.set(s).map_err(|e| e.to_string())?;
+    }
+    if let Some(n) = args.max_flows {
+        if n == 0 {
+            return Err("--max-flows must be at least 1".into());
+        }
+        settings.flow.max_flows = n;
+    }
+    settings.simulate_ips = args.simulate_ips;
+    Ok(settings)
+}
+
+/// Rule files named by `-S`: files as given, directories to their `.rules` and `.json`
+/// files in name order.
+fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if meta.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && matches!(f.extension().and_then(|x| x.to_str()), Some("rules" | "json")))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    for f in &out {
+        std::fs::File::open(f).map_err(|e| format!("{}: {e}", f.display()))?;
+    }
+    Ok(out)
+}
+
+/// Whether to draw a progress bar: only on a terminal, never under CI.
+fn progress_wanted(args: &Args) -> bool {
+    !args.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+fn run(args: &Args) -> Result<i32, String> {
+    let settings = settings_from(args)?;
+    let files = expand_inputs(&args.inputs).map_err(|e| e.to_string())?;
+    if files.is_empty() {
+        return Err(format!(
+            "no capture files found in {}",
+            args.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let rules = rule_files(&args.rules)?;
+    std::fs::create_dir_all(&args.log_dir).map_err(|e| format!("{}: {e}", args.log_dir.display()))?;
+    let aws = args.aws_log.as_ref().map(|name| AwsLogIdentity {
+        firewall_name: name.clone(),
+        availability_zone: args.availability_zone.clone().unwrap_or_else(|| AwsLogIdentity::DEFAULT_AZ.to_string()),
+    });
+    let output = EventOutput::create(&args.log_dir, aws).map_err(|e| e.to_string())?;
+    if args.verbose > 0 {
+        for f in &rules {
+            eprintln!("rulesim: rules file {} (detection arrives with the rule engine; no alerts are written yet)", f.display());
+        }
+    }
+
+    let mut engine = Engine::new(&settings, output);
+    let sizes: Vec<u64> = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).collect();
+    let total: u64 = sizes.iter().sum();
+    let mut done_before: Vec<u64> = Vec::with_capacity(sizes.len());
+    let mut acc = 0;
+    for s in &sizes {
+        done_before.push(acc);
+        acc += s;
+    }
+    let show_progress = progress_wanted(args);
+    let started = Instant::now();
+    let mut bar: Option<ProgressBar> = None;
+    let problems = run_files(&mut engine, &files, |e, file, offset| {
+        if !show_progress || e.packets() % 4096 != 0 {
+            return;
+        }
+        if bar.is_none() && started.elapsed() > Duration::from_secs(1) {
+            let b = ProgressBar::new(total);
+            b.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar = Some(b);
+        }
+        if let Some(b) = &bar {
+            b.set_position(done_before[file] + offset);
+            b.set_message(format!("{} packets", e.packets()));
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let stats = engine.finish().map_err(|e| e.to_string())?;
+    write_stats(&args.log_dir, &stats).map_err(|e| e.to_string())?;
+
+    let mut failed = false;
+    for p in &problems {
+        if p.is_warning {
+            if !args.quiet {
+                eprintln!("rulesim: warning: {}", p.error);
+            }
+        } else {
+            failed = true;
+            eprintln!("rulesim: error: {}", p.error);
+        }
+    }
+    if !args.quiet {
+        eprint!("{}", stats.render());
+        if args.verbose > 0 {
+            eprintln!("rulesim: wrote {}", args.log_dir.join("eve.json").display());
+        }
+    }
+    Ok(if failed { EXIT_ERROR } else { EXIT_OK })
+}
+
+fn write_stats(dir: &Path, stats: &crate::output::stats::RunStats) -> std::io::Result<()> {
+    let path = dir.join("stats.json");
+    let mut text = serde_json::to_string_pretty(stats).map_err(std::io::Error::other)?;
+    text.push('\n');
+    std::fs::write(&path, text).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+}
