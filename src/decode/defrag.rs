@@ -130,7 +130,6 @@ impl Defrag {
         &mut self,
         frag: Fragment<'_>,
         ctx: &Context,
-        _l3: &[u8],
     ) -> Result<Option<Reassembled>, Invalid> {
         if frag.version == 4 {
             self.stats.ipv4_fragments += 1;

@@ -341,8 +341,8 @@ impl Decoder {
             ip::IpOutcome::Invalid(i) => Decoded::Invalid(i),
             ip::IpOutcome::Fragment(frag) => {
                 let version = frag.version;
-                match self.defrag.insert(frag, &ctx, l3) {
-                    Ok(Some(done)) => self.reassembled = Some(done),
+                match self.defrag.insert(frag, &ctx) {
+                    Ok(Some(done)) => self.settle(done),
                     Ok(None) => {}
                     Err(invalid) => return Decoded::Invalid(invalid),
                 }
@@ -351,23 +351,47 @@ impl Decoder {
         }
     }
 
-    /// The datagram that the last fragment completed, decoded as Suricata decodes its
-    /// reassembled pseudo packet (no `pcap_cnt`; the length is the first fragment's link
-    /// header plus the reassembled IP datagram).
-    pub fn take_reassembled(&mut self) -> Option<Result<Packet<'_>, Invalid>> {
-        let done = self.reassembled.as_ref()?;
-        let ctx = ip::Context {
+    /// A reassembled datagram can itself be a fragment (nested IPv6 fragment headers):
+    /// like Suricata, feed it back to reassembly until a whole packet comes out.
+    fn settle(&mut self, mut done: defrag::Reassembled) {
+        const MAX_NESTING: usize = 4;
+        for _ in 0..MAX_NESTING {
+            let ctx = Self::reassembled_context(&done);
+            let next = match ip::decode_ip(&ctx, &done.datagram) {
+                ip::IpOutcome::Fragment(frag) => self.defrag.insert(frag, &ctx),
+                _ => {
+                    self.reassembled = Some(done);
+                    return;
+                }
+            };
+            match next {
+                Ok(Some(inner)) => done = inner,
+                _ => return,
+            }
+        }
+    }
+
+    fn reassembled_context(done: &defrag::Reassembled) -> ip::Context {
+        ip::Context {
             pcap_cnt: None,
             ts: done.ts,
             len: (done.link_header_len + done.datagram.len()) as u32,
             linktype: done.linktype,
             vlans: done.vlans,
             link_header_len: done.link_header_len,
-        };
+        }
+    }
+
+    /// The datagram that the last fragment completed, decoded as Suricata decodes its
+    /// reassembled pseudo packet (no `pcap_cnt`; the length is the first fragment's link
+    /// header plus the reassembled IP datagram).
+    pub fn take_reassembled(&mut self) -> Option<Result<Packet<'_>, Invalid>> {
+        let done = self.reassembled.as_ref()?;
+        let ctx = Self::reassembled_context(done);
         Some(match ip::decode_ip(&ctx, &done.datagram) {
             ip::IpOutcome::Packet(p) => Ok(p),
             ip::IpOutcome::Invalid(i) => Err(i),
-            // A reassembled datagram has its fragment fields cleared.
+            // `settle` only keeps datagrams that are not fragments.
             ip::IpOutcome::Fragment(_) => Err(Invalid::FragmentOverlapInvalid),
         })
     }
