@@ -13,3 +13,4 @@ pub mod engine;
 pub mod flow;
 pub mod output;
 pub mod time;
+pub mod synth;

@@ -75,6 +75,12 @@ fn seq_geq(a: u32, b: u32) -> bool {
 }
 
 impl TcpTracker {
+    /// Whether this packet acknowledges the other side's FIN.
+    fn acks_peer_fin(&self, tcp: &TcpHeader, to_server: bool) -> bool {
+        let fin = if to_server { self.server_fin_ack } else { self.client_fin_ack };
+        fin.is_some_and(|s| seq_geq(tcp.ack, s))
+    }
+
     /// Whether a TCP session exists (Suricata's `ssn != NULL`): without one, flags are not
     /// accumulated and the flow stays "new".
     pub fn has_session(&self) -> bool {
@@ -180,19 +186,22 @@ impl TcpTracker {
                 }
             }
             TcpState::Closing => {
-                if ack {
-                    let target = if to_server { self.server_fin_ack } else { self.client_fin_ack };
-                    if target.is_some_and(|s| seq_geq(tcp.ack, s)) {
-                        self.state = TcpState::TimeWait;
-                    }
-                }
-            }
-            TcpState::LastAck => {
-                if !to_server && ack && self.client_fin_ack.is_some_and(|s| seq_geq(tcp.ack, s)) {
+                if ack && self.acks_peer_fin(tcp, to_server) {
                     self.state = TcpState::TimeWait;
                 }
             }
-            TcpState::TimeWait | TcpState::Closed => {}
+            // The last ACK of the teardown closes the session.
+            TcpState::LastAck => {
+                if !to_server && ack && self.acks_peer_fin(tcp, to_server) {
+                    self.state = TcpState::Closed;
+                }
+            }
+            TcpState::TimeWait => {
+                if ack && self.acks_peer_fin(tcp, to_server) {
+                    self.state = TcpState::Closed;
+                }
+            }
+            TcpState::Closed => {}
         }
         false
     }
@@ -221,6 +230,8 @@ mod tests {
         t.update(&seg(f::FIN | f::ACK, 501, 112), false, 0, false);
         assert_eq!(t.state, TcpState::TimeWait);
         assert_eq!(t.state.flow_state(), crate::flow::FlowState::Closed);
+        t.update(&seg(f::ACK, 112, 502), true, 0, false);
+        assert_eq!(t.state, TcpState::Closed, "the last ACK closes the session");
     }
 
     #[test]
@@ -231,7 +242,7 @@ mod tests {
         t.update(&seg(f::FIN | f::ACK, 50, 901), true, 0, false);
         assert_eq!(t.state, TcpState::LastAck);
         t.update(&seg(f::ACK, 901, 51), false, 0, false);
-        assert_eq!(t.state, TcpState::TimeWait);
+        assert_eq!(t.state, TcpState::Closed);
     }
 
     #[test]
