@@ -110,3 +110,6 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, CaptureError> {
     }
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests;

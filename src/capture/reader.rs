@@ -11,9 +11,11 @@ use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 use super::{CaptureError, CaptureErrorKind, CaptureFormat, MAX_RECORD_LEN};
 use crate::time::Timestamp;
 
-/// Room for the largest legal record plus block framing and options. The buffer never
-/// grows past this, so memory is constant per open file.
-const BUFFER_CAPACITY: usize = 4 * 1024 * 1024;
+/// Initial read buffer. It doubles when a block does not fit, up to `MAX_BUFFER`: room
+/// for the largest legal record plus block framing and options, so memory stays
+/// constant per open file whatever its size.
+const INITIAL_BUFFER: usize = 256 * 1024;
+const MAX_BUFFER: usize = 4 * 1024 * 1024;
 
 /// pcapng Obsolete Packet Block type, which `pcap-parser` hands over as unknown.
 const OPB_TYPE: u32 = 2;
@@ -43,8 +45,8 @@ struct Interface {
 }
 
 enum Inner {
-    Pcap { reader: LegacyPcapReader<File>, linktype: u32, nanos: bool },
-    PcapNg { reader: PcapNGReader<File>, interfaces: Vec<Interface>, big_endian: bool },
+    Pcap { reader: LegacyPcapReader<File>, capacity: usize, linktype: u32, nanos: bool, big_endian: bool },
+    PcapNg { reader: PcapNGReader<File>, capacity: usize, interfaces: Vec<Interface>, big_endian: bool },
 }
 
 /// Reads one capture file frame by frame in constant memory.
@@ -98,12 +100,12 @@ impl CaptureReader {
         };
         let inner = match format {
             CaptureFormat::Pcap => {
-                let reader = LegacyPcapReader::new(BUFFER_CAPACITY, file).map_err(header_err)?;
-                Inner::Pcap { reader, linktype: 0, nanos: false }
+                let reader = LegacyPcapReader::new(INITIAL_BUFFER, file).map_err(header_err)?;
+                Inner::Pcap { reader, capacity: INITIAL_BUFFER, linktype: 0, nanos: false, big_endian: false }
             }
             CaptureFormat::PcapNg => {
-                let reader = PcapNGReader::new(BUFFER_CAPACITY, file).map_err(header_err)?;
-                Inner::PcapNg { reader, interfaces: Vec::new(), big_endian: false }
+                let reader = PcapNGReader::new(INITIAL_BUFFER, file).map_err(header_err)?;
+                Inner::PcapNg { reader, capacity: INITIAL_BUFFER, interfaces: Vec::new(), big_endian: false }
             }
         };
         Ok(CaptureReader {
@@ -137,16 +139,19 @@ impl CaptureReader {
             return Ok(None);
         }
         let result = match &mut self.inner {
-            Inner::Pcap { reader, linktype, nanos } => next_pcap(
+            Inner::Pcap { reader, capacity, linktype, nanos, big_endian } => next_pcap(
                 reader,
+                capacity,
                 linktype,
                 nanos,
+                big_endian,
                 &mut self.pending,
                 &mut self.packets,
                 &self.path,
             ),
-            Inner::PcapNg { reader, interfaces, big_endian } => next_pcapng(
+            Inner::PcapNg { reader, capacity, interfaces, big_endian } => next_pcapng(
                 reader,
+                capacity,
                 interfaces,
                 big_endian,
                 &mut self.pending,
@@ -206,7 +211,7 @@ fn buffer_of(inner: &Inner) -> &[u8] {
 
 /// Loops `next()`/`refill()` until a whole block is available; maps the crate's errors.
 macro_rules! next_block {
-    ($reader:expr, $path:expr, $packets:expr, $on_too_small:expr) => {{
+    ($reader:expr, $capacity:expr, $path:expr, $packets:expr, $classify:expr) => {{
         loop {
             // next() parses in place without moving the buffer, so frame data can be
             // located relative to this address afterwards.
@@ -225,15 +230,28 @@ macro_rules! next_block {
                     }
                 }
                 Err(PcapError::UnexpectedEof) => {
+                    let kind = $classify($reader.data(), true);
                     return Err(CaptureError {
                         path: $path.to_path_buf(),
                         packet: Some(*$packets + 1),
                         offset: Some($reader.consumed() as u64),
-                        kind: CaptureErrorKind::TruncatedRecord,
+                        kind,
                     });
                 }
+                Err(PcapError::BufferTooSmall) if *$capacity < MAX_BUFFER => {
+                    *$capacity *= 2;
+                    $reader.grow(*$capacity);
+                    if $reader.refill().is_err() {
+                        return Err(CaptureError {
+                            path: $path.to_path_buf(),
+                            packet: Some(*$packets + 1),
+                            offset: Some($reader.consumed() as u64),
+                            kind: CaptureErrorKind::Io(std::io::Error::other("read failed")),
+                        });
+                    }
+                }
                 Err(PcapError::BufferTooSmall) => {
-                    let kind = $on_too_small($reader.data());
+                    let kind = $classify($reader.data(), false);
                     return Err(CaptureError {
                         path: $path.to_path_buf(),
                         packet: Some(*$packets + 1),
@@ -262,8 +280,10 @@ macro_rules! next_block {
 
 fn next_pcap(
     reader: &mut LegacyPcapReader<File>,
+    capacity: &mut usize,
     linktype: &mut u32,
     nanos: &mut bool,
+    big_endian: &mut bool,
     pending: &mut usize,
     packets: &mut u64,
     path: &Path,
@@ -273,17 +293,15 @@ fn next_pcap(
             reader.consume(std::mem::take(pending));
         }
         let offset = reader.consumed() as u64;
-        // A record header announcing more than the buffer holds is a corrupt length.
-        let too_small = |data: &[u8]| {
-            let len = data.get(8..12).map_or(0, |b| {
-                let raw = [b[0], b[1], b[2], b[3]];
-                let le = u32::from_le_bytes(raw);
-                let be = u32::from_be_bytes(raw);
-                if le <= be { be } else { le }
-            });
-            CaptureErrorKind::RecordTooLong { len, max: MAX_RECORD_LEN }
+        // A record that cannot be completed: a length beyond any legal record is corrupt,
+        // otherwise the file ends inside the record.
+        let be = *big_endian;
+        let classify = |data: &[u8], eof: bool| match read_u32(data, 8, be) {
+            Some(len) if len > MAX_RECORD_LEN => CaptureErrorKind::RecordTooLong { len, max: MAX_RECORD_LEN },
+            _ if eof => CaptureErrorKind::TruncatedRecord,
+            len => CaptureErrorKind::RecordTooLong { len: len.unwrap_or(0), max: MAX_RECORD_LEN },
         };
-        let Some((base, (size, block))) = next_block!(reader, path, packets, too_small) else {
+        let Some((base, (size, block))) = next_block!(reader, capacity, path, packets, classify) else {
             return Ok(None);
         };
         *pending = size;
@@ -291,6 +309,7 @@ fn next_pcap(
             PcapBlockOwned::LegacyHeader(header) => {
                 *linktype = header.network.0 as u32;
                 *nanos = header.is_nanosecond_precision();
+                *big_endian = header.is_bigendian();
             }
             PcapBlockOwned::Legacy(rec) => {
                 *packets += 1;
@@ -341,6 +360,7 @@ fn read_u16(b: &[u8], at: usize, big_endian: bool) -> Option<u16> {
 
 fn next_pcapng(
     reader: &mut PcapNGReader<File>,
+    capacity: &mut usize,
     interfaces: &mut Vec<Interface>,
     big_endian: &mut bool,
     pending: &mut usize,
@@ -354,13 +374,16 @@ fn next_pcapng(
         }
         let offset = reader.consumed() as u64;
         let be = *big_endian;
-        let too_small = |data: &[u8]| {
+        let classify = |data: &[u8], eof: bool| {
+            if eof {
+                return CaptureErrorKind::TruncatedRecord;
+            }
             let len = read_u32(data, 4, be).unwrap_or(0);
             CaptureErrorKind::CorruptBlock(format!(
-                "block length {len} exceeds the largest block this reader accepts ({BUFFER_CAPACITY} bytes)"
+                "block length {len} exceeds the largest block this reader accepts ({MAX_BUFFER} bytes)"
             ))
         };
-        let Some((base, (size, block))) = next_block!(reader, path, packets, too_small) else {
+        let Some((base, (size, block))) = next_block!(reader, capacity, path, packets, classify) else {
             return Ok(None);
         };
         *pending = size;
