@@ -28,6 +28,8 @@ pub struct Engine {
     last_ts: Timestamp,
     /// Timeouts are checked at most once per second of capture time.
     next_sweep_secs: i64,
+    /// Packets per pcap link type (named in the stats at the end).
+    per_linktype: Vec<(u32, u64)>,
     started: std::time::Instant,
 }
 
@@ -50,6 +52,7 @@ impl Engine {
             first_ts: None,
             last_ts: Timestamp::ZERO,
             next_sweep_secs: i64::MIN,
+            per_linktype: Vec::new(),
             started: std::time::Instant::now(),
         }
     }
@@ -122,13 +125,9 @@ impl Engine {
         let d = &mut self.stats.decoder;
         d.pkts += 1;
         d.bytes += frame.data.len() as u64;
-        let link_name = LinkType::from_pcap(frame.linktype)
-            .map_or_else(|| format!("linktype_{}", frame.linktype), |l| l.name().to_string());
-        match d.linktypes.get_mut(&link_name) {
-            Some(n) => *n += 1,
-            None => {
-                d.linktypes.insert(link_name, 1);
-            }
+        match self.per_linktype.iter_mut().find(|(l, _)| *l == frame.linktype) {
+            Some((_, n)) => *n += 1,
+            None => self.per_linktype.push((frame.linktype, 1)),
         }
         let ts = frame.ts;
         if self.first_ts.is_none() {
@@ -206,6 +205,10 @@ impl Engine {
         result?;
         self.output.flush()?;
         let mut stats = self.stats;
+        for (linktype, n) in &self.per_linktype {
+            let name = LinkType::from_pcap(*linktype).map_or_else(|| format!("linktype_{linktype}"), |l| l.name().to_string());
+            *stats.decoder.linktypes.entry(name).or_insert(0) += n;
+        }
         stats.flow = self.flows.stats().clone();
         stats.defrag = self.decoder.defrag_stats().clone();
         stats.output.netflow = self.output.netflow_written();

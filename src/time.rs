@@ -58,7 +58,36 @@ impl Timestamp {
     pub fn eve(&self) -> EveTime {
         EveTime(*self)
     }
+
+    /// The EVE rendering into a fixed buffer, without the formatting machinery (three
+    /// timestamps go into every record). Years outside 0..=9999 fall back to `Display`.
+    pub fn eve_bytes(&self) -> Option<[u8; EVE_TIME_LEN]> {
+        let days = self.secs.div_euclid(86_400);
+        let rem = self.secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        if !(0..=9999).contains(&y) {
+            return None;
+        }
+        let mut b = *b"0000-00-00T00:00:00.000000+0000";
+        let mut put = |at: usize, width: usize, mut v: u64| {
+            for i in (0..width).rev() {
+                b[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y as u64);
+        put(5, 2, u64::from(m));
+        put(8, 2, u64::from(d));
+        put(11, 2, (rem / 3600) as u64);
+        put(14, 2, ((rem / 60) % 60) as u64);
+        put(17, 2, (rem % 60) as u64);
+        put(20, 6, u64::from(self.micros()));
+        Some(b)
+    }
 }
+
+/// Length of an EVE timestamp.
+pub const EVE_TIME_LEN: usize = 31;
 
 /// Display adapter for the EVE timestamp format.
 pub struct EveTime(Timestamp);
@@ -109,6 +138,11 @@ mod tests {
         assert_eq!(Timestamp::ZERO.eve().to_string(), "1970-01-01T00:00:00.000000+0000");
         // leap day
         assert_eq!(Timestamp::new(951_782_400, 0).eve().to_string(), "2000-02-29T00:00:00.000000+0000");
+        for t in [ts, Timestamp::ZERO, Timestamp::new(4_102_444_799, 999_999_999), Timestamp::new(-1, 0)] {
+            let fast = t.eve_bytes().expect("in range");
+            assert_eq!(std::str::from_utf8(&fast).expect("ascii"), t.eve().to_string());
+        }
+        assert_eq!(Timestamp::new(-1, 0).eve().to_string(), "1969-12-31T23:59:59.000000+0000");
     }
 
     #[test]

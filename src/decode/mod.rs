@@ -8,7 +8,7 @@ mod defrag;
 mod ip;
 mod link;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 pub use defrag::{DefragConfig, DefragStats};
 pub use link::LinkType;
@@ -85,8 +85,8 @@ pub enum Transport {
 /// The addresses, ports and protocol of the packet an ICMPv4 error quotes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuotedTuple {
-    pub src: IpAddr,
-    pub dst: IpAddr,
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
     pub proto: u8,
     pub src_port: u16,
     pub dst_port: u16,

@@ -200,7 +200,7 @@ fn icmp_echo_and_quoted_tuple_of_unreachable() {
     let Transport::Icmp { icmp_type: 3, icmp_code: 3, quoted: Some(q) } = p.transport else {
         panic!("expected a quoted tuple: {:?}", p.transport);
     };
-    assert_eq!((q.src, q.src_port, q.dst, q.dst_port, q.proto), (ip("10.0.0.1"), 5000, ip("10.0.0.2"), 53, proto::UDP));
+    assert_eq!((IpAddr::V4(q.src), q.src_port, IpAddr::V4(q.dst), q.dst_port, q.proto), (ip("10.0.0.1"), 5000, ip("10.0.0.2"), 53, proto::UDP));
     // A quote too short for the UDP header gives no tuple.
     let short = packets::icmpv4(ip("10.0.0.2"), ip("10.0.0.1"), 64, 3, 3, &udp[..24]);
     assert!(matches!(packet(101, &short).transport, Transport::Icmp { quoted: None, .. }));

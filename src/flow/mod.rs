@@ -115,20 +115,42 @@ pub struct Endpoint {
 }
 
 /// Identity of a flow, independent of direction (except ESP, whose directions are
-/// separate flows).
+/// separate flows). Addresses are stored as 16 bytes (IPv4 mapped) so that hashing and
+/// comparing a key are a few word operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FlowKey {
-    lo: Endpoint,
-    hi: Endpoint,
+    lo_addr: [u8; 16],
+    hi_addr: [u8; 16],
+    lo_port: u16,
+    hi_port: u16,
     proto: u8,
+    v6: bool,
     vlans: Vlans,
     spi: u32,
 }
 
+fn addr_bytes(a: IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
 impl FlowKey {
     fn new(a: Endpoint, b: Endpoint, proto: u8, vlans: Vlans) -> FlowKey {
-        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        FlowKey { lo, hi, proto, vlans, spi: 0 }
+        let a_bytes = (addr_bytes(a.addr), a.port);
+        let b_bytes = (addr_bytes(b.addr), b.port);
+        let (lo, hi) = if a_bytes <= b_bytes { (a_bytes, b_bytes) } else { (b_bytes, a_bytes) };
+        FlowKey {
+            lo_addr: lo.0,
+            hi_addr: hi.0,
+            lo_port: lo.1,
+            hi_port: hi.1,
+            proto,
+            v6: a.addr.is_ipv6(),
+            vlans,
+            spi: 0,
+        }
     }
 
     /// The key of a packet's flow; `None` for packets Suricata tracks no flow for (ICMPv4
@@ -153,7 +175,16 @@ impl FlowKey {
                 };
                 FlowKey::new(ep(p.src, sp), ep(p.dst, dp), p.proto, vlans)
             }
-            Transport::Esp { spi } => FlowKey { lo: ep(p.src, 0), hi: ep(p.dst, 0), proto: p.proto, vlans, spi },
+            Transport::Esp { spi } => FlowKey {
+                lo_addr: addr_bytes(p.src),
+                hi_addr: addr_bytes(p.dst),
+                lo_port: 0,
+                hi_port: 0,
+                proto: p.proto,
+                v6: p.src.is_ipv6(),
+                vlans,
+                spi,
+            },
             Transport::Other if p.proto == proto::IPV6_IN_IPV4 && p.src.is_ipv4() => {
                 FlowKey::new(ep(p.src, 0), ep(p.dst, 0), p.proto, vlans)
             }
@@ -166,8 +197,8 @@ impl FlowKey {
         let Transport::Icmp { quoted: Some(q), .. } = p.transport else { return None };
         let vlans = if track_vlans { p.vlans } else { Vlans::default() };
         Some(FlowKey::new(
-            Endpoint { addr: q.src, port: q.src_port },
-            Endpoint { addr: q.dst, port: q.dst_port },
+            Endpoint { addr: IpAddr::V4(q.src), port: q.src_port },
+            Endpoint { addr: IpAddr::V4(q.dst), port: q.dst_port },
             q.proto,
             vlans,
         ))
@@ -343,12 +374,13 @@ fn flow_id(key: &FlowKey, start: Timestamp) -> u64 {
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
     };
-    for ep in [key.lo, key.hi] {
-        match ep.addr {
-            IpAddr::V4(a) => eat(&a.octets()),
-            IpAddr::V6(a) => eat(&a.octets()),
+    for (addr, port) in [(key.lo_addr, key.lo_port), (key.hi_addr, key.hi_port)] {
+        if key.v6 {
+            eat(&addr);
+        } else {
+            eat(&addr[12..]);
         }
-        eat(&ep.port.to_be_bytes());
+        eat(&port.to_be_bytes());
     }
     eat(&[key.proto]);
     for v in key.vlans.as_slice() {

@@ -1,9 +1,11 @@
-//! Flow storage: a slab of flows, a hash index, and a min-heap of expiry times.
+//! Flow storage: a slab of flows, a hash index of slab positions, and a timer wheel of
+//! expiry seconds.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, VecDeque};
+use std::hash::BuildHasher;
 
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 use super::{Direction, EndReason, Flow, FlowKey, Timeouts};
 use crate::decode::{proto, Packet, Transport};
@@ -77,17 +79,19 @@ struct Slot {
     flow: Option<(FlowKey, Flow)>,
 }
 
-/// (expiry second, slot, generation).
-type HeapEntry = Reverse<(i64, u32, u32)>;
-
 /// Bounded table of live flows.
 pub struct FlowTable {
     config: FlowConfig,
-    index: FxHashMap<FlowKey, u32>,
+    /// Slab positions of live flows, hashed by their key (the key lives in the slab, so
+    /// the index stays small and cache-friendly).
+    index: HashTable<u32>,
+    hasher: FxBuildHasher,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    /// (expiry, slot, generation); stale entries are skipped or rescheduled when popped.
-    expiry: BinaryHeap<HeapEntry>,
+    /// Expiry second -> (slot, generation). A flow is scheduled when created and
+    /// rescheduled when found alive at its old time; entries of ended flows are skipped.
+    wheel: BTreeMap<i64, VecDeque<(u32, u32)>>,
+    wheel_entries: usize,
     stats: FlowStats,
 }
 
@@ -95,10 +99,12 @@ impl FlowTable {
     pub fn new(config: FlowConfig) -> Self {
         FlowTable {
             config: FlowConfig { max_flows: config.max_flows.max(1), ..config },
-            index: FxHashMap::default(),
+            index: HashTable::new(),
+            hasher: FxBuildHasher,
             slots: Vec::new(),
             free: Vec::new(),
-            expiry: BinaryHeap::new(),
+            wheel: BTreeMap::new(),
+            wheel_entries: 0,
             stats: FlowStats::default(),
         }
     }
@@ -119,6 +125,19 @@ impl FlowTable {
         self.slots.get_mut(slot as usize)?.flow.as_mut().map(|(_, f)| f)
     }
 
+    fn find(&self, key: &FlowKey) -> Option<u32> {
+        let hash = self.hasher.hash_one(key);
+        let slots = &self.slots;
+        self.index
+            .find(hash, |&s| slots.get(s as usize).and_then(|e| e.flow.as_ref()).is_some_and(|(k, _)| k == key))
+            .copied()
+    }
+
+    fn schedule(&mut self, at: i64, slot: u32, generation: u32) {
+        self.wheel.entry(at).or_default().push_back((slot, generation));
+        self.wheel_entries += 1;
+    }
+
     /// Last second at which the flow is still alive: Suricata times a flow out when
     /// `last.secs + timeout < now.secs`.
     fn expires_at(&self, flow: &Flow) -> i64 {
@@ -133,7 +152,7 @@ impl FlowTable {
         let Some(key) = FlowKey::of(p, self.config.track_vlans) else {
             return self.process_quoted(p, ended);
         };
-        if let Some(&slot) = self.index.get(&key) {
+        if let Some(slot) = self.find(&key) {
             let (timed_out, reused) = match self.flow(slot) {
                 Some(flow) => (
                     self.expires_at(flow) < now,
@@ -192,10 +211,14 @@ impl FlowTable {
         let entry = &mut self.slots[slot as usize];
         entry.flow = Some((key, flow));
         let generation = entry.generation;
-        self.index.insert(key, slot);
-        self.expiry.push(Reverse((expires, slot, generation)));
+        let hash = self.hasher.hash_one(&key);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.index.insert_unique(hash, slot, |&s| {
+            slots.get(s as usize).and_then(|e| e.flow.as_ref()).map_or(0, |(k, _)| hasher.hash_one(k))
+        });
+        self.schedule(expires, slot, generation);
         self.stats.max_active = self.stats.max_active.max(self.index.len() as u64);
-        self.compact_expiry();
+        self.compact_wheel();
         Some(Lookup { slot, direction, created: true })
     }
 
@@ -203,7 +226,7 @@ impl FlowTable {
     /// flow exists; other packets without a flow key are only counted.
     fn process_quoted(&mut self, p: &Packet<'_>, ended: &mut impl FnMut(Flow, EndReason)) -> Option<Lookup> {
         let joined = FlowKey::of_quoted(p, self.config.track_vlans)
-            .and_then(|key| self.index.get(&key).copied())
+            .and_then(|key| self.find(&key))
             .and_then(|slot| {
                 let timed_out = self.flow(slot).is_some_and(|f| self.expires_at(f) < p.ts.secs());
                 if timed_out {
@@ -227,14 +250,28 @@ impl FlowTable {
         let entry = self.slots.get_mut(slot as usize)?;
         let (key, flow) = entry.flow.take()?;
         entry.generation = entry.generation.wrapping_add(1);
-        self.index.remove(&key);
+        let hash = self.hasher.hash_one(&key);
+        if let Ok(found) = self.index.find_entry(hash, |&s| s == slot) {
+            found.remove();
+        }
         self.free.push(slot);
         Some(flow)
     }
 
-    /// Pops heap entries until one names a live flow whose recorded expiry is current.
+    /// Takes wheel entries, earliest first, until one names a live flow whose recorded
+    /// expiry is current; flows found alive later are rescheduled.
     fn pop_earliest(&mut self) -> Option<(i64, u32)> {
-        while let Some(Reverse((at, slot, generation))) = self.expiry.pop() {
+        loop {
+            let mut bucket = self.wheel.first_entry()?;
+            let at = *bucket.key();
+            let Some((slot, generation)) = bucket.get_mut().pop_front() else {
+                bucket.remove();
+                continue;
+            };
+            if bucket.get().is_empty() {
+                bucket.remove();
+            }
+            self.wheel_entries -= 1;
             let Some(entry) = self.slots.get(slot as usize) else { continue };
             if entry.generation != generation {
                 continue;
@@ -242,12 +279,11 @@ impl FlowTable {
             let Some((_, flow)) = entry.flow.as_ref() else { continue };
             let actual = self.expires_at(flow);
             if actual > at {
-                self.expiry.push(Reverse((actual, slot, generation)));
+                self.schedule(actual, slot, generation);
                 continue;
             }
             return Some((actual, slot));
         }
-        None
     }
 
     fn evict_one(&mut self) -> Option<Flow> {
@@ -258,14 +294,14 @@ impl FlowTable {
     /// Ends every flow whose timeout passed before `now`.
     pub fn expire(&mut self, now: Timestamp, ended: &mut impl FnMut(Flow, EndReason)) {
         let now = now.secs();
-        while let Some(Reverse((at, _, _))) = self.expiry.peek() {
-            if *at >= now {
+        while let Some((&at, _)) = self.wheel.first_key_value() {
+            if at >= now {
                 break;
             }
             let Some((actual, slot)) = self.pop_earliest() else { break };
             if actual >= now {
                 if let Some(generation) = self.slots.get(slot as usize).map(|s| s.generation) {
-                    self.expiry.push(Reverse((actual, slot, generation)));
+                    self.schedule(actual, slot, generation);
                 }
                 break;
             }
@@ -289,23 +325,29 @@ impl FlowTable {
         for flow in flows {
             ended(flow, EndReason::Shutdown);
         }
-        self.expiry.clear();
+        self.wheel.clear();
+        self.wheel_entries = 0;
+        self.index.clear();
         self.slots.clear();
         self.free.clear();
     }
 
-    /// Keeps stale heap entries from outgrowing the table: rebuilds from live flows.
-    fn compact_expiry(&mut self) {
-        if self.expiry.len() <= 4 * self.config.max_flows.max(1024) {
+    /// Keeps entries of ended flows from outgrowing the table: rebuilds from live flows.
+    fn compact_wheel(&mut self) {
+        if self.wheel_entries <= 4 * self.config.max_flows.max(1024) {
             return;
         }
-        let mut rebuilt = Vec::with_capacity(self.index.len());
-        for (i, slot) in self.slots.iter().enumerate() {
-            if let Some((_, flow)) = &slot.flow {
-                rebuilt.push(Reverse((self.expires_at(flow), i as u32, slot.generation)));
-            }
+        let live: Vec<(i64, u32, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| slot.flow.as_ref().map(|(_, f)| (self.expires_at(f), i as u32, slot.generation)))
+            .collect();
+        self.wheel.clear();
+        self.wheel_entries = 0;
+        for (at, slot, generation) in live {
+            self.schedule(at, slot, generation);
         }
-        self.expiry = BinaryHeap::from(rebuilt);
     }
 }
 

@@ -35,7 +35,48 @@ impl fmt::Display for EveIp {
 
 impl Serialize for EveIp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        // Formatted into a stack buffer: addresses go into every record.
+        let mut buf = [0u8; 39];
+        let len = match self.0 {
+            IpAddr::V4(a) => {
+                let mut at = 0;
+                for (i, octet) in a.octets().iter().enumerate() {
+                    if i > 0 {
+                        buf[at] = b'.';
+                        at += 1;
+                    }
+                    let o = *octet;
+                    if o >= 100 {
+                        buf[at] = b'0' + o / 100;
+                        at += 1;
+                    }
+                    if o >= 10 {
+                        buf[at] = b'0' + (o / 10) % 10;
+                        at += 1;
+                    }
+                    buf[at] = b'0' + o % 10;
+                    at += 1;
+                }
+                at
+            }
+            IpAddr::V6(a) => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                for (i, seg) in a.segments().iter().enumerate() {
+                    let at = i * 5;
+                    if i > 0 {
+                        buf[at - 1] = b':';
+                    }
+                    for n in 0..4 {
+                        buf[at + n] = HEX[usize::from((seg >> (12 - 4 * n)) & 0xf)];
+                    }
+                }
+                39
+            }
+        };
+        match std::str::from_utf8(&buf[..len]) {
+            Ok(text) => s.serialize_str(text),
+            Err(_) => s.collect_str(self),
+        }
     }
 }
 
@@ -43,8 +84,16 @@ struct Ts(Timestamp);
 
 impl Serialize for Ts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let t: EveTime = self.0.eve();
-        s.collect_str(&t)
+        match self.0.eve_bytes() {
+            Some(b) => match std::str::from_utf8(&b) {
+                Ok(text) => s.serialize_str(text),
+                Err(_) => s.collect_str(&self.0.eve()),
+            },
+            None => {
+                let t: EveTime = self.0.eve();
+                s.collect_str(&t)
+            }
+        }
     }
 }
 
@@ -93,7 +142,9 @@ impl Serialize for TcpFlagsObject {
             (tcp_flags::CWR, "cwr"),
         ];
         let mut map = s.serialize_map(None)?;
-        map.serialize_entry("tcp_flags", &format!("{flags:02x}"))?;
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let hex = [HEX[usize::from(flags >> 4)], HEX[usize::from(flags & 0xf)]];
+        map.serialize_entry("tcp_flags", std::str::from_utf8(&hex).unwrap_or("00"))?;
         for (bit, name) in names {
             if flags & bit != 0 {
                 map.serialize_entry(name, &true)?;
@@ -228,6 +279,11 @@ mod tests {
     fn ipv6_is_fully_expanded() {
         let a: IpAddr = "fd00::5".parse().expect("literal");
         assert_eq!(EveIp(a).to_string(), "fd00:0000:0000:0000:0000:0000:0000:0005");
+        for text in ["fd00::5", "2001:db8:abcd:12::ffff", "0.0.0.0", "10.0.0.1", "192.168.100.255", "255.255.255.255"] {
+            let ip: IpAddr = text.parse().expect("literal");
+            let json = serde_json::to_string(&EveIp(ip)).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", EveIp(ip)), "serialised and displayed forms agree");
+        }
         let b: IpAddr = "10.0.0.1".parse().expect("literal");
         assert_eq!(EveIp(b).to_string(), "10.0.0.1");
     }

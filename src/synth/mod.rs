@@ -1,6 +1,7 @@
 //! Generated traffic for tests, benchmarks and the bundled sample: packets built with the
 //! project's own code so that a reader sees each packet's intent.
 
+pub mod bulk;
 pub mod capture;
 pub mod packets;
 pub mod sample;
