@@ -119,8 +119,8 @@ pub struct Endpoint {
 /// comparing a key are a few word operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FlowKey {
-    lo_addr: [u8; 16],
-    hi_addr: [u8; 16],
+    lo_addr: u128,
+    hi_addr: u128,
     lo_port: u16,
     hi_port: u16,
     proto: u8,
@@ -129,10 +129,11 @@ pub struct FlowKey {
     spi: u32,
 }
 
-fn addr_bytes(a: IpAddr) -> [u8; 16] {
+/// An address as one integer (IPv4 in the IPv4-mapped range).
+fn addr_bytes(a: IpAddr) -> u128 {
     match a {
-        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-        IpAddr::V6(v6) => v6.octets(),
+        IpAddr::V4(v4) => 0xffff_0000_0000 | u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6),
     }
 }
 
@@ -375,10 +376,11 @@ fn flow_id(key: &FlowKey, start: Timestamp) -> u64 {
         }
     };
     for (addr, port) in [(key.lo_addr, key.lo_port), (key.hi_addr, key.hi_port)] {
+        let bytes = addr.to_be_bytes();
         if key.v6 {
-            eat(&addr);
+            eat(&bytes);
         } else {
-            eat(&addr[12..]);
+            eat(&bytes[12..]);
         }
         eat(&port.to_be_bytes());
     }
