@@ -19,8 +19,16 @@ fn main() {
             std::process::exit(2);
         }
     };
-    match rulesim::synth::bulk::write_bulk_capture(BufWriter::with_capacity(1 << 20, file), mb * 1_000_000, concurrent, 42) {
-        Ok(s) => println!("{out}: {} packets, {} bytes, {} flows", s.packets, s.bytes, s.flows),
+    match rulesim::synth::bulk::write_bulk_capture(
+        BufWriter::with_capacity(1 << 20, file),
+        mb * 1_000_000,
+        concurrent,
+        42,
+    ) {
+        Ok(s) => println!(
+            "{out}: {} packets, {} bytes, {} flows",
+            s.packets, s.bytes, s.flows
+        ),
         Err(e) => {
             eprintln!("make-bench-pcap: {out}: {e}");
             std::process::exit(2);

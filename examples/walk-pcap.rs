@@ -19,7 +19,8 @@ fn main() {
                 Ok(Some(frame)) => {
                     packets += 1;
                     bytes += frame.data.len() as u64;
-                    checksum = checksum.wrapping_add(u64::from(frame.data.last().copied().unwrap_or(0)));
+                    checksum =
+                        checksum.wrapping_add(u64::from(frame.data.last().copied().unwrap_or(0)));
                 }
                 Ok(None) => break,
                 Err(e) => {

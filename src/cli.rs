@@ -94,7 +94,9 @@ pub fn main() -> i32 {
 fn settings_from(args: &Args) -> Result<Settings, String> {
     let mut settings = Settings::default();
     if let Some(home) = &args.home_net {
-        settings.set(&format!("vars.address-groups.HOME_NET={home}")).map_err(|e| e.to_string())?;
+        settings
+            .set(&format!("vars.address-groups.HOME_NET={home}"))
+            .map_err(|e| e.to_string())?;
     }
     for s in &args.set {
         settings.set(s).map_err(|e| e.to_string())?;
@@ -119,7 +121,13 @@ fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             let mut found: Vec<PathBuf> = std::fs::read_dir(p)
                 .map_err(|e| format!("{}: {e}", p.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.is_file() && matches!(f.extension().and_then(|x| x.to_str()), Some("rules" | "json")))
+                .filter(|f| {
+                    f.is_file()
+                        && matches!(
+                            f.extension().and_then(|x| x.to_str()),
+                            Some("rules" | "json")
+                        )
+                })
                 .collect();
             found.sort();
             out.extend(found);
@@ -144,14 +152,22 @@ fn run(args: &Args) -> Result<i32, String> {
     if files.is_empty() {
         return Err(format!(
             "no capture files found in {}",
-            args.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            args.inputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     let rules = rule_files(&args.rules)?;
-    std::fs::create_dir_all(&args.log_dir).map_err(|e| format!("{}: {e}", args.log_dir.display()))?;
+    std::fs::create_dir_all(&args.log_dir)
+        .map_err(|e| format!("{}: {e}", args.log_dir.display()))?;
     let aws = args.aws_log.as_ref().map(|name| AwsLogIdentity {
         firewall_name: name.clone(),
-        availability_zone: args.availability_zone.clone().unwrap_or_else(|| AwsLogIdentity::DEFAULT_AZ.to_string()),
+        availability_zone: args
+            .availability_zone
+            .clone()
+            .unwrap_or_else(|| AwsLogIdentity::DEFAULT_AZ.to_string()),
     });
     let output = EventOutput::create(&args.log_dir, aws).map_err(|e| e.to_string())?;
     if args.verbose > 0 {
@@ -161,7 +177,10 @@ fn run(args: &Args) -> Result<i32, String> {
     }
 
     let mut engine = Engine::new(&settings, output);
-    let sizes: Vec<u64> = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).collect();
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .collect();
     let total: u64 = sizes.iter().sum();
     let mut done_before: Vec<u64> = Vec::with_capacity(sizes.len());
     let mut acc = 0;
@@ -220,5 +239,6 @@ fn write_stats(dir: &Path, stats: &crate::output::stats::RunStats) -> std::io::R
     let path = dir.join("stats.json");
     let mut text = serde_json::to_string_pretty(stats).map_err(std::io::Error::other)?;
     text.push('\n');
-    std::fs::write(&path, text).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    std::fs::write(&path, text)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }

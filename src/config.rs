@@ -16,7 +16,11 @@ pub enum SetError {
     #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, defrag.timeout, defrag.trackers, defrag.max-frags, flow.max-flows)")]
     UnknownKey { key: String },
     #[error("--set {key}={value}: {why}")]
-    BadValue { key: String, value: String, why: String },
+    BadValue {
+        key: String,
+        value: String,
+        why: String,
+    },
 }
 
 /// Rule variables, as in suricata.yaml's `vars` section.
@@ -61,8 +65,14 @@ impl Default for Vars {
             ("TEREDO_PORTS", "3544"),
         ];
         Vars {
-            address_groups: address_groups.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            port_groups: port_groups.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            address_groups: address_groups
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            port_groups: port_groups
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 }
@@ -80,49 +90,80 @@ pub struct Settings {
 impl Settings {
     /// Applies one `--set key=value`.
     pub fn set(&mut self, assignment: &str) -> Result<(), SetError> {
-        let (key, value) = assignment.split_once('=').ok_or_else(|| SetError::NoEquals(assignment.to_string()))?;
+        let (key, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| SetError::NoEquals(assignment.to_string()))?;
         let key = key.trim();
         let value = value.trim();
-        let bad = |why: &str| SetError::BadValue { key: key.to_string(), value: value.to_string(), why: why.to_string() };
-        let number = || value.parse::<u64>().map_err(|_| bad("expected a non-negative integer"));
+        let bad = |why: &str| SetError::BadValue {
+            key: key.to_string(),
+            value: value.to_string(),
+            why: why.to_string(),
+        };
+        let number = || {
+            value
+                .parse::<u64>()
+                .map_err(|_| bad("expected a non-negative integer"))
+        };
         if let Some(name) = key.strip_prefix("vars.address-groups.") {
             if name.is_empty() || value.is_empty() {
                 return Err(bad("empty variable name or value"));
             }
-            self.vars.address_groups.insert(name.to_string(), value.to_string());
+            self.vars
+                .address_groups
+                .insert(name.to_string(), value.to_string());
             return Ok(());
         }
         if let Some(name) = key.strip_prefix("vars.port-groups.") {
             if name.is_empty() || value.is_empty() {
                 return Err(bad("empty variable name or value"));
             }
-            self.vars.port_groups.insert(name.to_string(), value.to_string());
+            self.vars
+                .port_groups
+                .insert(name.to_string(), value.to_string());
             return Ok(());
         }
         if let Some(rest) = key.strip_prefix("flow-timeouts.") {
-            let (proto, state) = rest.split_once('.').ok_or_else(|| SetError::UnknownKey { key: key.to_string() })?;
+            let (proto, state) = rest.split_once('.').ok_or_else(|| SetError::UnknownKey {
+                key: key.to_string(),
+            })?;
             let t: &mut StateTimeouts = match proto {
                 "tcp" => &mut self.flow.timeouts.tcp,
                 "udp" => &mut self.flow.timeouts.udp,
                 "icmp" => &mut self.flow.timeouts.icmp,
                 "default" => &mut self.flow.timeouts.default,
-                _ => return Err(SetError::UnknownKey { key: key.to_string() }),
+                _ => {
+                    return Err(SetError::UnknownKey {
+                        key: key.to_string(),
+                    })
+                }
             };
             let secs = u32::try_from(number()?).map_err(|_| bad("too large"))?;
             match state {
                 "new" => t.new = secs,
                 "established" => t.established = secs,
                 "closed" => t.closed = secs,
-                _ => return Err(SetError::UnknownKey { key: key.to_string() }),
+                _ => {
+                    return Err(SetError::UnknownKey {
+                        key: key.to_string(),
+                    })
+                }
             }
             return Ok(());
         }
         match key {
-            "defrag.timeout" => self.defrag.timeout_secs = u32::try_from(number()?).map_err(|_| bad("too large"))?,
+            "defrag.timeout" => {
+                self.defrag.timeout_secs = u32::try_from(number()?).map_err(|_| bad("too large"))?
+            }
             "defrag.trackers" => self.defrag.max_trackers = number()? as usize,
             "defrag.max-frags" => self.defrag.max_fragments = number()? as usize,
-            "vlan.use-for-tracking" => self.flow.track_vlans = boolean(value).ok_or_else(|| bad("expected true or false"))?,
-            "stream.midstream" => self.flow.midstream = boolean(value).ok_or_else(|| bad("expected true or false"))?,
+            "vlan.use-for-tracking" => {
+                self.flow.track_vlans =
+                    boolean(value).ok_or_else(|| bad("expected true or false"))?
+            }
+            "stream.midstream" => {
+                self.flow.midstream = boolean(value).ok_or_else(|| bad("expected true or false"))?
+            }
             "flow.max-flows" => {
                 let n = number()? as usize;
                 if n == 0 {
@@ -130,7 +171,11 @@ impl Settings {
                 }
                 self.flow.max_flows = n;
             }
-            _ => return Err(SetError::UnknownKey { key: key.to_string() }),
+            _ => {
+                return Err(SetError::UnknownKey {
+                    key: key.to_string(),
+                })
+            }
         }
         Ok(())
     }
@@ -152,10 +197,16 @@ mod tests {
     #[test]
     fn defaults_are_suricata_yaml() {
         let s = Settings::default();
-        assert_eq!(s.vars.address_groups["HOME_NET"], "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]");
+        assert_eq!(
+            s.vars.address_groups["HOME_NET"],
+            "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]"
+        );
         assert_eq!(s.vars.address_groups["EXTERNAL_NET"], "!$HOME_NET");
         assert_eq!(s.vars.port_groups["HTTP_PORTS"], "80");
-        assert_eq!(s.vars.port_groups["FILE_DATA_PORTS"], "[$HTTP_PORTS,110,143]");
+        assert_eq!(
+            s.vars.port_groups["FILE_DATA_PORTS"],
+            "[$HTTP_PORTS,110,143]"
+        );
         assert_eq!(s.flow.timeouts.tcp.established, 600);
         assert_eq!(s.flow.timeouts.udp.new, 30);
         assert_eq!(s.defrag.timeout_secs, 60);
@@ -164,9 +215,11 @@ mod tests {
     #[test]
     fn set_overrides_and_rejects() {
         let mut s = Settings::default();
-        s.set("vars.address-groups.HOME_NET=[10.1.0.0/16]").expect("valid");
+        s.set("vars.address-groups.HOME_NET=[10.1.0.0/16]")
+            .expect("valid");
         assert_eq!(s.vars.address_groups["HOME_NET"], "[10.1.0.0/16]");
-        s.set("vars.port-groups.HTTP_PORTS=[80,8080]").expect("valid");
+        s.set("vars.port-groups.HTTP_PORTS=[80,8080]")
+            .expect("valid");
         assert_eq!(s.vars.port_groups["HTTP_PORTS"], "[80,8080]");
         s.set("flow-timeouts.tcp.established=120").expect("valid");
         assert_eq!(s.flow.timeouts.tcp.established, 120);
@@ -174,10 +227,22 @@ mod tests {
         assert!(s.flow.midstream);
         s.set("vlan.use-for-tracking=false").expect("valid");
         assert!(!s.flow.track_vlans);
-        assert!(matches!(s.set("stream.midstream=maybe"), Err(SetError::BadValue { .. })));
+        assert!(matches!(
+            s.set("stream.midstream=maybe"),
+            Err(SetError::BadValue { .. })
+        ));
         assert!(matches!(s.set("nonsense"), Err(SetError::NoEquals(_))));
-        assert!(matches!(s.set("stream.depth=1"), Err(SetError::UnknownKey { .. })));
-        assert!(matches!(s.set("flow-timeouts.tcp.new=abc"), Err(SetError::BadValue { .. })));
-        assert!(matches!(s.set("flow.max-flows=0"), Err(SetError::BadValue { .. })));
+        assert!(matches!(
+            s.set("stream.depth=1"),
+            Err(SetError::UnknownKey { .. })
+        ));
+        assert!(matches!(
+            s.set("flow-timeouts.tcp.new=abc"),
+            Err(SetError::BadValue { .. })
+        ));
+        assert!(matches!(
+            s.set("flow.max-flows=0"),
+            Err(SetError::BadValue { .. })
+        ));
     }
 }

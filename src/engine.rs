@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::capture::{CaptureError, CaptureReader, Frame};
+use crate::capture::{CaptureError, CaptureErrorKind, CaptureReader, Frame};
 use crate::config::Settings;
 use crate::decode::{proto, Decoded, Decoder, LinkType, Packet, Transport};
 use crate::flow::{EndReason, Flow, FlowTable};
@@ -66,36 +66,75 @@ impl Engine {
         self.pcap_cnt
     }
 
-    /// Reads one capture file to its end. Returns the problem that stopped it, if any;
-    /// everything before the problem has been processed.
+    /// Reads one capture file to its end. Returns the problems met (a file that cannot be
+    /// read, a bad record that ends it, a truncated tail, packets that could not be used);
+    /// everything before a problem has been processed.
     pub fn process_file(
         &mut self,
         path: &Path,
         mut on_packet: impl FnMut(&Engine, u64),
-    ) -> io::Result<Option<InputProblem>> {
+    ) -> io::Result<Vec<InputProblem>> {
         self.stats.capture.files += 1;
+        let mut problems = Vec::new();
         let mut reader = match CaptureReader::open(path) {
             Ok(r) => r,
             Err(error) => {
                 self.stats.capture.files_failed += 1;
-                return Ok(Some(InputProblem { error, is_warning: false }));
+                problems.push(InputProblem {
+                    error,
+                    is_warning: false,
+                });
+                return Ok(problems);
             }
         };
-        let mut problem = None;
+        // As Suricata, refuse a pcap whose link type cannot be decoded.
+        if let Some(lt) = reader
+            .pcap_linktype()
+            .filter(|lt| LinkType::from_pcap(*lt).is_none())
+        {
+            self.stats.capture.files_failed += 1;
+            let error = CaptureError::new(path, CaptureErrorKind::UnsupportedLinkType(lt));
+            problems.push(InputProblem {
+                error,
+                is_warning: false,
+            });
+            return Ok(problems);
+        }
+        let mut warned_interface = false;
+        let mut warned_linktypes: Vec<u32> = Vec::new();
         loop {
             match reader.next_frame() {
                 Ok(Some(frame)) => {
+                    if LinkType::from_pcap(frame.linktype).is_none()
+                        && !warned_linktypes.contains(&frame.linktype)
+                    {
+                        // pcapng: an interface of a link type rulesim cannot decode.
+                        warned_linktypes.push(frame.linktype);
+                        let error = CaptureError::new(
+                            path,
+                            CaptureErrorKind::UnsupportedLinkType(frame.linktype),
+                        )
+                        .at(frame.number, frame.offset);
+                        problems.push(InputProblem {
+                            error,
+                            is_warning: true,
+                        });
+                    }
                     let offset = frame.offset;
                     self.process_frame(&frame)?;
                     on_packet(self, offset);
                 }
                 Ok(None) => break,
                 Err(error) if error.is_recoverable() => {
-                    // The packet is unusable but the file goes on.
+                    // The packet is unusable but the file goes on; the first is reported.
                     self.count_invalid("pcapng.unknown_interface");
                     self.stats.capture.packets_read += 1;
-                    if problem.is_none() {
-                        problem = Some(InputProblem { error, is_warning: true });
+                    if !warned_interface {
+                        warned_interface = true;
+                        problems.push(InputProblem {
+                            error,
+                            is_warning: true,
+                        });
                     }
                 }
                 Err(error) => {
@@ -105,17 +144,22 @@ impl Engine {
                     } else {
                         self.stats.capture.files_failed += 1;
                     }
-                    problem = Some(InputProblem { error, is_warning });
+                    problems.push(InputProblem { error, is_warning });
                     break;
                 }
             }
         }
         self.output.flush()?;
-        Ok(problem)
+        Ok(problems)
     }
 
     fn count_invalid(&mut self, name: &str) {
-        *self.stats.decoder.invalid.entry(name.to_string()).or_insert(0) += 1;
+        *self
+            .stats
+            .decoder
+            .invalid
+            .entry(name.to_string())
+            .or_insert(0) += 1;
     }
 
     /// Processes one captured frame.
@@ -125,7 +169,11 @@ impl Engine {
         let d = &mut self.stats.decoder;
         d.pkts += 1;
         d.bytes += frame.data.len() as u64;
-        match self.per_linktype.iter_mut().find(|(l, _)| *l == frame.linktype) {
+        match self
+            .per_linktype
+            .iter_mut()
+            .find(|(l, _)| *l == frame.linktype)
+        {
             Some((_, n)) => *n += 1,
             None => self.per_linktype.push((frame.linktype, 1)),
         }
@@ -143,7 +191,9 @@ impl Engine {
             self.next_sweep_secs = ts.secs().saturating_add(1);
         }
 
-        let decoded = self.decoder.decode(frame.linktype, frame.data, ts, self.pcap_cnt);
+        let decoded = self
+            .decoder
+            .decode(frame.linktype, frame.data, ts, self.pcap_cnt);
         match decoded {
             Decoded::Packet(p) => {
                 count_packet(&mut self.stats, &p);
@@ -158,7 +208,12 @@ impl Engine {
                             track(&mut self.flows, &mut self.output, &mut self.stats, &p)?;
                         }
                         Err(invalid) => {
-                            *self.stats.decoder.invalid.entry(invalid.name().to_string()).or_insert(0) += 1;
+                            *self
+                                .stats
+                                .decoder
+                                .invalid
+                                .entry(invalid.name().to_string())
+                                .or_insert(0) += 1;
                         }
                     }
                     self.decoder.clear_reassembled();
@@ -174,7 +229,12 @@ impl Engine {
                 *self.stats.decoder.non_ip.entry(name).or_insert(0) += 1;
             }
             Decoded::Invalid(invalid) => {
-                *self.stats.decoder.invalid.entry(invalid.name().to_string()).or_insert(0) += 1;
+                *self
+                    .stats
+                    .decoder
+                    .invalid
+                    .entry(invalid.name().to_string())
+                    .or_insert(0) += 1;
             }
         }
         Ok(())
@@ -206,7 +266,8 @@ impl Engine {
         self.output.flush()?;
         let mut stats = self.stats;
         for (linktype, n) in &self.per_linktype {
-            let name = LinkType::from_pcap(*linktype).map_or_else(|| format!("linktype_{linktype}"), |l| l.name().to_string());
+            let name = LinkType::from_pcap(*linktype)
+                .map_or_else(|| format!("linktype_{linktype}"), |l| l.name().to_string());
             *stats.decoder.linktypes.entry(name).or_insert(0) += n;
         }
         stats.flow = self.flows.stats().clone();
@@ -220,7 +281,12 @@ impl Engine {
     }
 }
 
-fn write_flow(output: &mut EventOutput, flow: &Flow, reason: EndReason, at: Timestamp) -> io::Result<()> {
+fn write_flow(
+    output: &mut EventOutput,
+    flow: &Flow,
+    reason: EndReason,
+    at: Timestamp,
+) -> io::Result<()> {
     output.flow_ended(flow, reason, at, (APP_PROTO_UNKNOWN, APP_PROTO_UNKNOWN))
 }
 
@@ -245,7 +311,12 @@ fn count_packet(stats: &mut RunStats, p: &Packet<'_>) {
     }
 }
 
-fn track(flows: &mut FlowTable, output: &mut EventOutput, _stats: &mut RunStats, p: &Packet<'_>) -> io::Result<()> {
+fn track(
+    flows: &mut FlowTable,
+    output: &mut EventOutput,
+    _stats: &mut RunStats,
+    p: &Packet<'_>,
+) -> io::Result<()> {
     let mut result = Ok(());
     let now = p.ts;
     let _lookup = flows.process(p, &mut |flow: Flow, reason| {
@@ -265,9 +336,7 @@ pub fn run_files(
 ) -> io::Result<Vec<InputProblem>> {
     let mut problems = Vec::new();
     for (i, file) in files.iter().enumerate() {
-        if let Some(problem) = engine.process_file(file, |e, offset| on_packet(e, i, offset))? {
-            problems.push(problem);
-        }
+        problems.extend(engine.process_file(file, |e, offset| on_packet(e, i, offset))?);
     }
     Ok(problems)
 }

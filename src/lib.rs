@@ -12,5 +12,5 @@ pub mod decode;
 pub mod engine;
 pub mod flow;
 pub mod output;
-pub mod time;
 pub mod synth;
+pub mod time;

@@ -18,7 +18,10 @@ impl Timestamp {
     /// Builds a timestamp; `nanos` above one second carries into `secs`.
     pub fn new(secs: i64, nanos: u32) -> Self {
         let carry = i64::from(nanos / 1_000_000_000);
-        Timestamp { secs: secs.saturating_add(carry), nanos: nanos % 1_000_000_000 }
+        Timestamp {
+            secs: secs.saturating_add(carry),
+            nanos: nanos % 1_000_000_000,
+        }
     }
 
     /// From a count of `units_per_sec` ticks since the epoch (pcapng timestamps).
@@ -27,7 +30,9 @@ impl Timestamp {
         let secs = ticks / per;
         let frac = ticks % per;
         let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(per)) as u32;
-        let secs = i64::try_from(secs).unwrap_or(i64::MAX).saturating_add(offset_secs);
+        let secs = i64::try_from(secs)
+            .unwrap_or(i64::MAX)
+            .saturating_add(offset_secs);
         Timestamp::new(secs, nanos)
     }
 
@@ -51,7 +56,10 @@ impl Timestamp {
 
     /// `self + secs`, saturating.
     pub fn plus_secs(&self, secs: u32) -> Timestamp {
-        Timestamp { secs: self.secs.saturating_add(i64::from(secs)), nanos: self.nanos }
+        Timestamp {
+            secs: self.secs.saturating_add(i64::from(secs)),
+            nanos: self.nanos,
+        }
     }
 
     /// Renders `YYYY-MM-DDTHH:MM:SS.ffffff+0000` (EVE's format, always UTC).
@@ -135,25 +143,51 @@ mod tests {
         // 2016-05-27T06:56:11.304062+0000 is sv-netflow-eve's flow start.
         let ts = Timestamp::new(1_464_332_171, 304_062_999);
         assert_eq!(ts.eve().to_string(), "2016-05-27T06:56:11.304062+0000");
-        assert_eq!(Timestamp::ZERO.eve().to_string(), "1970-01-01T00:00:00.000000+0000");
+        assert_eq!(
+            Timestamp::ZERO.eve().to_string(),
+            "1970-01-01T00:00:00.000000+0000"
+        );
         // leap day
-        assert_eq!(Timestamp::new(951_782_400, 0).eve().to_string(), "2000-02-29T00:00:00.000000+0000");
-        for t in [ts, Timestamp::ZERO, Timestamp::new(4_102_444_799, 999_999_999), Timestamp::new(-1, 0)] {
+        assert_eq!(
+            Timestamp::new(951_782_400, 0).eve().to_string(),
+            "2000-02-29T00:00:00.000000+0000"
+        );
+        for t in [
+            ts,
+            Timestamp::ZERO,
+            Timestamp::new(4_102_444_799, 999_999_999),
+            Timestamp::new(-1, 0),
+        ] {
             let fast = t.eve_bytes().expect("in range");
-            assert_eq!(std::str::from_utf8(&fast).expect("ascii"), t.eve().to_string());
+            assert_eq!(
+                std::str::from_utf8(&fast).expect("ascii"),
+                t.eve().to_string()
+            );
         }
-        assert_eq!(Timestamp::new(-1, 0).eve().to_string(), "1969-12-31T23:59:59.000000+0000");
+        assert_eq!(
+            Timestamp::new(-1, 0).eve().to_string(),
+            "1969-12-31T23:59:59.000000+0000"
+        );
     }
 
     #[test]
     fn ticks_at_other_resolutions() {
-        assert_eq!(Timestamp::from_ticks(1_500_000, 1_000_000, 0), Timestamp::new(1, 500_000_000));
-        assert_eq!(Timestamp::from_ticks(3, 2, 10), Timestamp::new(11, 500_000_000));
+        assert_eq!(
+            Timestamp::from_ticks(1_500_000, 1_000_000, 0),
+            Timestamp::new(1, 500_000_000)
+        );
+        assert_eq!(
+            Timestamp::from_ticks(3, 2, 10),
+            Timestamp::new(11, 500_000_000)
+        );
         assert_eq!(Timestamp::from_ticks(7, 0, 0).secs(), 7);
     }
 
     #[test]
     fn nanos_carry_into_seconds() {
-        assert_eq!(Timestamp::new(1, 2_500_000_000), Timestamp::new(3, 500_000_000));
+        assert_eq!(
+            Timestamp::new(1, 2_500_000_000),
+            Timestamp::new(3, 500_000_000)
+        );
     }
 }

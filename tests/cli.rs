@@ -10,7 +10,11 @@ use rulesim::time::Timestamp;
 use serde_json::Value;
 
 fn rulesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rulesim")).args(args).env("CI", "1").output().expect("run rulesim")
+    Command::new(env!("CARGO_BIN_EXE_rulesim"))
+        .args(args)
+        .env("CI", "1")
+        .output()
+        .expect("run rulesim")
 }
 
 fn repo(path: &str) -> PathBuf {
@@ -19,7 +23,9 @@ fn repo(path: &str) -> PathBuf {
 
 fn lines(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
 }
 
 fn sa(s: &str) -> SocketAddr {
@@ -29,13 +35,18 @@ fn sa(s: &str) -> SocketAddr {
 fn write_pcap(path: &Path, packets: &[TimedPacket]) {
     let mut w = PcapWriter::new(Vec::new(), 1).expect("header");
     for p in packets {
-        w.packet(p.ts, &Link::ethernet().wrap(&p.ip)).expect("packet");
+        w.packet(p.ts, &Link::ethernet().wrap(&p.ip))
+            .expect("packet");
     }
     std::fs::write(path, w.into_inner()).expect("write pcap");
 }
 
 fn http_conversation(port: u16, start: i64) -> Vec<TimedPacket> {
-    let mut c = TcpConversation::new(SocketAddr::new("10.0.0.5".parse().expect("ip"), port), sa("93.184.216.34:80"), Timestamp::new(start, 0));
+    let mut c = TcpConversation::new(
+        SocketAddr::new("10.0.0.5".parse().expect("ip"), port),
+        sa("93.184.216.34:80"),
+        Timestamp::new(start, 0),
+    );
     c.handshake()
         .client_sends(&packets::http_request("GET", "www.example.com", "/", "t"))
         .server_sends(&packets::http_response(200, "OK", "text/plain", "hi"))
@@ -46,21 +57,37 @@ fn http_conversation(port: u16, start: i64) -> Vec<TimedPacket> {
 #[test]
 fn bundled_sample_runs_and_writes_netflow_for_every_flow() {
     let out = tempfile::tempdir().expect("tempdir");
-    let o = rulesim(&["-r", repo("pcaps").to_str().expect("utf8"), "-S", repo("rules").to_str().expect("utf8"), "-l", out.path().to_str().expect("utf8")]);
+    let o = rulesim(&[
+        "-r",
+        repo("pcaps").to_str().expect("utf8"),
+        "-S",
+        repo("rules").to_str().expect("utf8"),
+        "-l",
+        out.path().to_str().expect("utf8"),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let records = lines(&out.path().join("eve.json"));
     assert!(records.iter().all(|r| r["event_type"] == "netflow"));
     // 13 flows, each with a reply direction.
     assert_eq!(records.len(), 26);
-    let ids: std::collections::BTreeSet<u64> = records.iter().map(|r| r["flow_id"].as_u64().expect("id")).collect();
+    let ids: std::collections::BTreeSet<u64> = records
+        .iter()
+        .map(|r| r["flow_id"].as_u64().expect("id"))
+        .collect();
     assert_eq!(ids.len(), 13);
-    let stats: Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("stats.json")).expect("stats")).expect("json");
+    let stats: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("stats.json")).expect("stats"),
+    )
+    .expect("json");
     assert_eq!(stats["decoder"]["pkts"], 104);
     assert_eq!(stats["flow"]["created"], 13);
     assert_eq!(stats["capture"]["timestamps_backwards"], 0);
     // The summary names what was read.
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("104 packets") && err.contains("13 created"), "{err}");
+    assert!(
+        err.contains("104 packets") && err.contains("13 created"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -68,15 +95,38 @@ fn netflow_record_fields_match_suricata_for_an_http_flow() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pcap = dir.path().join("http.pcap");
     write_pcap(&pcap, &http_conversation(40000, 1_700_000_000));
-    let o = rulesim(&["-r", pcap.to_str().expect("utf8"), "-l", dir.path().to_str().expect("utf8"), "-q"]);
+    let o = rulesim(&[
+        "-r",
+        pcap.to_str().expect("utf8"),
+        "-l",
+        dir.path().to_str().expect("utf8"),
+        "-q",
+    ]);
     assert!(o.status.success());
     assert!(o.stderr.is_empty(), "-q prints nothing on success");
     let recs = lines(&dir.path().join("eve.json"));
     assert_eq!(recs.len(), 2);
-    let keys: Vec<&str> = recs[0].as_object().expect("object").keys().map(String::as_str).collect();
+    let keys: Vec<&str> = recs[0]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         keys,
-        ["timestamp", "flow_id", "event_type", "src_ip", "src_port", "dest_ip", "dest_port", "proto", "app_proto", "netflow", "tcp"]
+        [
+            "timestamp",
+            "flow_id",
+            "event_type",
+            "src_ip",
+            "src_port",
+            "dest_ip",
+            "dest_port",
+            "proto",
+            "app_proto",
+            "netflow",
+            "tcp"
+        ]
     );
     assert_eq!(recs[0]["src_ip"], "10.0.0.5");
     assert_eq!(recs[0]["dest_port"], 80);
@@ -85,7 +135,10 @@ fn netflow_record_fields_match_suricata_for_an_http_flow() {
     assert_eq!(recs[0]["flow_id"], recs[1]["flow_id"]);
     assert_eq!(recs[0]["netflow"]["pkts"], 6);
     assert_eq!(recs[1]["netflow"]["pkts"], 4);
-    assert_eq!(recs[0]["netflow"]["start"], "2023-11-14T22:13:20.000000+0000");
+    assert_eq!(
+        recs[0]["netflow"]["start"],
+        "2023-11-14T22:13:20.000000+0000"
+    );
     assert_eq!(recs[0]["netflow"]["end"], "2023-11-14T22:13:20.090000+0000");
     assert_eq!(recs[0]["netflow"]["min_ttl"], 64);
     assert_eq!(recs[1]["netflow"]["max_ttl"], 128);
@@ -93,8 +146,17 @@ fn netflow_record_fields_match_suricata_for_an_http_flow() {
     assert_eq!(recs[0]["timestamp"], "2023-11-14T22:13:20.000000+0000");
     // Two runs give the same bytes.
     let again = tempfile::tempdir().expect("tempdir");
-    rulesim(&["-r", pcap.to_str().expect("utf8"), "-l", again.path().to_str().expect("utf8"), "-q"]);
-    assert_eq!(std::fs::read(dir.path().join("eve.json")).expect("a"), std::fs::read(again.path().join("eve.json")).expect("b"));
+    rulesim(&[
+        "-r",
+        pcap.to_str().expect("utf8"),
+        "-l",
+        again.path().to_str().expect("utf8"),
+        "-q",
+    ]);
+    assert_eq!(
+        std::fs::read(dir.path().join("eve.json")).expect("a"),
+        std::fs::read(again.path().join("eve.json")).expect("b")
+    );
 }
 
 #[test]
@@ -103,14 +165,34 @@ fn aws_log_wraps_netflow_records() {
     let pcap = dir.path().join("http.pcap");
     write_pcap(&pcap, &http_conversation(40001, 1_700_000_000));
     let o = rulesim(&[
-        "-r", pcap.to_str().expect("utf8"), "-l", dir.path().to_str().expect("utf8"), "-q",
-        "--aws-log", "test-firewall", "--availability-zone", "us-east-1b",
+        "-r",
+        pcap.to_str().expect("utf8"),
+        "-l",
+        dir.path().to_str().expect("utf8"),
+        "-q",
+        "--aws-log",
+        "test-firewall",
+        "--availability-zone",
+        "us-east-1b",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let flows = lines(&dir.path().join("flow.json"));
     assert_eq!(flows.len(), 2);
-    let keys: Vec<&str> = flows[0].as_object().expect("object").keys().map(String::as_str).collect();
-    assert_eq!(keys, ["firewall_name", "availability_zone", "event_timestamp", "event"]);
+    let keys: Vec<&str> = flows[0]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "firewall_name",
+            "availability_zone",
+            "event_timestamp",
+            "event"
+        ]
+    );
     assert_eq!(flows[0]["firewall_name"], "test-firewall");
     assert_eq!(flows[0]["availability_zone"], "us-east-1b");
     assert_eq!(flows[0]["event_timestamp"], "1700000000");
@@ -119,7 +201,12 @@ fn aws_log_wraps_netflow_records() {
     assert_eq!(flows[0]["event"]["netflow"]["reason"], "shutdown");
     assert_eq!(flows[0]["event"]["netflow"]["alerted"], false);
     assert!(dir.path().join("alert.json").exists());
-    assert!(lines(&dir.path().join("eve.json")).iter().all(|r| r["netflow"].get("state").is_none()), "plain EVE keeps Suricata's fields");
+    assert!(
+        lines(&dir.path().join("eve.json"))
+            .iter()
+            .all(|r| r["netflow"].get("state").is_none()),
+        "plain EVE keeps Suricata's fields"
+    );
 }
 
 #[test]
@@ -132,11 +219,21 @@ fn a_directory_is_one_stream_in_name_order() {
     write_pcap(&caps.join("a.pcap"), &conv[..5]);
     write_pcap(&caps.join("b.pcap"), &conv[5..]);
     let out = dir.path().join("out");
-    let o = rulesim(&["-r", caps.to_str().expect("utf8"), "-l", out.to_str().expect("utf8"), "-q"]);
+    let o = rulesim(&[
+        "-r",
+        caps.to_str().expect("utf8"),
+        "-l",
+        out.to_str().expect("utf8"),
+        "-q",
+    ]);
     assert!(o.status.success());
     let recs = lines(&out.join("eve.json"));
     assert_eq!(recs.len(), 2);
-    assert_eq!(recs[0]["netflow"]["pkts"].as_u64().expect("n") + recs[1]["netflow"]["pkts"].as_u64().expect("n"), 10);
+    assert_eq!(
+        recs[0]["netflow"]["pkts"].as_u64().expect("n")
+            + recs[1]["netflow"]["pkts"].as_u64().expect("n"),
+        10
+    );
 }
 
 #[test]
@@ -147,14 +244,32 @@ fn a_file_that_is_not_a_capture_fails_after_the_others_are_processed() {
     let bad = dir.path().join("notes.txt");
     std::fs::write(&bad, "hello, not a pcap").expect("write");
     let out = dir.path().join("out");
-    let o = rulesim(&["-r", bad.to_str().expect("utf8"), good.to_str().expect("utf8"), "-l", out.to_str().expect("utf8")]);
+    let o = rulesim(&[
+        "-r",
+        bad.to_str().expect("utf8"),
+        good.to_str().expect("utf8"),
+        "-l",
+        out.to_str().expect("utf8"),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("notes.txt") && err.contains("not a pcap or pcapng file"), "{err}");
-    assert_eq!(lines(&out.join("eve.json")).len(), 2, "the good file was still evaluated");
+    assert!(
+        err.contains("notes.txt") && err.contains("not a pcap or pcapng file"),
+        "{err}"
+    );
+    assert_eq!(
+        lines(&out.join("eve.json")).len(),
+        2,
+        "the good file was still evaluated"
+    );
     let empty = dir.path().join("empty.pcap");
     std::fs::write(&empty, "").expect("write");
-    let o = rulesim(&["-r", empty.to_str().expect("utf8"), "-l", out.to_str().expect("utf8")]);
+    let o = rulesim(&[
+        "-r",
+        empty.to_str().expect("utf8"),
+        "-l",
+        out.to_str().expect("utf8"),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("empty.pcap: file is empty"));
 }
@@ -166,12 +281,23 @@ fn a_truncated_tail_is_a_warning_and_earlier_packets_count() {
     write_pcap(&pcap, &http_conversation(40004, 1_700_000_000));
     let bytes = std::fs::read(&pcap).expect("read");
     std::fs::write(&pcap, &bytes[..bytes.len() - 10]).expect("write");
-    let o = rulesim(&["-r", pcap.to_str().expect("utf8"), "-l", dir.path().to_str().expect("utf8")]);
+    let o = rulesim(&[
+        "-r",
+        pcap.to_str().expect("utf8"),
+        "-l",
+        dir.path().to_str().expect("utf8"),
+    ]);
     assert_eq!(o.status.code(), Some(0));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("warning") && err.contains("cut.pcap: packet 10") && err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("warning") && err.contains("cut.pcap: packet 10") && err.contains("truncated"),
+        "{err}"
+    );
     let recs = lines(&dir.path().join("eve.json"));
-    let total: u64 = recs.iter().map(|r| r["netflow"]["pkts"].as_u64().expect("n")).sum();
+    let total: u64 = recs
+        .iter()
+        .map(|r| r["netflow"]["pkts"].as_u64().expect("n"))
+        .sum();
     assert_eq!(total, 9);
 }
 
@@ -182,17 +308,34 @@ fn garbage_packets_are_counted_not_fatal() {
     let mut w = PcapWriter::new(Vec::new(), 1).expect("header");
     let t = Timestamp::new(1_700_000_000, 0);
     w.packet(t, &[0xde, 0xad]).expect("packet");
-    let mut bogus_ip = Link::ethernet().wrap(&packets::udp(sa("10.0.0.1:1"), sa("10.0.0.2:2"), 64, b"x"));
+    let mut bogus_ip =
+        Link::ethernet().wrap(&packets::udp(sa("10.0.0.1:1"), sa("10.0.0.2:2"), 64, b"x"));
     bogus_ip[14] = 0x4f; // IHL 15: header longer than the packet
     w.packet(t, &bogus_ip).expect("packet");
     w.packet(t, &[]).expect("zero-length packet");
-    w.packet(t, &Link::ethernet().wrap(&packets::udp(sa("10.0.0.1:1"), sa("10.0.0.2:2"), 64, b"ok"))).expect("packet");
+    w.packet(
+        t,
+        &Link::ethernet().wrap(&packets::udp(sa("10.0.0.1:1"), sa("10.0.0.2:2"), 64, b"ok")),
+    )
+    .expect("packet");
     std::fs::write(&pcap, w.into_inner()).expect("write");
-    let o = rulesim(&["-r", pcap.to_str().expect("utf8"), "-l", dir.path().to_str().expect("utf8"), "-q"]);
+    let o = rulesim(&[
+        "-r",
+        pcap.to_str().expect("utf8"),
+        "-l",
+        dir.path().to_str().expect("utf8"),
+        "-q",
+    ]);
     assert!(o.status.success());
-    let stats: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("stats.json")).expect("stats")).expect("json");
+    let stats: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("stats.json")).expect("stats"),
+    )
+    .expect("json");
     assert_eq!(stats["decoder"]["invalid"]["ethernet.pkt_too_small"], 2);
-    assert_eq!(stats["decoder"]["invalid"]["ipv4.iplen_smaller_than_hlen"], 1);
+    assert_eq!(
+        stats["decoder"]["invalid"]["ipv4.iplen_smaller_than_hlen"],
+        1
+    );
     assert_eq!(lines(&dir.path().join("eve.json")).len(), 1);
 }
 
@@ -216,6 +359,72 @@ fn bundled_sample_captures_are_what_the_generator_writes() {
     for (name, bytes) in rulesim::synth::sample::sample_captures().expect("generate") {
         let path = repo("pcaps").join(name);
         let on_disk = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert!(on_disk == bytes, "{name} differs from the generator: run `cargo run --example make-sample`");
+        assert!(
+            on_disk == bytes,
+            "{name} differs from the generator: run `cargo run --example make-sample`"
+        );
     }
+}
+
+#[test]
+fn an_unsupported_link_type_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("wifi.pcap");
+    let mut w = PcapWriter::new(Vec::new(), 105).expect("header");
+    w.packet(Timestamp::new(1_700_000_000, 0), &[0u8; 40])
+        .expect("packet");
+    std::fs::write(&pcap, w.into_inner()).expect("write");
+    let o = rulesim(&[
+        "-r",
+        pcap.to_str().expect("utf8"),
+        "-l",
+        dir.path().to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("wifi.pcap: link type 105 is not supported"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pcapng_interface_of_unknown_link_type_is_a_warning() {
+    use rulesim::synth::{NgInterface, PcapNgWriter};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("mixed.pcapng");
+    let ip = packets::udp(sa("10.0.0.1:5000"), sa("10.0.0.2:53"), 64, b"q");
+    let mut w = PcapNgWriter::new(
+        Vec::new(),
+        &[
+            NgInterface {
+                linktype: 1,
+                tsresol: 6,
+            },
+            NgInterface {
+                linktype: 147,
+                tsresol: 6,
+            },
+        ],
+    )
+    .expect("header");
+    let t = Timestamp::new(1_700_000_000, 0);
+    w.enhanced(1, t, &[0u8; 30]).expect("epb");
+    w.enhanced(0, t, &Link::ethernet().wrap(&ip)).expect("epb");
+    std::fs::write(&path, w.into_inner()).expect("write");
+    let o = rulesim(&[
+        "-r",
+        path.to_str().expect("utf8"),
+        "-l",
+        dir.path().to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning: ")
+            && err.contains("mixed.pcapng: packet 1")
+            && err.contains("link type 147"),
+        "{err}"
+    );
+    assert_eq!(lines(&dir.path().join("eve.json")).len(), 1);
 }

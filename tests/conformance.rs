@@ -64,7 +64,14 @@ fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
 }
 
 /// `"<PROTO> <src>[:<sp>] -> <dst>[:<dp>][ vlan=<ids>]"`, the corpus's flow key.
-fn flow_key(proto: &str, src: &str, sp: Option<u64>, dst: &str, dp: Option<u64>, vlan: Option<&Value>) -> String {
+fn flow_key(
+    proto: &str,
+    src: &str,
+    sp: Option<u64>,
+    dst: &str,
+    dp: Option<u64>,
+    vlan: Option<&Value>,
+) -> String {
     let mut key = match (sp, dp) {
         (Some(sp), Some(dp)) => format!("{proto} {src}:{sp} -> {dst}:{dp}"),
         _ => format!("{proto} {src} -> {dst}"),
@@ -117,31 +124,46 @@ fn expected_flows(expected: &Value) -> FlowMap {
     map
 }
 
-/// rulesim's netflow records from eve.json: the first record of a flow_id is to-server.
+/// (flow_id, src, sp, dst, dp, flow key) of a to-server record.
+type ForwardRecord = (u64, String, Option<u64>, String, Option<u64>, String);
+
+/// rulesim's netflow records from eve.json. A flow's reply record follows its to-server
+/// record directly, with the same flow_id and the endpoints swapped.
 fn actual_flows(eve: &Path) -> FlowMap {
     let text = std::fs::read_to_string(eve).unwrap_or_else(|e| panic!("{}: {e}", eve.display()));
     let mut map = FlowMap::new();
-    let mut first_of: BTreeMap<u64, String> = BTreeMap::new();
+    let mut last: Option<ForwardRecord> = None;
     for line in text.lines() {
-        let rec: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{}: bad line {line}: {e}", eve.display()));
+        let rec: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("{}: bad line {line}: {e}", eve.display()));
         if str_of(&rec, "event_type") != "netflow" {
             continue;
         }
         let id = rec["flow_id"].as_u64().unwrap_or(0);
         let proto = str_of(&rec, "proto");
-        let (src, dst) = (str_of(&rec, "src_ip"), str_of(&rec, "dest_ip"));
-        let (sp, dp) = (rec.get("src_port").and_then(Value::as_u64), rec.get("dest_port").and_then(Value::as_u64));
-        let (key, dir) = match first_of.get(&id) {
-            // Flow ids of rulesim are unique per run unless tuple and start coincide;
-            // a second record with the same id is the reply direction.
-            Some(key) if key.contains(&format!("{dst}")) => (key.clone(), 1),
-            _ => {
-                let key = flow_key(proto, src, sp, dst, dp, rec.get("vlan"));
-                first_of.insert(id, key.clone());
-                (key, 0)
+        let (src, dst) = (
+            str_of(&rec, "src_ip").to_string(),
+            str_of(&rec, "dest_ip").to_string(),
+        );
+        let (sp, dp) = (
+            rec.get("src_port").and_then(Value::as_u64),
+            rec.get("dest_port").and_then(Value::as_u64),
+        );
+        let reply_of = last.as_ref().filter(|(lid, lsrc, lsp, ldst, ldp, _)| {
+            *lid == id && *lsrc == dst && *ldst == src && *lsp == dp && *ldp == sp
+        });
+        match reply_of {
+            Some((.., key)) => {
+                let key = key.clone();
+                merge(&mut map, key, 1, &rec, &rec["netflow"]);
+                last = None;
             }
-        };
-        merge(&mut map, key, dir, &rec, &rec["netflow"]);
+            None => {
+                let key = flow_key(proto, &src, sp, &dst, dp, rec.get("vlan"));
+                merge(&mut map, key.clone(), 0, &rec, &rec["netflow"]);
+                last = Some((id, src, sp, dst, dp, key));
+            }
+        }
     }
     map
 }
@@ -153,13 +175,22 @@ struct CaseResult {
 }
 
 fn run_case(dir: &Path, work: &Path) -> CaseResult {
-    let name = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let case = read_json(&dir.join("case.json"));
     let expected = read_json(&dir.join("expected.json"));
     let out = work.join(&name);
     std::fs::create_dir_all(&out).expect("create output dir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulesim"));
-    cmd.arg("-r").arg(dir.join("input.pcap")).arg("-S").arg(dir.join("rules.rules")).arg("-l").arg(&out).arg("-q");
+    cmd.arg("-r")
+        .arg(dir.join("input.pcap"))
+        .arg("-S")
+        .arg(dir.join("rules.rules"))
+        .arg("-l")
+        .arg(&out)
+        .arg("-q");
     if let Some(home) = case.get("home_net").and_then(Value::as_str) {
         cmd.arg("--home-net").arg(home);
     }
@@ -167,7 +198,12 @@ fn run_case(dir: &Path, work: &Path) -> CaseResult {
         cmd.arg("--simulate-ips");
     }
     let mut notes = Vec::new();
-    let args: Vec<&str> = case["suricata_args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let args: Vec<&str> = case["suricata_args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     for pair in args.windows(2) {
         if pair[0] == "--set" {
             let key = pair[1].split('=').next().unwrap_or("");
@@ -181,12 +217,24 @@ fn run_case(dir: &Path, work: &Path) -> CaseResult {
     let output = cmd.output().expect("run rulesim");
     let mut failures = Vec::new();
     if !output.status.success() {
-        failures.push(format!("rulesim exited {}: {}", output.status, String::from_utf8_lossy(&output.stderr)));
-        return CaseResult { name, failures, notes };
+        failures.push(format!(
+            "rulesim exited {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+        return CaseResult {
+            name,
+            failures,
+            notes,
+        };
     }
     if let Some((_, why)) = NETFLOW_GAPS.iter().find(|(n, _)| *n == name) {
         notes.push(format!("netflow not compared: {why}"));
-        return CaseResult { name, failures, notes };
+        return CaseResult {
+            name,
+            failures,
+            notes,
+        };
     }
     let want = expected_flows(&expected);
     let got = actual_flows(&out.join("eve.json"));
@@ -201,7 +249,10 @@ fn run_case(dir: &Path, work: &Path) -> CaseResult {
     for (key, w) in &want {
         let Some(g) = got.get(key) else {
             if got_keys.contains(&key.0) {
-                failures.push(format!("{} dir {}: no record, expected {} pkts", key.0, key.1, w.pkts));
+                failures.push(format!(
+                    "{} dir {}: no record, expected {} pkts",
+                    key.0, key.1, w.pkts
+                ));
             }
             continue;
         };
@@ -217,19 +268,35 @@ fn run_case(dir: &Path, work: &Path) -> CaseResult {
             }
         }
         if w.app_proto != g.app_proto {
-            notes.push(format!("{} {dir}: app_proto {:?}, Suricata {:?} (app-layer detection not built yet)", key.0, g.app_proto, w.app_proto));
+            notes.push(format!(
+                "{} {dir}: app_proto {:?}, Suricata {:?} (app-layer detection not built yet)",
+                key.0, g.app_proto, w.app_proto
+            ));
         }
     }
-    for (key, _) in got.keys().filter(|k| !want.contains_key(*k)).map(|k| (k.clone(), ())) {
+    for (key, _) in got
+        .keys()
+        .filter(|k| !want.contains_key(*k))
+        .map(|k| (k.clone(), ()))
+    {
         if want_keys.contains(&key.0) {
-            failures.push(format!("{} dir {}: record Suricata did not write", key.0, key.1));
+            failures.push(format!(
+                "{} dir {}: record Suricata did not write",
+                key.0, key.1
+            ));
         }
     }
     let alerts = expected["alerts"].as_array().map_or(0, Vec::len);
     if alerts > 0 {
-        notes.push(format!("{alerts} alert(s) not compared: the detection engine is not built yet"));
+        notes.push(format!(
+            "{alerts} alert(s) not compared: the detection engine is not built yet"
+        ));
     }
-    CaseResult { name, failures, notes }
+    CaseResult {
+        name,
+        failures,
+        notes,
+    }
 }
 
 #[test]
@@ -251,7 +318,11 @@ fn netflow_matches_suricata() {
     let mut skipped = 0;
     for dir in &cases {
         let r = run_case(dir, work.path());
-        if r.failures.is_empty() && r.notes.iter().any(|n| n.starts_with("netflow not compared")) {
+        if r.failures.is_empty()
+            && r.notes
+                .iter()
+                .any(|n| n.starts_with("netflow not compared"))
+        {
             skipped += 1;
             println!("skip   {} ({})", r.name, r.notes[r.notes.len() - 1]);
         } else if r.failures.is_empty() {
@@ -269,6 +340,14 @@ fn netflow_matches_suricata() {
             }
         }
     }
-    println!("netflow conformance: {} passed, {} failed, {} skipped", cases.len() - failed - skipped, failed, skipped);
-    assert_eq!(failed, 0, "{failed} case(s) disagree with Suricata 7.0.10's netflow records");
+    println!(
+        "netflow conformance: {} passed, {} failed, {} skipped",
+        cases.len() - failed - skipped,
+        failed,
+        skipped
+    );
+    assert_eq!(
+        failed, 0,
+        "{failed} case(s) disagree with Suricata 7.0.10's netflow records"
+    );
 }

@@ -42,6 +42,8 @@ pub enum CaptureErrorKind {
     CorruptBlock(String),
     #[error("packet refers to interface {0}, which no interface description block defines")]
     UnknownInterface(u32),
+    #[error("link type {0} is not supported")]
+    UnsupportedLinkType(u32),
 }
 
 /// An error in a capture file, with where it happened.
@@ -68,7 +70,12 @@ fn location(packet: Option<u64>, offset: Option<u64>) -> String {
 
 impl CaptureError {
     pub fn new(path: &Path, kind: CaptureErrorKind) -> Self {
-        CaptureError { path: path.to_path_buf(), packet: None, offset: None, kind }
+        CaptureError {
+            path: path.to_path_buf(),
+            packet: None,
+            offset: None,
+            kind,
+        }
     }
 
     /// A truncated tail is reported as a warning, as Suricata does: everything before it
@@ -80,6 +87,13 @@ impl CaptureError {
     /// Whether reading may go on with the next record after this error.
     pub fn is_recoverable(&self) -> bool {
         matches!(self.kind, CaptureErrorKind::UnknownInterface(_))
+    }
+
+    /// The same error at a given packet and offset.
+    pub fn at(mut self, packet: u64, offset: u64) -> Self {
+        self.packet = Some(packet);
+        self.offset = Some(offset);
+        self
     }
 }
 

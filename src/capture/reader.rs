@@ -44,21 +44,53 @@ struct Interface {
     offset_secs: i64,
 }
 
+/// What the classic pcap header says about the records.
+#[derive(Default)]
+struct PcapFormat {
+    linktype: u32,
+    nanos: bool,
+    big_endian: bool,
+}
+
+/// The current pcapng section: its byte order and interfaces.
+#[derive(Default)]
+struct NgSection {
+    interfaces: Vec<Interface>,
+    big_endian: bool,
+}
+
+/// Progress through the file, shared by both formats.
+struct Cursor<'a> {
+    /// Bytes of the last returned block, consumed on the next call.
+    pending: &'a mut usize,
+    packets: &'a mut u64,
+    path: &'a Path,
+}
+
 enum Inner {
-    Pcap { reader: LegacyPcapReader<File>, capacity: usize, linktype: u32, nanos: bool, big_endian: bool },
-    PcapNg { reader: PcapNGReader<File>, capacity: usize, interfaces: Vec<Interface>, big_endian: bool },
+    Pcap {
+        reader: LegacyPcapReader<File>,
+        capacity: usize,
+        format: PcapFormat,
+    },
+    /// `last_ts`: time of the previous packet (Simple Packet Blocks carry none).
+    PcapNg {
+        reader: PcapNGReader<File>,
+        capacity: usize,
+        section: NgSection,
+        last_ts: Timestamp,
+    },
 }
 
 /// Reads one capture file frame by frame in constant memory.
 pub struct CaptureReader {
     path: PathBuf,
+    pcap_linktype: Option<u32>,
     inner: Inner,
     format: CaptureFormat,
     /// Bytes of the last returned block, consumed on the next call.
     pending: usize,
     packets: u64,
-    /// Timestamp of the previous packet (Simple Packet Blocks carry none).
-    last_ts: Timestamp,
     finished: bool,
 }
 
@@ -67,10 +99,10 @@ impl CaptureReader {
     pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
         let err = |kind| CaptureError::new(path, kind);
         let mut file = File::open(path).map_err(|e| err(CaptureErrorKind::Io(e)))?;
-        let mut magic = [0u8; 4];
+        let mut head = [0u8; 24];
         let mut got = 0;
-        while got < 4 {
-            match file.read(&mut magic[got..]) {
+        while got < head.len() {
+            match file.read(&mut head[got..]) {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -83,12 +115,17 @@ impl CaptureReader {
         if got < 4 {
             return Err(err(CaptureErrorKind::TruncatedHeader));
         }
+        let magic = [head[0], head[1], head[2], head[3]];
         let format = match u32::from_le_bytes(magic) {
             0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0xa1b2_cd34 | 0x34cd_b2a1 => {
                 CaptureFormat::Pcap
             }
             0x0a0d_0d0a => CaptureFormat::PcapNg,
-            other => return Err(err(CaptureErrorKind::BadMagic(u32::from_be_bytes(other.to_le_bytes())))),
+            other => {
+                return Err(err(CaptureErrorKind::BadMagic(u32::from_be_bytes(
+                    other.to_le_bytes(),
+                ))))
+            }
         };
         let file = File::open(path).map_err(|e| err(CaptureErrorKind::Io(e)))?;
         let header_err = |e: PcapError<&[u8]>| match e {
@@ -101,20 +138,40 @@ impl CaptureReader {
         let inner = match format {
             CaptureFormat::Pcap => {
                 let reader = LegacyPcapReader::new(INITIAL_BUFFER, file).map_err(header_err)?;
-                Inner::Pcap { reader, capacity: INITIAL_BUFFER, linktype: 0, nanos: false, big_endian: false }
+                Inner::Pcap {
+                    reader,
+                    capacity: INITIAL_BUFFER,
+                    format: PcapFormat::default(),
+                }
             }
             CaptureFormat::PcapNg => {
                 let reader = PcapNGReader::new(INITIAL_BUFFER, file).map_err(header_err)?;
-                Inner::PcapNg { reader, capacity: INITIAL_BUFFER, interfaces: Vec::new(), big_endian: false }
+                Inner::PcapNg {
+                    reader,
+                    capacity: INITIAL_BUFFER,
+                    section: NgSection::default(),
+                    last_ts: Timestamp::ZERO,
+                }
             }
+        };
+        // Classic pcap: one link type for the file, known from the header.
+        let pcap_linktype = match (format, got) {
+            (CaptureFormat::Pcap, 24) => {
+                let big = matches!(
+                    u32::from_le_bytes(magic),
+                    0xd4c3_b2a1 | 0x4d3c_b2a1 | 0x34cd_b2a1
+                );
+                read_u32(&head, 20, big)
+            }
+            _ => None,
         };
         Ok(CaptureReader {
             path: path.to_path_buf(),
+            pcap_linktype,
             inner,
             format,
             pending: 0,
             packets: 0,
-            last_ts: Timestamp::ZERO,
             finished: false,
         })
     }
@@ -125,6 +182,11 @@ impl CaptureReader {
 
     pub fn format(&self) -> CaptureFormat {
         self.format
+    }
+
+    /// The link type of a classic pcap file (pcapng has one per interface).
+    pub fn pcap_linktype(&self) -> Option<u32> {
+        self.pcap_linktype
     }
 
     /// Packets returned so far.
@@ -138,27 +200,23 @@ impl CaptureReader {
         if self.finished {
             return Ok(None);
         }
+        let cursor = Cursor {
+            pending: &mut self.pending,
+            packets: &mut self.packets,
+            path: &self.path,
+        };
         let result = match &mut self.inner {
-            Inner::Pcap { reader, capacity, linktype, nanos, big_endian } => next_pcap(
+            Inner::Pcap {
                 reader,
                 capacity,
-                linktype,
-                nanos,
-                big_endian,
-                &mut self.pending,
-                &mut self.packets,
-                &self.path,
-            ),
-            Inner::PcapNg { reader, capacity, interfaces, big_endian } => next_pcapng(
+                format,
+            } => next_pcap(reader, capacity, format, cursor),
+            Inner::PcapNg {
                 reader,
                 capacity,
-                interfaces,
-                big_endian,
-                &mut self.pending,
-                &mut self.packets,
-                &mut self.last_ts,
-                &self.path,
-            ),
+                section,
+                last_ts,
+            } => next_pcapng(reader, capacity, section, last_ts, cursor),
         };
         match result {
             Ok(None) => {
@@ -172,7 +230,6 @@ impl CaptureReader {
                 Err(e)
             }
             Ok(Some(frame)) => {
-                self.last_ts = frame.ts;
                 // Re-borrow from the reader: the frame's bytes live in its buffer.
                 let data = buffer_of(&self.inner);
                 let start = frame.data_start;
@@ -207,7 +264,6 @@ fn buffer_of(inner: &Inner) -> &[u8] {
         Inner::PcapNg { reader, .. } => reader.data(),
     }
 }
-
 
 /// Loops `next()`/`refill()` until a whole block is available; maps the crate's errors.
 macro_rules! next_block {
@@ -281,27 +337,42 @@ macro_rules! next_block {
 fn next_pcap(
     reader: &mut LegacyPcapReader<File>,
     capacity: &mut usize,
-    linktype: &mut u32,
-    nanos: &mut bool,
-    big_endian: &mut bool,
-    pending: &mut usize,
-    packets: &mut u64,
-    path: &Path,
+    format: &mut PcapFormat,
+    cursor: Cursor<'_>,
 ) -> Result<Option<Located>, CaptureError> {
+    let PcapFormat {
+        linktype,
+        nanos,
+        big_endian,
+    } = format;
+    let Cursor {
+        pending,
+        packets,
+        path,
+    } = cursor;
     loop {
+        // Without shifting: the buffer is compacted only when refilled, so only a
+        // partial record is ever moved, not half the buffer at each consume.
         if *pending > 0 {
-            reader.consume(std::mem::take(pending));
+            reader.consume_noshift(std::mem::take(pending));
         }
         let offset = reader.consumed() as u64;
         // A record that cannot be completed: a length beyond any legal record is corrupt,
         // otherwise the file ends inside the record.
         let be = *big_endian;
         let classify = |data: &[u8], eof: bool| match read_u32(data, 8, be) {
-            Some(len) if len > MAX_RECORD_LEN => CaptureErrorKind::RecordTooLong { len, max: MAX_RECORD_LEN },
+            Some(len) if len > MAX_RECORD_LEN => CaptureErrorKind::RecordTooLong {
+                len,
+                max: MAX_RECORD_LEN,
+            },
             _ if eof => CaptureErrorKind::TruncatedRecord,
-            len => CaptureErrorKind::RecordTooLong { len: len.unwrap_or(0), max: MAX_RECORD_LEN },
+            len => CaptureErrorKind::RecordTooLong {
+                len: len.unwrap_or(0),
+                max: MAX_RECORD_LEN,
+            },
         };
-        let Some((base, (size, block))) = next_block!(reader, capacity, path, packets, classify) else {
+        let Some((base, (size, block))) = next_block!(reader, capacity, path, packets, classify)
+        else {
             return Ok(None);
         };
         *pending = size;
@@ -318,10 +389,17 @@ fn next_pcap(
                         path: path.to_path_buf(),
                         packet: Some(*packets),
                         offset: Some(offset),
-                        kind: CaptureErrorKind::RecordTooLong { len: rec.caplen, max: MAX_RECORD_LEN },
+                        kind: CaptureErrorKind::RecordTooLong {
+                            len: rec.caplen,
+                            max: MAX_RECORD_LEN,
+                        },
                     });
                 }
-                let sub = if *nanos { rec.ts_usec } else { rec.ts_usec.saturating_mul(1000) };
+                let sub = if *nanos {
+                    rec.ts_usec
+                } else {
+                    rec.ts_usec.saturating_mul(1000)
+                };
                 let data_start = (rec.data.as_ptr() as usize).saturating_sub(base);
                 return Ok(Some(Located {
                     linktype: *linktype,
@@ -345,32 +423,47 @@ fn next_pcap(
     }
 }
 
-
 fn read_u32(b: &[u8], at: usize, big_endian: bool) -> Option<u32> {
     let s = b.get(at..at + 4)?;
     let raw = [s[0], s[1], s[2], s[3]];
-    Some(if big_endian { u32::from_be_bytes(raw) } else { u32::from_le_bytes(raw) })
+    Some(if big_endian {
+        u32::from_be_bytes(raw)
+    } else {
+        u32::from_le_bytes(raw)
+    })
 }
 
 fn read_u16(b: &[u8], at: usize, big_endian: bool) -> Option<u16> {
     let s = b.get(at..at + 2)?;
     let raw = [s[0], s[1]];
-    Some(if big_endian { u16::from_be_bytes(raw) } else { u16::from_le_bytes(raw) })
+    Some(if big_endian {
+        u16::from_be_bytes(raw)
+    } else {
+        u16::from_le_bytes(raw)
+    })
 }
 
 fn next_pcapng(
     reader: &mut PcapNGReader<File>,
     capacity: &mut usize,
-    interfaces: &mut Vec<Interface>,
-    big_endian: &mut bool,
-    pending: &mut usize,
-    packets: &mut u64,
+    section: &mut NgSection,
     last_ts: &mut Timestamp,
-    path: &Path,
+    cursor: Cursor<'_>,
 ) -> Result<Option<Located>, CaptureError> {
+    let NgSection {
+        interfaces,
+        big_endian,
+    } = section;
+    let Cursor {
+        pending,
+        packets,
+        path,
+    } = cursor;
     loop {
+        // Without shifting: the buffer is compacted only when refilled, so only a
+        // partial record is ever moved, not half the buffer at each consume.
         if *pending > 0 {
-            reader.consume(std::mem::take(pending));
+            reader.consume_noshift(std::mem::take(pending));
         }
         let offset = reader.consumed() as u64;
         let be = *big_endian;
@@ -383,7 +476,8 @@ fn next_pcapng(
                 "block length {len} exceeds the largest block this reader accepts ({MAX_BUFFER} bytes)"
             ))
         };
-        let Some((base, (size, block))) = next_block!(reader, capacity, path, packets, classify) else {
+        let Some((base, (size, block))) = next_block!(reader, capacity, path, packets, classify)
+        else {
             return Ok(None);
         };
         *pending = size;
@@ -416,7 +510,11 @@ fn next_pcapng(
                 if epb.caplen as usize > epb.data.len() {
                     return Err(corrupt(
                         *packets,
-                        format!("captured length {} exceeds the block's data ({} bytes)", epb.caplen, epb.data.len()),
+                        format!(
+                            "captured length {} exceeds the block's data ({} bytes)",
+                            epb.caplen,
+                            epb.data.len()
+                        ),
                     ));
                 }
                 let data = &epb.data[..epb.caplen as usize];
@@ -426,7 +524,9 @@ fn next_pcapng(
                 let n = (spb.origlen as usize).min(spb.data.len());
                 (0, None, &spb.data[..n], spb.origlen)
             }
-            Block::Unknown(ub) if ub.block_type == OPB_TYPE || ub.block_type == OPB_TYPE.swap_bytes() => {
+            Block::Unknown(ub)
+                if ub.block_type == OPB_TYPE || ub.block_type == OPB_TYPE.swap_bytes() =>
+            {
                 // interface_id u16, drops u16, ts_high, ts_low, caplen, len, data
                 let d = ub.data;
                 let fields = (
@@ -440,9 +540,17 @@ fn next_pcapng(
                     return Err(corrupt(*packets, "obsolete packet block too short".into()));
                 };
                 let Some(data) = d.get(20..20 + caplen as usize) else {
-                    return Err(corrupt(*packets, "obsolete packet block data exceeds its block".into()));
+                    return Err(corrupt(
+                        *packets,
+                        "obsolete packet block data exceeds its block".into(),
+                    ));
                 };
-                (u32::from(if_id), Some((u64::from(hi) << 32) | u64::from(lo)), data, len)
+                (
+                    u32::from(if_id),
+                    Some((u64::from(hi) << 32) | u64::from(lo)),
+                    data,
+                    len,
+                )
             }
             // Name resolution, statistics, secrets, custom and unknown blocks carry no packets.
             _ => continue,
@@ -461,7 +569,10 @@ fn next_pcapng(
                 path: path.to_path_buf(),
                 packet: Some(*packets),
                 offset: Some(offset),
-                kind: CaptureErrorKind::RecordTooLong { len: data.len() as u32, max: MAX_RECORD_LEN },
+                kind: CaptureErrorKind::RecordTooLong {
+                    len: data.len() as u32,
+                    max: MAX_RECORD_LEN,
+                },
             });
         }
         let ts = match (ticks, iface.units_per_sec) {
@@ -469,6 +580,7 @@ fn next_pcapng(
             (Some(t), None) => Timestamp::from_ticks(t, 1_000_000, iface.offset_secs),
             (None, _) => *last_ts,
         };
+        *last_ts = ts;
         let data_start = (data.as_ptr() as usize).saturating_sub(base);
         return Ok(Some(Located {
             linktype: iface.linktype,

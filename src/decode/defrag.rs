@@ -114,7 +114,12 @@ const MAX_DATAGRAM: u32 = 65_535;
 
 impl Defrag {
     pub fn new(config: DefragConfig) -> Self {
-        Defrag { config, trackers: FxHashMap::default(), held: 0, stats: DefragStats::default() }
+        Defrag {
+            config,
+            trackers: FxHashMap::default(),
+            held: 0,
+            stats: DefragStats::default(),
+        }
     }
 
     pub fn stats(&self) -> &DefragStats {
@@ -191,14 +196,26 @@ impl Defrag {
         if !frag.more && tracker.total.is_none() {
             tracker.total = Some(end);
         }
-        let overlaps = tracker.pieces.iter().any(|p| p.offset < end && frag.offset < p.end());
+        let overlaps = tracker
+            .pieces
+            .iter()
+            .any(|p| p.offset < end && frag.offset < p.end());
         if overlaps {
             self.stats.overlaps += 1;
         }
         let arrival = tracker.arrivals;
         tracker.arrivals += 1;
-        let at = tracker.pieces.partition_point(|p| (p.offset, p.arrival) <= (frag.offset, arrival));
-        tracker.pieces.insert(at, Piece { offset: frag.offset, arrival, data: frag.data.to_vec() });
+        let at = tracker
+            .pieces
+            .partition_point(|p| (p.offset, p.arrival) <= (frag.offset, arrival));
+        tracker.pieces.insert(
+            at,
+            Piece {
+                offset: frag.offset,
+                arrival,
+                data: frag.data.to_vec(),
+            },
+        );
         self.held += 1;
         self.stats.max_fragments_held = self.stats.max_fragments_held.max(self.held as u64);
 

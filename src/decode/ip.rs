@@ -246,20 +246,43 @@ fn transport<'a>(
             if payload.len() < 8 {
                 return Bad(Invalid::EspTooSmall);
             }
-            (Transport::Esp { spi: u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]) }, &payload[8..])
+            (
+                Transport::Esp {
+                    spi: u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]),
+                },
+                &payload[8..],
+            )
         }
         proto::ICMP if !v6 => {
             if payload.len() < 8 {
                 return Bad(Invalid::IcmpTooSmall);
             }
-            let quoted = if payload[0] == 3 && payload[1] <= 15 { quoted_tuple(&payload[8..]) } else { None };
-            (Transport::Icmp { icmp_type: payload[0], icmp_code: payload[1], quoted }, &payload[8..])
+            let quoted = if payload[0] == 3 && payload[1] <= 15 {
+                quoted_tuple(&payload[8..])
+            } else {
+                None
+            };
+            (
+                Transport::Icmp {
+                    icmp_type: payload[0],
+                    icmp_code: payload[1],
+                    quoted,
+                },
+                &payload[8..],
+            )
         }
         proto::ICMPV6 if v6 => {
             if payload.len() < 8 {
                 return Bad(Invalid::Icmpv6TooSmall);
             }
-            (Transport::Icmp { icmp_type: payload[0], icmp_code: payload[1], quoted: None }, &payload[8..])
+            (
+                Transport::Icmp {
+                    icmp_type: payload[0],
+                    icmp_code: payload[1],
+                    quoted: None,
+                },
+                &payload[8..],
+            )
         }
         _ => (Transport::Other, payload),
     };

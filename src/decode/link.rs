@@ -1,7 +1,9 @@
 //! Link layers: Ethernet (with 802.1Q/802.1ad VLAN tags), Linux cooked capture v1 and v2,
 //! raw IP, and BSD loopback.
 
-use etherparse::{Ethernet2HeaderSlice, LinuxSllHeaderSlice, LinuxSllProtocolType, SingleVlanHeaderSlice};
+use etherparse::{
+    Ethernet2HeaderSlice, LinuxSllHeaderSlice, LinuxSllProtocolType, SingleVlanHeaderSlice,
+};
 
 use super::{Invalid, Vlans};
 
@@ -77,7 +79,8 @@ pub(super) fn decode_link(linktype: u32, data: &[u8]) -> Result<Link<'_>, Invali
     let vlans = Vlans::default();
     match kind {
         LinkType::Ethernet => {
-            let eth = Ethernet2HeaderSlice::from_slice(data).map_err(|_| Invalid::EthernetTooSmall)?;
+            let eth =
+                Ethernet2HeaderSlice::from_slice(data).map_err(|_| Invalid::EthernetTooSmall)?;
             let rest = &data[eth.slice().len()..];
             ether_payload(eth.ether_type().0, rest, vlans)
         }
@@ -86,7 +89,10 @@ pub(super) fn decode_link(linktype: u32, data: &[u8]) -> Result<Link<'_>, Invali
             let rest = &data[sll.slice().len()..];
             match sll.protocol_type() {
                 LinuxSllProtocolType::EtherType(et) => ether_payload(et.0, rest, vlans),
-                other => Ok(Link { vlans, network: Network::Other(u16::from(other)) }),
+                other => Ok(Link {
+                    vlans,
+                    network: Network::Other(u16::from(other)),
+                }),
             }
         }
         LinkType::LinuxSll2 => {
@@ -98,15 +104,28 @@ pub(super) fn decode_link(linktype: u32, data: &[u8]) -> Result<Link<'_>, Invali
             ether_payload(proto, &data[20..], vlans)
         }
         LinkType::Raw => match data.first().map(|b| b >> 4) {
-            Some(4) => Ok(Link { vlans, network: Network::Ipv4(data) }),
-            Some(6) => Ok(Link { vlans, network: Network::Ipv6(data) }),
+            Some(4) => Ok(Link {
+                vlans,
+                network: Network::Ipv4(data),
+            }),
+            Some(6) => Ok(Link {
+                vlans,
+                network: Network::Ipv6(data),
+            }),
             Some(_) => Err(Invalid::RawUnknownVersion),
             None => Err(Invalid::Ipv4TooSmall),
         },
-        LinkType::Ipv4 => Ok(Link { vlans, network: Network::Ipv4(data) }),
+        LinkType::Ipv4 => Ok(Link {
+            vlans,
+            network: Network::Ipv4(data),
+        }),
         LinkType::Ppp => {
             // Optional address/control bytes (ff 03), then a 1- or 2-byte protocol.
-            let rest = if data.starts_with(&[0xff, 0x03]) { &data[2..] } else { data };
+            let rest = if data.starts_with(&[0xff, 0x03]) {
+                &data[2..]
+            } else {
+                data
+            };
             let Some(&first) = rest.first() else {
                 return Err(Invalid::PppTooSmall);
             };
@@ -119,8 +138,14 @@ pub(super) fn decode_link(linktype: u32, data: &[u8]) -> Result<Link<'_>, Invali
                 (u16::from_be_bytes([two[0], two[1]]), &rest[2..])
             };
             match proto {
-                0x0021 => Ok(Link { vlans, network: Network::Ipv4(body) }),
-                0x0057 => Ok(Link { vlans, network: Network::Ipv6(body) }),
+                0x0021 => Ok(Link {
+                    vlans,
+                    network: Network::Ipv4(body),
+                }),
+                0x0057 => Ok(Link {
+                    vlans,
+                    network: Network::Ipv6(body),
+                }),
                 _ => Err(Invalid::PppUnsupportedProto),
             }
         }
@@ -131,7 +156,10 @@ pub(super) fn decode_link(linktype: u32, data: &[u8]) -> Result<Link<'_>, Invali
             };
             ether_payload(u16::from_be_bytes([h[2], h[3]]), &data[4..], vlans)
         }
-        LinkType::Ipv6 => Ok(Link { vlans, network: Network::Ipv6(data) }),
+        LinkType::Ipv6 => Ok(Link {
+            vlans,
+            network: Network::Ipv6(data),
+        }),
         LinkType::Null | LinkType::Loop => {
             let Some(family) = data.get(..4) else {
                 return Err(Invalid::NullTooSmall);
@@ -143,13 +171,23 @@ pub(super) fn decode_link(linktype: u32, data: &[u8]) -> Result<Link<'_>, Invali
                 u32::from_be_bytes(raw)
             } else {
                 let le = u32::from_le_bytes(raw);
-                if le > 0xffff { u32::from_be_bytes(raw) } else { le }
+                if le > 0xffff {
+                    u32::from_be_bytes(raw)
+                } else {
+                    le
+                }
             };
             let rest = &data[4..];
             match family {
-                2 => Ok(Link { vlans, network: Network::Ipv4(rest) }),
+                2 => Ok(Link {
+                    vlans,
+                    network: Network::Ipv4(rest),
+                }),
                 // AF_INET6 on BSDs (24), FreeBSD (28), macOS (30), Linux (10)
-                24 | 28 | 30 | 10 => Ok(Link { vlans, network: Network::Ipv6(rest) }),
+                24 | 28 | 30 | 10 => Ok(Link {
+                    vlans,
+                    network: Network::Ipv6(rest),
+                }),
                 _ => Err(Invalid::NullUnknownFamily),
             }
         }
@@ -157,20 +195,40 @@ pub(super) fn decode_link(linktype: u32, data: &[u8]) -> Result<Link<'_>, Invali
 }
 
 /// Walks VLAN tags (up to three tracked, as Suricata) down to the network layer.
-fn ether_payload(mut ether_type: u16, mut rest: &[u8], mut vlans: Vlans) -> Result<Link<'_>, Invalid> {
+fn ether_payload(
+    mut ether_type: u16,
+    mut rest: &[u8],
+    mut vlans: Vlans,
+) -> Result<Link<'_>, Invalid> {
     loop {
         match ether_type {
             ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD => {
-                let tag = SingleVlanHeaderSlice::from_slice(rest).map_err(|_| Invalid::VlanHeaderTooSmall)?;
+                let tag = SingleVlanHeaderSlice::from_slice(rest)
+                    .map_err(|_| Invalid::VlanHeaderTooSmall)?;
                 if !vlans.push(tag.vlan_identifier().value()) {
                     return Err(Invalid::VlanTooManyLayers);
                 }
                 ether_type = tag.ether_type().0;
                 rest = &rest[tag.slice().len()..];
             }
-            ETHERTYPE_IPV4 => return Ok(Link { vlans, network: Network::Ipv4(rest) }),
-            ETHERTYPE_IPV6 => return Ok(Link { vlans, network: Network::Ipv6(rest) }),
-            other => return Ok(Link { vlans, network: Network::Other(other) }),
+            ETHERTYPE_IPV4 => {
+                return Ok(Link {
+                    vlans,
+                    network: Network::Ipv4(rest),
+                })
+            }
+            ETHERTYPE_IPV6 => {
+                return Ok(Link {
+                    vlans,
+                    network: Network::Ipv6(rest),
+                })
+            }
+            other => {
+                return Ok(Link {
+                    vlans,
+                    network: Network::Other(other),
+                })
+            }
         }
     }
 }

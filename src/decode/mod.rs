@@ -71,13 +71,25 @@ impl Vlans {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transport {
     Tcp(TcpHeader),
-    Udp { src_port: u16, dst_port: u16 },
-    Sctp { src_port: u16, dst_port: u16 },
+    Udp {
+        src_port: u16,
+        dst_port: u16,
+    },
+    Sctp {
+        src_port: u16,
+        dst_port: u16,
+    },
     /// ICMP (v4 or v6): type and code; for an ICMPv4 destination unreachable, the TCP or
     /// UDP packet it quotes (Suricata attaches such errors to that packet's flow).
-    Icmp { icmp_type: u8, icmp_code: u8, quoted: Option<QuotedTuple> },
+    Icmp {
+        icmp_type: u8,
+        icmp_code: u8,
+        quoted: Option<QuotedTuple>,
+    },
     /// IPsec ESP: the security parameter index (each SA direction is its own flow).
-    Esp { spi: u32 },
+    Esp {
+        spi: u32,
+    },
     /// Any other IP protocol.
     Other,
 }
@@ -300,7 +312,10 @@ pub struct Decoder {
 
 impl Decoder {
     pub fn new(config: DefragConfig) -> Self {
-        Decoder { defrag: defrag::Defrag::new(config), reassembled: None }
+        Decoder {
+            defrag: defrag::Defrag::new(config),
+            reassembled: None,
+        }
     }
 
     pub fn defrag_stats(&self) -> &DefragStats {
@@ -346,7 +361,9 @@ impl Decoder {
                     Ok(None) => {}
                     Err(invalid) => return Decoded::Invalid(invalid),
                 }
-                Decoded::Fragment { ip_version: version }
+                Decoded::Fragment {
+                    ip_version: version,
+                }
             }
         }
     }

@@ -18,7 +18,15 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn syn_v4() -> Vec<u8> {
-    packets::tcp(sa("10.0.0.1:40000"), sa("192.0.2.9:443"), 61, 7, 0, tcp_flags::SYN, &[])
+    packets::tcp(
+        sa("10.0.0.1:40000"),
+        sa("192.0.2.9:443"),
+        61,
+        7,
+        0,
+        tcp_flags::SYN,
+        &[],
+    )
 }
 
 fn decode_one(linktype: u32, frame: &[u8]) -> Decoded<'_> {
@@ -66,9 +74,23 @@ fn ethernet_ipv4_tcp_syn() {
 #[test]
 fn every_link_type_reaches_the_same_packet() {
     let ip4 = syn_v4();
-    let ip6 = packets::tcp(sa("[fd00::1]:40000"), sa("[2001:db8::9]:443"), 64, 7, 0, tcp_flags::SYN, &[]);
+    let ip6 = packets::tcp(
+        sa("[fd00::1]:40000"),
+        sa("[2001:db8::9]:443"),
+        64,
+        7,
+        0,
+        tcp_flags::SYN,
+        &[],
+    );
     for raw in [&ip4, &ip6] {
-        for link in [Link::ethernet(), Link::Sll, Link::Sll2, Link::Null, Link::Raw] {
+        for link in [
+            Link::ethernet(),
+            Link::Sll,
+            Link::Sll2,
+            Link::Null,
+            Link::Raw,
+        ] {
             let frame = link.wrap(raw);
             let p = packet(link.linktype(), &frame);
             assert_eq!(p.ports(), (40000, 443), "{link:?}");
@@ -94,12 +116,18 @@ fn every_link_type_reaches_the_same_packet() {
 #[test]
 fn vlan_single_qinq_and_three_tags() {
     for vlans in [vec![6], vec![1, 10], vec![1, 10, 100]] {
-        let frame = Link::Ethernet { vlans: vlans.clone() }.wrap(&syn_v4());
+        let frame = Link::Ethernet {
+            vlans: vlans.clone(),
+        }
+        .wrap(&syn_v4());
         let p = packet(1, &frame);
         assert_eq!(p.vlans.as_slice(), vlans.as_slice());
         assert_eq!(p.len as usize, 54 + 4 * vlans.len());
     }
-    let four = Link::Ethernet { vlans: vec![1, 2, 3, 4] }.wrap(&syn_v4());
+    let four = Link::Ethernet {
+        vlans: vec![1, 2, 3, 4],
+    }
+    .wrap(&syn_v4());
     assert_eq!(invalid(1, &four), Invalid::VlanTooManyLayers);
     let mut cut = Link::Ethernet { vlans: vec![7] }.wrap(&syn_v4());
     cut.truncate(16);
@@ -111,7 +139,10 @@ fn non_ip_frames_are_not_invalid() {
     let mut arp = vec![0xff; 6];
     arp.extend_from_slice(&[0, 1, 2, 3, 4, 5, 0x08, 0x06]);
     arp.extend_from_slice(&[0; 28]);
-    assert!(matches!(decode_one(1, &arp), Decoded::NotIp { ether_type: 0x0806 }));
+    assert!(matches!(
+        decode_one(1, &arp),
+        Decoded::NotIp { ether_type: 0x0806 }
+    ));
 }
 
 #[test]
@@ -132,7 +163,15 @@ fn ipv4_with_options() {
 #[test]
 fn ipv6_extension_headers_are_walked() {
     // Hop-by-hop (8 bytes) then destination options (8 bytes) before TCP.
-    let base = packets::tcp(sa("[fd00::1]:1000"), sa("[fd00::2]:80"), 64, 1, 0, tcp_flags::SYN, &[]);
+    let base = packets::tcp(
+        sa("[fd00::1]:1000"),
+        sa("[fd00::2]:80"),
+        64,
+        1,
+        0,
+        tcp_flags::SYN,
+        &[],
+    );
     let mut p6 = base[..40].to_vec();
     p6[6] = 0; // next: hop-by-hop
     p6.extend_from_slice(&[60, 0, 1, 4, 0, 0, 0, 0]); // next: dest opts, PadN
@@ -181,7 +220,12 @@ fn truncated_and_malformed_headers_are_counted_by_reason() {
 
 #[test]
 fn ethernet_padding_is_not_payload() {
-    let mut frame = Link::ethernet().wrap(&packets::udp(sa("10.0.0.1:5000"), sa("10.0.0.2:53"), 64, b"hi"));
+    let mut frame = Link::ethernet().wrap(&packets::udp(
+        sa("10.0.0.1:5000"),
+        sa("10.0.0.2:53"),
+        64,
+        b"hi",
+    ));
     frame.resize(60, 0); // padded to the Ethernet minimum
     let p = packet(1, &frame);
     assert_eq!(p.payload, b"hi");
@@ -192,24 +236,57 @@ fn ethernet_padding_is_not_payload() {
 fn icmp_echo_and_quoted_tuple_of_unreachable() {
     let echo = packets::echo(ip("10.0.0.1"), ip("10.0.0.2"), 64, 9, 1, false, b"ping");
     let p = packet(101, &echo);
-    assert!(matches!(p.transport, Transport::Icmp { icmp_type: 8, icmp_code: 0, quoted: None }));
+    assert!(matches!(
+        p.transport,
+        Transport::Icmp {
+            icmp_type: 8,
+            icmp_code: 0,
+            quoted: None
+        }
+    ));
     // Port unreachable quoting a UDP datagram 10.0.0.1:5000 -> 10.0.0.2:53.
     let udp = packets::udp(sa("10.0.0.1:5000"), sa("10.0.0.2:53"), 64, b"q");
     let unreach = packets::icmpv4(ip("10.0.0.2"), ip("10.0.0.1"), 64, 3, 3, &udp[..28]);
     let p = packet(101, &unreach);
-    let Transport::Icmp { icmp_type: 3, icmp_code: 3, quoted: Some(q) } = p.transport else {
+    let Transport::Icmp {
+        icmp_type: 3,
+        icmp_code: 3,
+        quoted: Some(q),
+    } = p.transport
+    else {
         panic!("expected a quoted tuple: {:?}", p.transport);
     };
-    assert_eq!((IpAddr::V4(q.src), q.src_port, IpAddr::V4(q.dst), q.dst_port, q.proto), (ip("10.0.0.1"), 5000, ip("10.0.0.2"), 53, proto::UDP));
+    assert_eq!(
+        (
+            IpAddr::V4(q.src),
+            q.src_port,
+            IpAddr::V4(q.dst),
+            q.dst_port,
+            q.proto
+        ),
+        (ip("10.0.0.1"), 5000, ip("10.0.0.2"), 53, proto::UDP)
+    );
     // A quote too short for the UDP header gives no tuple.
     let short = packets::icmpv4(ip("10.0.0.2"), ip("10.0.0.1"), 64, 3, 3, &udp[..24]);
-    assert!(matches!(packet(101, &short).transport, Transport::Icmp { quoted: None, .. }));
+    assert!(matches!(
+        packet(101, &short).transport,
+        Transport::Icmp { quoted: None, .. }
+    ));
 }
 
 #[test]
 fn esp_and_sctp_and_other_protocols() {
-    let esp = packets::ipv4_other([10, 0, 0, 1], [10, 0, 0, 2], 64, proto::ESP, &[0, 0, 0x12, 0x34, 0, 0, 0, 1, 9, 9]);
-    assert!(matches!(packet(101, &esp).transport, Transport::Esp { spi: 0x1234 }));
+    let esp = packets::ipv4_other(
+        [10, 0, 0, 1],
+        [10, 0, 0, 2],
+        64,
+        proto::ESP,
+        &[0, 0, 0x12, 0x34, 0, 0, 0, 1, 9, 9],
+    );
+    assert!(matches!(
+        packet(101, &esp).transport,
+        Transport::Esp { spi: 0x1234 }
+    ));
     let mut sctp_hdr = vec![0x13, 0x88, 0x0b, 0xb8];
     sctp_hdr.extend_from_slice(&[0; 8]);
     let sctp = packets::ipv4_other([10, 0, 0, 1], [10, 0, 0, 2], 64, proto::SCTP, &sctp_hdr);
@@ -241,14 +318,21 @@ fn ipv4_fragments_reassemble_in_any_order() {
     let body: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
     let whole = packets::udp(sa("10.0.0.1:5000"), sa("10.0.0.2:9999"), 64, &body);
     let eth = Link::ethernet();
-    let mut frames: Vec<Vec<u8>> = packets::fragment_ipv4(&whole, 400).iter().map(|f| eth.wrap(f)).collect();
+    let mut frames: Vec<Vec<u8>> = packets::fragment_ipv4(&whole, 400)
+        .iter()
+        .map(|f| eth.wrap(f))
+        .collect();
     assert_eq!(frames.len(), 3);
     frames.reverse();
     let mut d = Decoder::new(DefragConfig::default());
     let (len, payload, dport) = reassemble(&mut d, 1, &frames).expect("reassembled");
     assert_eq!(payload, body);
     assert_eq!(dport, 9999);
-    assert_eq!(len as usize, 14 + whole.len(), "link header + reassembled datagram");
+    assert_eq!(
+        len as usize,
+        14 + whole.len(),
+        "link header + reassembled datagram"
+    );
     assert_eq!(d.defrag_stats().ipv4_fragments, 3);
     assert_eq!(d.defrag_stats().ipv4_reassembled, 1);
     assert_eq!(d.fragments_held(), 0);
@@ -258,7 +342,10 @@ fn ipv4_fragments_reassemble_in_any_order() {
 fn ipv6_fragments_reassemble() {
     let body = vec![0x41u8; 1500];
     let whole = packets::udp(sa("[fd00::1]:5000"), sa("[fd00::2]:7000"), 64, &body);
-    let frames: Vec<Vec<u8>> = packets::fragment_ipv6(&whole, 600, 0xabcd).iter().map(|f| Link::Raw.wrap(f)).collect();
+    let frames: Vec<Vec<u8>> = packets::fragment_ipv6(&whole, 600, 0xabcd)
+        .iter()
+        .map(|f| Link::Raw.wrap(f))
+        .collect();
     let mut d = Decoder::new(DefragConfig::default());
     let (len, payload, dport) = reassemble(&mut d, 101, &frames).expect("reassembled");
     assert_eq!((payload.len(), dport), (1500, 7000));
@@ -293,19 +380,28 @@ fn fragments_time_out_and_oversized_ones_are_refused() {
     let whole = packets::udp(sa("10.0.0.1:5000"), sa("10.0.0.2:9"), 64, &[7u8; 100]);
     let frags = packets::fragment_ipv4(&whole, 48);
     let mut d = Decoder::new(DefragConfig::default());
-    assert!(matches!(d.decode(101, &frags[0], ts(0), 1), Decoded::Fragment { .. }));
+    assert!(matches!(
+        d.decode(101, &frags[0], ts(0), 1),
+        Decoded::Fragment { .. }
+    ));
     d.expire_fragments(ts(61));
     assert_eq!(d.fragments_held(), 0);
     assert_eq!(d.defrag_stats().timeouts, 1);
     // Offset 65528 with 16 bytes of data passes the 65,535-byte limit.
     let mut huge = frags[1].clone();
     huge[6..8].copy_from_slice(&(65528u16 / 8).to_be_bytes());
-    assert!(matches!(d.decode(101, &huge, ts(62), 2), Decoded::Invalid(Invalid::FragmentTooLarge)));
+    assert!(matches!(
+        d.decode(101, &huge, ts(62), 2),
+        Decoded::Invalid(Invalid::FragmentTooLarge)
+    ));
 }
 
 #[test]
 fn fragment_tracker_limit_is_counted() {
-    let config = DefragConfig { max_trackers: 1, ..DefragConfig::default() };
+    let config = DefragConfig {
+        max_trackers: 1,
+        ..DefragConfig::default()
+    };
     let mut d = Decoder::new(config);
     for id in 0..3u16 {
         let mut whole = packets::udp(sa("10.0.0.1:5000"), sa("10.0.0.2:9"), 64, &[1u8; 64]);

@@ -10,7 +10,9 @@ use std::net::IpAddr;
 pub use table::{FlowConfig, FlowStats, FlowTable, Lookup};
 pub use tcp::{TcpState, TcpTracker};
 
-use crate::decode::{icmpv4_counterpart, icmpv4_is_error, icmpv6_counterpart, proto, Packet, Transport, Vlans};
+use crate::decode::{
+    icmpv4_counterpart, icmpv4_is_error, icmpv6_counterpart, proto, Packet, Transport, Vlans,
+};
 use crate::time::Timestamp;
 
 /// Flow state as in EVE `flow.state` and Suricata's timeout selection.
@@ -72,10 +74,26 @@ pub struct Timeouts {
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
-            tcp: StateTimeouts { new: 60, established: 600, closed: 60 },
-            udp: StateTimeouts { new: 30, established: 300, closed: 0 },
-            icmp: StateTimeouts { new: 30, established: 300, closed: 0 },
-            default: StateTimeouts { new: 30, established: 300, closed: 0 },
+            tcp: StateTimeouts {
+                new: 60,
+                established: 600,
+                closed: 60,
+            },
+            udp: StateTimeouts {
+                new: 30,
+                established: 300,
+                closed: 0,
+            },
+            icmp: StateTimeouts {
+                new: 30,
+                established: 300,
+                closed: 0,
+            },
+            default: StateTimeouts {
+                new: 30,
+                established: 300,
+                closed: 0,
+            },
         }
     }
 }
@@ -141,7 +159,11 @@ impl FlowKey {
     fn new(a: Endpoint, b: Endpoint, proto: u8, vlans: Vlans) -> FlowKey {
         let a_bytes = (addr_bytes(a.addr), a.port);
         let b_bytes = (addr_bytes(b.addr), b.port);
-        let (lo, hi) = if a_bytes <= b_bytes { (a_bytes, b_bytes) } else { (b_bytes, a_bytes) };
+        let (lo, hi) = if a_bytes <= b_bytes {
+            (a_bytes, b_bytes)
+        } else {
+            (b_bytes, a_bytes)
+        };
         FlowKey {
             lo_addr: lo.0,
             hi_addr: hi.0,
@@ -157,19 +179,30 @@ impl FlowKey {
     /// The key of a packet's flow; `None` for packets Suricata tracks no flow for (ICMPv4
     /// error messages, and IP protocols other than TCP, UDP, SCTP, ICMP, ESP and 6in4).
     pub fn of(p: &Packet<'_>, track_vlans: bool) -> Option<FlowKey> {
-        let vlans = if track_vlans { p.vlans } else { Vlans::default() };
+        let vlans = if track_vlans {
+            p.vlans
+        } else {
+            Vlans::default()
+        };
         let ep = |addr, port| Endpoint { addr, port };
         Some(match p.transport {
             Transport::Tcp(_) | Transport::Udp { .. } | Transport::Sctp { .. } => {
                 let (sp, dp) = p.ports();
                 FlowKey::new(ep(p.src, sp), ep(p.dst, dp), p.proto, vlans)
             }
-            Transport::Icmp { icmp_type, icmp_code, .. } => {
+            Transport::Icmp {
+                icmp_type,
+                icmp_code,
+                ..
+            } => {
                 let (sp, dp) = if p.proto == proto::ICMP {
                     if icmpv4_is_error(icmp_type) {
                         return None;
                     }
-                    (u16::from(icmp_type), u16::from(icmpv4_counterpart(icmp_type)))
+                    (
+                        u16::from(icmp_type),
+                        u16::from(icmpv4_counterpart(icmp_type)),
+                    )
                 } else {
                     let sp = u16::from(icmp_type) | (u16::from(icmp_code) << 8);
                     (sp, u16::from(icmpv6_counterpart(icmp_type)))
@@ -195,11 +228,26 @@ impl FlowKey {
 
     /// The key of the TCP/UDP flow an ICMPv4 destination unreachable quotes.
     pub fn of_quoted(p: &Packet<'_>, track_vlans: bool) -> Option<FlowKey> {
-        let Transport::Icmp { quoted: Some(q), .. } = p.transport else { return None };
-        let vlans = if track_vlans { p.vlans } else { Vlans::default() };
+        let Transport::Icmp {
+            quoted: Some(q), ..
+        } = p.transport
+        else {
+            return None;
+        };
+        let vlans = if track_vlans {
+            p.vlans
+        } else {
+            Vlans::default()
+        };
         Some(FlowKey::new(
-            Endpoint { addr: IpAddr::V4(q.src), port: q.src_port },
-            Endpoint { addr: IpAddr::V4(q.dst), port: q.dst_port },
+            Endpoint {
+                addr: IpAddr::V4(q.src),
+                port: q.src_port,
+            },
+            Endpoint {
+                addr: IpAddr::V4(q.dst),
+                port: q.dst_port,
+            },
             q.proto,
             vlans,
         ))
@@ -222,7 +270,11 @@ impl DirectionStats {
         self.pkts += 1;
         self.bytes += u64::from(p.len);
         // Suricata treats a minimum of 0 as unset.
-        self.min_ttl = if self.min_ttl == 0 { p.ttl } else { self.min_ttl.min(p.ttl) };
+        self.min_ttl = if self.min_ttl == 0 {
+            p.ttl
+        } else {
+            self.min_ttl.min(p.ttl)
+        };
         self.max_ttl = self.max_ttl.max(p.ttl);
     }
 }
@@ -262,8 +314,14 @@ impl Flow {
         let (sp, dp) = p.ports();
         Flow {
             id: flow_id(key, p.ts),
-            client: Endpoint { addr: p.src, port: sp },
-            server: Endpoint { addr: p.dst, port: dp },
+            client: Endpoint {
+                addr: p.src,
+                port: sp,
+            },
+            server: Endpoint {
+                addr: p.dst,
+                port: dp,
+            },
             proto: p.proto,
             vlans: p.vlans,
             start: p.ts,
@@ -271,7 +329,11 @@ impl Flow {
             to_server: DirectionStats::default(),
             to_client: DirectionStats::default(),
             icmp: match p.transport {
-                Transport::Icmp { icmp_type, icmp_code, .. } => Some((icmp_type, icmp_code)),
+                Transport::Icmp {
+                    icmp_type,
+                    icmp_code,
+                    ..
+                } => Some((icmp_type, icmp_code)),
                 _ => None,
             },
             state: FlowState::New,
@@ -285,7 +347,11 @@ impl Flow {
     /// the first packet's type, code 0.
     pub fn reply_icmp(&self) -> Option<(u8, u8)> {
         let (t, _) = self.icmp?;
-        Some(if self.proto == proto::ICMP { (icmpv4_counterpart(t), 0) } else { (icmpv6_counterpart(t), 0) })
+        Some(if self.proto == proto::ICMP {
+            (icmpv4_counterpart(t), 0)
+        } else {
+            (icmpv6_counterpart(t), 0)
+        })
     }
 
     /// Direction of a packet of this flow (Suricata's `FlowGetPacketDirection`).
@@ -293,7 +359,11 @@ impl Flow {
         let to_server = match p.transport {
             Transport::Tcp(_) | Transport::Udp { .. } | Transport::Sctp { .. } => {
                 let (sp, dp) = p.ports();
-                if sp != dp { sp == self.client.port } else { p.src == self.client.addr }
+                if sp != dp {
+                    sp == self.client.port
+                } else {
+                    p.src == self.client.addr
+                }
             }
             Transport::Icmp { .. } => p.src == self.client.addr,
             Transport::Esp { .. } | Transport::Other => true,
@@ -326,7 +396,8 @@ impl Flow {
             Direction::ToClient => self.seen_to_client = true,
         }
         if let (Some(tracker), Transport::Tcp(tcp)) = (self.tcp.as_mut(), p.transport) {
-            let swapped = tracker.update(&tcp, dir == Direction::ToServer, p.payload.len(), midstream);
+            let swapped =
+                tracker.update(&tcp, dir == Direction::ToServer, p.payload.len(), midstream);
             let has_session = tracker.has_session();
             self.state = tracker.state.flow_state();
             if swapped {
@@ -354,7 +425,11 @@ impl Flow {
         if p.ts > self.last {
             self.last = p.ts;
         }
-        let dir = if p.src == self.client.addr { Direction::ToServer } else { Direction::ToClient };
+        let dir = if p.src == self.client.addr {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
         self.stats_mut(dir).add(p);
         dir
     }

@@ -11,7 +11,6 @@ use super::{Direction, EndReason, Flow, FlowKey, Timeouts};
 use crate::decode::{proto, Packet, Transport};
 use crate::time::Timestamp;
 
-
 /// Flow table settings.
 #[derive(Clone, Copy, Debug)]
 pub struct FlowConfig {
@@ -98,7 +97,10 @@ pub struct FlowTable {
 impl FlowTable {
     pub fn new(config: FlowConfig) -> Self {
         FlowTable {
-            config: FlowConfig { max_flows: config.max_flows.max(1), ..config },
+            config: FlowConfig {
+                max_flows: config.max_flows.max(1),
+                ..config
+            },
             index: HashTable::new(),
             hasher: FxBuildHasher,
             slots: Vec::new(),
@@ -122,32 +124,50 @@ impl FlowTable {
     }
 
     pub fn flow_mut(&mut self, slot: u32) -> Option<&mut Flow> {
-        self.slots.get_mut(slot as usize)?.flow.as_mut().map(|(_, f)| f)
+        self.slots
+            .get_mut(slot as usize)?
+            .flow
+            .as_mut()
+            .map(|(_, f)| f)
     }
 
     fn find(&self, key: &FlowKey) -> Option<u32> {
         let hash = self.hasher.hash_one(key);
         let slots = &self.slots;
         self.index
-            .find(hash, |&s| slots.get(s as usize).and_then(|e| e.flow.as_ref()).is_some_and(|(k, _)| k == key))
+            .find(hash, |&s| {
+                slots
+                    .get(s as usize)
+                    .and_then(|e| e.flow.as_ref())
+                    .is_some_and(|(k, _)| k == key)
+            })
             .copied()
     }
 
     fn schedule(&mut self, at: i64, slot: u32, generation: u32) {
-        self.wheel.entry(at).or_default().push_back((slot, generation));
+        self.wheel
+            .entry(at)
+            .or_default()
+            .push_back((slot, generation));
         self.wheel_entries += 1;
     }
 
     /// Last second at which the flow is still alive: Suricata times a flow out when
     /// `last.secs + timeout < now.secs`.
     fn expires_at(&self, flow: &Flow) -> i64 {
-        flow.last.secs().saturating_add(i64::from(self.config.timeouts.for_flow(flow.proto, flow.state)))
+        flow.last.secs().saturating_add(i64::from(
+            self.config.timeouts.for_flow(flow.proto, flow.state),
+        ))
     }
 
     /// Finds or creates the packet's flow and accounts the packet; `None` when Suricata
     /// would track no flow for it. Flows that end because of it (timed out on this tuple,
     /// replaced by a new TCP session, evicted for room) are handed to `ended` first.
-    pub fn process(&mut self, p: &Packet<'_>, ended: &mut impl FnMut(Flow, EndReason)) -> Option<Lookup> {
+    pub fn process(
+        &mut self,
+        p: &Packet<'_>,
+        ended: &mut impl FnMut(Flow, EndReason),
+    ) -> Option<Lookup> {
         let now = p.ts.secs();
         let Some(key) = FlowKey::of(p, self.config.track_vlans) else {
             return self.process_quoted(p, ended);
@@ -179,7 +199,11 @@ impl FlowTable {
                 let flow = self.flow_mut(slot)?;
                 let direction = flow.direction_of(p);
                 let direction = flow.update(p, direction, midstream);
-                return Some(Lookup { slot, direction, created: false });
+                return Some(Lookup {
+                    slot,
+                    direction,
+                    created: false,
+                });
             }
         }
         while self.index.len() >= self.config.max_flows {
@@ -204,31 +228,47 @@ impl FlowTable {
         let slot = match self.free.pop() {
             Some(s) => s,
             None => {
-                self.slots.push(Slot { generation: 0, flow: None });
+                self.slots.push(Slot {
+                    generation: 0,
+                    flow: None,
+                });
                 (self.slots.len() - 1) as u32
             }
         };
         let entry = &mut self.slots[slot as usize];
         entry.flow = Some((key, flow));
         let generation = entry.generation;
-        let hash = self.hasher.hash_one(&key);
+        let hash = self.hasher.hash_one(key);
         let (slots, hasher) = (&self.slots, &self.hasher);
         self.index.insert_unique(hash, slot, |&s| {
-            slots.get(s as usize).and_then(|e| e.flow.as_ref()).map_or(0, |(k, _)| hasher.hash_one(k))
+            slots
+                .get(s as usize)
+                .and_then(|e| e.flow.as_ref())
+                .map_or(0, |(k, _)| hasher.hash_one(k))
         });
         self.schedule(expires, slot, generation);
         self.stats.max_active = self.stats.max_active.max(self.index.len() as u64);
         self.compact_wheel();
-        Some(Lookup { slot, direction, created: true })
+        Some(Lookup {
+            slot,
+            direction,
+            created: true,
+        })
     }
 
     /// An ICMPv4 destination unreachable joins the flow of the packet it quotes, if that
     /// flow exists; other packets without a flow key are only counted.
-    fn process_quoted(&mut self, p: &Packet<'_>, ended: &mut impl FnMut(Flow, EndReason)) -> Option<Lookup> {
+    fn process_quoted(
+        &mut self,
+        p: &Packet<'_>,
+        ended: &mut impl FnMut(Flow, EndReason),
+    ) -> Option<Lookup> {
         let joined = FlowKey::of_quoted(p, self.config.track_vlans)
             .and_then(|key| self.find(&key))
             .and_then(|slot| {
-                let timed_out = self.flow(slot).is_some_and(|f| self.expires_at(f) < p.ts.secs());
+                let timed_out = self
+                    .flow(slot)
+                    .is_some_and(|f| self.expires_at(f) < p.ts.secs());
                 if timed_out {
                     self.stats.timed_out += 1;
                     if let Some(flow) = self.remove(slot) {
@@ -237,7 +277,11 @@ impl FlowTable {
                     return None;
                 }
                 let direction = self.flow_mut(slot)?.add_icmp_error(p);
-                Some(Lookup { slot, direction, created: false })
+                Some(Lookup {
+                    slot,
+                    direction,
+                    created: false,
+                })
             });
         match joined {
             Some(_) => self.stats.icmp_errors_joined += 1,
@@ -250,7 +294,7 @@ impl FlowTable {
         let entry = self.slots.get_mut(slot as usize)?;
         let (key, flow) = entry.flow.take()?;
         entry.generation = entry.generation.wrapping_add(1);
-        let hash = self.hasher.hash_one(&key);
+        let hash = self.hasher.hash_one(key);
         if let Ok(found) = self.index.find_entry(hash, |&s| s == slot) {
             found.remove();
         }
@@ -272,11 +316,15 @@ impl FlowTable {
                 bucket.remove();
             }
             self.wheel_entries -= 1;
-            let Some(entry) = self.slots.get(slot as usize) else { continue };
+            let Some(entry) = self.slots.get(slot as usize) else {
+                continue;
+            };
             if entry.generation != generation {
                 continue;
             }
-            let Some((_, flow)) = entry.flow.as_ref() else { continue };
+            let Some((_, flow)) = entry.flow.as_ref() else {
+                continue;
+            };
             let actual = self.expires_at(flow);
             if actual > at {
                 self.schedule(actual, slot, generation);
@@ -298,7 +346,9 @@ impl FlowTable {
             if at >= now {
                 break;
             }
-            let Some((actual, slot)) = self.pop_earliest() else { break };
+            let Some((actual, slot)) = self.pop_earliest() else {
+                break;
+            };
             if actual >= now {
                 if let Some(generation) = self.slots.get(slot as usize).map(|s| s.generation) {
                     self.schedule(actual, slot, generation);
@@ -341,7 +391,11 @@ impl FlowTable {
             .slots
             .iter()
             .enumerate()
-            .filter_map(|(i, slot)| slot.flow.as_ref().map(|(_, f)| (self.expires_at(f), i as u32, slot.generation)))
+            .filter_map(|(i, slot)| {
+                slot.flow
+                    .as_ref()
+                    .map(|(_, f)| (self.expires_at(f), i as u32, slot.generation))
+            })
             .collect();
         self.wheel.clear();
         self.wheel_entries = 0;

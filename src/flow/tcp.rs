@@ -66,7 +66,12 @@ pub struct TcpTracker {
 
 impl Default for TcpTracker {
     fn default() -> Self {
-        TcpTracker { state: TcpState::None, client_fin_ack: None, server_fin_ack: None, client_isn: 0 }
+        TcpTracker {
+            state: TcpState::None,
+            client_fin_ack: None,
+            server_fin_ack: None,
+            client_isn: 0,
+        }
     }
 }
 
@@ -77,7 +82,11 @@ fn seq_geq(a: u32, b: u32) -> bool {
 impl TcpTracker {
     /// Whether this packet acknowledges the other side's FIN.
     fn acks_peer_fin(&self, tcp: &TcpHeader, to_server: bool) -> bool {
-        let fin = if to_server { self.server_fin_ack } else { self.client_fin_ack };
+        let fin = if to_server {
+            self.server_fin_ack
+        } else {
+            self.client_fin_ack
+        };
         fin.is_some_and(|s| seq_geq(tcp.ack, s))
     }
 
@@ -107,7 +116,13 @@ impl TcpTracker {
     /// `stream.midstream`), a flow without a session is picked up: a SYN/ACK starts it in
     /// SYN_RECV and reverses the flow (returns `true`: its sender is the server), any other
     /// ACK starts it established.
-    pub fn update(&mut self, tcp: &TcpHeader, to_server: bool, payload_len: usize, midstream: bool) -> bool {
+    pub fn update(
+        &mut self,
+        tcp: &TcpHeader,
+        to_server: bool,
+        payload_len: usize,
+        midstream: bool,
+    ) -> bool {
         let flags = tcp.flags;
         let syn = flags & f::SYN != 0;
         let ack = flags & f::ACK != 0;
@@ -119,7 +134,11 @@ impl TcpTracker {
             return false;
         }
         // The sequence number that acknowledges a FIN: seq + data + 1.
-        let fin_ack = tcp.seq.wrapping_add(payload_len as u32).wrapping_add(u32::from(syn)).wrapping_add(1);
+        let fin_ack = tcp
+            .seq
+            .wrapping_add(payload_len as u32)
+            .wrapping_add(u32::from(syn))
+            .wrapping_add(1);
         match self.state {
             TcpState::None => {
                 if syn && !ack {
@@ -133,7 +152,11 @@ impl TcpTracker {
                 } else if ack && !syn && midstream {
                     self.state = TcpState::Established;
                     if fin {
-                        self.state = if to_server { TcpState::FinWait1 } else { TcpState::CloseWait };
+                        self.state = if to_server {
+                            TcpState::FinWait1
+                        } else {
+                            TcpState::CloseWait
+                        };
                     }
                 }
             }
@@ -167,7 +190,11 @@ impl TcpTracker {
                     let acks_fin = ack && self.client_fin_ack.is_some_and(|s| seq_geq(tcp.ack, s));
                     if fin {
                         self.server_fin_ack = Some(fin_ack);
-                        self.state = if acks_fin { TcpState::TimeWait } else { TcpState::Closing };
+                        self.state = if acks_fin {
+                            TcpState::TimeWait
+                        } else {
+                            TcpState::Closing
+                        };
                     } else if acks_fin {
                         self.state = TcpState::FinWait2;
                     }
@@ -212,7 +239,14 @@ mod tests {
     use super::*;
 
     fn seg(flags: u8, seq: u32, ack: u32) -> TcpHeader {
-        TcpHeader { src_port: 1, dst_port: 2, seq, ack, flags, window: 0 }
+        TcpHeader {
+            src_port: 1,
+            dst_port: 2,
+            seq,
+            ack,
+            flags,
+            window: 0,
+        }
     }
 
     #[test]
@@ -236,7 +270,10 @@ mod tests {
 
     #[test]
     fn server_closes_first() {
-        let mut t = TcpTracker { state: TcpState::Established, ..Default::default() };
+        let mut t = TcpTracker {
+            state: TcpState::Established,
+            ..Default::default()
+        };
         t.update(&seg(f::FIN | f::ACK, 900, 50), false, 0, false);
         assert_eq!(t.state, TcpState::CloseWait);
         t.update(&seg(f::FIN | f::ACK, 50, 901), true, 0, false);
@@ -251,8 +288,15 @@ mod tests {
         t.update(&seg(f::ACK | f::PSH, 1, 1), true, 5, false);
         assert_eq!(t.state, TcpState::None);
         t.update(&seg(f::SYN | f::ACK, 1, 1), false, 0, false);
-        assert_eq!(t.state, TcpState::None, "SYN/ACK first: no session without midstream");
-        let mut t = TcpTracker { state: TcpState::Established, ..Default::default() };
+        assert_eq!(
+            t.state,
+            TcpState::None,
+            "SYN/ACK first: no session without midstream"
+        );
+        let mut t = TcpTracker {
+            state: TcpState::Established,
+            ..Default::default()
+        };
         t.update(&seg(f::RST, 1, 0), false, 0, false);
         assert_eq!(t.state, TcpState::Closed);
     }
@@ -260,22 +304,37 @@ mod tests {
     #[test]
     fn new_syn_on_closed_session_is_reuse() {
         let mut t = TcpTracker::default();
-        assert!(t.is_reuse(&seg(f::SYN, 1, 0), true), "no session: any SYN starts a new flow");
+        assert!(
+            t.is_reuse(&seg(f::SYN, 1, 0), true),
+            "no session: any SYN starts a new flow"
+        );
         t.update(&seg(f::SYN, 100, 0), true, 0, false);
-        assert!(!t.is_reuse(&seg(f::SYN, 200, 0), true), "SYN_SENT is not reusable");
+        assert!(
+            !t.is_reuse(&seg(f::SYN, 200, 0), true),
+            "SYN_SENT is not reusable"
+        );
         t.state = TcpState::Closed;
         assert!(!t.is_reuse(&seg(f::SYN, 100, 0), true), "retransmitted SYN");
         assert!(t.is_reuse(&seg(f::SYN, 7000, 0), true));
-        assert!(t.is_reuse(&seg(f::SYN, 100, 0), false), "the server's SYN has no ISN check");
+        assert!(
+            t.is_reuse(&seg(f::SYN, 100, 0), false),
+            "the server's SYN has no ISN check"
+        );
         assert!(!t.is_reuse(&seg(f::SYN | f::ACK, 7000, 0), true));
         t.state = TcpState::TimeWait;
-        assert!(!t.is_reuse(&seg(f::SYN, 7000, 0), true), "TIME_WAIT does not allow reuse");
+        assert!(
+            !t.is_reuse(&seg(f::SYN, 7000, 0), true),
+            "TIME_WAIT does not allow reuse"
+        );
     }
 
     #[test]
     fn midstream_pickups() {
         let mut t = TcpTracker::default();
-        assert!(t.update(&seg(f::SYN | f::ACK, 5, 6), true, 0, true), "SYN/ACK first reverses the flow");
+        assert!(
+            t.update(&seg(f::SYN | f::ACK, 5, 6), true, 0, true),
+            "SYN/ACK first reverses the flow"
+        );
         assert_eq!(t.state, TcpState::SynRecv);
         let mut t = TcpTracker::default();
         assert!(!t.update(&seg(f::ACK | f::PSH, 5, 6), true, 10, true));

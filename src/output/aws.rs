@@ -43,9 +43,13 @@ mod tests {
 
     #[test]
     fn wrapper_shape_matches_aws_examples() {
-        let id = AwsLogIdentity { firewall_name: "test-firewall".into(), availability_zone: "us-east-1b".into() };
+        let id = AwsLogIdentity {
+            firewall_name: "test-firewall".into(),
+            availability_zone: "us-east-1b".into(),
+        };
         let event = serde_json::json!({"event_type": "netflow"});
-        let line = serde_json::to_string(&AwsRecord::wrap(&id, 1_602_627_001, &event)).expect("serialise");
+        let line =
+            serde_json::to_string(&AwsRecord::wrap(&id, 1_602_627_001, &event)).expect("serialise");
         assert_eq!(
             line,
             r#"{"firewall_name":"test-firewall","availability_zone":"us-east-1b","event_timestamp":"1602627001","event":{"event_type":"netflow"}}"#

@@ -278,11 +278,25 @@ mod tests {
     #[test]
     fn ipv6_is_fully_expanded() {
         let a: IpAddr = "fd00::5".parse().expect("literal");
-        assert_eq!(EveIp(a).to_string(), "fd00:0000:0000:0000:0000:0000:0000:0005");
-        for text in ["fd00::5", "2001:db8:abcd:12::ffff", "0.0.0.0", "10.0.0.1", "192.168.100.255", "255.255.255.255"] {
+        assert_eq!(
+            EveIp(a).to_string(),
+            "fd00:0000:0000:0000:0000:0000:0000:0005"
+        );
+        for text in [
+            "fd00::5",
+            "2001:db8:abcd:12::ffff",
+            "0.0.0.0",
+            "10.0.0.1",
+            "192.168.100.255",
+            "255.255.255.255",
+        ] {
             let ip: IpAddr = text.parse().expect("literal");
             let json = serde_json::to_string(&EveIp(ip)).expect("serialise");
-            assert_eq!(json, format!("\"{}\"", EveIp(ip)), "serialised and displayed forms agree");
+            assert_eq!(
+                json,
+                format!("\"{}\"", EveIp(ip)),
+                "serialised and displayed forms agree"
+            );
         }
         let b: IpAddr = "10.0.0.1".parse().expect("literal");
         assert_eq!(EveIp(b).to_string(), "10.0.0.1");
@@ -291,7 +305,10 @@ mod tests {
     #[test]
     fn tcp_flags_object_lists_set_flags_in_suricata_order() {
         let json = serde_json::to_string(&TcpFlagsObject(0x1b)).expect("serialise");
-        assert_eq!(json, r#"{"tcp_flags":"1b","syn":true,"fin":true,"psh":true,"ack":true}"#);
+        assert_eq!(
+            json,
+            r#"{"tcp_flags":"1b","syn":true,"fin":true,"psh":true,"ack":true}"#
+        );
         let json = serde_json::to_string(&TcpFlagsObject(0)).expect("serialise");
         assert_eq!(json, r#"{"tcp_flags":"00"}"#);
     }

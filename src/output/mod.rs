@@ -19,7 +19,7 @@ use eve::FlowOutcome;
 /// A JSON-lines file written as the run goes.
 struct JsonLines {
     path: PathBuf,
-    out: BufWriter<File>,
+    out: BufWriter<Box<dyn Write + Send>>,
     line: Vec<u8>,
 }
 
@@ -27,7 +27,15 @@ impl JsonLines {
     fn create(path: PathBuf) -> io::Result<JsonLines> {
         let file = File::create(&path)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        Ok(JsonLines { path, out: BufWriter::with_capacity(256 * 1024, file), line: Vec::with_capacity(1024) })
+        Ok(Self::to_writer(path, Box::new(file)))
+    }
+
+    fn to_writer(path: PathBuf, out: Box<dyn Write + Send>) -> JsonLines {
+        JsonLines {
+            path,
+            out: BufWriter::with_capacity(256 * 1024, out),
+            line: Vec::with_capacity(1024),
+        }
     }
 
     /// Serialises the record completely before writing, so a failure never leaves half a
@@ -42,7 +50,9 @@ impl JsonLines {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.out.flush().map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+        self.out
+            .flush()
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
     }
 }
 
@@ -54,9 +64,15 @@ pub struct EventOutput {
 }
 
 impl EventOutput {
-    /// No files: records are counted but not written (for benchmarks and library use).
+    /// No files: records are serialised and counted, then dropped (for benchmarks and
+    /// library use).
     pub fn discard() -> EventOutput {
-        EventOutput { eve: None, aws: None, netflow_written: 0 }
+        let eve = JsonLines::to_writer(PathBuf::from("(discarded)"), Box::new(io::sink()));
+        EventOutput {
+            eve: Some(eve),
+            aws: None,
+            netflow_written: 0,
+        }
     }
 
     /// Creates the log files in `dir` (which must exist).
@@ -70,7 +86,11 @@ impl EventOutput {
             }
             None => None,
         };
-        Ok(EventOutput { eve, aws, netflow_written: 0 })
+        Ok(EventOutput {
+            eve,
+            aws,
+            netflow_written: 0,
+        })
     }
 
     pub fn netflow_written(&self) -> u64 {
@@ -93,8 +113,14 @@ impl EventOutput {
             }
         }
         if let Some((id, flow_log, _)) = self.aws.as_mut() {
-            let outcome = FlowOutcome { state: flow.state, reason, alerted: false };
-            for r in NetflowRecord::for_flow(flow, written_at, app_proto.0, app_proto.1, Some(outcome)) {
+            let outcome = FlowOutcome {
+                state: flow.state,
+                reason,
+                alerted: false,
+            };
+            for r in
+                NetflowRecord::for_flow(flow, written_at, app_proto.0, app_proto.1, Some(outcome))
+            {
                 flow_log.write(&AwsRecord::wrap(id, r.timestamp().secs(), &r))?;
             }
         }

@@ -111,8 +111,20 @@ impl RunStats {
                 c.files_failed, c.truncated_files, c.timestamps_backwards
             );
         }
-        let links: Vec<String> = d.linktypes.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let _ = writeln!(s, "link      {}", if links.is_empty() { "-".into() } else { links.join(", ") });
+        let links: Vec<String> = d
+            .linktypes
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "link      {}",
+            if links.is_empty() {
+                "-".into()
+            } else {
+                links.join(", ")
+            }
+        );
         let _ = writeln!(
             s,
             "decoded   ipv4 {}, ipv6 {}, tcp {}, udp {}, icmpv4 {}, icmpv6 {}, other ip {}, vlan {}, qinq {}",
@@ -141,8 +153,14 @@ impl RunStats {
             "flows     {} created (tcp {}, udp {}, icmp {}, other {}), {} timed out, {} tcp reused, {} evicted, {} active at end",
             f.created, f.tcp, f.udp, f.icmp, f.other, f.timed_out, f.tcp_reused, f.evicted, f.active_at_end
         );
-        let _ = writeln!(s, "output    {} netflow, {} alert records", self.output.netflow, self.output.alert);
-        let rss = self.memory.peak_rss_kib.map_or("unknown".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+        let _ = writeln!(
+            s,
+            "output    {} netflow, {} alert records",
+            self.output.netflow, self.output.alert
+        );
+        let rss = self.memory.peak_rss_kib.map_or("unknown".to_string(), |k| {
+            format!("{:.1} MiB", k as f64 / 1024.0)
+        });
         let _ = writeln!(
             s,
             "memory    peak rss {rss}, at most {} flows and {} fragments held",

@@ -38,11 +38,19 @@ impl Rng {
 
 /// Writes an Ethernet pcap of about `target_bytes`, with `concurrent` connections open at
 /// any time. Returns what was written.
-pub fn write_bulk_capture<W: Write>(out: W, target_bytes: u64, concurrent: usize, seed: u64) -> io::Result<BulkSummary> {
+pub fn write_bulk_capture<W: Write>(
+    out: W,
+    target_bytes: u64,
+    concurrent: usize,
+    seed: u64,
+) -> io::Result<BulkSummary> {
     let mut w = PcapWriter::new(out, 1)?;
     let mut rng = Rng(seed | 1);
     let link = Link::ethernet();
-    let mut summary = BulkSummary { bytes: 24, ..BulkSummary::default() };
+    let mut summary = BulkSummary {
+        bytes: 24,
+        ..BulkSummary::default()
+    };
     let mut clock = Timestamp::new(1_767_225_600, 0);
     let body: Vec<u8> = (0..1460u32).map(|i| b'a' + (i % 26) as u8).collect();
     // Each slot plays one connection's packets; a finished slot starts a new connection.
@@ -66,12 +74,27 @@ pub fn write_bulk_capture<W: Write>(out: W, target_bytes: u64, concurrent: usize
                 let q = packets::dns_query(n as u16, "www.example.com", 1);
                 let a = packets::dns_response_a(n as u16, "www.example.com", [198, 51, 100, 10]);
                 vec![
-                    packets::udp(SocketAddr::new(client, cport), SocketAddr::new(server, 53), 64, &q),
-                    packets::udp(SocketAddr::new(server, 53), SocketAddr::new(client, cport), 60, &a),
+                    packets::udp(
+                        SocketAddr::new(client, cport),
+                        SocketAddr::new(server, 53),
+                        64,
+                        &q,
+                    ),
+                    packets::udp(
+                        SocketAddr::new(server, 53),
+                        SocketAddr::new(client, cport),
+                        60,
+                        &a,
+                    ),
                 ]
             } else {
-                let mut c = TcpConversation::new(SocketAddr::new(client, cport), SocketAddr::new(server, 443), clock);
-                c.handshake().client_sends(&body[..200 + rng.below(400) as usize]);
+                let mut c = TcpConversation::new(
+                    SocketAddr::new(client, cport),
+                    SocketAddr::new(server, 443),
+                    clock,
+                );
+                c.handshake()
+                    .client_sends(&body[..200 + rng.below(400) as usize]);
                 for _ in 0..1 + rng.below(6) {
                     c.server_sends(&body[..600 + rng.below(860) as usize]);
                 }
@@ -84,7 +107,10 @@ pub fn write_bulk_capture<W: Write>(out: W, target_bytes: u64, concurrent: usize
         frame.clear();
         frame.extend_from_slice(&link.wrap(&packets[*pos]));
         *pos += 1;
-        clock = Timestamp::new(clock.secs(), clock.nanos() + 50_000 + rng.below(100_000) as u32);
+        clock = Timestamp::new(
+            clock.secs(),
+            clock.nanos() + 50_000 + rng.below(100_000) as u32,
+        );
         w.packet(clock, &frame)?;
         summary.packets += 1;
         summary.bytes += 16 + frame.len() as u64;

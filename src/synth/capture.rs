@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 
 use pcap_parser::pcapng::{
-    EnhancedPacketBlock, InterfaceDescriptionBlock, OptionCode, PcapNGOption, SectionHeaderBlock, SimplePacketBlock,
+    EnhancedPacketBlock, InterfaceDescriptionBlock, OptionCode, PcapNGOption, SectionHeaderBlock,
+    SimplePacketBlock,
 };
 use pcap_parser::{LegacyPcapBlock, Linktype, PcapHeader, ToVec};
 
@@ -35,7 +36,12 @@ impl<W: Write> PcapWriter<W> {
         Self::with_format(out, linktype, false, ByteOrder::Little)
     }
 
-    pub fn with_format(mut out: W, linktype: u32, nanos: bool, order: ByteOrder) -> io::Result<Self> {
+    pub fn with_format(
+        mut out: W,
+        linktype: u32,
+        nanos: bool,
+        order: ByteOrder,
+    ) -> io::Result<Self> {
         let mut header = PcapHeader::new();
         header.magic_number = if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
         header.snaplen = 262_144;
@@ -131,12 +137,22 @@ impl<W: Write> PcapNgWriter<W> {
             };
             out.write_all(&idb.to_vec().map_err(gen_err)?)?;
         }
-        Ok(PcapNgWriter { out, interfaces: interfaces.to_vec() })
+        Ok(PcapNgWriter {
+            out,
+            interfaces: interfaces.to_vec(),
+        })
     }
 
     fn ticks(&self, interface: u32, ts: Timestamp) -> u64 {
-        let resol = self.interfaces.get(interface as usize).map_or(6, |i| i.tsresol);
-        let per_sec: u64 = if resol & 0x80 != 0 { 1u64 << (resol & 0x7f) } else { 10u64.pow(u32::from(resol)) };
+        let resol = self
+            .interfaces
+            .get(interface as usize)
+            .map_or(6, |i| i.tsresol);
+        let per_sec: u64 = if resol & 0x80 != 0 {
+            1u64 << (resol & 0x7f)
+        } else {
+            10u64.pow(u32::from(resol))
+        };
         let frac = u128::from(ts.nanos()) * u128::from(per_sec) / 1_000_000_000;
         (ts.secs() as u64) * per_sec + frac as u64
     }
@@ -161,7 +177,13 @@ impl<W: Write> PcapNgWriter<W> {
 
     /// A Simple Packet Block (interface 0, no timestamp).
     pub fn simple(&mut self, data: &[u8]) -> io::Result<()> {
-        let mut spb = SimplePacketBlock { block_type: 0, block_len1: 0, origlen: data.len() as u32, data, block_len2: 0 };
+        let mut spb = SimplePacketBlock {
+            block_type: 0,
+            block_len1: 0,
+            origlen: data.len() as u32,
+            data,
+            block_len2: 0,
+        };
         self.out.write_all(&spb.to_vec().map_err(gen_err)?)
     }
 

@@ -51,7 +51,11 @@ impl Link {
                 out.extend_from_slice(&[0x00, 0x16, 0x3e, 0x00, 0x00, 0x02]);
                 out.extend_from_slice(&[0x00, 0x16, 0x3e, 0x00, 0x00, 0x01]);
                 for (i, id) in vlans.iter().enumerate() {
-                    let tpid: u16 = if i == 0 && vlans.len() > 1 { 0x88a8 } else { 0x8100 };
+                    let tpid: u16 = if i == 0 && vlans.len() > 1 {
+                        0x88a8
+                    } else {
+                        0x8100
+                    };
                     out.extend_from_slice(&tpid.to_be_bytes());
                     out.extend_from_slice(&(id & 0x0fff).to_be_bytes());
                 }
@@ -84,7 +88,11 @@ impl Link {
     }
 }
 
-fn ip_builder(src: IpAddr, dst: IpAddr, ttl: u8) -> etherparse::PacketBuilderStep<etherparse::IpHeaders> {
+fn ip_builder(
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+) -> etherparse::PacketBuilderStep<etherparse::IpHeaders> {
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => PacketBuilder::ipv4(s.octets(), d.octets(), ttl),
         (IpAddr::V6(s), IpAddr::V6(d)) => PacketBuilder::ipv6(s.octets(), d.octets(), ttl),
@@ -101,7 +109,15 @@ fn mapped(a: IpAddr) -> [u8; 16] {
 }
 
 /// A raw IP packet carrying a TCP segment.
-pub fn tcp(src: SocketAddr, dst: SocketAddr, ttl: u8, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+pub fn tcp(
+    src: SocketAddr,
+    dst: SocketAddr,
+    ttl: u8,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut b = ip_builder(src.ip(), dst.ip(), ttl).tcp(src.port(), dst.port(), seq, 64_240);
     if flags & f::SYN != 0 {
         b = b.syn();
@@ -128,7 +144,8 @@ pub fn tcp(src: SocketAddr, dst: SocketAddr, ttl: u8, seq: u32, ack: u32, flags:
         b = b.cwr();
     }
     let mut out = Vec::with_capacity(b.size(payload.len()));
-    b.write(&mut out, payload).expect("a generated TCP segment fits in an IP packet");
+    b.write(&mut out, payload)
+        .expect("a generated TCP segment fits in an IP packet");
     out
 }
 
@@ -136,12 +153,21 @@ pub fn tcp(src: SocketAddr, dst: SocketAddr, ttl: u8, seq: u32, ack: u32, flags:
 pub fn udp(src: SocketAddr, dst: SocketAddr, ttl: u8, payload: &[u8]) -> Vec<u8> {
     let b = ip_builder(src.ip(), dst.ip(), ttl).udp(src.port(), dst.port());
     let mut out = Vec::with_capacity(b.size(payload.len()));
-    b.write(&mut out, payload).expect("a generated UDP datagram fits in an IP packet");
+    b.write(&mut out, payload)
+        .expect("a generated UDP datagram fits in an IP packet");
     out
 }
 
 /// An ICMP (IPv4) or ICMPv6 (IPv6) echo request or reply.
-pub fn echo(src: IpAddr, dst: IpAddr, ttl: u8, id: u16, seq: u16, reply: bool, payload: &[u8]) -> Vec<u8> {
+pub fn echo(
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+    id: u16,
+    seq: u16,
+    reply: bool,
+    payload: &[u8],
+) -> Vec<u8> {
     let b = ip_builder(src, dst, ttl);
     let mut out = Vec::new();
     let res = match (src.is_ipv4(), reply) {
@@ -156,17 +182,31 @@ pub fn echo(src: IpAddr, dst: IpAddr, ttl: u8, id: u16, seq: u16, reply: bool, p
 
 /// An ICMPv4 message with any type and code and the given body (after the 4 bytes of
 /// type, code and checksum, the next 4 are zero).
-pub fn icmpv4(src: IpAddr, dst: IpAddr, ttl: u8, icmp_type: u8, icmp_code: u8, body: &[u8]) -> Vec<u8> {
+pub fn icmpv4(
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+    icmp_type: u8,
+    icmp_code: u8,
+    body: &[u8],
+) -> Vec<u8> {
     let b = ip_builder(src, dst, ttl).icmpv4_raw(icmp_type, icmp_code, [0; 4]);
     let mut out = Vec::new();
-    b.write(&mut out, body).expect("a generated ICMP message fits in an IP packet");
+    b.write(&mut out, body)
+        .expect("a generated ICMP message fits in an IP packet");
     out
 }
 
 /// A raw IPv4 packet of any protocol with an opaque payload.
 pub fn ipv4_other(src: [u8; 4], dst: [u8; 4], ttl: u8, protocol: u8, payload: &[u8]) -> Vec<u8> {
-    let mut header = etherparse::Ipv4Header::new(payload.len() as u16, ttl, etherparse::IpNumber(protocol), src, dst)
-        .expect("payload length fits an IPv4 packet");
+    let mut header = etherparse::Ipv4Header::new(
+        payload.len() as u16,
+        ttl,
+        etherparse::IpNumber(protocol),
+        src,
+        dst,
+    )
+    .expect("payload length fits an IPv4 packet");
     header.header_checksum = header.calc_header_checksum();
     let mut out = Vec::with_capacity(20 + payload.len());
     header.write(&mut out).expect("writing to a Vec");
@@ -279,16 +319,35 @@ impl TcpConversation {
     fn tick(&mut self) -> Timestamp {
         let ts = self.now;
         let nanos = u64::from(ts.nanos()) + u64::from(self.step_us) * 1000;
-        self.now = Timestamp::new(ts.secs() + (nanos / 1_000_000_000) as i64, (nanos % 1_000_000_000) as u32);
+        self.now = Timestamp::new(
+            ts.secs() + (nanos / 1_000_000_000) as i64,
+            (nanos % 1_000_000_000) as u32,
+        );
         ts
     }
 
     fn push(&mut self, from_client: bool, flags: u8, payload: &[u8]) {
         let ts = self.tick();
         let ip = if from_client {
-            tcp(self.client, self.server, self.client_ttl, self.client_seq, self.server_seq, flags, payload)
+            tcp(
+                self.client,
+                self.server,
+                self.client_ttl,
+                self.client_seq,
+                self.server_seq,
+                flags,
+                payload,
+            )
         } else {
-            tcp(self.server, self.client, self.server_ttl, self.server_seq, self.client_seq, flags, payload)
+            tcp(
+                self.server,
+                self.client,
+                self.server_ttl,
+                self.server_seq,
+                self.client_seq,
+                flags,
+                payload,
+            )
         };
         let consumed = payload.len() as u32 + u32::from(flags & (f::SYN | f::FIN) != 0);
         if from_client {
@@ -355,7 +414,11 @@ pub fn tls_client_hello(sni: Option<&str>) -> Vec<u8> {
     // supported_groups, ec_point_formats, signature_algorithms, ALPN, supported_versions
     push_ext(&mut ext, 0x000a, &with_len16(&[0x00, 0x1d, 0x00, 0x17]));
     push_ext(&mut ext, 0x000b, &[0x01, 0x00]);
-    push_ext(&mut ext, 0x000d, &with_len16(&[0x04, 0x03, 0x08, 0x04, 0x04, 0x01]));
+    push_ext(
+        &mut ext,
+        0x000d,
+        &with_len16(&[0x04, 0x03, 0x08, 0x04, 0x04, 0x01]),
+    );
     let mut alpn = Vec::new();
     for proto in [&b"h2"[..], b"http/1.1"] {
         alpn.push(proto.len() as u8);
@@ -367,7 +430,9 @@ pub fn tls_client_hello(sni: Option<&str>) -> Vec<u8> {
     let mut body = vec![0x03, 0x03];
     body.extend((0..32u8).map(|i| i.wrapping_mul(7)));
     body.push(0); // session id
-    body.extend_from_slice(&with_len16(&[0x13, 0x01, 0x13, 0x02, 0xc0, 0x2f, 0xc0, 0x30]));
+    body.extend_from_slice(&with_len16(&[
+        0x13, 0x01, 0x13, 0x02, 0xc0, 0x2f, 0xc0, 0x30,
+    ]));
     body.extend_from_slice(&[0x01, 0x00]);
     body.extend_from_slice(&with_len16(&ext));
     handshake_record(0x01, &body, 0x0301)

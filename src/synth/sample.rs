@@ -57,12 +57,21 @@ fn tls() -> io::Result<Vec<u8>> {
     let sites: [(u16, IpAddr, u16, &str, i64); 4] = [
         (51000, v4(198, 51, 100, 10), 443, "www.example.com", 0),
         (51001, v4(203, 0, 113, 66), 443, "malware.example.net", 2),
-        (51002, v4(203, 0, 113, 67), 443, "cdn.tracker.example.org", 4),
+        (
+            51002,
+            v4(203, 0, 113, 67),
+            443,
+            "cdn.tracker.example.org",
+            4,
+        ),
         (51003, v4(198, 51, 100, 20), 8443, "intranet.example.com", 6),
     ];
     for (cport, server, sport, sni, t) in sites {
         let mut c = TcpConversation::new(client(cport), sock(server, sport), at(TLS_T + t, 0));
-        c.handshake().client_sends(&packets::tls_client_hello(Some(sni))).server_sends(&packets::tls_server_hello()).close();
+        c.handshake()
+            .client_sends(&packets::tls_client_hello(Some(sni)))
+            .server_sends(&packets::tls_server_hello())
+            .close();
         all.extend(c.packets);
     }
     pcap(&all, &Link::ethernet())
@@ -72,15 +81,44 @@ fn tls() -> io::Result<Vec<u8>> {
 fn http() -> io::Result<Vec<u8>> {
     let mut all = Vec::new();
     let reqs: [(u16, IpAddr, u16, &str, &str, &str, i64); 3] = [
-        (52000, v4(198, 51, 100, 10), 80, "GET", "www.example.com", "/index.html", 0),
-        (52001, v4(203, 0, 113, 66), 80, "GET", "malware.example.net", "/payload.bin", 2),
-        (52002, v4(198, 51, 100, 30), 8080, "POST", "api.example.com", "/v1/upload", 4),
+        (
+            52000,
+            v4(198, 51, 100, 10),
+            80,
+            "GET",
+            "www.example.com",
+            "/index.html",
+            0,
+        ),
+        (
+            52001,
+            v4(203, 0, 113, 66),
+            80,
+            "GET",
+            "malware.example.net",
+            "/payload.bin",
+            2,
+        ),
+        (
+            52002,
+            v4(198, 51, 100, 30),
+            8080,
+            "POST",
+            "api.example.com",
+            "/v1/upload",
+            4,
+        ),
     ];
     for (cport, server, sport, method, host, uri, t) in reqs {
         let mut c = TcpConversation::new(client(cport), sock(server, sport), at(HTTP_T + t, 0));
         c.handshake()
             .client_sends(&packets::http_request(method, host, uri, "curl/8.5.0"))
-            .server_sends(&packets::http_response(200, "OK", "text/html", "<html>ok</html>"))
+            .server_sends(&packets::http_response(
+                200,
+                "OK",
+                "text/html",
+                "<html>ok</html>",
+            ))
             .close();
         all.extend(c.packets);
     }
@@ -91,13 +129,28 @@ fn http() -> io::Result<Vec<u8>> {
 fn dns() -> io::Result<Vec<u8>> {
     let resolver = sock(v4(10, 0, 0, 2), 53);
     let mut all = Vec::new();
-    let lookups: [(u16, u16, &str, [u8; 4], i64); 2] =
-        [(0x1a2b, 53000, "www.example.com", [198, 51, 100, 10], 0), (0x3c4d, 53001, "malware.example.net", [203, 0, 113, 66], 1)];
+    let lookups: [(u16, u16, &str, [u8; 4], i64); 2] = [
+        (0x1a2b, 53000, "www.example.com", [198, 51, 100, 10], 0),
+        (0x3c4d, 53001, "malware.example.net", [203, 0, 113, 66], 1),
+    ];
     for (id, cport, name, addr, t) in lookups {
-        all.push(TimedPacket { ts: at(DNS_T + t, 0), ip: packets::udp(client(cport), resolver, 64, &packets::dns_query(id, name, 1)) });
+        all.push(TimedPacket {
+            ts: at(DNS_T + t, 0),
+            ip: packets::udp(
+                client(cport),
+                resolver,
+                64,
+                &packets::dns_query(id, name, 1),
+            ),
+        });
         all.push(TimedPacket {
             ts: at(DNS_T + t, 2_000),
-            ip: packets::udp(resolver, client(cport), 64, &packets::dns_response_a(id, name, addr)),
+            ip: packets::udp(
+                resolver,
+                client(cport),
+                64,
+                &packets::dns_response_a(id, name, addr),
+            ),
         });
     }
     pcap(&all, &Link::ethernet())
@@ -110,11 +163,24 @@ fn icmp_and_ssh() -> io::Result<Vec<u8>> {
     let mut all = Vec::new();
     for seq in 0..3u16 {
         let t = ICMP_T + i64::from(seq);
-        all.push(TimedPacket { ts: at(t, 0), ip: packets::echo(me, far, 64, 0x4242, seq, false, b"rulesim-ping") });
-        all.push(TimedPacket { ts: at(t, 15_000), ip: packets::echo(far, me, 57, 0x4242, seq, true, b"rulesim-ping") });
+        all.push(TimedPacket {
+            ts: at(t, 0),
+            ip: packets::echo(me, far, 64, 0x4242, seq, false, b"rulesim-ping"),
+        });
+        all.push(TimedPacket {
+            ts: at(t, 15_000),
+            ip: packets::echo(far, me, 57, 0x4242, seq, true, b"rulesim-ping"),
+        });
     }
-    let mut ssh = TcpConversation::new(sock(me, 54000), sock(v4(203, 0, 113, 5), 22), at(ICMP_T + 5, 0));
-    ssh.handshake().client_sends(b"SSH-2.0-OpenSSH_9.6\r\n").server_sends(b"SSH-2.0-OpenSSH_9.2p1\r\n").close();
+    let mut ssh = TcpConversation::new(
+        sock(me, 54000),
+        sock(v4(203, 0, 113, 5), 22),
+        at(ICMP_T + 5, 0),
+    );
+    ssh.handshake()
+        .client_sends(b"SSH-2.0-OpenSSH_9.6\r\n")
+        .server_sends(b"SSH-2.0-OpenSSH_9.2p1\r\n")
+        .close();
     all.extend(ssh.packets);
     pcap(&all, &Link::ethernet())
 }
@@ -130,17 +196,37 @@ fn ipv6() -> io::Result<Vec<u8>> {
         .server_sends(&packets::tls_server_hello())
         .close();
     let eth = Link::ethernet();
-    let mut frames: Vec<(Timestamp, u32, Vec<u8>)> =
-        tls.packets.iter().map(|p| (p.ts, 0, eth.wrap(&p.ip))).collect();
+    let mut frames: Vec<(Timestamp, u32, Vec<u8>)> = tls
+        .packets
+        .iter()
+        .map(|p| (p.ts, 0, eth.wrap(&p.ip)))
+        .collect();
     for seq in 0..2u16 {
         let t = IPV6_T + 2 + i64::from(seq);
-        frames.push((at(t, 0), 1, packets::echo(c6, s6, 64, 7, seq, false, b"v6-ping")));
-        frames.push((at(t, 9_500), 1, packets::echo(s6, c6, 60, 7, seq, true, b"v6-ping")));
+        frames.push((
+            at(t, 0),
+            1,
+            packets::echo(c6, s6, 64, 7, seq, false, b"v6-ping"),
+        ));
+        frames.push((
+            at(t, 9_500),
+            1,
+            packets::echo(s6, c6, 60, 7, seq, true, b"v6-ping"),
+        ));
     }
     frames.sort_by_key(|f| (f.0, f.1));
     let mut w = PcapNgWriter::new(
         Vec::new(),
-        &[NgInterface { linktype: 1, tsresol: 6 }, NgInterface { linktype: 229, tsresol: 9 }],
+        &[
+            NgInterface {
+                linktype: 1,
+                tsresol: 6,
+            },
+            NgInterface {
+                linktype: 229,
+                tsresol: 9,
+            },
+        ],
     )?;
     for (ts, iface, data) in &frames {
         w.enhanced(*iface, *ts, data)?;
