@@ -26,6 +26,25 @@ pub struct AwsRecord<'a, E: Serialize> {
     pub event: &'a E,
 }
 
+impl AwsRecord<'_, ()> {
+    /// Writes the wrapper around an event that `event` writes as JSON.
+    pub fn write_json(
+        identity: &AwsLogIdentity,
+        event_secs: i64,
+        buf: &mut Vec<u8>,
+        event: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let mut o = super::json::JsonObject::begin(buf);
+        o.string("firewall_name", &identity.firewall_name);
+        o.string("availability_zone", &identity.availability_zone);
+        o.string("event_timestamp", itoa::Buffer::new().format(event_secs));
+        let mut inner = Vec::with_capacity(512);
+        event(&mut inner);
+        o.raw("event", &inner);
+        o.end();
+    }
+}
+
 impl<'a, E: Serialize> AwsRecord<'a, E> {
     pub fn wrap(identity: &'a AwsLogIdentity, event_secs: i64, event: &'a E) -> Self {
         AwsRecord {
@@ -54,5 +73,19 @@ mod tests {
             line,
             r#"{"firewall_name":"test-firewall","availability_zone":"us-east-1b","event_timestamp":"1602627001","event":{"event_type":"netflow"}}"#
         );
+        let mut fast = Vec::new();
+        AwsRecord::write_json(&id, 1_602_627_001, &mut fast, |b| {
+            b.extend_from_slice(br#"{"event_type":"netflow"}"#)
+        });
+        assert_eq!(String::from_utf8_lossy(&fast), line);
+        // A name needing escapes stays valid JSON.
+        let odd = AwsLogIdentity {
+            firewall_name: "fw \"q\"".into(),
+            availability_zone: "az".into(),
+        };
+        let mut fast = Vec::new();
+        AwsRecord::write_json(&odd, 1, &mut fast, |b| b.extend_from_slice(b"{}"));
+        let v: serde_json::Value = serde_json::from_slice(&fast).expect("valid JSON");
+        assert_eq!(v["firewall_name"], "fw \"q\"");
     }
 }

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
+use super::json::JsonObject;
 use crate::decode::{proto, tcp_flags};
 use crate::flow::{DirectionStats, EndReason, Flow, FlowState};
 use crate::time::{EveTime, Timestamp};
@@ -124,6 +125,18 @@ pub fn proto_name(p: u8) -> Cow<'static, str> {
     })
 }
 
+/// TCP flags in the order Suricata's `EveTcpFlags` writes them.
+const TCP_FLAG_NAMES: [(u8, &str); 8] = [
+    (tcp_flags::SYN, "syn"),
+    (tcp_flags::FIN, "fin"),
+    (tcp_flags::RST, "rst"),
+    (tcp_flags::PSH, "psh"),
+    (tcp_flags::ACK, "ack"),
+    (tcp_flags::URG, "urg"),
+    (tcp_flags::ECE, "ecn"),
+    (tcp_flags::CWR, "cwr"),
+];
+
 /// EVE `tcp` object of a netflow record: hex of the OR of the flags, then a `true` key
 /// per flag that was seen.
 struct TcpFlagsObject(u8);
@@ -131,21 +144,11 @@ struct TcpFlagsObject(u8);
 impl Serialize for TcpFlagsObject {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let flags = self.0;
-        let names: [(u8, &str); 8] = [
-            (tcp_flags::SYN, "syn"),
-            (tcp_flags::FIN, "fin"),
-            (tcp_flags::RST, "rst"),
-            (tcp_flags::PSH, "psh"),
-            (tcp_flags::ACK, "ack"),
-            (tcp_flags::URG, "urg"),
-            (tcp_flags::ECE, "ecn"),
-            (tcp_flags::CWR, "cwr"),
-        ];
         let mut map = s.serialize_map(None)?;
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let hex = [HEX[usize::from(flags >> 4)], HEX[usize::from(flags & 0xf)]];
         map.serialize_entry("tcp_flags", std::str::from_utf8(&hex).unwrap_or("00"))?;
-        for (bit, name) in names {
+        for (bit, name) in TCP_FLAG_NAMES {
             if flags & bit != 0 {
                 map.serialize_entry(name, &true)?;
             }
@@ -269,6 +272,66 @@ impl<'a> NetflowRecord<'a> {
     pub fn timestamp(&self) -> Timestamp {
         self.timestamp.0
     }
+
+    /// Writes the record as one JSON object (the same text `serde_json` gives for it, but
+    /// several times faster: a record is written per flow direction).
+    pub fn write_json(&self, buf: &mut Vec<u8>) {
+        let mut o = JsonObject::begin(buf);
+        o.timestamp("timestamp", self.timestamp.0);
+        o.uint("flow_id", self.flow_id);
+        o.string("event_type", self.event_type);
+        if let Some(v) = self.vlan {
+            o.uint_array("vlan", v);
+        }
+        o.ip("src_ip", self.src_ip.0);
+        if let Some(p) = self.src_port {
+            o.uint("src_port", u64::from(p));
+        }
+        o.ip("dest_ip", self.dest_ip.0);
+        if let Some(p) = self.dest_port {
+            o.uint("dest_port", u64::from(p));
+        }
+        o.string("proto", &self.proto);
+        if let Some(t) = self.icmp_type {
+            o.uint("icmp_type", u64::from(t));
+        }
+        if let Some(c) = self.icmp_code {
+            o.uint("icmp_code", u64::from(c));
+        }
+        o.string("app_proto", self.app_proto);
+        let n = &self.netflow;
+        o.object("netflow", |b| {
+            b.uint("pkts", n.pkts);
+            b.uint("bytes", n.bytes);
+            b.timestamp("start", n.start.0);
+            b.timestamp("end", n.end.0);
+            b.int("age", n.age);
+            b.uint("min_ttl", u64::from(n.min_ttl));
+            b.uint("max_ttl", u64::from(n.max_ttl));
+            if let Some(s) = n.state {
+                b.string("state", s);
+            }
+            if let Some(r) = n.reason {
+                b.string("reason", r);
+            }
+            if let Some(a) = n.alerted {
+                b.boolean("alerted", a);
+            }
+        });
+        if let Some(TcpFlagsObject(flags)) = self.tcp {
+            o.object("tcp", |t| {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let hex = [HEX[usize::from(flags >> 4)], HEX[usize::from(flags & 0xf)]];
+                t.string("tcp_flags", std::str::from_utf8(&hex).unwrap_or("00"));
+                for (bit, name) in TCP_FLAG_NAMES {
+                    if flags & bit != 0 {
+                        t.boolean(name, true);
+                    }
+                }
+            });
+        }
+        o.end();
+    }
 }
 
 #[cfg(test)]
@@ -311,6 +374,78 @@ mod tests {
         );
         let json = serde_json::to_string(&TcpFlagsObject(0)).expect("serialise");
         assert_eq!(json, r#"{"tcp_flags":"00"}"#);
+    }
+
+    #[test]
+    fn fast_writer_matches_serde() {
+        use crate::decode::{Decoded, Decoder, DefragConfig};
+        use crate::flow::{FlowConfig, FlowTable};
+        use crate::synth::packets::{self, Link};
+        let a: IpAddr = "10.0.0.1".parse().expect("ip");
+        let b: IpAddr = "fd00::2".parse().expect("ip");
+        let frames = [
+            Link::Ethernet { vlans: vec![5, 6] }.wrap(&packets::echo(
+                a,
+                "10.0.0.2".parse().expect("ip"),
+                64,
+                1,
+                1,
+                false,
+                b"x",
+            )),
+            Link::ethernet().wrap(&packets::echo(
+                b,
+                "fd00::3".parse().expect("ip"),
+                64,
+                1,
+                1,
+                false,
+                b"x",
+            )),
+            Link::ethernet().wrap(&packets::tcp(
+                "10.0.0.1:1".parse().expect("sa"),
+                "10.0.0.2:2".parse().expect("sa"),
+                64,
+                1,
+                0,
+                tcp_flags::SYN,
+                &[],
+            )),
+        ];
+        let mut table = FlowTable::new(FlowConfig::default());
+        let mut decoder = Decoder::new(DefragConfig::default());
+        for f in &frames {
+            if let Decoded::Packet(p) = decoder.decode(1, f, Timestamp::new(1_700_000_000, 5), 1) {
+                table.process(&p, &mut |_, _| {});
+            }
+        }
+        let mut flows = Vec::new();
+        table.drain(&mut |f, _| flows.push(f));
+        assert_eq!(flows.len(), 3);
+        let outcome = FlowOutcome {
+            state: FlowState::New,
+            reason: EndReason::Shutdown,
+            alerted: false,
+        };
+        for flow in &flows {
+            for aws in [None, Some(outcome)] {
+                for r in NetflowRecord::for_flow(
+                    flow,
+                    Timestamp::new(1_700_000_001, 0),
+                    "unknown",
+                    "failed",
+                    aws,
+                ) {
+                    let mut fast = Vec::new();
+                    r.write_json(&mut fast);
+                    let serde = serde_json::to_vec(&r).expect("serialise");
+                    assert_eq!(
+                        String::from_utf8_lossy(&fast),
+                        String::from_utf8_lossy(&serde)
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod eve;
+pub mod json;
 pub mod stats;
 
 pub use eve::{EveIp, NetflowRecord};
@@ -38,11 +39,11 @@ impl JsonLines {
         }
     }
 
-    /// Serialises the record completely before writing, so a failure never leaves half a
-    /// line behind.
-    fn write<T: serde::Serialize>(&mut self, record: &T) -> io::Result<()> {
+    /// Writes a line built by `f` (one complete JSON value). The line is built whole
+    /// before it is written, so a failure never leaves half a line behind.
+    fn write_with(&mut self, f: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
         self.line.clear();
-        serde_json::to_writer(&mut self.line, record).map_err(io::Error::other)?;
+        f(&mut self.line);
         self.line.push(b'\n');
         self.out
             .write_all(&self.line)
@@ -109,7 +110,7 @@ impl EventOutput {
         self.netflow_written += records.len() as u64;
         if let Some(eve) = self.eve.as_mut() {
             for r in &records {
-                eve.write(r)?;
+                eve.write_with(|buf| r.write_json(buf))?;
             }
         }
         if let Some((id, flow_log, _)) = self.aws.as_mut() {
@@ -121,7 +122,9 @@ impl EventOutput {
             for r in
                 NetflowRecord::for_flow(flow, written_at, app_proto.0, app_proto.1, Some(outcome))
             {
-                flow_log.write(&AwsRecord::wrap(id, r.timestamp().secs(), &r))?;
+                flow_log.write_with(|buf| {
+                    AwsRecord::write_json(id, r.timestamp().secs(), buf, |b| r.write_json(b))
+                })?;
             }
         }
         Ok(())
