@@ -196,16 +196,25 @@ fn run(args: &Args) -> Result<i32, String> {
             return;
         }
         if bar.is_none() && started.elapsed() > Duration::from_secs(1) {
-            let b = ProgressBar::new(total);
+            // Start from where the run already is, so that the rate shown is the rate.
+            let b = ProgressBar::new(total)
+                .with_position(done_before[file] + offset)
+                .with_elapsed(started.elapsed());
             b.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}")
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar = Some(b);
         }
         if let Some(b) = &bar {
-            b.set_position(done_before[file] + offset);
-            b.set_message(format!("{} packets", e.packets()));
+            // Rate and ETA over the whole run (indicatif's estimator starts when the bar
+            // appears, a second in).
+            let done = done_before[file] + offset;
+            let secs = started.elapsed().as_secs_f64().max(1e-3);
+            let rate = done as f64 / secs;
+            let eta = if rate > 0.0 { total.saturating_sub(done) as f64 / rate } else { 0.0 };
+            b.set_position(done);
+            b.set_message(format!("{:.0} MB/s, {} packets, eta {:.0}s", rate / 1e6, e.packets(), eta));
         }
     })
     .map_err(|e| e.to_string())?;
