@@ -1,9 +1,11 @@
 //! Run settings with Suricata's names: `vars.address-groups.*`, `vars.port-groups.*`,
-//! flow timeouts and defrag limits, set from the shipped suricata.yaml defaults and
-//! overridden with `--set key=value`.
+//! flow timeouts, defrag limits and `host-os-policy`, set from the shipped suricata.yaml
+//! defaults and overridden with `--set key=value`.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 
+use ipnet::{IpNet, Ipv4Net};
 use thiserror::Error;
 
 use crate::decode::DefragConfig;
@@ -13,7 +15,7 @@ use crate::flow::{FlowConfig, StateTimeouts};
 pub enum SetError {
     #[error("--set {0}: expected key=value")]
     NoEquals(String),
-    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, defrag.timeout, defrag.trackers, defrag.max-frags, flow.max-flows)")]
+    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows)")]
     UnknownKey { key: String },
     #[error("--set {key}={value}: {why}")]
     BadValue {
@@ -123,6 +125,15 @@ impl Settings {
                 .insert(name.to_string(), value.to_string());
             return Ok(());
         }
+        if let Some(os) = key.strip_prefix("host-os-policy.") {
+            // `host-os-policy.<os>=[cidr,...]`: the destinations whose fragments are
+            // reassembled with that OS's overlap policy.
+            let ranges = host_ranges(value).map_err(|why| bad(&why))?;
+            self.defrag
+                .set_host_os_ranges(os, &ranges)
+                .map_err(|why| bad(&why))?;
+            return Ok(());
+        }
         if let Some(rest) = key.strip_prefix("flow-timeouts.") {
             let (proto, state) = rest.split_once('.').ok_or_else(|| SetError::UnknownKey {
                 key: key.to_string(),
@@ -179,6 +190,34 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// A `host-os-policy` list: `[10.0.0.0/8, 192.168.1.1, 2001:db8::/32]` (brackets
+/// optional, `[]` for none). A bare address is a single host; `default` is 0.0.0.0/0, as
+/// in Suricata.
+fn host_ranges(value: &str) -> Result<Vec<IpNet>, String> {
+    let inner = match value.strip_prefix('[') {
+        Some(rest) => rest
+            .strip_suffix(']')
+            .ok_or_else(|| "unclosed '['".to_string())?,
+        None => value,
+    };
+    inner
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            if item.eq_ignore_ascii_case("default") {
+                return Ok(IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::UNSPECIFIED, 0)));
+            }
+            let parsed = if item.contains('/') {
+                item.parse::<IpNet>().ok()
+            } else {
+                item.parse::<IpAddr>().ok().map(IpNet::from)
+            };
+            parsed.ok_or_else(|| format!("{item:?} is not an IP address or CIDR range"))
+        })
+        .collect()
 }
 
 /// Suricata's YAML booleans.
@@ -244,5 +283,50 @@ mod tests {
             s.set("flow.max-flows=0"),
             Err(SetError::BadValue { .. })
         ));
+    }
+
+    #[test]
+    fn host_os_policy_picks_the_defrag_policy() {
+        let ip = |s: &str| -> IpAddr { s.parse().expect("address literal") };
+        let policy = |s: &Settings, addr: &str| s.defrag.policy_for(ip(addr)).name();
+        let mut s = Settings::default();
+        // suricata.yaml: windows for 0.0.0.0/0; IPv6 falls back to Suricata's bsd.
+        assert_eq!(policy(&s, "192.0.2.1"), "windows");
+        assert_eq!(policy(&s, "2001:db8::1"), "bsd");
+        s.set("host-os-policy.linux=[10.0.0.0/8, 192.168.1.1]")
+            .expect("valid");
+        s.set("host-os-policy.Solaris=2001:db8::/32,10.1.0.0/16")
+            .expect("valid");
+        s.set("host-os-policy.macos=[]")
+            .expect("an empty list is valid");
+        assert_eq!(policy(&s, "10.2.3.4"), "linux");
+        assert_eq!(
+            policy(&s, "10.1.3.4"),
+            "solaris",
+            "most specific range wins"
+        );
+        assert_eq!(policy(&s, "192.168.1.1"), "linux");
+        assert_eq!(policy(&s, "192.168.1.2"), "windows");
+        assert_eq!(policy(&s, "2001:db8::1"), "solaris");
+        assert_eq!(policy(&s, "2001:db9::1"), "bsd");
+        s.set("host-os-policy.hpux11=[default]").expect("valid");
+        assert_eq!(policy(&s, "192.168.1.2"), "first");
+        s.set("host-os-policy.hpux11=[]").expect("valid");
+        assert_eq!(policy(&s, "192.168.1.2"), "bsd");
+        for bad in [
+            "host-os-policy.first=[10.0.0.0/8]",
+            "host-os-policy.last=[10.0.0.0/8]",
+            "host-os-policy.beos=[10.0.0.0/8]",
+            "host-os-policy.linux=[10.0.0.0/33]",
+            "host-os-policy.linux=[10.0.0.0/8",
+            "host-os-policy.linux=[example.com]",
+        ] {
+            assert!(
+                matches!(s.set(bad), Err(SetError::BadValue { .. })),
+                "{bad}"
+            );
+        }
+        let unknown = s.set("stream.depth=1").expect_err("unknown key");
+        assert!(unknown.to_string().contains("host-os-policy.<OS>"));
     }
 }

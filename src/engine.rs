@@ -44,7 +44,7 @@ pub struct InputProblem {
 impl Engine {
     pub fn new(settings: &Settings, output: EventOutput) -> Engine {
         Engine {
-            decoder: Decoder::new(settings.defrag),
+            decoder: Decoder::new(settings.defrag.clone()),
             flows: FlowTable::new(settings.flow),
             output,
             stats: RunStats::default(),

@@ -10,7 +10,7 @@ mod link;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-pub use defrag::{DefragConfig, DefragStats};
+pub use defrag::{DefragConfig, DefragPolicy, DefragStats, HostOs, HostOsRange};
 pub use link::LinkType;
 
 use crate::time::Timestamp;
@@ -24,6 +24,36 @@ pub mod proto {
     pub const ESP: u8 = 50;
     pub const ICMPV6: u8 = 58;
     pub const SCTP: u8 = 132;
+}
+
+/// The IP protocol number of a name Suricata accepts (`ip_proto:tcp`, ...).
+pub fn proto_number(name: &str) -> Option<u8> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "hopopt" => 0,
+        "icmp" => proto::ICMP,
+        "igmp" => 2,
+        "ipv4" | "ip-in-ip" | "ipip" => 4,
+        "tcp" => proto::TCP,
+        "udp" => proto::UDP,
+        "ipv6" => 41,
+        "ipv6-route" => 43,
+        "ipv6-frag" => 44,
+        "rsvp" => 46,
+        "gre" => 47,
+        "esp" => proto::ESP,
+        "ah" => 51,
+        "ipv6-icmp" | "icmpv6" => proto::ICMPV6,
+        "ipv6-nonxt" => 59,
+        "ipv6-opts" => 60,
+        "eigrp" => 88,
+        "ospf" | "ospfigp" => 89,
+        "pim" => 103,
+        "vrrp" => 112,
+        "l2tp" => 115,
+        "sctp" => proto::SCTP,
+        "udplite" => 136,
+        _ => return None,
+    })
 }
 
 /// TCP header flag bits, as in the header's flags byte.

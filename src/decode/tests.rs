@@ -353,26 +353,46 @@ fn ipv6_fragments_reassemble() {
     assert_eq!(d.defrag_stats().ipv6_reassembled, 1);
 }
 
-#[test]
-fn overlapping_fragments_lower_offset_wins() {
-    // Datagram payload 24 bytes: fragment A [0,16) of 'a', fragment B [8,24) of 'b'.
+/// Two overlapping fragments of a 24-byte datagram to 10.0.0.2: B [8,24) of 'b' arrives
+/// first, then A [0,16) of 'a'.
+fn overlapping_pair() -> (Vec<u8>, Vec<u8>) {
     let whole = packets::udp(sa("10.0.0.1:5000"), sa("10.0.0.2:9"), 64, &[0u8; 16]);
     let frags = packets::fragment_ipv4(&whole, 16);
     let mut a = frags[0].clone();
     let mut b = frags[1].clone();
-    // Rewrite B to start at offset 8 and carry 16 bytes of 'b'.
     b.truncate(20);
     b.extend_from_slice(&[b'b'; 16]);
     b[2..4].copy_from_slice(&36u16.to_be_bytes());
     b[6..8].copy_from_slice(&1u16.to_be_bytes());
+    b[10..12].copy_from_slice(&[0, 0]);
     a.truncate(28);
     a.extend_from_slice(&[b'a'; 8]);
+    (a, b)
+}
+
+#[test]
+fn overlapping_ipv4_fragments_follow_the_windows_policy_by_default() {
+    // The shipped suricata.yaml maps 0.0.0.0/0 to windows: the first fragment to arrive
+    // keeps the overlapping bytes.
+    let (a, b) = overlapping_pair();
     let mut d = Decoder::new(DefragConfig::default());
     let (_, payload, _) = reassemble(&mut d, 101, &[b, a]).expect("reassembled");
-    // UDP payload = datagram bytes 8.. : A's 'a' up to 16, then B's 'b' beyond.
+    // UDP payload = datagram bytes 8..24, all from B.
+    assert_eq!(payload, vec![b'b'; 16]);
+    assert_eq!(d.defrag_stats().overlaps, 1);
+}
+
+#[test]
+fn overlapping_fragments_under_bsd_let_the_lower_offset_win() {
+    let (a, b) = overlapping_pair();
+    let config = DefragConfig {
+        host_os_policy: Vec::new(),
+        ..DefragConfig::default()
+    };
+    let mut d = Decoder::new(config);
+    let (_, payload, _) = reassemble(&mut d, 101, &[b, a]).expect("reassembled");
     assert_eq!(&payload[..8], &[b'a'; 8]);
     assert_eq!(&payload[8..], &[b'b'; 8]);
-    assert_eq!(d.defrag_stats().overlaps, 1);
 }
 
 #[test]
