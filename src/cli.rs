@@ -201,8 +201,10 @@ fn run(args: &Args) -> Result<i32, String> {
                 .with_position(done_before[file] + offset)
                 .with_elapsed(started.elapsed());
             b.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar = Some(b);
         }
@@ -212,9 +214,18 @@ fn run(args: &Args) -> Result<i32, String> {
             let done = done_before[file] + offset;
             let secs = started.elapsed().as_secs_f64().max(1e-3);
             let rate = done as f64 / secs;
-            let eta = if rate > 0.0 { total.saturating_sub(done) as f64 / rate } else { 0.0 };
+            let eta = if rate > 0.0 {
+                total.saturating_sub(done) as f64 / rate
+            } else {
+                0.0
+            };
             b.set_position(done);
-            b.set_message(format!("{:.0} MB/s, {} packets, eta {:.0}s", rate / 1e6, e.packets(), eta));
+            b.set_message(format!(
+                "{:.0} MB/s, {} packets, eta {:.0}s",
+                rate / 1e6,
+                e.packets(),
+                eta
+            ));
         }
     })
     .map_err(|e| e.to_string())?;
