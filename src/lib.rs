@@ -12,5 +12,6 @@ pub mod decode;
 pub mod engine;
 pub mod flow;
 pub mod output;
+pub mod rules;
 pub mod synth;
 pub mod time;

@@ -1,0 +1,242 @@
+//! The rule language: Suricata rule files (this module), AWS Network Firewall rule groups
+//! and policies (`aws`), variables, and the checks that decide whether a rule loads.
+//!
+//! Loading never stops at a bad rule: every rule either loads or gets a [`RuleError`]
+//! naming the file, line and column, and the rest of the file still loads.
+
+pub mod classification;
+pub mod error;
+pub mod expr;
+pub mod keywords;
+pub mod options;
+pub mod parse;
+pub mod rule;
+pub mod sets;
+pub mod vars;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+pub use classification::Classifications;
+pub use error::{RuleError, RuleErrorKind, RuleSource};
+pub use rule::{Action, Rule, RuleOption, RuleOrigin};
+pub use vars::VarTable;
+
+/// What a rule needs to be checked against: variables and classtypes.
+#[derive(Clone, Debug, Default)]
+pub struct RuleContext {
+    pub vars: VarTable,
+    pub classes: Classifications,
+}
+
+/// Rules loaded from one or more sources, with the ones that failed.
+#[derive(Clone, Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub errors: Vec<RuleError>,
+    /// Sources read (files, rule groups).
+    pub sources: usize,
+}
+
+/// Suricata-style load summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LoadSummary {
+    pub sources: usize,
+    pub loaded: usize,
+    pub failed: usize,
+    /// Failures by the keyword they name (unsupported or invalid keywords).
+    pub failed_by_keyword: BTreeMap<String, usize>,
+    /// Failures without a keyword, by kind (syntax, address, duplicate sid, ...).
+    pub failed_by_kind: BTreeMap<String, usize>,
+}
+
+impl RuleSet {
+    pub fn summary(&self) -> LoadSummary {
+        let mut s = LoadSummary {
+            sources: self.sources,
+            loaded: self.rules.len(),
+            failed: self.errors.len(),
+            ..Default::default()
+        };
+        for e in &self.errors {
+            match &e.kind {
+                RuleErrorKind::Unsupported(k) => {
+                    *s.failed_by_keyword
+                        .entry(format!("{k} (not supported yet)"))
+                        .or_insert(0) += 1
+                }
+                RuleErrorKind::UnknownKeyword(k) => {
+                    *s.failed_by_keyword
+                        .entry(format!("{k} (unknown)"))
+                        .or_insert(0) += 1
+                }
+                RuleErrorKind::InvalidValue(k) => {
+                    *s.failed_by_keyword
+                        .entry(format!("{k} (invalid value)"))
+                        .or_insert(0) += 1
+                }
+                other => {
+                    *s.failed_by_kind
+                        .entry(kind_name(other).to_string())
+                        .or_insert(0) += 1
+                }
+            }
+        }
+        s
+    }
+
+    /// Adds the rules of one source, checking sids against those already loaded
+    /// (a repeated gid:sid is an error, as in Suricata; the first rule stays).
+    pub fn extend(&mut self, rules: Vec<Rule>, errors: Vec<RuleError>) {
+        let mut seen: HashMap<(u32, u32), usize> = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((r.gid, r.sid), i))
+            .collect();
+        self.sources += 1;
+        self.errors.extend(errors);
+        for rule in rules {
+            if let Some(&first) = seen.get(&(rule.gid, rule.sid)) {
+                let prior = &self.rules[first].origin;
+                let src =
+                    RuleSource::single(&rule.origin.source, rule.origin.line, &rule.to_string());
+                let sid_at = rule.to_string().find("sid:").unwrap_or(0);
+                self.errors.push(src.error(
+                    RuleErrorKind::DuplicateSid,
+                    sid_at,
+                    4,
+                    format!(
+                        "duplicate signature id {}: already used at {}:{}",
+                        rule.id(),
+                        prior.source,
+                        prior.line
+                    ),
+                    Some("a gid:sid pair may be used once".into()),
+                ));
+                continue;
+            }
+            seen.insert((rule.gid, rule.sid), self.rules.len());
+            self.rules.push(rule);
+        }
+    }
+}
+
+fn kind_name(k: &RuleErrorKind) -> &'static str {
+    match k {
+        RuleErrorKind::Syntax => "syntax",
+        RuleErrorKind::UnknownAction => "unknown action",
+        RuleErrorKind::UnknownProtocol => "unknown protocol",
+        RuleErrorKind::UnknownKeyword(_) => "unknown keyword",
+        RuleErrorKind::Unsupported(_) => "unsupported keyword",
+        RuleErrorKind::InvalidValue(_) => "invalid value",
+        RuleErrorKind::Address => "address or port",
+        RuleErrorKind::Invalid => "invalid rule",
+        RuleErrorKind::DuplicateSid => "duplicate sid",
+    }
+}
+
+/// Splits rule-file text into rules: blank lines and `#` comments are skipped, a line
+/// ending in `\` continues on the next. Returns each rule's joined text and its source
+/// map.
+pub fn split_rules(text: &str, origin: &str) -> Vec<(String, RuleSource)> {
+    let mut out = Vec::new();
+    let mut current: Option<(String, RuleSource)> = None;
+    for (i, raw_line) in text.split('\n').enumerate() {
+        let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+        let line_no = i + 1;
+        if current.is_none() {
+            let t = line.trim_start();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+        }
+        let (body, continues) = match line.trim_end().strip_suffix('\\') {
+            Some(b) => (b, true),
+            None => (line, false),
+        };
+        let (joined, source) =
+            current.get_or_insert_with(|| (String::new(), RuleSource::new(origin)));
+        source.push_segment(joined.len(), line_no, line, 0);
+        joined.push_str(body);
+        if !continues {
+            if let Some(done) = current.take() {
+                out.push(done);
+            }
+        }
+    }
+    if let Some(done) = current.take() {
+        out.push(done);
+    }
+    out
+}
+
+/// Parses and checks the rules in `text`. `origin` names the source in errors.
+pub fn parse_rules_text(
+    text: &str,
+    origin: &str,
+    ctx: &RuleContext,
+) -> (Vec<Rule>, Vec<RuleError>) {
+    let mut rules = Vec::new();
+    let mut errors = Vec::new();
+    for (position, (rule_text, source)) in split_rules(text, origin).into_iter().enumerate() {
+        match options::compile(&rule_text, &source, ctx) {
+            Ok(mut rule) => {
+                rule.origin = RuleOrigin {
+                    source: origin.to_string(),
+                    line: source.first_line(),
+                    position,
+                };
+                rules.push(rule);
+            }
+            Err(e) => errors.push(*e),
+        }
+    }
+    (rules, errors)
+}
+
+/// Parses one rule text (no comments or continuation lines).
+pub fn parse_rule(text: &str, ctx: &RuleContext) -> Result<Rule, Box<RuleError>> {
+    let source = RuleSource::single("<rule>", 1, text);
+    options::compile(text, &source, ctx)
+}
+
+/// Rule files named on the command line: files as given, directories to their `.rules`
+/// files in name order.
+pub fn rule_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if std::fs::metadata(p)?.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "rules"))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Loads Suricata rule files into one set.
+pub fn load_rule_files(paths: &[PathBuf], ctx: &RuleContext) -> std::io::Result<RuleSet> {
+    let mut set = RuleSet::default();
+    for path in paths {
+        let text = read_text(path)?;
+        let (rules, errors) = parse_rules_text(&text, &path.display().to_string(), ctx);
+        set.extend(rules, errors);
+    }
+    Ok(set)
+}
+
+fn read_text(path: &Path) -> std::io::Result<String> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    // Rule files are UTF-8 in practice; stray bytes must not stop the load.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests;

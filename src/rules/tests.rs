@@ -1,0 +1,186 @@
+//! Rule-file tests: grammar, error locations and messages, round trips.
+
+use super::*;
+
+fn ctx() -> RuleContext {
+    RuleContext::default()
+}
+
+/// Parses `text` as a rule file and returns its only error.
+fn error_of(text: &str) -> RuleError {
+    let (rules, errors) = parse_rules_text(text, "t.rules", &ctx());
+    assert!(
+        rules.is_empty(),
+        "expected an error for {text:?}, got a rule"
+    );
+    assert_eq!(errors.len(), 1, "{text:?}");
+    errors.into_iter().next().expect("one error")
+}
+
+/// (rule text, column, caret width, words the message must contain)
+const MALFORMED: &[(&str, usize, usize, &str)] = &[
+    (r#"alert tcp any any -> any any (msg:"a"; sid:1)"#, 40, 6, "not ended by `;`"),
+    (r#"alert tcp any any -> any any (msg:"unbalanced; sid:3;)"#, 35, 11, "unbalanced double quote"),
+    ("alert tcp 10.0.0.0/33 any -> any any (sid:4;)", 11, 11, "valid IP address or CIDR"),
+    ("alert tcp 10.0.0.256 any -> any any (sid:4;)", 11, 10, "valid IP address or CIDR"),
+    (r#"alert tcp any any -> any any (msg:"x"; foo; sid:5;)"#, 40, 3, "unknown keyword `foo`"),
+    ("alert tcp any 70000 -> any any (sid:6;)", 15, 5, "0 to 65535"),
+    ("alert tcp any 90:80 -> any any (sid:7;)", 15, 5, "start is not above its end"),
+    ("alert tcp [] any -> any any (sid:8;)", 11, 2, "at least one address"),
+    ("alert tcp any [] -> any any (sid:8;)", 15, 2, "at least one port"),
+    ("alert tcp !any any -> any any (sid:9;)", 11, 4, "`!any` matches nothing"),
+    ("alert tcp any !any -> any any (sid:9;)", 15, 4, "`!any` matches nothing"),
+    ("alert tcp any any <- any any (sid:10;)", 19, 2, "`<-` is not a Suricata direction"),
+    ("alert tcp any any => any any (sid:10;)", 19, 2, "expected a direction"),
+    ("alrt tcp any any -> any any (sid:11;)", 1, 4, "unknown action `alrt`"),
+    ("alert foo any any -> any any (sid:12;)", 7, 3, "unknown protocol `foo`"),
+    ("alert ipv6-icmp any any -> any any (sid:12;)", 7, 9, "unknown protocol `ipv6-icmp`"),
+    (r#"alert tcp any any -> any any (msg:"no sid";)"#, 44, 1, "no `sid`"),
+    ("alert tcp $NOPE any -> any any (sid:15;)", 11, 5, "`$NOPE` is not defined"),
+    ("alert tcp any $NOPE -> any any (sid:15;)", 15, 5, "`$NOPE` is not defined"),
+    ("alert tcp any any -> any any (nocase; sid:16;)", 31, 6, "needs a preceding `content`"),
+    (r#"alert tcp any any -> any any (content:"a|4|"; sid:17;)"#, 41, 3, "odd number of hex digits"),
+    (r#"alert tcp any any -> any any (content:"a|4g|"; sid:17;)"#, 43, 1, "not a hex digit"),
+    (r#"alert tcp any any -> any any (content:"a|41"; sid:17;)"#, 41, 3, "not closed by `|`"),
+    ("alert tcp any any -> any any (content:abc; sid:18;)", 39, 3, "double quotes"),
+    (r#"alert tcp any any -> any any (content:""; sid:18;)"#, 39, 2, "may not be empty"),
+    (r#"alert tcp any any -> any any (content:"a\x"; sid:18;)"#, 41, 2, "may be escaped"),
+    ("alert tcp any any -> any any (msg:unquoted; sid:19;)", 35, 8, "double quoted"),
+    ("alert tcp any any -> any any (flow:to_server,to_client; sid:20;)", 36, 19, "exclude each other"),
+    ("alert tcp any any -> any any (flow:sideways; sid:20;)", 36, 8, "not a flow option"),
+    ("alert tcp any any -> any any (sid:21;) trailing", 40, 8, "after the closing `)`"),
+    ("alert tcp any any -> any any sid:22;", 30, 6, "expected `(`"),
+    ("alert tcp any any ->", 21, 1, "expected a destination address"),
+    ("alert tcp any any -> any any (classtype:nope; sid:24;)", 41, 4, "unknown classtype `nope`"),
+    ("alert tcp any any -> any any (priority:0; sid:25;)", 40, 1, "priority must be"),
+    ("alert tcp any any -> any any (dsize:>70000; sid:26;)", 38, 5, "at most 65535"),
+    (r#"alert tcp any any -> any any (content:"a"; depth:-1; sid:27;)"#, 50, 2, "non-negative"),
+    ("alert tcp [1.1.1.1,!1.1.1.1] any -> any any (sid:28;)", 11, 18, "matches no address"),
+    ("alert tcp [1.1.1.1, any -> any any (sid:29;)", 25, 2, "`,` or `]`"),
+    (r#"alert tcp any any -> any any (dotprefix; content:"x"; sid:30;)"#, 31, 9, "must follow a sticky buffer"),
+    ("alert tcp any any -> any any (sid:abc;)", 35, 3, "`sid` must be a number"),
+    ("alert tcp any [80,!80] -> any any (sid:33;)", 15, 8, "matches no port"),
+    (r#"alert tcp any any -> any any (pcre:"/a/q"; sid:35;)"#, 40, 1, "not a pcre flag"),
+    (r#"alert http any any -> any any (http.host; content:"Evil.com"; sid:36;)"#, 51, 10, "upper-case pattern on `http.host`"),
+    (r#"alert http any any -> any any (http.host; content:"x"; nocase; sid:37;)"#, 56, 6, "`nocase` on `http.host`"),
+    (r#"alert http any any -> any any (content:"x"; nocase; http_host; sid:38;)"#, 45, 6, "`nocase` on `http.host`"),
+    (r#"alert tcp any any -> any any (content:"a"; byte_test:1,>,2,0; sid:39;)"#, 44, 9, "`byte_test` is not supported"),
+    ("alert tcp any any -> any any (nocase:1; sid:40;)", 31, 6, "takes no value"),
+    ("alert tcp any any -> any any (content; sid:41;)", 31, 7, "needs a value"),
+    ("alert tcp any any -> any any (flowbits:flip,x; sid:42;)", 40, 4, "not a flowbits command"),
+    ("alert tcp any any -> any any (threshold:type limit, count 1, seconds 6; sid:43;)", 41, 30, "`track` is required"),
+    ("alert udp any any -> any any (dsize:6; content:\"boom\"; content:\"loom\"; distance:3; sid:44;)", 37, 1, "can never match"),
+    ("alert tcp any any -> any any (; sid:45;)", 31, 1, "expected a rule keyword"),
+];
+
+#[test]
+fn malformed_rules_point_at_the_culprit() {
+    assert!(MALFORMED.len() >= 30);
+    for (text, column, caret, words) in MALFORMED {
+        let e = error_of(text);
+        assert_eq!(
+            (e.line, e.column, e.caret_len),
+            (1, *column, *caret),
+            "{text}\n{e}"
+        );
+        assert!(
+            e.message.contains(words),
+            "{text}: message {:?} lacks {words:?}",
+            e.message
+        );
+        assert!(e.to_string().contains(" --> t.rules:1:"), "{e}");
+    }
+}
+
+#[test]
+fn header_and_meta_are_read() {
+    let text = r#"drop tls $HOME_NET any <> [1.2.3.0/24,!1.2.3.4] [443,8443] (msg:"a \"quoted\" msg"; classtype:policy-violation; sid:7; rev:3; gid:2;)"#;
+    let r = parse_rule(text, &ctx()).expect("valid rule");
+    assert_eq!(r.action, Action::Drop);
+    assert_eq!(r.protocol, "tls");
+    assert!(r.bidirectional);
+    assert_eq!((r.sid, r.rev, r.gid), (7, 3, 2));
+    assert_eq!(r.msg, "a \"quoted\" msg");
+    assert_eq!(r.priority, 1, "from the classtype");
+    assert_eq!(r.id(), "2:7");
+    let r = parse_rule(
+        "alert tcp any any -> any any (priority:2; classtype:policy-violation; sid:1;)",
+        &ctx(),
+    )
+    .expect("valid");
+    assert_eq!(r.priority, 2, "priority overrides the classtype");
+    let r = parse_rule("alert tcp any any -> any any (sid:1;)", &ctx()).expect("valid");
+    assert_eq!((r.priority, r.rev, r.gid, r.msg.as_str()), (3, 0, 1, ""));
+}
+
+#[test]
+fn comments_blank_lines_and_continuations() {
+    let text = "# a comment\n\n   # indented comment\nalert tcp any any -> any any (msg:\"one\"; \\\n    sid:1;)\r\n#alert tcp any any -> any any (sid:2;)\nalert udp any any -> any any (sid:3;)";
+    let (rules, errors) = parse_rules_text(text, "f.rules", &ctx());
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(rules.len(), 2);
+    assert_eq!(
+        (rules[0].sid, rules[0].origin.line, rules[0].origin.position),
+        (1, 4, 0)
+    );
+    assert_eq!(
+        (rules[1].sid, rules[1].origin.line, rules[1].origin.position),
+        (3, 7, 1)
+    );
+    // An error on a continuation line names that line.
+    let e = error_of("alert tcp any any -> any any (msg:\"x\"; \\\n  bogus; sid:1;)");
+    assert_eq!((e.line, e.column), (2, 3), "{e}");
+}
+
+#[test]
+fn round_trip_parse_print_parse() {
+    let texts = [
+        r#"alert tcp $HOME_NET any -> $EXTERNAL_NET $HTTP_PORTS (msg:"semi\;colon and \"quote\" and back\\slash"; flow:established,to_server; content:"GET|20|"; depth:4; content:"x"; distance:0; within:10; pcre:"/a\;b/i"; sid:1; rev:2;)"#,
+        "pass ip [10.0.0.0/8,![10.1.0.0/16,10.2.0.1]] [1024:,!2000:3000] <> [fd00::/8,!fd00::1] [:1023,8080] (sid:2;)",
+        r#"drop http any any -> any any (http.host; dotprefix; content:".example.com"; endswith; metadata:created_at 2024_01_01, env test; reference:url,example.com/x; sid:3;)"#,
+        "alert icmp any any -> any any (itype:8; icode:0; sid:4;)",
+        r#"alert tls any any -> any any (tls.sni; content:"|00|a|3b|"; nocase; fast_pattern; ssl_state:client_hello|!server_hello; sid:5;)"#,
+    ];
+    for text in texts {
+        let first = parse_rule(text, &ctx()).unwrap_or_else(|e| panic!("{text}\n{e}"));
+        let printed = first.to_string();
+        let second = parse_rule(&printed, &ctx()).unwrap_or_else(|e| panic!("{printed}\n{e}"));
+        assert_eq!(first, second, "{printed}");
+        assert_eq!(second.to_string(), printed, "printing is stable");
+    }
+}
+
+#[test]
+fn duplicate_sids_are_refused_after_the_first() {
+    let mut set = RuleSet::default();
+    let (rules, errors) = parse_rules_text(
+        "alert tcp any any -> any any (sid:1;)\nalert udp any any -> any any (sid:1;)\nalert udp any any -> any any (gid:2; sid:1;)",
+        "d.rules",
+        &ctx(),
+    );
+    set.extend(rules, errors);
+    assert_eq!(set.rules.len(), 2, "gid 2 sid 1 is another rule");
+    assert_eq!(set.errors.len(), 1);
+    let e = &set.errors[0];
+    assert_eq!(e.kind, RuleErrorKind::DuplicateSid);
+    assert_eq!(e.line, 2);
+    assert!(e.message.contains("already used at d.rules:1"), "{e}");
+    let s = set.summary();
+    assert_eq!((s.loaded, s.failed), (2, 1));
+    assert_eq!(s.failed_by_kind.get("duplicate sid"), Some(&1));
+}
+
+#[test]
+fn load_summary_counts_by_keyword() {
+    let text = "alert tcp any any -> any any (byte_test:1,>,2,0; sid:1;)\nalert tcp any any -> any any (byte_test:1,>,2,0; sid:2;)\nalert tcp any any -> any any (lua:x.lua; sid:3;)\nalert tcp any any -> any any (sid:4;)";
+    let (rules, errors) = parse_rules_text(text, "s.rules", &ctx());
+    let mut set = RuleSet::default();
+    set.extend(rules, errors);
+    let s = set.summary();
+    assert_eq!((s.loaded, s.failed), (1, 3));
+    assert_eq!(
+        s.failed_by_keyword.get("byte_test (not supported yet)"),
+        Some(&2)
+    );
+    assert_eq!(s.failed_by_keyword.get("lua (not supported yet)"), Some(&1));
+}
