@@ -96,9 +96,23 @@ fn verr<T>(offset: usize, len: usize, message: impl Into<String>) -> Result<T, V
     })
 }
 
-/// Whether a value opens a double quote it never closes.
+/// Whether a value opens a double quote it never closes (the first unescaped `"` after
+/// the opening one must be the last character).
 fn unbalanced_quote(v: &str) -> bool {
-    v.starts_with('"') && (v.len() < 2 || !v.ends_with('"') || v.ends_with("\\\""))
+    let Some(rest) = v.strip_prefix('"') else {
+        return false;
+    };
+    let mut escaped = false;
+    for (i, c) in rest.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            return i + 1 != rest.len();
+        }
+    }
+    true
 }
 
 /// Strips the double quotes of a quoted value; `None` when it is not quoted.
