@@ -4,6 +4,7 @@
 //! Loading never stops at a bad rule: every rule either loads or gets a [`RuleError`]
 //! naming the file, line and column, and the rest of the file still loads.
 
+pub mod check;
 pub mod classification;
 pub mod error;
 pub mod expr;
@@ -180,7 +181,7 @@ pub fn parse_rules_text(
     let mut rules = Vec::new();
     let mut errors = Vec::new();
     for (position, (rule_text, source)) in split_rules(text, origin).into_iter().enumerate() {
-        match options::compile(&rule_text, &source, ctx) {
+        match check::compile(&rule_text, &source, ctx) {
             Ok(mut rule) => {
                 rule.origin = RuleOrigin {
                     source: origin.to_string(),
@@ -198,7 +199,7 @@ pub fn parse_rules_text(
 /// Parses one rule text (no comments or continuation lines).
 pub fn parse_rule(text: &str, ctx: &RuleContext) -> Result<Rule, Box<RuleError>> {
     let source = RuleSource::single("<rule>", 1, text);
-    options::compile(text, &source, ctx)
+    check::compile(text, &source, ctx)
 }
 
 /// Rule files named on the command line: files as given, directories to their `.rules`

@@ -1,15 +1,7 @@
-//! From parsed text to a checked [`Rule`]: the action, protocol, addresses and ports are
-//! resolved, every option is looked up and its value checked, and the combinations
-//! Suricata refuses are refused.
+//! Typed values of rule options, parsed as Suricata 7.0.10 parses them.
 
-use super::error::{RuleError, RuleErrorKind, RuleSource};
-use super::keywords::{self, Arity, KeywordKind};
-use super::parse::{parse_rule, RawOption};
-use super::rule::{Action, Rule, RuleOption, RuleOrigin};
-use super::RuleContext;
-
-/// Protocols Suricata 7.0.10 accepts in a rule header.
-pub const PROTOCOLS: &[&str] = &[
+/// Packet-level protocols of a rule header (matched case-insensitively).
+pub const PACKET_PROTOCOLS: &[&str] = &[
     "ip",
     "tcp",
     "udp",
@@ -20,57 +12,59 @@ pub const PROTOCOLS: &[&str] = &[
     "tcp-stream",
     "sctp",
     "pkthdr",
-    // application layer
+    "ipv4",
+    "ip4",
+    "ipv6",
+    "ip6",
+];
+
+/// Application protocols a rule header may name with Suricata 7.0.10's default
+/// configuration (matched case-sensitively, as Suricata does; `ikev2` is an alias of
+/// `ike`). modbus, dnp3, enip, pgsql and template are disabled by default and refused.
+pub const APP_PROTOCOLS: &[&str] = &[
     "http",
     "http1",
     "http2",
+    "tls",
+    "dns",
+    "ssh",
+    "smtp",
     "ftp",
     "ftp-data",
-    "smtp",
-    "tls",
-    "ssl",
-    "ssh",
-    "imap",
     "smb",
     "dcerpc",
-    "dns",
-    "modbus",
-    "enip",
-    "dnp3",
-    "nfs",
-    "ntp",
-    "tftp",
-    "ike",
-    "ikev2",
-    "krb5",
-    "quic",
     "dhcp",
+    "ntp",
+    "krb5",
+    "ike",
+    "tftp",
     "snmp",
     "sip",
+    "rdp",
     "rfb",
     "mqtt",
-    "pgsql",
+    "quic",
+    "nfs",
     "telnet",
-    "rdp",
+    "imap",
     "bittorrent-dht",
-    "template",
-    "template-rust",
 ];
 
-/// Application protocols among [`PROTOCOLS`].
+/// The header protocol in its canonical spelling, if Suricata accepts it.
+pub fn canonical_protocol(p: &str) -> Option<String> {
+    let lower = p.to_ascii_lowercase();
+    if PACKET_PROTOCOLS.contains(&lower.as_str()) {
+        return Some(lower);
+    }
+    if lower == "ikev2" {
+        return Some("ike".into());
+    }
+    APP_PROTOCOLS.contains(&p).then(|| p.to_string())
+}
+
+/// Application protocols among the header protocols.
 pub fn is_app_protocol(p: &str) -> bool {
-    !matches!(
-        p,
-        "ip" | "tcp"
-            | "udp"
-            | "icmp"
-            | "icmpv4"
-            | "icmpv6"
-            | "tcp-pkt"
-            | "tcp-stream"
-            | "sctp"
-            | "pkthdr"
-    )
+    APP_PROTOCOLS.contains(&p)
 }
 
 /// A `content` value: the bytes to find and whether the match is negated.
@@ -96,25 +90,6 @@ fn verr<T>(offset: usize, len: usize, message: impl Into<String>) -> Result<T, V
     })
 }
 
-/// Whether a value opens a double quote it never closes (the first unescaped `"` after
-/// the opening one must be the last character).
-fn unbalanced_quote(v: &str) -> bool {
-    let Some(rest) = v.strip_prefix('"') else {
-        return false;
-    };
-    let mut escaped = false;
-    for (i, c) in rest.char_indices() {
-        if escaped {
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else if c == '"' {
-            return i + 1 != rest.len();
-        }
-    }
-    true
-}
-
 /// Strips the double quotes of a quoted value; `None` when it is not quoted.
 fn quoted(v: &str) -> Option<&str> {
     if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
@@ -125,7 +100,11 @@ fn quoted(v: &str) -> Option<&str> {
 }
 
 /// Parses a `content` value: optional `!`, double quotes, `\`-escapes (`\"`, `\;`,
-/// `\\`, `\:`), and `|..|` hex blocks.
+/// `\\`, `\:`), and `|..|` hex blocks (spaces and commas inside are ignored).
+///
+/// Suricata only rewrites the pattern when an escape or a hex byte was produced; when
+/// neither was, the text is used as written beyond the bytes already rewritten (so
+/// `"||"` is the two-byte pattern `||` and `"a||b"` is `ab|b`). rulesim does the same.
 pub fn parse_content(v: &str) -> Result<ContentValue, ValueError> {
     let (negated, rest, base) = match v.strip_prefix('!') {
         Some(r) => {
@@ -134,92 +113,96 @@ pub fn parse_content(v: &str) -> Result<ContentValue, ValueError> {
         }
         None => (false, v, 0),
     };
-    if unbalanced_quote(rest) {
+    if !rest.starts_with('"') {
+        return verr(
+            base,
+            rest.len().max(1),
+            "a content must be written in double quotes",
+        );
+    }
+    if rest.len() < 2 || !rest.ends_with('"') {
         return verr(
             base,
             rest.len(),
             "unbalanced double quote (is a `;` inside it not escaped as `\\;`?)",
         );
     }
-    let Some(inner) = quoted(rest) else {
-        return verr(
-            base,
-            rest.len(),
-            "a content must be written in double quotes",
-        );
-    };
+    let inner = &rest[1..rest.len() - 1];
+    if inner.is_empty() {
+        return verr(base, rest.len(), "a content may not be empty");
+    }
     let start = base + 1;
     let bytes_in = inner.as_bytes();
     let mut out = Vec::with_capacity(inner.len());
-    let mut i = 0;
-    while i < bytes_in.len() {
-        match bytes_in[i] {
-            b'\\' => {
-                match bytes_in.get(i + 1) {
-                    Some(&c @ (b'"' | b';' | b'\\' | b':')) => out.push(c),
-                    Some(_) => {
-                        return verr(start + i, 2, "only `\\\"`, `\\;`, `\\\\` and `\\:` may be escaped; write other bytes in hex between `|`")
-                    }
-                    None => return verr(start + i, 1, "a content may not end in a lone `\\`"),
-                }
-                i += 2;
-            }
-            b'"' => {
-                return verr(
-                    start + i,
-                    1,
-                    "a `\"` inside a content must be escaped as `\\\"`",
-                )
-            }
-            b'|' => {
-                let open = i;
-                i += 1;
-                let mut nibble: Option<u8> = None;
-                let mut any = false;
-                loop {
-                    let Some(&c) = bytes_in.get(i) else {
+    let mut converted = false;
+    let mut in_hex = false;
+    let mut hex_open = 0;
+    let mut nibble: Option<u8> = None;
+    let mut escaped = false;
+    for (i, &c) in bytes_in.iter().enumerate() {
+        if in_hex {
+            match c {
+                b'|' => {
+                    if nibble.is_some() {
                         return verr(
-                            start + open,
-                            inner.len() - open,
-                            "a hex block is not closed by `|`",
+                            start + hex_open,
+                            i - hex_open + 1,
+                            "an odd number of hex digits",
                         );
-                    };
-                    if c == b'|' {
-                        break;
                     }
-                    if c == b' ' || c == b'\t' {
-                        if nibble.is_some() {
-                            return verr(start + i - 1, 1, "hex digits come in pairs");
-                        }
-                        i += 1;
-                        continue;
-                    }
+                    in_hex = false;
+                }
+                b' ' | b'\t' | b',' => {}
+                _ => {
                     let Some(d) = (c as char).to_digit(16) else {
                         return verr(start + i, 1, format!("`{}` is not a hex digit", c as char));
                     };
                     match nibble.take() {
-                        Some(hi) => out.push(hi << 4 | d as u8),
+                        Some(hi) => {
+                            out.push(hi << 4 | d as u8);
+                            converted = true;
+                        }
                         None => nibble = Some(d as u8),
                     }
-                    any = true;
-                    i += 1;
                 }
-                if nibble.is_some() {
-                    return verr(start + open, i - open + 1, "an odd number of hex digits");
-                }
-                if !any {
-                    return verr(start + open, 2, "an empty hex block `||`");
-                }
-                i += 1;
             }
-            c => {
-                out.push(c);
-                i += 1;
+        } else if escaped {
+            if !matches!(c, b'"' | b';' | b'\\' | b':') {
+                return verr(start + i - 1, 2, "only `\\\"`, `\\;`, `\\\\` and `\\:` may be escaped; write other bytes in hex between `|`");
+            }
+            out.push(c);
+            converted = true;
+            escaped = false;
+        } else {
+            match c {
+                b'\\' => escaped = true,
+                b'|' => {
+                    in_hex = true;
+                    hex_open = i;
+                }
+                b'"' => {
+                    return verr(
+                        start + i,
+                        1,
+                        "a `\"` inside a content must be escaped as `\\\"`",
+                    )
+                }
+                _ => out.push(c),
             }
         }
     }
-    if out.is_empty() {
-        return verr(base, rest.len(), "a content may not be empty");
+    if in_hex {
+        return verr(
+            start + hex_open,
+            inner.len() - hex_open,
+            "a hex block is not closed by `|`",
+        );
+    }
+    if !converted {
+        // As written, beyond what was rewritten (Suricata's buffer reuse).
+        if let Some(tail) = bytes_in.get(out.len()..) {
+            out.extend_from_slice(tail);
+        }
     }
     Ok(ContentValue {
         negated,
@@ -229,16 +212,20 @@ pub fn parse_content(v: &str) -> Result<ContentValue, ValueError> {
 
 /// Unescapes a quoted text value (`msg`): `\"`, `\;`, `\\` and other `\x` become `x`.
 pub fn parse_quoted_text(v: &str) -> Result<String, ValueError> {
-    if unbalanced_quote(v) {
+    if !v.starts_with('"') {
+        return verr(0, v.len().max(1), "the value must be double quoted");
+    }
+    // Only the enclosing quotes are checked: Suricata accepts an unescaped `"` inside.
+    let Some(inner) = quoted(v) else {
         return verr(
             0,
             v.len(),
             "unbalanced double quote (is a `;` inside it not escaped as `\\;`?)",
         );
-    }
-    let Some(inner) = quoted(v) else {
-        return verr(0, v.len(), "the value must be double quoted");
     };
+    if inner.is_empty() {
+        return verr(0, v.len(), "the value may not be empty");
+    }
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
@@ -262,41 +249,117 @@ pub struct PcreValue {
     pub flags: String,
 }
 
-/// PCRE flags Suricata 7.0.10 accepts: modifiers and legacy buffer flags.
-const PCRE_FLAGS: &str = "ismxAEGRUIPQHDMCSYVWOBLT";
+/// PCRE flags Suricata 7.0.10 accepts: PCRE options, Suricata's own, and the legacy
+/// buffer flags.
+const PCRE_FLAGS: &str = "ismxAEGROBUIVWZHDMCPQYS";
+/// The buffer flags among them (at most one per pcre).
+const PCRE_BUFFER_FLAGS: &str = "UIVWZHDMCPQYS";
 
+/// Parses a `pcre` value. Quotes are optional; text before the first `/` is ignored
+/// (as Suricata's parser does); the pattern ends at the last `/`.
 pub fn parse_pcre(v: &str) -> Result<PcreValue, ValueError> {
     let (negated, rest, base) = match v.strip_prefix('!') {
-        Some(r) => (true, r, 1),
+        Some(r) => {
+            let t = r.trim_start();
+            (true, t, v.len() - t.len())
+        }
         None => (false, v, 0),
     };
-    let Some(inner) = quoted(rest) else {
+    let (inner, inner_at) = if rest.starts_with('"') {
+        match quoted(rest) {
+            Some(i) => (i, base + 1),
+            None => {
+                return verr(
+                    base,
+                    rest.len(),
+                    "unbalanced double quote (is a `;` inside it not escaped as `\\;`?)",
+                )
+            }
+        }
+    } else {
+        (rest, base)
+    };
+    let Some(open) = inner.find('/') else {
         return verr(
-            base,
-            rest.len(),
-            "a pcre must be written in double quotes: \"/pattern/flags\"",
+            inner_at,
+            inner.len().max(1),
+            "a pcre is written `/pattern/flags`",
         );
     };
-    let Some(body) = inner.strip_prefix('/') else {
-        return verr(base + 1, 1, "a pcre starts with `/`");
-    };
-    let Some(end) = body.rfind('/') else {
-        return verr(base + 1, inner.len(), "a pcre ends with `/` and its flags");
-    };
-    let pattern = &body[..end];
-    let flags = &body[end + 1..];
-    if let Some((i, c)) = flags.char_indices().find(|(_, c)| !PCRE_FLAGS.contains(*c)) {
+    let body = &inner[open + 1..];
+    let Some(close) = body.rfind('/') else {
         return verr(
-            base + 2 + end + 1 + i,
-            1,
-            format!("`{c}` is not a pcre flag"),
+            inner_at + open,
+            inner.len() - open,
+            "a pcre is written `/pattern/flags`",
         );
+    };
+    let pattern = &body[..close];
+    let flags = &body[close + 1..];
+    let flags_at = inner_at + open + 1 + close + 1;
+    let mut buffer_flag: Option<char> = None;
+    let mut rawbytes = false;
+    for (i, c) in flags.char_indices() {
+        if !PCRE_FLAGS.contains(c) {
+            return verr(flags_at + i, 1, format!("`{c}` is not a pcre flag"));
+        }
+        if PCRE_BUFFER_FLAGS.contains(c) {
+            if buffer_flag.is_some() {
+                return verr(flags_at + i, 1, "only one pcre flag may choose the buffer");
+            }
+            if rawbytes {
+                return verr(
+                    flags_at + i,
+                    1,
+                    format!("pcre flag `{c}` is inconsistent with `B`"),
+                );
+            }
+            buffer_flag = Some(c);
+        }
+        if c == 'B' {
+            if buffer_flag.is_some() {
+                return verr(
+                    flags_at + i,
+                    1,
+                    "pcre flag `B` is inconsistent with the chosen buffer",
+                );
+            }
+            rawbytes = true;
+        }
     }
     Ok(PcreValue {
         negated,
-        pattern: pattern.replace("\\;", ";").replace("\\\"", "\""),
+        pattern: pattern.to_string(),
         flags: flags.to_string(),
     })
+}
+
+impl PcreValue {
+    /// The sticky buffer a legacy buffer flag selects.
+    pub fn buffer(&self) -> Option<&'static str> {
+        self.flags.chars().find_map(|c| {
+            Some(match c {
+                'U' => "http.uri",
+                'I' => "http.uri.raw",
+                'V' => "http.user_agent",
+                'W' => "http.host",
+                'Z' => "http.host.raw",
+                'H' => "http.header",
+                'D' => "http.header.raw",
+                'M' => "http.method",
+                'C' => "http.cookie",
+                'P' => "http.request_body",
+                'Q' => "file.data",
+                'Y' => "http.stat_msg",
+                'S' => "http.stat_code",
+                _ => return None,
+            })
+        })
+    }
+
+    pub fn relative(&self) -> bool {
+        self.flags.contains('R')
+    }
 }
 
 /// A numeric comparison as `dsize`, `itype`, `icode`, `bsize` write them.
@@ -312,48 +375,84 @@ pub enum NumTest {
     Ne(u64),
 }
 
+/// Parses Suricata's unsigned comparison grammar (`dsize`, `itype`, `icode`, `bsize`):
+/// `N` or `=N` (with an optional `kb`/`mb`/`gb` multiplier), `<N`, `<=N`, `>N`, `>=N`,
+/// `!N`, `!=N`, and the exclusive ranges `A<>B` and `A-B` (which need `B - A > 1`).
+/// Comparisons that can never hold (`<0`, `>MAX`, ...) are refused.
 pub fn parse_num_test(v: &str, max: u64) -> Result<NumTest, ValueError> {
-    let num = |s: &str, at: usize| -> Result<u64, ValueError> {
-        let t = s.trim();
-        match t.parse::<u64>() {
+    let lead = v.len() - v.trim_start().len();
+    let t = v.trim();
+    let bad = |what: String| ValueError {
+        offset: lead,
+        len: t.len().max(1),
+        message: what,
+    };
+    let num = |s: &str| -> Result<u64, ValueError> {
+        let s = s.trim();
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad(format!("`{s}` is not a number")));
+        }
+        match s.parse::<u64>() {
             Ok(n) if n <= max => Ok(n),
-            Ok(_) => verr(at, s.len(), format!("the value must be at most {max}")),
-            Err(_) => verr(at, s.len().max(1), format!("`{t}` is not a number")),
+            _ => Err(bad(format!("the value must be at most {max}"))),
         }
     };
-    let v = v.trim();
-    if let Some((a, b)) = v.split_once("<>") {
-        let lo = num(a, 0)?;
-        let hi = num(b, a.len() + 2)?;
-        if lo >= hi {
-            return verr(0, v.len(), "in `a<>b`, `a` must be below `b`");
+    for op in ["<>", "-"] {
+        if let Some((a, b)) = t.split_once(op) {
+            if a.trim().is_empty() {
+                break;
+            }
+            let (lo, hi) = (num(a)?, num(b)?);
+            if hi <= lo || hi - lo <= 1 {
+                return Err(bad(format!(
+                    "in `a{op}b` (exclusive), `b` must be above `a` + 1"
+                )));
+            }
+            return Ok(NumTest::Between(lo, hi));
         }
-        return Ok(NumTest::Between(lo, hi));
     }
-    if let Some(r) = v.strip_prefix("<=") {
-        return Ok(NumTest::Le(num(r, 2)?));
-    }
-    if let Some(r) = v.strip_prefix(">=") {
-        return Ok(NumTest::Ge(num(r, 2)?));
-    }
-    if let Some(r) = v.strip_prefix('<') {
-        return Ok(NumTest::Lt(num(r, 1)?));
-    }
-    if let Some(r) = v.strip_prefix('>') {
-        return Ok(NumTest::Gt(num(r, 1)?));
-    }
-    if let Some(r) = v.strip_prefix('!') {
-        return Ok(NumTest::Ne(num(r, 1)?));
-    }
-    if let Some((a, b)) = v.split_once('-') {
-        let lo = num(a, 0)?;
-        let hi = num(b, a.len() + 1)?;
-        if lo > hi {
-            return verr(0, v.len(), "in `a-b`, `a` must not be above `b`");
+    let (test, rest): (fn(u64) -> NumTest, &str) = if let Some(r) = t.strip_prefix(">=") {
+        (NumTest::Ge, r)
+    } else if let Some(r) = t.strip_prefix("<=") {
+        (NumTest::Le, r)
+    } else if let Some(r) = t.strip_prefix("!=") {
+        (NumTest::Ne, r)
+    } else if let Some(r) = t.strip_prefix('>') {
+        (NumTest::Gt, r)
+    } else if let Some(r) = t.strip_prefix('<') {
+        (NumTest::Lt, r)
+    } else if let Some(r) = t.strip_prefix('!') {
+        (NumTest::Ne, r)
+    } else if let Some(r) = t.strip_prefix('=') {
+        (NumTest::Eq, r)
+    } else {
+        (NumTest::Eq, t)
+    };
+    let rest = rest.trim();
+    let lower = rest.to_ascii_lowercase();
+    let (digits, mult) = match () {
+        _ if lower.ends_with("kb") => (&rest[..rest.len() - 2], 1u64 << 10),
+        _ if lower.ends_with("mb") => (&rest[..rest.len() - 2], 1 << 20),
+        _ if lower.ends_with("gb") => (&rest[..rest.len() - 2], 1 << 30),
+        _ => (rest, 1),
+    };
+    let n = if mult == 1 {
+        num(digits)?
+    } else {
+        let base = num(digits)?;
+        match base.checked_mul(mult) {
+            Some(n) if n <= max && matches!(test(0), NumTest::Eq(_)) => n,
+            _ => return Err(bad(format!("the value must be at most {max}"))),
         }
-        return Ok(NumTest::Between(lo.saturating_sub(1), hi.saturating_add(1)));
+    };
+    let result = test(n);
+    match result {
+        NumTest::Lt(0) | NumTest::Ge(0) => Err(bad("the comparison holds always or never".into())),
+        NumTest::Gt(x) | NumTest::Le(x) if x == max => {
+            Err(bad("the comparison holds always or never".into()))
+        }
+        other => Ok(other),
     }
-    Ok(NumTest::Eq(num(v, 0)?))
 }
 
 /// The `flow` keyword's options.
@@ -373,8 +472,12 @@ pub struct FlowValue {
 pub fn parse_flow(v: &str) -> Result<FlowValue, ValueError> {
     let mut f = FlowValue::default();
     let mut at = 0;
+    if v.split(',').count() > 3 {
+        return verr(0, v.len(), "flow takes at most three options");
+    }
     for part in v.split(',') {
-        let word = part.trim();
+        let lowered = part.trim().to_ascii_lowercase();
+        let word = lowered.as_str();
         let offset = at + (part.len() - part.trim_start().len());
         at += part.len() + 1;
         let slot = match word {
@@ -438,26 +541,25 @@ pub fn parse_flowbits(v: &str) -> Result<FlowbitsValue, ValueError> {
         Some((c, n)) => (c.trim(), Some(n.trim())),
         None => (v.trim(), None),
     };
-    let split = |n: &str, sep: char| -> Result<Vec<String>, ValueError> {
-        let names: Vec<String> = n.split(sep).map(|s| s.trim().to_string()).collect();
-        if names
-            .iter()
-            .any(|s| s.is_empty() || s.contains(|c: char| c.is_whitespace()))
-        {
-            return verr(
-                cmd.len() + 1,
-                n.len().max(1),
-                "a flowbit name may not be empty or contain spaces",
-            );
+    let names_at = v.find(',').map_or(0, |i| i + 1);
+    // Names are split on `|` (an OR list, meaningful for isset/isnotset); `&` is part of a
+    // name in Suricata 7.
+    let split = || -> Result<Vec<String>, ValueError> {
+        let Some(n) = names.filter(|n| !n.is_empty()) else {
+            return verr(0, v.len().max(1), format!("`flowbits:{cmd}` needs a name"));
+        };
+        let list: Vec<String> = n
+            .split('|')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if list.is_empty() {
+            return verr(names_at, n.len().max(1), "no valid flowbit name");
         }
-        Ok(names)
-    };
-    let need = || -> Result<&str, ValueError> {
-        names.ok_or_else(|| ValueError {
-            offset: 0,
-            len: cmd.len().max(1),
-            message: format!("`flowbits:{cmd}` needs a name"),
-        })
+        if list.iter().any(|s| s.contains(char::is_whitespace)) {
+            return verr(names_at, n.len(), "spaces are not allowed in flowbit names");
+        }
+        Ok(list)
     };
     Ok(match cmd {
         "noalert" => {
@@ -466,12 +568,14 @@ pub fn parse_flowbits(v: &str) -> Result<FlowbitsValue, ValueError> {
             }
             FlowbitsValue::NoAlert
         }
-        "set" => FlowbitsValue::Set(split(need()?, '&')?),
-        "unset" => FlowbitsValue::Unset(split(need()?, '&')?),
-        "toggle" => FlowbitsValue::Toggle(split(need()?, '&')?),
-        "isset" => FlowbitsValue::IsSet(split(need()?, '|')?),
-        "isnotset" => FlowbitsValue::IsNotSet(split(need()?, '|')?),
-        other => return verr(0, other.len().max(1), format!("`{other}` is not a flowbits command (set, unset, toggle, isset, isnotset, noalert)")),
+        "set" => FlowbitsValue::Set(split()?),
+        "unset" => FlowbitsValue::Unset(split()?),
+        "toggle" => FlowbitsValue::Toggle(split()?),
+        "isset" => FlowbitsValue::IsSet(split()?),
+        "isnotset" => FlowbitsValue::IsNotSet(split()?),
+        other => {
+            return verr(0, other.len().max(1), format!("`{other}` is not a flowbits command (set, unset, toggle, isset, isnotset, noalert)"))
+        }
     })
 }
 
@@ -485,50 +589,74 @@ pub struct ThresholdValue {
     pub seconds: u64,
 }
 
+/// `threshold` needs exactly `type`, `track`, `count` and `seconds`; `detection_filter`
+/// exactly `track` (by_src or by_dst), `count` and `seconds` (both above 0).
 pub fn parse_threshold(v: &str, detection_filter: bool) -> Result<ThresholdValue, ValueError> {
     let mut kind = None;
     let mut track = None;
     let mut count = None;
     let mut seconds = None;
+    let mut at = 0;
     for part in v.split(',') {
+        let offset = at + (part.len() - part.trim_start().len());
+        at += part.len() + 1;
         let p = part.trim();
         let (k, val) = p
             .split_once(char::is_whitespace)
             .map(|(k, v)| (k.trim(), v.trim()))
             .unwrap_or((p, ""));
-        let at = v.find(p).unwrap_or(0);
+        let fail = |m: &str| ValueError {
+            offset,
+            len: p.len().max(1),
+            message: m.to_string(),
+        };
+        let dup = |slot: bool| {
+            if slot {
+                Err(fail(&format!("`{k}` is given twice")))
+            } else {
+                Ok(())
+            }
+        };
         match k {
             "type" if !detection_filter => {
+                dup(kind.is_some())?;
                 if !matches!(val, "limit" | "threshold" | "both") {
-                    return verr(at, p.len(), "type must be limit, threshold or both");
+                    return Err(fail("type must be limit, threshold or both"));
                 }
                 kind = Some(val.to_string());
             }
             "track" => {
-                if !matches!(val, "by_src" | "by_dst" | "by_rule" | "by_both" | "by_flow") {
-                    return verr(
-                        at,
-                        p.len(),
-                        "track must be by_src, by_dst, by_rule, by_both or by_flow",
-                    );
+                dup(track.is_some())?;
+                let ok = if detection_filter {
+                    matches!(val, "by_src" | "by_dst")
+                } else {
+                    matches!(val, "by_src" | "by_dst" | "by_rule" | "by_both")
+                };
+                if !ok {
+                    return Err(fail(if detection_filter {
+                        "track must be by_src or by_dst"
+                    } else {
+                        "track must be by_src, by_dst, by_rule or by_both"
+                    }));
                 }
                 track = Some(val.to_string());
             }
-            "count" => {
-                count = Some(val.parse::<u64>().map_err(|_| ValueError {
-                    offset: at,
-                    len: p.len(),
-                    message: "count must be a number".into(),
-                })?)
+            "count" | "seconds" => {
+                let n = val
+                    .parse::<u64>()
+                    .map_err(|_| fail(&format!("{k} must be a number")))?;
+                if detection_filter && n == 0 {
+                    return Err(fail(&format!("{k} must be above 0")));
+                }
+                let slot = if k == "count" {
+                    &mut count
+                } else {
+                    &mut seconds
+                };
+                dup(slot.is_some())?;
+                *slot = Some(n);
             }
-            "seconds" => {
-                seconds = Some(val.parse::<u64>().map_err(|_| ValueError {
-                    offset: at,
-                    len: p.len(),
-                    message: "seconds must be a number".into(),
-                })?)
-            }
-            _ => return verr(at, p.len().max(1), format!("`{p}` is not a field here")),
+            _ => return Err(fail(&format!("`{p}` is not a field here"))),
         }
     }
     let missing = |what: &str| ValueError {
@@ -544,441 +672,6 @@ pub fn parse_threshold(v: &str, detection_filter: bool) -> Result<ThresholdValue
         track: track.ok_or_else(|| missing("track"))?,
         count: count.ok_or_else(|| missing("count"))?,
         seconds: seconds.ok_or_else(|| missing("seconds"))?,
-    })
-}
-
-/// Names `ssl_state` accepts.
-const SSL_STATES: &[&str] = &[
-    "client_hello",
-    "server_hello",
-    "client_keyx",
-    "server_keyx",
-    "unknown",
-];
-/// Names `ssl_version` accepts.
-const SSL_VERSIONS: &[&str] = &["sslv2", "sslv3", "tls1.0", "tls1.1", "tls1.2", "tls1.3"];
-
-/// Checks one option's value; `Err` carries an offset relative to the value.
-fn check_value(keyword: &str, v: &str, ctx: &RuleContext) -> Result<(), ValueError> {
-    match keyword {
-        "content" | "uricontent" => parse_content(v).map(|_| ()),
-        "pcre" => parse_pcre(v).map(|_| ()),
-        "msg" => parse_quoted_text(v).map(|_| ()),
-        "sid" | "rev" | "gid" => match v.parse::<u32>() {
-            Ok(0) if keyword == "sid" => verr(0, v.len(), "sid 0 is not allowed"),
-            Ok(_) => Ok(()),
-            Err(_) => verr(
-                0,
-                v.len().max(1),
-                format!("`{keyword}` must be a number from 0 to 4294967295"),
-            ),
-        },
-        "priority" => match v.parse::<u8>() {
-            Ok(p) if p >= 1 => Ok(()),
-            _ => verr(0, v.len().max(1), "priority must be a number from 1 to 255"),
-        },
-        "classtype" => {
-            if ctx.classes.get(v).is_some() {
-                Ok(())
-            } else {
-                verr(
-                    0,
-                    v.len().max(1),
-                    format!("unknown classtype `{v}` (not in the classification config)"),
-                )
-            }
-        }
-        "depth" | "offset" => match v.parse::<u32>() {
-            Ok(_) => Ok(()),
-            Err(_) => verr(
-                0,
-                v.len().max(1),
-                format!("`{keyword}` must be a non-negative number"),
-            ),
-        },
-        "distance" | "within" => match v.parse::<i32>() {
-            Ok(n) if keyword == "within" && n <= 0 => verr(0, v.len(), "within must be positive"),
-            Ok(_) => Ok(()),
-            Err(_) => verr(
-                0,
-                v.len().max(1),
-                format!(
-                    "`{keyword}` must be a number (byte_extract variables are not supported yet)"
-                ),
-            ),
-        },
-        "dsize" => parse_num_test(v, 65_535).map(|_| ()),
-        "itype" | "icode" => parse_num_test(v, 255).map(|_| ()),
-        "bsize" => parse_num_test(v, u64::from(u32::MAX)).map(|_| ()),
-        "isdataat" => {
-            let first = v.split(',').next().unwrap_or("").trim();
-            let n = first.strip_prefix('!').unwrap_or(first);
-            match n.parse::<u32>() {
-                Ok(_) => Ok(()),
-                Err(_) => verr(0, first.len().max(1), "isdataat needs a number"),
-            }
-        }
-        "flow" => parse_flow(v).map(|_| ()),
-        "flowbits" => parse_flowbits(v).map(|_| ()),
-        "threshold" => parse_threshold(v, false).map(|_| ()),
-        "detection_filter" => parse_threshold(v, true).map(|_| ()),
-        "ip_proto" => {
-            let t = v.trim_start_matches(['!', '<', '>']).trim();
-            if t.parse::<u8>().is_ok() || crate::decode::proto_number(t).is_some() {
-                Ok(())
-            } else {
-                verr(
-                    0,
-                    v.len().max(1),
-                    format!("`{t}` is not an IP protocol name or number"),
-                )
-            }
-        }
-        "ssl_state" => {
-            for (i, part) in v.split('|').enumerate() {
-                let name = part.trim().trim_start_matches('!');
-                if !SSL_STATES.contains(&name) {
-                    let at = v.split('|').take(i).map(|p| p.len() + 1).sum();
-                    return verr(at, part.len().max(1), format!("`{name}` is not an ssl_state (client_hello, server_hello, client_keyx, server_keyx, unknown)"));
-                }
-            }
-            Ok(())
-        }
-        "ssl_version" => {
-            for part in v.split(',') {
-                let name = part.trim().trim_start_matches('!');
-                if !SSL_VERSIONS.contains(&name) {
-                    let at = v.find(part).unwrap_or(0);
-                    return verr(
-                        at,
-                        part.len().max(1),
-                        format!("`{name}` is not an ssl_version"),
-                    );
-                }
-            }
-            Ok(())
-        }
-        "app-layer-protocol" => {
-            let name = v.trim().trim_start_matches('!');
-            if PROTOCOLS.contains(&name) && is_app_protocol(name)
-                || matches!(name, "failed" | "unknown")
-            {
-                Ok(())
-            } else {
-                verr(
-                    0,
-                    v.len().max(1),
-                    format!("`{name}` is not an application protocol"),
-                )
-            }
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Parses and checks one rule.
-pub fn compile(text: &str, source: &RuleSource, ctx: &RuleContext) -> Result<Rule, Box<RuleError>> {
-    compile_rule(text, source, ctx).map_err(Box::new)
-}
-
-// Errors are built once per bad rule; the size of the `Err` does not matter here.
-#[allow(clippy::result_large_err)]
-fn compile_rule(text: &str, source: &RuleSource, ctx: &RuleContext) -> Result<Rule, RuleError> {
-    let raw = parse_rule(text).map_err(|e| {
-        let label = e
-            .expected
-            .as_ref()
-            .map(|x| format!("expected {x}"))
-            .filter(|l| *l != e.message);
-        source.error(RuleErrorKind::Syntax, e.offset, e.len, e.message, label)
-    })?;
-    let span_err = |i: usize, kind: RuleErrorKind, msg: String, label: &str| {
-        let (o, l) = raw.header_spans[i];
-        source.error(kind, o, l, msg, Some(label.to_string()))
-    };
-    let action = Action::parse(&raw.action).ok_or_else(|| {
-        span_err(
-            0,
-            RuleErrorKind::UnknownAction,
-            format!("unknown action `{}`", raw.action),
-            "expected alert, pass, drop, reject, rejectsrc, rejectdst or rejectboth",
-        )
-    })?;
-    let protocol = raw.protocol.to_ascii_lowercase();
-    if !PROTOCOLS.contains(&protocol.as_str()) {
-        let hint = if protocol == "ipv6-icmp" {
-            "use `icmp`, which also matches ICMPv6"
-        } else {
-            "not a protocol Suricata accepts in a rule"
-        };
-        return Err(span_err(
-            1,
-            RuleErrorKind::UnknownProtocol,
-            format!("unknown protocol `{}`", raw.protocol),
-            hint,
-        ));
-    }
-    for (i, which) in [(2, "source address"), (5, "destination address")] {
-        let expr = if i == 2 { &raw.src } else { &raw.dst };
-        if let Err(e) = ctx.vars.addresses_of(expr) {
-            return Err(span_err(
-                i,
-                RuleErrorKind::Address,
-                format!("invalid {which}: {e}"),
-                "here",
-            ));
-        }
-    }
-    for (i, which) in [(3, "source port"), (6, "destination port")] {
-        let expr = if i == 3 { &raw.src_port } else { &raw.dst_port };
-        if let Err(e) = ctx.vars.ports_of(expr) {
-            return Err(span_err(
-                i,
-                RuleErrorKind::Address,
-                format!("invalid {which}: {e}"),
-                "here",
-            ));
-        }
-    }
-
-    let opt_err = |o: &RawOption, kind: RuleErrorKind, msg: String, label: &str| {
-        source.error(
-            kind,
-            o.keyword_span.0,
-            o.keyword_span.1,
-            msg,
-            Some(label.to_string()),
-        )
-    };
-    let mut sid = None;
-    let mut gid = 1u32;
-    let mut rev = 0u32;
-    let mut msg = String::new();
-    let mut priority = None;
-    let mut classtype = None;
-    let mut have_content = false;
-    let mut have_buffer = false;
-    // The buffer the next contents inspect, and the last content (for `http.host`, which
-    // Suricata lower-cases: upper-case patterns and `nocase` make the rule fail).
-    let mut buffer: Option<&str> = None;
-    let mut last_content: Option<&RawOption> = None;
-    let mut last_nocase: Option<&RawOption> = None;
-    let host_err = |o: &RawOption, what: &str| {
-        let (off, len) = o.value_span.unwrap_or(o.keyword_span);
-        source.error(
-            RuleErrorKind::Invalid,
-            off,
-            len,
-            format!("{what} on `http.host`: the host buffer is lower-cased, so this can never match; use a lower-case pattern without `nocase` (or `http.host.raw`)"),
-            None,
-        )
-    };
-    // Packet-payload contents (before any sticky buffer) with their placement, for the
-    // dsize check below: (length, offset, relative distance).
-    let mut payload_contents: Vec<(i64, i64, Option<i64>)> = Vec::new();
-    let mut dsize: Option<(&RawOption, NumTest)> = None;
-    let upper = |o: &RawOption| {
-        o.value
-            .as_deref()
-            .and_then(|v| parse_content(v).ok())
-            .is_some_and(|c| c.bytes.iter().any(u8::is_ascii_uppercase))
-    };
-    for o in &raw.options {
-        let Some(k) = keywords::lookup(&o.keyword) else {
-            return Err(opt_err(
-                o,
-                RuleErrorKind::UnknownKeyword(o.keyword.clone()),
-                format!("unknown keyword `{}`", o.keyword),
-                "not a Suricata 7 rule keyword",
-            ));
-        };
-        match (k.arity, &o.value) {
-            (Arity::Required, None) => {
-                return Err(opt_err(
-                    o,
-                    RuleErrorKind::InvalidValue(o.keyword.clone()),
-                    format!("`{}` needs a value", o.keyword),
-                    "expected `keyword:value;`",
-                ))
-            }
-            (Arity::None, Some(_)) => {
-                return Err(opt_err(
-                    o,
-                    RuleErrorKind::InvalidValue(o.keyword.clone()),
-                    format!("`{}` takes no value", o.keyword),
-                    "expected `keyword;`",
-                ))
-            }
-            _ => {}
-        }
-        if !k.supported {
-            return Err(opt_err(
-                o,
-                RuleErrorKind::Unsupported(o.keyword.clone()),
-                format!(
-                    "keyword `{}` is not supported by rulesim yet; the rule is not loaded",
-                    o.keyword
-                ),
-                "Suricata knows it, rulesim cannot evaluate it",
-            ));
-        }
-        match k.kind {
-            KeywordKind::ContentModifier | KeywordKind::LegacyBuffer if !have_content => {
-                return Err(opt_err(
-                    o,
-                    RuleErrorKind::Invalid,
-                    format!("`{}` needs a preceding `content`", o.keyword),
-                    "no content before it",
-                ));
-            }
-            KeywordKind::Transform if !have_buffer => {
-                return Err(opt_err(
-                    o,
-                    RuleErrorKind::Invalid,
-                    format!("transform `{}` must follow a sticky buffer", o.keyword),
-                    "no buffer before it",
-                ));
-            }
-            KeywordKind::StickyBuffer => have_buffer = true,
-            _ => {}
-        }
-        if matches!(o.keyword.as_str(), "content" | "uricontent" | "pcre") {
-            have_content = true;
-        }
-        let canonical = k.canonical.unwrap_or(k.name);
-        match k.kind {
-            KeywordKind::StickyBuffer => buffer = Some(canonical),
-            KeywordKind::Payload if o.keyword == "content" => {
-                last_content = Some(o);
-                last_nocase = None;
-                if buffer.is_none() {
-                    if let Some(c) = o
-                        .value
-                        .as_deref()
-                        .and_then(|v| parse_content(v).ok())
-                        .filter(|c| !c.negated)
-                    {
-                        payload_contents.push((c.bytes.len() as i64, 0, None));
-                    }
-                }
-                if buffer == Some("http.host") && upper(o) {
-                    return Err(host_err(o, "an upper-case pattern"));
-                }
-            }
-            KeywordKind::ContentModifier if o.keyword == "nocase" => {
-                last_nocase = Some(o);
-                if buffer == Some("http.host") {
-                    return Err(host_err(o, "`nocase`"));
-                }
-            }
-            KeywordKind::LegacyBuffer if canonical == "http.host" => {
-                if let Some(n) = last_nocase {
-                    return Err(host_err(n, "`nocase`"));
-                }
-                if let Some(c) = last_content.filter(|c| upper(c)) {
-                    return Err(host_err(c, "an upper-case pattern"));
-                }
-            }
-            _ => {}
-        }
-        if let Some(v) = &o.value {
-            if let Err(e) = check_value(&o.keyword, v, ctx) {
-                let (vo, _) = o.value_span.unwrap_or(o.keyword_span);
-                return Err(source.error(
-                    RuleErrorKind::InvalidValue(o.keyword.clone()),
-                    vo + e.offset,
-                    e.len,
-                    format!("invalid `{}`: {}", o.keyword, e.message),
-                    None,
-                ));
-            }
-            let number = v.trim().parse::<i64>().ok();
-            match o.keyword.as_str() {
-                "offset" if buffer.is_none() => {
-                    if let (Some(last), Some(n)) = (payload_contents.last_mut(), number) {
-                        last.1 = n;
-                    }
-                }
-                "distance" | "within" if buffer.is_none() => {
-                    if let Some(last) = payload_contents.last_mut() {
-                        let d = if o.keyword == "distance" {
-                            number.unwrap_or(0)
-                        } else {
-                            0
-                        };
-                        last.2 = Some(last.2.unwrap_or(0) + d);
-                    }
-                }
-                "dsize" => dsize = parse_num_test(v, 65_535).ok().map(|t| (o, t)),
-                "sid" => sid = v.parse::<u32>().ok(),
-                "gid" => gid = v.parse::<u32>().unwrap_or(1),
-                "rev" => rev = v.parse::<u32>().unwrap_or(0),
-                "msg" => msg = parse_quoted_text(v).unwrap_or_default(),
-                "priority" => priority = v.parse::<u8>().ok(),
-                "classtype" => classtype = Some(v.clone()),
-                _ => {}
-            }
-        }
-    }
-    // Suricata refuses a rule whose payload contents need more bytes than dsize allows.
-    if let Some((o, test)) = dsize {
-        let max = match test {
-            NumTest::Eq(n) | NumTest::Le(n) => Some(n as i64),
-            NumTest::Lt(n) => Some(n as i64 - 1),
-            NumTest::Between(_, hi) => Some(hi as i64 - 1),
-            NumTest::Gt(_) | NumTest::Ge(_) | NumTest::Ne(_) => None,
-        };
-        let mut required = 0i64;
-        let mut prev_end = 0i64;
-        for (len, offset, distance) in &payload_contents {
-            let start = match distance {
-                Some(d) => prev_end + d,
-                None => *offset,
-            };
-            prev_end = start + len;
-            required = required.max(prev_end);
-        }
-        if let Some(max) = max.filter(|m| required > *m) {
-            let (off, len) = o.value_span.unwrap_or(o.keyword_span);
-            return Err(source.error(
-                RuleErrorKind::Invalid,
-                off,
-                len,
-                format!("the rule can never match: its contents need {required} bytes of payload, dsize allows at most {max}"),
-                None,
-            ));
-        }
-    }
-    let Some(sid) = sid else {
-        let end = text.trim_end().len().saturating_sub(1);
-        return Err(source.error(
-            RuleErrorKind::Invalid,
-            end,
-            1,
-            "rule has no `sid`",
-            Some("every rule needs `sid:<number>;`".into()),
-        ));
-    };
-    let class_priority = classtype
-        .as_deref()
-        .and_then(|c| ctx.classes.get(c))
-        .map(|c| c.priority);
-    Ok(Rule {
-        action,
-        protocol,
-        src: raw.src,
-        src_port: raw.src_port,
-        bidirectional: raw.bidirectional,
-        dst: raw.dst,
-        dst_port: raw.dst_port,
-        options: raw.options.iter().map(RuleOption::from).collect(),
-        sid,
-        gid,
-        rev,
-        msg,
-        priority: priority.or(class_priority).unwrap_or(3),
-        classtype,
-        origin: RuleOrigin::default(),
     })
 }
 
@@ -1066,6 +759,8 @@ mod tests {
             (r"^GET\s+\/x", "Ui")
         );
         assert!(parse_pcre(r#""/abc/z""#).is_err());
-        assert!(parse_pcre("/abc/").is_err());
+        assert!(parse_pcre("/abc/").is_ok(), "quotes are optional");
+        assert!(parse_pcre(r#""abc""#).is_err());
+        assert!(parse_pcre(r#""/a/UI""#).is_err(), "two buffer flags");
     }
 }

@@ -71,6 +71,37 @@ fn is_addr_char(c: char) -> bool {
     c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '/' | '-')
 }
 
+/// An address field: an expression, or several separated by commas without brackets
+/// (Suricata accepts `1.2.3.4,5.6.7.8` as a group).
+pub fn addr_field(i: &str) -> PResult<'_, AddrExpr> {
+    let (mut rest, first) = addr_expr(i)?;
+    if !rest.starts_with(',') {
+        return Ok((rest, first));
+    }
+    let mut items = vec![first];
+    while let Some(r) = rest.strip_prefix(',') {
+        let (r, item) = addr_expr(r)?;
+        items.push(item);
+        rest = r;
+    }
+    Ok((rest, AddrExpr::Group(items)))
+}
+
+/// A port field: an expression, or several separated by commas without brackets.
+pub fn port_field(i: &str) -> PResult<'_, PortExpr> {
+    let (mut rest, first) = port_expr(i)?;
+    if !rest.starts_with(',') {
+        return Ok((rest, first));
+    }
+    let mut items = vec![first];
+    while let Some(r) = rest.strip_prefix(',') {
+        let (r, item) = port_expr(r)?;
+        items.push(item);
+        rest = r;
+    }
+    Ok((rest, PortExpr::Group(items)))
+}
+
 /// An address expression: `any`, `$VAR`, an address, CIDR or range, a `[..]` group,
 /// each possibly negated.
 pub fn addr_expr(i: &str) -> PResult<'_, AddrExpr> {
@@ -156,7 +187,15 @@ fn addr_group(i: &str) -> PResult<'_, AddrExpr> {
         }
         let (r, item) = addr_expr(r)?;
         items.push(item);
-        let (r, _) = multispace0(r)?;
+        // Suricata allows spaces before an item, not after it.
+        if r.starts_with(char::is_whitespace) {
+            let ws = r.len() - r.trim_start().len();
+            return fail(
+                r,
+                ws,
+                "`,` or `]` right after the item (Suricata refuses a space before them)",
+            );
+        }
         if let Some(r) = r.strip_prefix(',') {
             rest = r;
             continue;
@@ -169,6 +208,8 @@ fn addr_group(i: &str) -> PResult<'_, AddrExpr> {
 }
 
 fn port_number(i: &str) -> PResult<'_, u16> {
+    // Suricata's number parser takes a leading `+`.
+    let i = i.strip_prefix('+').unwrap_or(i);
     let (rest, digits) = take_while1(|c: char| c.is_ascii_digit()).parse(i)?;
     match digits.parse::<u32>() {
         Ok(n) if n <= 65_535 => Ok((rest, n as u16)),
@@ -202,6 +243,10 @@ pub fn port_expr(i: &str) -> PResult<'_, PortExpr> {
         return Ok((rest, PortExpr::Var(name.to_string())));
     }
     if let Some(rest) = i.strip_prefix(':') {
+        if !rest.starts_with(|c: char| c.is_ascii_digit() || c == '+') {
+            // `:` alone is every port.
+            return Ok((rest, PortExpr::Range(None, None)));
+        }
         let (rest, hi) = match port_number(rest) {
             Ok(x) => x,
             Err(nom::Err::Failure(e)) => return Err(nom::Err::Failure(e)),
@@ -221,7 +266,7 @@ pub fn port_expr(i: &str) -> PResult<'_, PortExpr> {
         }
     };
     if let Some(r) = rest.strip_prefix(':') {
-        if r.starts_with(|c: char| c.is_ascii_digit()) {
+        if r.starts_with(|c: char| c.is_ascii_digit() || c == '+') {
             let (r2, hi) = port_number(r)?;
             if hi < lo {
                 return fail(
@@ -250,7 +295,15 @@ fn port_group(i: &str) -> PResult<'_, PortExpr> {
         }
         let (r, item) = port_expr(r)?;
         items.push(item);
-        let (r, _) = multispace0(r)?;
+        // Suricata allows spaces before an item, not after it.
+        if r.starts_with(char::is_whitespace) {
+            let ws = r.len() - r.trim_start().len();
+            return fail(
+                r,
+                ws,
+                "`,` or `]` right after the item (Suricata refuses a space before them)",
+            );
+        }
         if let Some(r) = r.strip_prefix(',') {
             rest = r;
             continue;
@@ -334,6 +387,14 @@ pub fn parse_rule(text: &str) -> Result<RawRule, SyntaxError> {
     spans[0] = (at(rest), action.len());
     let sep = |rest: &'_ str, what: &str| -> Result<(), SyntaxError> {
         header_part(rest, what)?;
+        if rest.starts_with('\t') {
+            return Err(SyntaxError {
+                offset: at(rest),
+                len: 1,
+                message: format!("a tab separates the rule header here: Suricata splits header fields on spaces only, then expected {what}"),
+                expected: Some("a space".into()),
+            });
+        }
         if spaces(rest).is_err() {
             return Err(SyntaxError {
                 offset: at(rest),
@@ -350,11 +411,11 @@ pub fn parse_rule(text: &str) -> Result<RawRule, SyntaxError> {
     spans[1] = (at(rest), protocol.len());
     sep(rest_p, "a source address")?;
     let (rest, _) = spaces(rest_p).map_err(to_err)?;
-    let (rest_s, src) = addr_expr(rest).map_err(to_err)?;
+    let (rest_s, src) = addr_field(rest).map_err(to_err)?;
     spans[2] = (at(rest), rest.len() - rest_s.len());
     sep(rest_s, "a source port")?;
     let (rest, _) = spaces(rest_s).map_err(to_err)?;
-    let (rest_sp, src_port) = port_expr(rest).map_err(to_err)?;
+    let (rest_sp, src_port) = port_field(rest).map_err(to_err)?;
     spans[3] = (at(rest), rest.len() - rest_sp.len());
     sep(rest_sp, "a direction (`->` or `<>`)")?;
     let (rest, _) = spaces(rest_sp).map_err(to_err)?;
@@ -380,33 +441,37 @@ pub fn parse_rule(text: &str) -> Result<RawRule, SyntaxError> {
     spans[4] = (at(rest), 2);
     sep(rest_d, "a destination address")?;
     let (rest, _) = spaces(rest_d).map_err(to_err)?;
-    let (rest_dst, dst) = addr_expr(rest).map_err(to_err)?;
+    let (rest_dst, dst) = addr_field(rest).map_err(to_err)?;
     spans[5] = (at(rest), rest.len() - rest_dst.len());
     sep(rest_dst, "a destination port")?;
     let (rest, _) = spaces(rest_dst).map_err(to_err)?;
-    let (rest_dp, dst_port) = port_expr(rest).map_err(to_err)?;
+    let (rest_dp, dst_port) = port_field(rest).map_err(to_err)?;
     spans[6] = (at(rest), rest.len() - rest_dp.len());
     let (rest, _) = multispace0::<_, Expected>(rest_dp).map_err(to_err)?;
-    if !rest.starts_with('(') {
-        if rest.is_empty() {
-            return Err(SyntaxError {
-                offset: text.trim_end().len(),
-                len: 1,
-                message: "rule ends early: expected `(` and the rule options".into(),
-                expected: Some("`(`".into()),
-            });
-        }
+    if rest.is_empty() {
         return Err(SyntaxError {
-            offset: at(rest),
-            len: token_len(rest),
-            message: format!(
-                "expected `(` to open the rule options, found `{}`",
-                &rest[..token_len(rest)]
-            ),
+            offset: text.trim_end().len(),
+            len: 1,
+            message: "rule ends early: expected `(` and the rule options".into(),
             expected: Some("`(`".into()),
         });
     }
-    let options = parse_options(text, at(rest) + 1)?;
+    if !rest_dp.starts_with(char::is_whitespace) {
+        let len = token_len(rest_dp);
+        return Err(SyntaxError {
+            offset: at(rest_dp),
+            len,
+            message: format!(
+                "expected a space after the destination port, found `{}`",
+                &rest_dp[..len]
+            ),
+            expected: Some("a space, then `(`".into()),
+        });
+    }
+    // Suricata strips any number of `(` before the options and of `)` after them, so
+    // the parentheses are optional.
+    let open = rest.len() - rest.trim_start_matches(['(', ' ', '\t']).len();
+    let options = parse_options(text, at(rest) + open)?;
     Ok(RawRule {
         action: action.to_string(),
         protocol: protocol.to_string(),
@@ -438,15 +503,14 @@ fn parse_options(text: &str, start: usize) -> Result<Vec<RawOption>, SyntaxError
     loop {
         pos = skip_ws(pos);
         if pos >= bytes.len() {
-            return Err(SyntaxError {
-                offset: text.trim_end().len(),
-                len: 1,
-                message: "rule options are not closed: expected `)`".into(),
-                expected: Some("`)`".into()),
-            });
+            // A missing `)` is accepted, as by Suricata.
+            return Ok(options);
         }
         if bytes[pos] == b')' {
-            let after = skip_ws(pos + 1);
+            let after = text[pos..]
+                .trim_start_matches([')', ' ', '\t', '\r', '\n'])
+                .len();
+            let after = text.len() - after;
             if after < bytes.len() {
                 return Err(SyntaxError {
                     offset: after,
@@ -531,12 +595,12 @@ fn parse_options(text: &str, start: usize) -> Result<Vec<RawOption>, SyntaxError
 
 /// A standalone address expression, as in a variable's value.
 pub fn parse_addr_text(text: &str) -> Result<AddrExpr, SyntaxError> {
-    complete(text, addr_expr)
+    complete(text, addr_field)
 }
 
 /// A standalone port expression, as in a variable's value.
 pub fn parse_port_text(text: &str) -> Result<PortExpr, SyntaxError> {
-    complete(text, port_expr)
+    complete(text, port_field)
 }
 
 fn complete<T>(text: &str, p: fn(&str) -> PResult<'_, T>) -> Result<T, SyntaxError> {

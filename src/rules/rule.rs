@@ -96,7 +96,7 @@ pub struct Rule {
     /// `msg`, unescaped; empty when absent.
     pub msg: String,
     /// From `priority`, else the classtype's, else 3.
-    pub priority: u8,
+    pub priority: u32,
     pub classtype: Option<String>,
     pub origin: RuleOrigin,
 }

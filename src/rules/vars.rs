@@ -52,9 +52,10 @@ impl VarTable {
         }
     }
 
-    /// The set an address expression stands for; an empty set is an error.
+    /// The set an address expression stands for, as Suricata 7.0.10 merges it (see
+    /// [`VarTable::merge_addr`]); an empty set is an error.
     pub fn addresses_of(&self, expr: &AddrExpr) -> Result<AddrSet, ResolveError> {
-        let set = self.eval_addr(expr, &mut Vec::new())?;
+        let set = self.merge_addr(expr, &mut Vec::new())?;
         if set.is_empty() {
             return Err(ResolveError::NoAddress);
         }
@@ -63,117 +64,161 @@ impl VarTable {
 
     /// The set a port expression stands for; an empty set is an error.
     pub fn ports_of(&self, expr: &PortExpr) -> Result<PortSet, ResolveError> {
-        let set = self.eval_ports(expr, &mut Vec::new())?;
+        let mut pos = RangeSet::empty();
+        let mut neg = RangeSet::empty();
+        let mut any_pos = false;
+        self.collect_ports(
+            expr,
+            false,
+            &mut pos,
+            &mut neg,
+            &mut any_pos,
+            &mut Vec::new(),
+        )?;
+        if neg.is_full() {
+            return Err(ResolveError::NegatedAny);
+        }
+        // A pure negation is taken from all ports.
+        let base = if any_pos { pos } else { RangeSet::full() };
+        let set = base.difference(&neg);
         if set.is_empty() {
             return Err(ResolveError::NoPort);
         }
         Ok(set)
     }
 
-    fn eval_addr(&self, expr: &AddrExpr, stack: &mut Vec<String>) -> Result<AddrSet, ResolveError> {
-        Ok(match expr {
-            AddrExpr::Any => AddrSet::any(),
-            AddrExpr::Net(n) => AddrSet::from_range(n.network(), n.broadcast()),
-            AddrExpr::Range(a, b) => AddrSet::from_range(*a, *b),
-            AddrExpr::Var(name) => {
-                if stack.contains(name) {
-                    return Err(ResolveError::Cycle(name.clone()));
+    fn var_value<'v>(
+        &self,
+        table: &'v BTreeMap<String, String>,
+        name: &str,
+        stack: &[String],
+    ) -> Result<&'v String, ResolveError> {
+        if stack.iter().any(|s| s == name) {
+            return Err(ResolveError::Cycle(name.to_string()));
+        }
+        table
+            .get(name)
+            .ok_or_else(|| ResolveError::Undefined(name.to_string()))
+    }
+
+    /// Suricata's address merge: positive items and negated items are collected
+    /// separately (a non-negated nested group adds to the same two lists; a negated item
+    /// or group is merged on its own and its result negated). Then, per address family,
+    /// when there is no positive entry of that family but a negated one, the whole family
+    /// is the positive base; the result is positives minus negations. So `!1.2.3.4` is
+    /// every IPv4 address but one, and no IPv6 address.
+    fn merge_addr(
+        &self,
+        expr: &AddrExpr,
+        stack: &mut Vec<String>,
+    ) -> Result<AddrSet, ResolveError> {
+        let mut pos = AddrSet::empty();
+        let mut neg = AddrSet::empty();
+        self.collect_addr(expr, &mut pos, &mut neg, stack)?;
+        if neg.v4.is_full() {
+            return Err(ResolveError::NegatedAny);
+        }
+        if pos.v4.is_empty() && !neg.v4.is_empty() {
+            pos.v4 = RangeSet::full();
+        }
+        if pos.v6.is_empty() && !neg.v6.is_empty() {
+            pos.v6 = RangeSet::full();
+        }
+        Ok(pos.difference(&neg))
+    }
+
+    fn collect_addr(
+        &self,
+        expr: &AddrExpr,
+        pos: &mut AddrSet,
+        neg: &mut AddrSet,
+        stack: &mut Vec<String>,
+    ) -> Result<(), ResolveError> {
+        match expr {
+            AddrExpr::Any => *pos = pos.union(&AddrSet::any()),
+            AddrExpr::Net(n) => *pos = pos.union(&AddrSet::from_range(n.network(), n.broadcast())),
+            AddrExpr::Range(a, b) => *pos = pos.union(&AddrSet::from_range(*a, *b)),
+            AddrExpr::Group(items) => {
+                for item in items {
+                    self.collect_addr(item, pos, neg, stack)?;
                 }
-                let value = self
-                    .addresses
-                    .get(name)
-                    .ok_or_else(|| ResolveError::Undefined(name.clone()))?;
+            }
+            AddrExpr::Var(name) => {
+                let value = self.var_value(&self.addresses, name, stack)?;
                 let parsed = parse_addr_text(value).map_err(|e| ResolveError::BadValue {
                     name: name.clone(),
                     value: value.clone(),
                     why: e.message,
                 })?;
                 stack.push(name.clone());
-                let set = self.eval_addr(&parsed, stack);
+                let r = self.collect_addr(&parsed, pos, neg, stack);
                 stack.pop();
-                set?
+                r?;
             }
             AddrExpr::Not(inner) => {
-                if **inner == AddrExpr::Any {
+                // `!!x` is `!x` in Suricata: negation is set, not toggled.
+                let mut inner: &AddrExpr = inner;
+                while let AddrExpr::Not(i) = inner {
+                    inner = i;
+                }
+                if *inner == AddrExpr::Any {
                     return Err(ResolveError::NegatedAny);
                 }
-                self.eval_addr(inner, stack)?.complement()
+                let merged = self.merge_addr(inner, stack)?;
+                *neg = neg.union(&merged);
             }
-            AddrExpr::Group(items) => {
-                let mut pos: Option<AddrSet> = None;
-                let mut neg = AddrSet::empty();
-                for item in items {
-                    match item {
-                        AddrExpr::Not(inner) => {
-                            if **inner == AddrExpr::Any {
-                                return Err(ResolveError::NegatedAny);
-                            }
-                            neg = neg.union(&self.eval_addr(inner, stack)?);
-                        }
-                        other => {
-                            let s = self.eval_addr(other, stack)?;
-                            pos = Some(pos.map_or(s.clone(), |p| p.union(&s)));
-                        }
-                    }
-                }
-                pos.unwrap_or_else(AddrSet::any).difference(&neg)
-            }
-        })
+        }
+        Ok(())
     }
 
-    fn eval_ports(
+    /// Ports: negation propagates to everything below it (Suricata does not cancel a
+    /// negation inside a negated group).
+    fn collect_ports(
         &self,
         expr: &PortExpr,
+        negated: bool,
+        pos: &mut PortSet,
+        neg: &mut PortSet,
+        any_pos: &mut bool,
         stack: &mut Vec<String>,
-    ) -> Result<PortSet, ResolveError> {
-        Ok(match expr {
-            PortExpr::Any => RangeSet::full(),
-            PortExpr::Port(p) => RangeSet::range(*p, *p),
-            PortExpr::Range(a, b) => RangeSet::range(a.unwrap_or(0), b.unwrap_or(u16::MAX)),
-            PortExpr::Var(name) => {
-                if stack.contains(name) {
-                    return Err(ResolveError::Cycle(name.clone()));
+    ) -> Result<(), ResolveError> {
+        let mut add = |set: PortSet| {
+            if negated {
+                *neg = neg.union(&set);
+            } else {
+                *any_pos = true;
+                *pos = pos.union(&set);
+            }
+        };
+        match expr {
+            PortExpr::Any => add(RangeSet::full()),
+            PortExpr::Port(p) => add(RangeSet::range(*p, *p)),
+            PortExpr::Range(a, b) => add(RangeSet::range(a.unwrap_or(0), b.unwrap_or(u16::MAX))),
+            PortExpr::Group(items) => {
+                for item in items {
+                    self.collect_ports(item, negated, pos, neg, any_pos, stack)?;
                 }
-                let value = self
-                    .ports
-                    .get(name)
-                    .ok_or_else(|| ResolveError::Undefined(name.clone()))?;
+            }
+            PortExpr::Var(name) => {
+                let value = self.var_value(&self.ports, name, stack)?;
                 let parsed = parse_port_text(value).map_err(|e| ResolveError::BadValue {
                     name: name.clone(),
                     value: value.clone(),
                     why: e.message,
                 })?;
                 stack.push(name.clone());
-                let set = self.eval_ports(&parsed, stack);
+                let r = self.collect_ports(&parsed, negated, pos, neg, any_pos, stack);
                 stack.pop();
-                set?
+                r?;
             }
             PortExpr::Not(inner) => {
                 if **inner == PortExpr::Any {
                     return Err(ResolveError::NegatedAny);
                 }
-                self.eval_ports(inner, stack)?.complement()
+                self.collect_ports(inner, true, pos, neg, any_pos, stack)?;
             }
-            PortExpr::Group(items) => {
-                let mut pos: Option<PortSet> = None;
-                let mut neg = RangeSet::empty();
-                for item in items {
-                    match item {
-                        PortExpr::Not(inner) => {
-                            if **inner == PortExpr::Any {
-                                return Err(ResolveError::NegatedAny);
-                            }
-                            neg = neg.union(&self.eval_ports(inner, stack)?);
-                        }
-                        other => {
-                            let s = self.eval_ports(other, stack)?;
-                            pos = Some(pos.map_or(s.clone(), |p| p.union(&s)));
-                        }
-                    }
-                }
-                pos.unwrap_or_else(RangeSet::full).difference(&neg)
-            }
-        })
+        }
+        Ok(())
     }
 }
 
@@ -208,11 +253,10 @@ mod tests {
         );
         assert!(!home.contains(ip("8.8.8.8")) && !home.contains(ip("fd00::1")));
         let ext = addrs(&t, "$EXTERNAL_NET").expect("resolves");
-        assert!(
-            ext.contains(ip("8.8.8.8"))
-                && ext.contains(ip("fd00::1"))
-                && !ext.contains(ip("10.0.0.1"))
-        );
+        assert!(ext.contains(ip("8.8.8.8")) && !ext.contains(ip("10.0.0.1")));
+        // Suricata negates per family: `!$HOME_NET` holds no IPv6 address when HOME_NET
+        // has none.
+        assert!(!ext.contains(ip("fd00::1")));
     }
 
     #[test]
@@ -225,7 +269,21 @@ mod tests {
                 && !s.contains(ip("11.0.0.1"))
         );
         let s = addrs(&t, "![1.1.1.1, 1.1.1.2]").expect("resolves");
-        assert!(!s.contains(ip("1.1.1.2")) && s.contains(ip("1.1.1.3")));
+        assert!(!s.contains(ip("1.1.1.2")) && s.contains(ip("1.1.1.3")) && !s.contains(ip("::1")));
+        let s = addrs(&t, "[1.1.1.1,!2001::1]").expect("resolves");
+        assert!(
+            s.contains(ip("1.1.1.1"))
+                && !s.contains(ip("1.1.1.2"))
+                && s.contains(ip("2001::2"))
+                && !s.contains(ip("2001::1"))
+        );
+        let s = addrs(&t, "[10.0.0.0/8,!192.168.1.1]")
+            .expect("a negation outside the positives is harmless");
+        assert!(s.contains(ip("10.0.0.1")) && !s.contains(ip("192.168.1.2")));
+        assert_eq!(addrs(&t, "!0.0.0.0/0"), Err(ResolveError::NegatedAny));
+        assert_eq!(addrs(&t, "!::/0"), Err(ResolveError::NoAddress));
+        let s = addrs(&t, "!!1.2.3.4").expect("negation is not toggled");
+        assert!(!s.contains(ip("1.2.3.4")));
         let s = addrs(&t, "[!1.1.1.1]").expect("resolves");
         assert!(!s.contains(ip("1.1.1.1")) && s.contains(ip("2.2.2.2")));
         let s = addrs(&t, "[$HOME_NET, [fd00::/8, !fd00::1]]").expect("resolves");
@@ -251,7 +309,7 @@ mod tests {
         t.addresses.insert("HOME_NET".into(), "any".into());
         assert_eq!(
             addrs(&t, "$EXTERNAL_NET"),
-            Err(ResolveError::NoAddress),
+            Err(ResolveError::NegatedAny),
             "EXTERNAL_NET is `!any`"
         );
         t.addresses.insert("A".into(), "[$B]".into());
@@ -276,6 +334,12 @@ mod tests {
         let p = ports(&t, "$FILE_DATA_PORTS").expect("nested variable");
         assert!(p.contains(80) && p.contains(110) && p.contains(143) && !p.contains(25));
         assert_eq!(ports(&t, "!any"), Err(ResolveError::NegatedAny));
+        assert_eq!(
+            ports(&t, "![0:100,101:65535]"),
+            Err(ResolveError::NegatedAny)
+        );
+        let p = ports(&t, "[1:100,![50,!55]]").expect("nested negation does not cancel");
+        assert!(!p.contains(50) && !p.contains(55) && p.contains(56));
         assert_eq!(ports(&t, "[80,!80]"), Err(ResolveError::NoPort));
     }
 }

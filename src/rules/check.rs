@@ -1,0 +1,1461 @@
+//! From parsed text to a checked [`Rule`]: the checks Suricata 7.0.10 makes when it
+//! loads a rule, in its order (sid first, then the header, then each option as written,
+//! then the whole-rule validation), so that rulesim refuses exactly what Suricata refuses
+//! and, beyond that, what rulesim cannot evaluate yet.
+
+use super::error::{RuleError, RuleErrorKind, RuleSource};
+use super::keywords::{self, Arity, Keyword, KeywordKind};
+use super::options::{
+    canonical_protocol, is_app_protocol, parse_content, parse_flow, parse_flowbits, parse_num_test,
+    parse_pcre, parse_quoted_text, parse_threshold, NumTest, ValueError,
+};
+use super::parse::{parse_rule, RawOption};
+use super::rule::{Action, Rule, RuleOption, RuleOrigin};
+use super::RuleContext;
+
+/// Which side of a transaction a buffer belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    ToServer,
+    ToClient,
+    Both,
+}
+
+/// The application protocol a buffer implies, and its side.
+fn buffer_info(buffer: &str) -> (Option<&'static str>, Side) {
+    use Side::*;
+    match buffer {
+        "http.uri"
+        | "http.uri.raw"
+        | "http.method"
+        | "http.request_line"
+        | "http.request_body"
+        | "http.user_agent"
+        | "http.host"
+        | "http.host.raw"
+        | "http.accept"
+        | "http.accept_enc"
+        | "http.accept_lang"
+        | "http.referer"
+        | "http.request_header" => (Some("http"), ToServer),
+        "http.stat_code"
+        | "http.stat_msg"
+        | "http.response_line"
+        | "http.response_body"
+        | "http.server"
+        | "http.location"
+        | "http.response_header" => (Some("http"), ToClient),
+        b if b.starts_with("http.") => (Some("http"), Both),
+        "tls.sni" | "ja3.hash" | "ja3.string" => (Some("tls"), ToServer),
+        "tls.cert_subject"
+        | "tls.cert_issuer"
+        | "tls.cert_serial"
+        | "tls.cert_fingerprint"
+        | "ja3s.hash"
+        | "ja3s.string" => (Some("tls"), ToClient),
+        "dns.query" => (Some("dns"), ToServer),
+        _ => (None, Both),
+    }
+}
+
+/// Keywords whose value must be double quoted; and those whose value may be.
+const QUOTES_MANDATORY: &[&str] = &[
+    "msg",
+    "content",
+    "uricontent",
+    "replace",
+    "tls.subject",
+    "tls.issuerdn",
+    "tls.fingerprint",
+    "filemagic",
+    "pcrexform",
+    "xor",
+];
+const QUOTES_OPTIONAL: &[&str] = &[
+    "pcre",
+    "filename",
+    "fileext",
+    "tos",
+    "app-layer-protocol",
+    "ip_proto",
+    "ssh.protoversion",
+    "ssh.softwareversion",
+];
+
+/// One `content` (or `uricontent`) and its modifiers.
+struct Content<'r> {
+    opt: &'r RawOption,
+    len: i64,
+    negated: bool,
+    upper: bool,
+    /// The buffer it inspects; `None` for the packet payload / stream.
+    buffer: Option<&'static str>,
+    nocase: Option<&'r RawOption>,
+    depth: Option<i64>,
+    offset: Option<i64>,
+    distance: Option<i64>,
+    within: Option<i64>,
+    startswith: bool,
+    fast_pattern: Option<&'r RawOption>,
+    fast_pattern_only: bool,
+    moved_by_modifier: bool,
+}
+
+/// An error tied to one option.
+fn at_option(
+    source: &RuleSource,
+    o: &RawOption,
+    kind: RuleErrorKind,
+    msg: String,
+    label: Option<&str>,
+) -> RuleError {
+    source.error(
+        kind,
+        o.keyword_span.0,
+        o.keyword_span.1,
+        msg,
+        label.map(str::to_string),
+    )
+}
+
+fn at_value(source: &RuleSource, o: &RawOption, kind: RuleErrorKind, e: ValueError) -> RuleError {
+    let (vo, _) = o.value_span.unwrap_or(o.keyword_span);
+    source.error(
+        kind,
+        vo + e.offset,
+        e.len,
+        format!("invalid `{}`: {}", o.keyword, e.message),
+        None,
+    )
+}
+
+/// A number as Suricata's modifiers take it (decimal, or `0x` hex).
+fn int_value(v: &str) -> Option<i64> {
+    let t = v.trim();
+    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return i64::from_str_radix(h, 16).ok();
+    }
+    t.parse::<i64>().ok()
+}
+
+/// Parses and checks one rule.
+pub fn compile(text: &str, source: &RuleSource, ctx: &RuleContext) -> Result<Rule, Box<RuleError>> {
+    Checker { source, ctx }.compile(text).map_err(Box::new)
+}
+
+struct Checker<'a> {
+    source: &'a RuleSource,
+    ctx: &'a RuleContext,
+}
+
+impl Checker<'_> {
+    fn err(&self, o: &RawOption, msg: impl Into<String>) -> RuleError {
+        at_option(self.source, o, RuleErrorKind::Invalid, msg.into(), None)
+    }
+
+    fn value_err(&self, o: &RawOption, e: ValueError) -> RuleError {
+        at_value(
+            self.source,
+            o,
+            RuleErrorKind::InvalidValue(o.keyword.clone()),
+            e,
+        )
+    }
+
+    // Errors are built once per bad rule; their size does not matter here.
+    #[allow(clippy::result_large_err)]
+    fn compile(&self, text: &str) -> Result<Rule, RuleError> {
+        let source = self.source;
+        if text.len() > 8191 {
+            return Err(source.error(
+                RuleErrorKind::Syntax,
+                8191,
+                1,
+                "rule is longer than 8191 bytes, Suricata's limit",
+                None,
+            ));
+        }
+        if let Some(i) = text
+            .bytes()
+            .position(|b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7f)
+        {
+            return Err(source.error(
+                RuleErrorKind::Syntax,
+                i,
+                1,
+                "rule contains a control character",
+                None,
+            ));
+        }
+        let raw = parse_rule(text).map_err(|e| {
+            let label = e
+                .expected
+                .as_ref()
+                .map(|x| format!("expected {x}"))
+                .filter(|l| *l != e.message);
+            source.error(RuleErrorKind::Syntax, e.offset, e.len, e.message, label)
+        })?;
+
+        // Suricata reads sid before anything else.
+        let mut sid = None;
+        for o in raw
+            .options
+            .iter()
+            .filter(|o| o.keyword.eq_ignore_ascii_case("sid"))
+        {
+            if sid.is_some() {
+                return Err(self.err(o, "duplicated `sid` keyword"));
+            }
+            let v = o.value.as_deref().unwrap_or("");
+            if v.starts_with('"') {
+                return Err(self.value_err(
+                    o,
+                    ValueError {
+                        offset: 0,
+                        len: v.len(),
+                        message: "`sid` takes no quotes".into(),
+                    },
+                ));
+            }
+            sid = Some(match v.parse::<u64>() {
+                Ok(0) => {
+                    return Err(self.value_err(
+                        o,
+                        ValueError {
+                            offset: 0,
+                            len: v.len(),
+                            message: "sid 0 is invalid".into(),
+                        },
+                    ))
+                }
+                Ok(n) if n < u64::from(u32::MAX) => n as u32,
+                Ok(_) => {
+                    return Err(self.value_err(
+                        o,
+                        ValueError {
+                            offset: 0,
+                            len: v.len(),
+                            message: "sid is at most 4294967294".into(),
+                        },
+                    ))
+                }
+                Err(_) => {
+                    return Err(self.value_err(
+                        o,
+                        ValueError {
+                            offset: 0,
+                            len: v.len().max(1),
+                            message: "`sid` must be a number".into(),
+                        },
+                    ))
+                }
+            });
+        }
+        let Some(sid) = sid else {
+            let end = text.trim_end().len().saturating_sub(1);
+            return Err(source.error(
+                RuleErrorKind::Invalid,
+                end,
+                1,
+                "rule has no `sid`",
+                Some("every rule needs `sid:<number>;`".into()),
+            ));
+        };
+
+        let span_err = |i: usize, kind: RuleErrorKind, msg: String, label: &str| {
+            let (o, l) = raw.header_spans[i];
+            source.error(kind, o, l, msg, Some(label.to_string()))
+        };
+        let action = Action::parse(&raw.action.to_ascii_lowercase()).ok_or_else(|| {
+            span_err(
+                0,
+                RuleErrorKind::UnknownAction,
+                format!("unknown action `{}`", raw.action),
+                "expected alert, pass, drop, reject, rejectsrc, rejectdst or rejectboth",
+            )
+        })?;
+        let protocol = canonical_protocol(&raw.protocol).ok_or_else(|| {
+            let hint = if raw.protocol.eq_ignore_ascii_case("ipv6-icmp") {
+                "use `icmp` (both ICMP versions) or `icmpv6`".to_string()
+            } else if canonical_protocol(&raw.protocol.to_ascii_lowercase()).is_some() {
+                format!("application protocol names are lower case: `{}`", raw.protocol.to_ascii_lowercase())
+            } else {
+                "not a protocol Suricata 7.0.10 accepts in a rule (or disabled in its default configuration)".to_string()
+            };
+            span_err(1, RuleErrorKind::UnknownProtocol, format!("unknown protocol `{}`", raw.protocol), &hint)
+        })?;
+        for (i, which) in [(2, "source address"), (5, "destination address")] {
+            let expr = if i == 2 { &raw.src } else { &raw.dst };
+            if let Err(e) = self.ctx.vars.addresses_of(expr) {
+                return Err(span_err(
+                    i,
+                    RuleErrorKind::Address,
+                    format!("invalid {which}: {e}"),
+                    "here",
+                ));
+            }
+        }
+        for (i, which) in [(3, "source port"), (6, "destination port")] {
+            let expr = if i == 3 { &raw.src_port } else { &raw.dst_port };
+            if let Err(e) = self.ctx.vars.ports_of(expr) {
+                return Err(span_err(
+                    i,
+                    RuleErrorKind::Address,
+                    format!("invalid {which}: {e}"),
+                    "here",
+                ));
+            }
+        }
+
+        let mut state = State {
+            gid: 1,
+            header_alproto: is_app_protocol(&protocol).then(|| protocol.clone()),
+            protocol: protocol.clone(),
+            ..State::default()
+        };
+        for o in &raw.options {
+            self.option(o, &mut state)?;
+        }
+        self.finish(&raw.options, &mut state, text)?;
+
+        let class_priority = state
+            .classtype
+            .as_deref()
+            .and_then(|c| self.ctx.classes.get(c))
+            .map(|c| c.priority);
+        Ok(Rule {
+            action,
+            protocol,
+            src: raw.src,
+            src_port: raw.src_port,
+            bidirectional: raw.bidirectional,
+            dst: raw.dst,
+            dst_port: raw.dst_port,
+            options: raw.options.iter().map(RuleOption::from).collect(),
+            sid,
+            gid: state.gid,
+            rev: state.rev,
+            msg: state.msg,
+            priority: state
+                .priority
+                .or(class_priority.map(u32::from))
+                .unwrap_or(3),
+            classtype: state.classtype,
+            origin: RuleOrigin::default(),
+        })
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn option<'r>(&self, o: &'r RawOption, st: &mut State<'r>) -> Result<(), RuleError> {
+        let Some(k) = keywords::lookup(&o.keyword) else {
+            return Err(at_option(
+                self.source,
+                o,
+                RuleErrorKind::UnknownKeyword(o.keyword.clone()),
+                format!("unknown keyword `{}`", o.keyword),
+                Some("not a Suricata 7.0.10 rule keyword"),
+            ));
+        };
+        let name = k.name;
+        let value = o.value.as_deref().filter(|v| !v.is_empty());
+        match (k.arity, value) {
+            (Arity::Required, None) => {
+                return Err(at_option(
+                    self.source,
+                    o,
+                    RuleErrorKind::InvalidValue(o.keyword.clone()),
+                    format!("`{}` needs a value", o.keyword),
+                    Some("expected `keyword:value;`"),
+                ))
+            }
+            (Arity::None, Some(_)) => {
+                return Err(at_option(
+                    self.source,
+                    o,
+                    RuleErrorKind::InvalidValue(o.keyword.clone()),
+                    format!("`{}` takes no value", o.keyword),
+                    Some("expected `keyword;`"),
+                ))
+            }
+            _ => {}
+        }
+        if let Some(v) = value {
+            let unquoted = v.trim_start_matches('!').trim_start();
+            if unquoted.starts_with('"')
+                && !QUOTES_MANDATORY.contains(&name)
+                && !QUOTES_OPTIONAL.contains(&name)
+            {
+                return Err(self.value_err(
+                    o,
+                    ValueError {
+                        offset: 0,
+                        len: v.len(),
+                        message: format!("`{}` takes no quotes", o.keyword),
+                    },
+                ));
+            }
+        }
+        if !k.supported {
+            return Err(at_option(
+                self.source,
+                o,
+                RuleErrorKind::Unsupported(o.keyword.clone()),
+                format!(
+                    "keyword `{}` is not supported by rulesim yet; the rule is not loaded",
+                    o.keyword
+                ),
+                Some("Suricata knows it, rulesim cannot evaluate it"),
+            ));
+        }
+        let v = value.unwrap_or("");
+        match k.kind {
+            KeywordKind::StickyBuffer => self.sticky(o, k, st),
+            KeywordKind::Transform => {
+                if st.buffer.is_none() {
+                    return Err(self.err(
+                        o,
+                        format!("transform `{}` must follow a sticky buffer", o.keyword),
+                    ));
+                }
+                st.transforms.push(name);
+                if name == "xor" {
+                    let key = v.trim_matches('"');
+                    if key.len() % 2 != 0 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(self.value_err(
+                            o,
+                            ValueError {
+                                offset: 0,
+                                len: v.len(),
+                                message: "the xor key must be an even number of hex digits".into(),
+                            },
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            KeywordKind::ContentModifier => self.modifier(o, name, v, st),
+            KeywordKind::LegacyBuffer => self.legacy_buffer(o, k, st),
+            KeywordKind::Payload => self.payload(o, name, v, st),
+            KeywordKind::Meta | KeywordKind::Match | KeywordKind::Other => {
+                self.other(o, name, v, st)
+            }
+        }
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn sticky<'r>(
+        &self,
+        o: &'r RawOption,
+        k: &Keyword,
+        st: &mut State<'r>,
+    ) -> Result<(), RuleError> {
+        if let Some((prev, prev_opt)) = st.buffer {
+            if st.buffer_matches == 0 {
+                return Err(self.err(
+                    prev_opt,
+                    format!("sticky buffer `{prev}` has no match after it before the next buffer"),
+                ));
+            }
+        }
+        let canonical = k.canonical.unwrap_or(k.name);
+        if canonical == "pkt_data" {
+            st.buffer = None;
+            st.transforms.clear();
+            return Ok(());
+        }
+        let (alproto, side) = buffer_info(canonical);
+        if let Some(p) = alproto {
+            self.set_alproto(o, p, st)?;
+        }
+        st.sides.push((o, canonical, side));
+        st.buffer = Some((canonical, o));
+        st.app_buffer.get_or_insert(o);
+        st.buffer_matches = 0;
+        st.transforms.clear();
+        Ok(())
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn set_alproto<'r>(
+        &self,
+        o: &'r RawOption,
+        proto: &'static str,
+        st: &mut State<'r>,
+    ) -> Result<(), RuleError> {
+        let current = st.header_alproto.as_deref().or(st.keyword_alproto);
+        match current {
+            // `http` in the header covers http1 and http2.
+            Some(c) if c == proto || (proto == "http" && matches!(c, "http1" | "http2")) => Ok(()),
+            // ja3 may also be QUIC.
+            Some("quic") if o.keyword.starts_with("ja3") => Ok(()),
+            Some(c) => Err(self.err(
+                o,
+                format!(
+                    "`{}` needs protocol {proto}, but the rule is already about {c}",
+                    o.keyword
+                ),
+            )),
+            None => {
+                st.keyword_alproto = Some(proto);
+                Ok(())
+            }
+        }
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn legacy_buffer<'r>(
+        &self,
+        o: &'r RawOption,
+        k: &Keyword,
+        st: &mut State<'r>,
+    ) -> Result<(), RuleError> {
+        if let Some((b, _)) = st.buffer {
+            return Err(self.err(o, format!("`{}` is used while sticky buffer `{b}` is active; reset it with `pkt_data` first", o.keyword)));
+        }
+        let canonical = k.canonical.unwrap_or(k.name);
+        let Some(c) = st.contents.last_mut() else {
+            return Err(self.err(o, format!("`{}` needs a preceding `content`", o.keyword)));
+        };
+        if c.moved_by_modifier || c.buffer.is_some() {
+            return Err(self.err(
+                o,
+                format!(
+                    "`{}` needs a preceding `content` that is not already in a buffer",
+                    o.keyword
+                ),
+            ));
+        }
+        c.moved_by_modifier = true;
+        c.buffer = Some(canonical);
+        if canonical == "http.host" {
+            if let Some(n) = c.nocase {
+                return Err(host_error(self.source, n, "`nocase`"));
+            }
+            if c.upper {
+                return Err(host_error(self.source, c.opt, "an upper-case pattern"));
+            }
+        }
+        let (alproto, side) = buffer_info(canonical);
+        st.app_buffer.get_or_insert(o);
+        st.sides.push((o, canonical, side));
+        if let Some(p) = alproto {
+            self.set_alproto(o, p, st)?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn payload<'r>(
+        &self,
+        o: &'r RawOption,
+        name: &str,
+        v: &str,
+        st: &mut State<'r>,
+    ) -> Result<(), RuleError> {
+        match name {
+            "content" | "uricontent" => {
+                let c = parse_content(v).map_err(|e| self.value_err(o, e))?;
+                let buffer = if name == "uricontent" {
+                    Some("http.uri")
+                } else {
+                    st.buffer.map(|(b, _)| b)
+                };
+                let upper = c.bytes.iter().any(u8::is_ascii_uppercase);
+                if buffer == Some("http.host") && upper {
+                    return Err(host_error(self.source, o, "an upper-case pattern"));
+                }
+                if !c.negated {
+                    if let Some(t) = st
+                        .transforms
+                        .iter()
+                        .find(|t| !transform_allows(t, &c.bytes))
+                    {
+                        return Err(self.value_err(
+                            o,
+                            ValueError {
+                                offset: 0,
+                                len: v.len(),
+                                message: format!(
+                                    "the pattern can never match after transform `{t}`"
+                                ),
+                            },
+                        ));
+                    }
+                }
+                if name == "uricontent" {
+                    self.set_alproto(o, "http", st)?;
+                    st.sides.push((o, "http.uri", Side::ToServer));
+                    st.app_buffer.get_or_insert(o);
+                }
+                st.contents.push(Content {
+                    opt: o,
+                    len: c.bytes.len() as i64,
+                    negated: c.negated,
+                    upper,
+                    buffer,
+                    nocase: None,
+                    depth: None,
+                    offset: None,
+                    distance: None,
+                    within: None,
+                    startswith: false,
+                    fast_pattern: None,
+                    fast_pattern_only: false,
+                    moved_by_modifier: false,
+                });
+                st.buffer_matches += 1;
+                *st.matches_in.entry(buffer).or_insert(0) += 1;
+                Ok(())
+            }
+            "pcre" => {
+                let p = parse_pcre(v).map_err(|e| self.value_err(o, e))?;
+                let mut buffer = st.buffer.map(|(b, _)| b);
+                if let Some(flag_buffer) = p.buffer() {
+                    if let Some(b) = buffer.filter(|b| !same_buffer(b, flag_buffer)) {
+                        return Err(self.err(o, format!("pcre buffer flag selects `{flag_buffer}` while sticky buffer `{b}` is active")));
+                    }
+                    self.set_alproto(o, "http", st)?;
+                    let (_, side) = buffer_info(flag_buffer);
+                    st.sides.push((o, flag_buffer, side));
+                    st.app_buffer.get_or_insert(o);
+                    buffer = Some(flag_buffer);
+                }
+                if p.relative()
+                    && st.buffer.is_none()
+                    && st.matches_in.get(&buffer).copied().unwrap_or(0) == 0
+                {
+                    return Err(self.err(
+                        o,
+                        "pcre with /R (relative) needs a preceding match in the same buffer",
+                    ));
+                }
+                st.buffer_matches += 1;
+                *st.matches_in.entry(buffer).or_insert(0) += 1;
+                Ok(())
+            }
+            "bsize" => {
+                let Some((b, _)) = st.buffer else {
+                    return Err(self.err(o, "`bsize` must follow a sticky buffer"));
+                };
+                let t = parse_num_test(v, u64::MAX >> 1).map_err(|e| self.value_err(o, e))?;
+                st.bsizes.push((o, b, t));
+                st.buffer_matches += 1;
+                Ok(())
+            }
+            "isdataat" => {
+                let first = v.split(',').next().unwrap_or("").trim();
+                let n = first.strip_prefix('!').unwrap_or(first).trim();
+                match n.parse::<u32>() {
+                    Ok(x) if x <= 65_535 => {}
+                    _ => {
+                        return Err(self.value_err(
+                            o,
+                            ValueError {
+                                offset: 0,
+                                len: first.len().max(1),
+                                message: "isdataat needs a number from 0 to 65535".into(),
+                            },
+                        ))
+                    }
+                }
+                let rest: Vec<&str> = v.split(',').skip(1).map(str::trim).collect();
+                if !matches!(
+                    rest.as_slice(),
+                    [] | ["relative"] | ["relative", "rawbytes"]
+                ) {
+                    return Err(self.value_err(
+                        o,
+                        ValueError {
+                            offset: 0,
+                            len: v.len(),
+                            message: "expected `N[,relative[,rawbytes]]`".into(),
+                        },
+                    ));
+                }
+                st.buffer_matches += 1;
+                Ok(())
+            }
+            _ => {
+                st.buffer_matches += 1;
+                Ok(())
+            }
+        }
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn modifier<'r>(
+        &self,
+        o: &'r RawOption,
+        name: &str,
+        v: &str,
+        st: &mut State<'r>,
+    ) -> Result<(), RuleError> {
+        let in_sticky = st.buffer.is_some();
+        let have_fast_pattern = st.contents.iter().any(|c| c.fast_pattern.is_some());
+        let Some(c) = st.contents.last_mut() else {
+            return Err(self.err(o, format!("`{}` needs a preceding `content`", o.keyword)));
+        };
+        let mix = "a relative modifier (distance, within) and an absolute one (depth, offset, startswith) on the same content";
+        let number = |lo: i64, hi: i64| -> Result<i64, RuleError> {
+            match int_value(v) {
+                Some(n) if (lo..=hi).contains(&n) => Ok(n),
+                Some(_) => Err(self.value_err(o, ValueError { offset: 0, len: v.len(), message: format!("`{name}` must be from {lo} to {hi}") })),
+                None => Err(self.value_err(
+                    o,
+                    ValueError { offset: 0, len: v.len().max(1), message: format!("`{name}` must be a number (byte_extract variables are not supported yet)") },
+                )),
+            }
+        };
+        match name {
+            "nocase" => {
+                if c.nocase.is_some() {
+                    return Err(self.err(o, "`nocase` is given twice for the same content"));
+                }
+                c.nocase = Some(o);
+                if c.buffer == Some("http.host") {
+                    return Err(host_error(self.source, o, "`nocase`"));
+                }
+            }
+            "depth" => {
+                let n = number(0, 65_535)?;
+                if c.depth.is_some() {
+                    return Err(self.err(
+                        o,
+                        if c.startswith {
+                            "`depth` after `startswith` on the same content"
+                        } else {
+                            "`depth` is given twice for the same content"
+                        },
+                    ));
+                }
+                if c.distance.is_some() || c.within.is_some() {
+                    return Err(self.err(o, format!("can't use {mix}")));
+                }
+                if n < c.len {
+                    return Err(self.value_err(
+                        o,
+                        ValueError {
+                            offset: 0,
+                            len: v.len(),
+                            message: format!(
+                                "depth {n} is smaller than the content's {} bytes",
+                                c.len
+                            ),
+                        },
+                    ));
+                }
+                c.depth = Some(n);
+            }
+            "offset" => {
+                let n = number(0, 65_535)?;
+                if c.startswith {
+                    return Err(self.err(o, "can't use `offset` with `startswith`"));
+                }
+                if c.offset.is_some() {
+                    return Err(self.err(o, "`offset` is given twice for the same content"));
+                }
+                if c.distance.is_some() || c.within.is_some() {
+                    return Err(self.err(o, format!("can't use {mix}")));
+                }
+                c.offset = Some(n);
+            }
+            "distance" | "within" => {
+                let n = number(-1_048_576, 1_048_576)?;
+                if c.depth.is_some() || c.offset.is_some() {
+                    return Err(self.err(o, format!("can't use {mix}")));
+                }
+                let slot = if name == "distance" {
+                    &mut c.distance
+                } else {
+                    &mut c.within
+                };
+                if slot.is_some() {
+                    return Err(
+                        self.err(o, format!("`{name}` is given twice for the same content"))
+                    );
+                }
+                if name == "within" && n < c.len {
+                    return Err(self.value_err(o, ValueError { offset: 0, len: v.len(), message: format!("within {n} is less than the content's {} bytes: it can never match", c.len) }));
+                }
+                *slot = Some(n);
+            }
+            "startswith" => {
+                if c.depth.is_some() || c.startswith {
+                    return Err(self.err(
+                        o,
+                        "can't use several depth/startswith settings for the same content",
+                    ));
+                }
+                if c.offset.is_some() {
+                    return Err(self.err(o, "can't mix `offset` with `startswith`"));
+                }
+                if c.distance.is_some() || c.within.is_some() {
+                    return Err(self.err(o, format!("can't use {mix}")));
+                }
+                c.startswith = true;
+                c.depth = Some(c.len);
+                c.offset = Some(0);
+            }
+            "endswith" => {}
+            "rawbytes" if in_sticky || c.buffer.is_some() => {
+                return Err(self.err(o, "`rawbytes` cannot be combined with a sticky buffer"));
+            }
+            "fast_pattern" => {
+                if c.fast_pattern.is_some() {
+                    return Err(self.err(o, "`fast_pattern` is given twice for the same content"));
+                }
+                if have_fast_pattern {
+                    return Err(self.err(
+                        o,
+                        "`fast_pattern` can be used on one content of a rule only",
+                    ));
+                }
+                let t = v.trim();
+                if t == "only" {
+                    c.fast_pattern_only = true;
+                } else if !t.is_empty() {
+                    let parts: Vec<&str> = t.split(',').map(str::trim).collect();
+                    let nums: Vec<Option<i64>> =
+                        parts.iter().map(|p| p.parse::<i64>().ok()).collect();
+                    match nums.as_slice() {
+                        [Some(off), Some(len)] if *off >= 0 && *len > 0 => {
+                            if off + len > c.len {
+                                return Err(self.value_err(
+                                    o,
+                                    ValueError { offset: 0, len: t.len(), message: format!("fast_pattern {off},{len} exceeds the content's {} bytes", c.len) },
+                                ));
+                            }
+                        }
+                        _ => return Err(self.value_err(o, ValueError { offset: 0, len: t.len().max(1), message: "expected `fast_pattern`, `fast_pattern:only` or `fast_pattern:offset,length`".into() })),
+                    }
+                }
+                c.fast_pattern = Some(o);
+            }
+            _ => {}
+        }
+        if c.fast_pattern_only
+            && (c.negated
+                || c.distance.is_some()
+                || c.within.is_some()
+                || c.offset.is_some()
+                || (c.depth.is_some() && !c.startswith))
+        {
+            return Err(self.err(o, "`fast_pattern:only` cannot be used with a negated content or with depth, offset, distance or within"));
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn other<'r>(
+        &self,
+        o: &'r RawOption,
+        name: &str,
+        v: &str,
+        st: &mut State<'r>,
+    ) -> Result<(), RuleError> {
+        let verr = |e: ValueError| self.value_err(o, e);
+        match name {
+            "sid" => {}
+            "msg" => {
+                if st.msg_seen {
+                    return Err(self.err(o, "duplicated `msg` keyword"));
+                }
+                st.msg_seen = true;
+                st.msg = parse_quoted_text(v).map_err(verr)?;
+            }
+            "rev" => {
+                if st.rev_seen {
+                    return Err(self.err(o, "duplicated `rev` keyword"));
+                }
+                st.rev_seen = true;
+                st.rev = match v.parse::<u64>() {
+                    Ok(n) if n >= 1 && n < u64::from(u32::MAX) => n as u32,
+                    _ => {
+                        return Err(verr(ValueError {
+                            offset: 0,
+                            len: v.len().max(1),
+                            message: "rev must be a number from 1 to 4294967294".into(),
+                        }))
+                    }
+                };
+            }
+            "gid" => {
+                st.gid = match v.parse::<u64>() {
+                    Ok(n) if n < u64::from(u32::MAX) => n as u32,
+                    _ => {
+                        return Err(verr(ValueError {
+                            offset: 0,
+                            len: v.len().max(1),
+                            message: "gid must be a number from 0 to 4294967294".into(),
+                        }))
+                    }
+                };
+            }
+            "priority" => {
+                let n = v.parse::<u32>().map_err(|_| {
+                    verr(ValueError {
+                        offset: 0,
+                        len: v.len().max(1),
+                        message: "priority must be a number".into(),
+                    })
+                })?;
+                // A repeated priority keeps the highest (the lowest number).
+                st.priority = Some(st.priority.map_or(n, |p| p.min(n)));
+            }
+            "classtype" => {
+                let ok = v.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if !ok {
+                    return Err(verr(ValueError {
+                        offset: 0,
+                        len: v.len().max(1),
+                        message: format!("`{v}` is not a classtype name"),
+                    }));
+                }
+                // An unknown classtype is only a warning in Suricata (priority 3).
+                let known = self
+                    .ctx
+                    .classes
+                    .get(v)
+                    .or_else(|| self.ctx.classes.get(&v.to_ascii_lowercase()));
+                let new_priority = known.map_or(3, |c| c.priority);
+                let keep_old = st
+                    .classtype
+                    .as_ref()
+                    .is_some_and(|_| st.class_priority.is_some_and(|p| p <= new_priority));
+                if !keep_old {
+                    st.classtype = Some(if known.is_some() && self.ctx.classes.get(v).is_none() {
+                        v.to_ascii_lowercase()
+                    } else {
+                        v.to_string()
+                    });
+                    st.class_priority = Some(new_priority);
+                }
+            }
+            "reference" => {
+                let ok = v.split_once(',').is_some_and(|(t, id)| {
+                    !t.trim().is_empty()
+                        && t.trim().chars().all(|c| c.is_ascii_alphanumeric())
+                        && !id.trim().trim_matches('"').is_empty()
+                });
+                if !ok {
+                    return Err(verr(ValueError {
+                        offset: 0,
+                        len: v.len().max(1),
+                        message: "expected `reference:type,id`".into(),
+                    }));
+                }
+            }
+            "target" if !matches!(v, "src_ip" | "dest_ip") => {
+                return Err(verr(ValueError {
+                    offset: 0,
+                    len: v.len().max(1),
+                    message: "target must be src_ip or dest_ip".into(),
+                }));
+            }
+            "tag" => {
+                let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+                let ok = match parts.as_slice() {
+                    [kind] => matches!(*kind, "host" | "session"),
+                    [kind, count, metric] | [kind, count, metric, _] => {
+                        matches!(*kind, "host" | "session")
+                            && count.parse::<u32>().is_ok()
+                            && matches!(*metric, "packets" | "bytes" | "seconds")
+                            && parts.get(3).is_none_or(|d| matches!(*d, "src" | "dst"))
+                    }
+                    _ => false,
+                };
+                if !ok {
+                    return Err(verr(ValueError {
+                        offset: 0,
+                        len: v.len().max(1),
+                        message:
+                            "expected `tag:host|session[,count,packets|bytes|seconds[,src|dst]]`"
+                                .into(),
+                    }));
+                }
+            }
+            "metadata" | "noalert" | "alert" => {}
+            "threshold" | "detection_filter" => {
+                let df = name == "detection_filter";
+                if (df && st.detection_filter) || (!df && st.threshold) {
+                    return Err(self.err(o, format!("only one `{name}` is allowed in a rule")));
+                }
+                if (df && st.threshold) || (!df && st.detection_filter) {
+                    return Err(self.err(
+                        o,
+                        "`detection_filter` and `threshold` are not allowed in the same rule",
+                    ));
+                }
+                parse_threshold(v, df).map_err(verr)?;
+                if df {
+                    st.detection_filter = true;
+                } else {
+                    st.threshold = true;
+                }
+            }
+            "dsize" => {
+                if st.dsize.is_some() {
+                    return Err(self.err(o, "only one `dsize` is allowed in a rule"));
+                }
+                let t = parse_num_test(v, 65_535).map_err(verr)?;
+                st.dsize = Some((o, t));
+            }
+            "itype" | "icode" => {
+                parse_num_test(v, 255).map_err(verr)?;
+            }
+            "ip_proto" => {
+                if !matches!(
+                    st.protocol.as_str(),
+                    "ip" | "ipv4" | "ip4" | "ipv6" | "ip6" | "pkthdr"
+                ) {
+                    return Err(
+                        self.err(o, "`ip_proto` can only be used in rules for protocol `ip`")
+                    );
+                }
+                let t = v.trim_matches('"').trim();
+                let t = t.strip_prefix(['!', '<', '>']).unwrap_or(t).trim();
+                if !(t.parse::<u8>().is_ok() || ip_proto_name(t)) {
+                    return Err(verr(ValueError {
+                        offset: 0,
+                        len: v.len().max(1),
+                        message: format!("`{t}` is not an IP protocol name or number"),
+                    }));
+                }
+            }
+            "flow" => {
+                let f = parse_flow(v).map_err(verr)?;
+                let pure_direction = !(f.established
+                    || f.not_established
+                    || f.stateless
+                    || f.only_stream
+                    || f.no_stream
+                    || f.only_frag
+                    || f.no_frag);
+                if st.flow_state_set {
+                    return Err(self.err(
+                        o,
+                        "a rule may have only one `flow` option (after a bare direction, one more)",
+                    ));
+                }
+                if !pure_direction {
+                    st.flow_state_set = true;
+                }
+                if f.to_server {
+                    st.flow_side.push((o, Side::ToServer));
+                }
+                if f.to_client {
+                    st.flow_side.push((o, Side::ToClient));
+                }
+            }
+            "flowbits" => {
+                parse_flowbits(v).map_err(verr)?;
+            }
+            "xbits" => {
+                let ok = v.contains("track ip_src")
+                    || v.contains("track ip_dst")
+                    || v.contains("track ip_pair");
+                if !ok {
+                    return Err(verr(ValueError {
+                        offset: 0,
+                        len: v.len(),
+                        message: "xbits needs `track ip_src|ip_dst|ip_pair`".into(),
+                    }));
+                }
+                if let Some(exp) = v
+                    .split(',')
+                    .map(str::trim)
+                    .find_map(|p| p.strip_prefix("expire"))
+                {
+                    match exp.trim().parse::<u32>() {
+                        Ok(n) if n > 0 => {}
+                        _ => {
+                            return Err(verr(ValueError {
+                                offset: 0,
+                                len: v.len(),
+                                message: "xbits expire must be a number above 0".into(),
+                            }))
+                        }
+                    }
+                }
+                let cmd = v.split(',').next().unwrap_or("").trim();
+                if !matches!(cmd, "set" | "unset" | "toggle" | "isset" | "isnotset") {
+                    return Err(verr(ValueError {
+                        offset: 0,
+                        len: cmd.len().max(1),
+                        message: format!("`{cmd}` is not an xbits command"),
+                    }));
+                }
+            }
+            "app-layer-protocol" => {
+                let t = v.trim_matches('"').trim();
+                let (negated, p) = match t.strip_prefix('!') {
+                    Some(p) => (true, p.trim()),
+                    None => (false, t),
+                };
+                if !(is_app_protocol(p) || p == "failed") {
+                    return Err(verr(ValueError {
+                        offset: 0,
+                        len: v.len().max(1),
+                        message: format!("unknown application protocol `{p}`"),
+                    }));
+                }
+                if !negated && (st.header_alproto.is_some() || st.keyword_alproto.is_some()) {
+                    return Err(self.err(o, "the rule already matches on an application protocol"));
+                }
+                if st.alp_positive || (st.alp_negated && (!negated || p == "failed")) {
+                    return Err(self.err(o, "can't mix positive app-layer-protocol matches with negated ones or with `failed`"));
+                }
+                if negated {
+                    st.alp_negated = true;
+                } else {
+                    st.alp_positive = true;
+                }
+            }
+            "ssl_state" => {
+                for part in v.split(['|', ',']) {
+                    let s = part.trim();
+                    let s = s.strip_prefix('!').unwrap_or(s);
+                    if !matches!(
+                        s,
+                        "client_hello" | "server_hello" | "client_keyx" | "server_keyx" | "unknown"
+                    ) {
+                        return Err(verr(ValueError {
+                            offset: v.find(part).unwrap_or(0),
+                            len: part.len().max(1),
+                            message: format!("`{s}` is not an ssl_state"),
+                        }));
+                    }
+                }
+                self.set_alproto(o, "tls", st)?;
+            }
+            "ssl_version" => {
+                let mut seen: Vec<String> = Vec::new();
+                let (mut pos, mut neg) = (false, false);
+                for part in v.split([',', ' ']).map(str::trim).filter(|p| !p.is_empty()) {
+                    let (n, name) = match part.strip_prefix('!') {
+                        Some(x) => (true, x.to_ascii_lowercase()),
+                        None => (false, part.to_ascii_lowercase()),
+                    };
+                    if !matches!(
+                        name.as_str(),
+                        "sslv2" | "sslv3" | "tls1.0" | "tls1.1" | "tls1.2" | "tls1.3"
+                    ) {
+                        return Err(verr(ValueError {
+                            offset: v.find(part).unwrap_or(0),
+                            len: part.len(),
+                            message: format!("`{part}` is not an ssl_version"),
+                        }));
+                    }
+                    if seen.contains(&name) {
+                        return Err(verr(ValueError {
+                            offset: v.find(part).unwrap_or(0),
+                            len: part.len(),
+                            message: "duplicate version".into(),
+                        }));
+                    }
+                    seen.push(name);
+                    if n {
+                        neg = true;
+                    } else {
+                        pos = true;
+                    }
+                }
+                if seen.is_empty() {
+                    return Err(verr(ValueError {
+                        offset: 0,
+                        len: v.len().max(1),
+                        message: "empty ssl_version".into(),
+                    }));
+                }
+                if pos && neg {
+                    return Err(verr(ValueError {
+                        offset: 0,
+                        len: v.len(),
+                        message: "can't mix negated and plain versions".into(),
+                    }));
+                }
+                self.set_alproto(o, "tls", st)?;
+            }
+            "tls.version" => {
+                let t = v.trim();
+                let ok = (t.starts_with("1.0")
+                    || t.starts_with("1.1")
+                    || t.starts_with("1.2")
+                    || t.starts_with("1.3"))
+                    || (t.len() == 6
+                        && (t.starts_with("0x") || t.starts_with("0X"))
+                        && t[2..].bytes().all(|b| b.is_ascii_hexdigit()));
+                if !ok {
+                    return Err(verr(ValueError {
+                        offset: 0,
+                        len: v.len().max(1),
+                        message: "expected 1.0, 1.1, 1.2, 1.3 or 0xNNNN".into(),
+                    }));
+                }
+                self.set_alproto(o, "tls", st)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Whole-rule validation, after every option.
+    #[allow(clippy::result_large_err)]
+    fn finish(
+        &self,
+        options: &[RawOption],
+        st: &mut State<'_>,
+        text: &str,
+    ) -> Result<(), RuleError> {
+        if let Some((b, o)) = st.buffer {
+            if st.buffer_matches == 0 {
+                return Err(self.err(o, format!("sticky buffer `{b}` has no match after it")));
+            }
+        }
+        // dsize and the packet-payload contents (Suricata's SigParseRequiredContentSize).
+        if let Some((o, t)) = st.dsize {
+            if let Some(app) = st.app_buffer {
+                return Err(self.err(
+                    app,
+                    format!(
+                        "the rule combines a packet keyword (`{}`) with application-layer matching",
+                        o.keyword
+                    ),
+                ));
+            }
+            let max = match t {
+                NumTest::Eq(n) | NumTest::Lt(n) | NumTest::Ne(n) => Some(n as i64),
+                NumTest::Between(_, hi) => Some(hi as i64),
+                _ => None,
+            };
+            if let Some(max) = max {
+                let pkt: Vec<&Content<'_>> =
+                    st.contents.iter().filter(|c| c.buffer.is_none()).collect();
+                if let Some(total) = required_size(&pkt, max) {
+                    let (off, len) = o.value_span.unwrap_or(o.keyword_span);
+                    return Err(self.source.error(
+                        RuleErrorKind::Invalid,
+                        off,
+                        len,
+                        format!("the rule can never match: its contents need {total} bytes of payload, more than dsize allows ({max})"),
+                        None,
+                    ));
+                }
+            }
+        }
+        for (o, buffer, t) in &st.bsizes {
+            let max = match t {
+                NumTest::Eq(n) | NumTest::Lt(n) => Some(*n as i64),
+                NumTest::Between(_, hi) => Some(*hi as i64),
+                _ => None,
+            };
+            if let Some(max) = max {
+                let in_buffer: Vec<&Content<'_>> = st
+                    .contents
+                    .iter()
+                    .filter(|c| c.buffer == Some(*buffer))
+                    .collect();
+                if let Some(total) = required_size(&in_buffer, max) {
+                    return Err(self.err(o, format!("the rule can never match: its `{buffer}` contents need {total} bytes, more than bsize allows ({max})")));
+                }
+            }
+        }
+        // ja3/ja3s hashes are 32 hex characters.
+        for c in &st.contents {
+            if matches!(c.buffer, Some("ja3.hash" | "ja3s.hash")) && c.len != 32 {
+                return Err(self.err(c.opt, "a JA3 hash is 32 characters long"));
+            }
+        }
+        // Buffers of both sides, or a buffer against the flow direction.
+        let server = st.sides.iter().find(|s| s.2 == Side::ToServer);
+        let client = st.sides.iter().find(|s| s.2 == Side::ToClient);
+        if let (Some(a), Some(b)) = (server, client) {
+            return Err(self.err(
+                b.0,
+                format!(
+                    "the rule mixes `{}` (client to server) and `{}` (server to client)",
+                    a.1, b.1
+                ),
+            ));
+        }
+        for (fo, fside) in &st.flow_side {
+            let against = st.sides.iter().find(|s| s.2 != Side::Both && s.2 != *fside);
+            if let Some(s) = against {
+                let dir = if *fside == Side::ToServer {
+                    "to_server"
+                } else {
+                    "to_client"
+                };
+                return Err(self.err(
+                    s.0,
+                    format!(
+                        "`{}` is never seen in the `{dir}` direction that `{}` asks for",
+                        s.1, fo.keyword
+                    ),
+                ));
+            }
+        }
+        let _ = (options, text);
+        Ok(())
+    }
+}
+
+/// What a rule collects while its options are checked.
+#[derive(Default)]
+struct State<'r> {
+    protocol: String,
+    header_alproto: Option<String>,
+    keyword_alproto: Option<&'static str>,
+    buffer: Option<(&'static str, &'r RawOption)>,
+    buffer_matches: usize,
+    matches_in: std::collections::HashMap<Option<&'static str>, usize>,
+    contents: Vec<Content<'r>>,
+    bsizes: Vec<(&'r RawOption, &'static str, NumTest)>,
+    dsize: Option<(&'r RawOption, NumTest)>,
+    app_buffer: Option<&'r RawOption>,
+    sides: Vec<(&'r RawOption, &'static str, Side)>,
+    flow_side: Vec<(&'r RawOption, Side)>,
+    flow_state_set: bool,
+    msg: String,
+    msg_seen: bool,
+    rev: u32,
+    rev_seen: bool,
+    gid: u32,
+    priority: Option<u32>,
+    classtype: Option<String>,
+    class_priority: Option<u8>,
+    threshold: bool,
+    detection_filter: bool,
+    alp_positive: bool,
+    alp_negated: bool,
+    /// Transforms of the current sticky buffer.
+    transforms: Vec<&'static str>,
+}
+
+/// Suricata's `SigParseRequiredContentSize` for one list of contents: the first content
+/// counts its length plus distance (and its offset is tracked, even negated); later ones
+/// count only with distance/within. Returns the required size when it exceeds `max`.
+fn required_size(contents: &[&Content<'_>], max: i64) -> Option<i64> {
+    let mut total = 0i64;
+    let mut max_offset = 0i64;
+    for (i, c) in contents.iter().enumerate() {
+        let distance = c.distance.unwrap_or(0);
+        if i == 0 {
+            total += c.len + distance;
+            max_offset = max_offset.max(c.offset.filter(|_| !c.startswith).unwrap_or(0));
+            continue;
+        }
+        if c.distance.is_none() && c.within.is_none() {
+            continue;
+        }
+        if c.negated {
+            let within = c.within.unwrap_or(0);
+            if total + distance + within > max {
+                return Some(total + distance + within);
+            }
+            continue;
+        }
+        total += c.len + distance;
+        max_offset = max_offset.max(c.offset.unwrap_or(0));
+    }
+    (total > max || total + max_offset > max).then_some(total.max(total + max_offset))
+}
+
+/// Whether a pattern can still be found after a transform (Suricata refuses, e.g., an
+/// upper-case pattern after `to_lowercase`).
+fn transform_allows(transform: &str, pattern: &[u8]) -> bool {
+    match transform {
+        "to_lowercase" => !pattern.iter().any(u8::is_ascii_uppercase),
+        "to_uppercase" => !pattern.iter().any(u8::is_ascii_lowercase),
+        "strip_whitespace" => !pattern.iter().any(u8::is_ascii_whitespace),
+        "compress_whitespace" => !pattern
+            .windows(2)
+            .any(|w| w[0].is_ascii_whitespace() && w[1].is_ascii_whitespace()),
+        _ => true,
+    }
+}
+
+/// In Suricata 7 the HTTP response body is inspected through the `file.data` list.
+fn same_buffer(a: &str, b: &str) -> bool {
+    fn norm(x: &str) -> &str {
+        if x == "http.response_body" {
+            "file.data"
+        } else {
+            x
+        }
+    }
+    norm(a) == norm(b)
+}
+
+fn host_error(source: &RuleSource, o: &RawOption, what: &str) -> RuleError {
+    let (off, len) = o.value_span.unwrap_or(o.keyword_span);
+    let len = if o.value_span.is_some() {
+        len
+    } else {
+        o.keyword_span.1
+    };
+    source.error(
+        RuleErrorKind::Invalid,
+        off,
+        len,
+        format!("{what} on `http.host`: the host buffer is lower-cased, so this can never match; use a lower-case pattern without `nocase` (or `http.host.raw`)"),
+        None,
+    )
+}
+
+/// IP protocol names `ip_proto` accepts: IANA names as Suricata spells them, and its
+/// lower-case aliases (case-sensitive, as in Suricata).
+fn ip_proto_name(name: &str) -> bool {
+    const IANA: &[&str] = &[
+        "HOPOPT",
+        "ICMP",
+        "IGMP",
+        "GGP",
+        "IPv4",
+        "ST",
+        "TCP",
+        "CBT",
+        "EGP",
+        "IGP",
+        "PUP",
+        "UDP",
+        "IDP",
+        "IPv6",
+        "IPv6-Route",
+        "IPv6-Frag",
+        "RSVP",
+        "GRE",
+        "ESP",
+        "AH",
+        "IPv6-ICMP",
+        "IPv6-NoNxt",
+        "IPv6-Opts",
+        "EIGRP",
+        "OSPFIGP",
+        "PIM",
+        "VRRP",
+        "L2TP",
+        "SCTP",
+        "UDPLite",
+    ];
+    const ALIASES: &[&str] = &[
+        "ip",
+        "icmp",
+        "igmp",
+        "tcp",
+        "udp",
+        "ipv6",
+        "ipv6-icmp",
+        "gre",
+        "esp",
+        "ah",
+        "sctp",
+        "pim",
+        "vrrp",
+        "l2tp",
+        "ospf",
+    ];
+    IANA.contains(&name) || ALIASES.contains(&name)
+}
