@@ -4,6 +4,7 @@
 //! Loading never stops at a bad rule: every rule either loads or gets a [`RuleError`]
 //! naming the file, line and column, and the rest of the file still loads.
 
+pub mod aws;
 pub mod check;
 pub mod classification;
 pub mod error;
@@ -37,6 +38,8 @@ pub struct RuleSet {
     pub errors: Vec<RuleError>,
     /// Sources read (files, rule groups).
     pub sources: usize,
+    /// AWS rule groups loaded, in load order.
+    pub groups: Vec<aws::AwsRuleGroup>,
 }
 
 /// Suricata-style load summary.
@@ -146,11 +149,10 @@ pub fn split_rules(text: &str, origin: &str) -> Vec<(String, RuleSource)> {
     for (i, raw_line) in text.split('\n').enumerate() {
         let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
         let line_no = i + 1;
-        if current.is_none() {
-            let t = line.trim_start();
-            if t.is_empty() || t.starts_with('#') {
-                continue;
-            }
+        // Suricata skips a line whose first byte is blank, `#`, CR or LF (so an indented
+        // rule is ignored, as a comment is), unless it continues the previous line.
+        if current.is_none() && (line.is_empty() || line.starts_with([' ', '\t', '#', '\r'])) {
+            continue;
         }
         let (body, continues) = match line.trim_end().strip_suffix('\\') {
             Some(b) => (b, true),
@@ -230,6 +232,66 @@ pub fn load_rule_files(paths: &[PathBuf], ctx: &RuleContext) -> std::io::Result<
         set.extend(rules, errors);
     }
     Ok(set)
+}
+
+/// A rule source that could not be read at all (unreadable file, invalid JSON).
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Aws(#[from] aws::AwsError),
+}
+
+/// Loads rule sources: Suricata rule files (`.rules` and anything not `.json`) and AWS
+/// rule groups (`.json`), each group with its own variables.
+pub fn load_sources(paths: &[PathBuf], ctx: &RuleContext) -> Result<RuleSet, SourceError> {
+    let mut set = RuleSet::default();
+    for path in paths {
+        let text = read_text(path)?;
+        let origin = path.display().to_string();
+        if path
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("json"))
+        {
+            let group = aws::parse_rule_group(&text, &origin)?;
+            let group_ctx = RuleContext {
+                vars: group.vars(&ctx.vars),
+                classes: ctx.classes.clone(),
+            };
+            let label = format!("{origin} ({}, {})", group.name, group.kind);
+            let (rules, errors) = parse_rules_text(&group.rules, &label, &group_ctx);
+            set.extend(rules, errors);
+            set.groups.push(group);
+        } else {
+            let (rules, errors) = parse_rules_text(&text, &origin, ctx);
+            set.extend(rules, errors);
+        }
+    }
+    Ok(set)
+}
+
+/// Rule sources named on the command line: files as given, directories to their
+/// `.rules` and `.json` files in name order.
+pub fn source_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+        if meta.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    f.is_file() && f.extension().is_some_and(|x| x == "rules" || x == "json")
+                })
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
 }
 
 fn read_text(path: &Path) -> std::io::Result<String> {

@@ -120,17 +120,18 @@ fn header_and_meta_are_read() {
 
 #[test]
 fn comments_blank_lines_and_continuations() {
-    let text = "# a comment\n\n   # indented comment\nalert tcp any any -> any any (msg:\"one\"; \\\n    sid:1;)\r\n#alert tcp any any -> any any (sid:2;)\nalert udp any any -> any any (sid:3;)";
+    let text = "# a comment\n\n   # indented comment\n  alert tcp any any -> any any (sid:9;)\nalert tcp any any -> any any (msg:\"one\"; \\\n    sid:1;)\r\n#alert tcp any any -> any any (sid:2;)\nalert udp any any -> any any (sid:3;)";
     let (rules, errors) = parse_rules_text(text, "f.rules", &ctx());
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(rules.len(), 2);
     assert_eq!(
         (rules[0].sid, rules[0].origin.line, rules[0].origin.position),
-        (1, 4, 0)
+        (1, 5, 0),
+        "the indented rule on line 4 is skipped, as Suricata skips it"
     );
     assert_eq!(
         (rules[1].sid, rules[1].origin.line, rules[1].origin.position),
-        (3, 7, 1)
+        (3, 8, 1)
     );
     // An error on a continuation line names that line.
     let e = error_of("alert tcp any any -> any any (msg:\"x\"; \\\n  bogus; sid:1;)");

@@ -1,0 +1,620 @@
+//! AWS Network Firewall stateful rule groups, read from the JSON that
+//! `aws network-firewall describe-rule-group` prints (or the bare `RuleGroup` object, or a
+//! CloudFormation `AWS::NetworkFirewall::RuleGroup` resource), and turned into the
+//! Suricata rules AWS runs: `RulesString` as written, `RulesSourceList` domain lists into
+//! the rules AWS documents it generates, `StatefulRules` 5-tuple rules into their
+//! Suricata text, with the group's `RuleVariables`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use super::vars::VarTable;
+
+/// Why a rule group could not be read.
+#[derive(Debug, Error)]
+pub enum AwsError {
+    #[error("{origin}:{line}:{column}: invalid JSON: {message}")]
+    Json {
+        origin: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{origin}: {message}")]
+    Shape { origin: String, message: String },
+}
+
+/// Stateful rule order of a rule group or policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RuleOrder {
+    /// Suricata's action order (pass, drop, reject, alert, then priority).
+    #[default]
+    DefaultActionOrder,
+    /// Rule groups by priority, rules as written.
+    StrictOrder,
+}
+
+impl RuleOrder {
+    fn parse(s: &str) -> Option<RuleOrder> {
+        match s {
+            "DEFAULT_ACTION_ORDER" => Some(RuleOrder::DefaultActionOrder),
+            "STRICT_ORDER" => Some(RuleOrder::StrictOrder),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleOrder::DefaultActionOrder => "DEFAULT_ACTION_ORDER",
+            RuleOrder::StrictOrder => "STRICT_ORDER",
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct Definition {
+    #[serde(default)]
+    definition: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RuleVariables {
+    #[serde(default, rename = "IPSets")]
+    ip_sets: BTreeMap<String, Definition>,
+    #[serde(default)]
+    port_sets: BTreeMap<String, Definition>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RulesSourceList {
+    targets: Vec<String>,
+    target_types: Vec<String>,
+    generated_rules_type: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Header {
+    protocol: String,
+    source: String,
+    source_port: String,
+    direction: String,
+    destination: String,
+    destination_port: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct JsonRuleOption {
+    keyword: String,
+    #[serde(default)]
+    settings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StatefulRule {
+    action: String,
+    header: Header,
+    #[serde(default)]
+    rule_options: Vec<JsonRuleOption>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RulesSource {
+    rules_string: Option<String>,
+    rules_source_list: Option<RulesSourceList>,
+    stateful_rules: Option<Vec<StatefulRule>>,
+    stateless_rules_and_custom_actions: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StatefulRuleOptions {
+    rule_order: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RuleGroupJson {
+    rule_variables: Option<RuleVariables>,
+    rules_source: Option<RulesSource>,
+    stateful_rule_options: Option<StatefulRuleOptions>,
+}
+
+/// A rule group as rulesim uses it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsRuleGroup {
+    /// `RuleGroupName` (or the file name when the JSON has none).
+    pub name: String,
+    pub arn: Option<String>,
+    pub rule_order: RuleOrder,
+    /// Address sets (`IPSets`) of the group, joined into Suricata groups.
+    pub ip_sets: BTreeMap<String, String>,
+    pub port_sets: BTreeMap<String, String>,
+    /// The Suricata rules the group stands for, one per line.
+    pub rules: String,
+    /// Where the rules came from: `RulesString`, `RulesSourceList` or `StatefulRules`.
+    pub kind: &'static str,
+}
+
+impl AwsRuleGroup {
+    /// The variables the group's rules see: the run's, overridden by the group's sets.
+    /// A group that sets only `HOME_NET` keeps `EXTERNAL_NET` as the negation of the
+    /// policy's (the run's) `HOME_NET`, as AWS documents.
+    pub fn vars(&self, base: &VarTable) -> VarTable {
+        let mut vars = base.clone();
+        if self.ip_sets.contains_key("HOME_NET") && !self.ip_sets.contains_key("EXTERNAL_NET") {
+            if let Some(home) = base.addresses.get("HOME_NET") {
+                vars.addresses
+                    .insert("EXTERNAL_NET".into(), format!("![{home}]"));
+            }
+        }
+        for (k, v) in &self.ip_sets {
+            vars.addresses.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &self.port_sets {
+            vars.ports.insert(k.clone(), v.clone());
+        }
+        vars
+    }
+}
+
+/// Reads a rule group from JSON text. `origin` (the file name) names it in errors and
+/// when the JSON carries no `RuleGroupName`.
+pub fn parse_rule_group(text: &str, origin: &str) -> Result<AwsRuleGroup, AwsError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| AwsError::Json {
+        origin: origin.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    let shape = |message: String| AwsError::Shape {
+        origin: origin.to_string(),
+        message,
+    };
+    // describe-rule-group output, a CloudFormation resource, or the bare RuleGroup.
+    let (group_value, meta) = if let Some(g) = value.get("RuleGroup").filter(|g| g.is_object()) {
+        (
+            g.clone(),
+            value
+                .get("RuleGroupResponse")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null),
+        )
+    } else if let Some(props) = value
+        .get("Properties")
+        .filter(|p| p.get("RuleGroup").is_some())
+    {
+        (props["RuleGroup"].clone(), props.clone())
+    } else if value.get("RulesSource").is_some() {
+        (value.clone(), serde_json::Value::Null)
+    } else {
+        return Err(shape("not a rule group: expected `RuleGroup` (describe-rule-group output), a CloudFormation resource, or a bare object with `RulesSource`".into()));
+    };
+    if meta.get("Type").and_then(|t| t.as_str()) == Some("STATELESS") {
+        return Err(shape(
+            "a STATELESS rule group: rulesim evaluates stateful rule groups".into(),
+        ));
+    }
+    let group: RuleGroupJson = serde_json::from_value(group_value)
+        .map_err(|e| shape(format!("invalid rule group: {e}")))?;
+    let name = meta
+        .get("RuleGroupName")
+        .and_then(|n| n.as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            std::path::Path::new(origin)
+                .file_stem()
+                .map_or(origin.to_string(), |s| s.to_string_lossy().to_string())
+        });
+    let arn = meta
+        .get("RuleGroupArn")
+        .and_then(|a| a.as_str())
+        .map(str::to_string);
+    let rule_order = match group.stateful_rule_options.and_then(|o| o.rule_order) {
+        None => RuleOrder::DefaultActionOrder,
+        Some(o) => RuleOrder::parse(&o).ok_or_else(|| {
+            shape(format!(
+                "unknown RuleOrder `{o}` (DEFAULT_ACTION_ORDER or STRICT_ORDER)"
+            ))
+        })?,
+    };
+    let vars = group.rule_variables.unwrap_or_default();
+    let ip_sets = vars
+        .ip_sets
+        .into_iter()
+        .map(|(k, d)| (k, join_set(&d.definition)))
+        .collect();
+    let port_sets = vars
+        .port_sets
+        .into_iter()
+        .map(|(k, d)| (k, join_set(&d.definition)))
+        .collect();
+    let source = group
+        .rules_source
+        .ok_or_else(|| shape("the rule group has no `RulesSource`".into()))?;
+    if source.stateless_rules_and_custom_actions.is_some() {
+        return Err(shape(
+            "a stateless rule group: rulesim evaluates stateful rule groups".into(),
+        ));
+    }
+    let given = [
+        source.rules_string.is_some(),
+        source.rules_source_list.is_some(),
+        source.stateful_rules.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(shape(
+            "`RulesSource` must hold exactly one of RulesString, RulesSourceList, StatefulRules"
+                .into(),
+        ));
+    }
+    let (rules, kind) = if let Some(s) = source.rules_string {
+        (s, "RulesString")
+    } else if let Some(list) = source.rules_source_list {
+        (
+            domain_list_rules(
+                &list.targets,
+                &list.target_types,
+                &list.generated_rules_type,
+                rule_order,
+            )
+            .map_err(shape)?,
+            "RulesSourceList",
+        )
+    } else {
+        let stateful = source.stateful_rules.unwrap_or_default();
+        let mut lines = Vec::with_capacity(stateful.len());
+        for (i, r) in stateful.iter().enumerate() {
+            lines.push(
+                standard_rule_text(r).map_err(|m| shape(format!("StatefulRules[{i}]: {m}")))?,
+            );
+        }
+        (lines.join("\n"), "StatefulRules")
+    };
+    Ok(AwsRuleGroup {
+        name,
+        arn,
+        rule_order,
+        ip_sets,
+        port_sets,
+        rules,
+        kind,
+    })
+}
+
+/// `["10.0.0.0/16", "10.1.0.0/16"]` -> `[10.0.0.0/16,10.1.0.0/16]`.
+fn join_set(items: &[String]) -> String {
+    if items.len() == 1 {
+        return items[0].trim().to_string();
+    }
+    format!(
+        "[{}]",
+        items.iter().map(|s| s.trim()).collect::<Vec<_>>().join(",")
+    )
+}
+
+/// The Suricata text of a standard (5-tuple) stateful rule, as AWS renders it.
+fn standard_rule_text(r: &StatefulRule) -> Result<String, String> {
+    let action = match r.action.as_str() {
+        "PASS" | "DROP" | "ALERT" | "REJECT" => r.action.to_ascii_lowercase(),
+        other => {
+            return Err(format!(
+                "unknown Action `{other}` (PASS, DROP, ALERT, REJECT)"
+            ))
+        }
+    };
+    let h = &r.header;
+    let direction = match h.direction.as_str() {
+        "FORWARD" => "->",
+        "ANY" => "<>",
+        other => return Err(format!("unknown Direction `{other}` (FORWARD or ANY)")),
+    };
+    let options: Vec<String> = r
+        .rule_options
+        .iter()
+        .map(|o| {
+            if o.settings.is_empty() {
+                o.keyword.clone()
+            } else {
+                format!("{}:{}", o.keyword, o.settings.join(","))
+            }
+        })
+        .collect();
+    let mut text = format!(
+        "{action} {} {} {} {direction} {} {} (",
+        h.protocol.to_ascii_lowercase(),
+        h.source,
+        h.source_port,
+        h.destination,
+        h.destination_port
+    );
+    for (i, o) in options.iter().enumerate() {
+        if i > 0 {
+            text.push(' ');
+        }
+        text.push_str(o);
+        text.push(';');
+    }
+    text.push(')');
+    Ok(text)
+}
+
+/// The rules AWS generates for a domain list: for each target in order, the TLS rule then
+/// the HTTP rule (per the target types given), sids from 1; an ALLOWLIST ends with one
+/// catch-all drop per protocol (not in strict order, where the default action denies).
+/// Strict-order groups cannot carry `priority`, so it is left out there.
+pub fn domain_list_rules(
+    targets: &[String],
+    target_types: &[String],
+    generated: &str,
+    order: RuleOrder,
+) -> Result<String, String> {
+    let (action, word) =
+        match generated {
+            "ALLOWLIST" => ("pass", "allowlisted"),
+            "DENYLIST" => ("drop", "denylisted"),
+            "REJECTLIST" => ("reject", "rejectlisted"),
+            "ALERTLIST" => ("alert", "alertlisted"),
+            other => return Err(format!(
+                "unknown GeneratedRulesType `{other}` (ALLOWLIST, DENYLIST, REJECTLIST, ALERTLIST)"
+            )),
+        };
+    let mut tls = false;
+    let mut http = false;
+    for t in target_types {
+        match t.as_str() {
+            "TLS_SNI" => tls = true,
+            "HTTP_HOST" => http = true,
+            other => return Err(format!("unknown TargetType `{other}` (TLS_SNI, HTTP_HOST)")),
+        }
+    }
+    if !tls && !http {
+        return Err("TargetTypes is empty".into());
+    }
+    let priority = if order == RuleOrder::StrictOrder {
+        ""
+    } else {
+        " priority:1;"
+    };
+    let mut lines = Vec::new();
+    let mut sid = 1;
+    for target in targets {
+        let target = target.trim();
+        if target.is_empty() || target.contains(['"', ';', '\\', '|', ' ']) {
+            return Err(format!("target `{target}` is not a domain name"));
+        }
+        if tls {
+            let m = if target.starts_with('.') {
+                format!("tls.sni; dotprefix; content:\"{target}\"; nocase; endswith;")
+            } else {
+                format!("tls.sni; content:\"{target}\"; startswith; nocase; endswith;")
+            };
+            lines.push(format!(
+                "{action} tls $HOME_NET any -> $EXTERNAL_NET any (ssl_state:client_hello; {m} msg:\"matching TLS {word} FQDNs\";{priority} flow:to_server, established; sid:{sid}; rev:1;)"
+            ));
+            sid += 1;
+        }
+        if http {
+            // The host buffer is lower-cased: an upper-case pattern could never match.
+            let host = target.to_ascii_lowercase();
+            let m = if host.starts_with('.') {
+                format!("http.host; dotprefix; content:\"{host}\"; endswith;")
+            } else {
+                format!("http.host; content:\"{host}\"; startswith; endswith;")
+            };
+            lines.push(format!(
+                "{action} http $HOME_NET any -> $EXTERNAL_NET any ({m} msg:\"matching HTTP {word} FQDNs\";{priority} flow:to_server, established; sid:{sid}; rev:1;)"
+            ));
+            sid += 1;
+        }
+    }
+    if generated == "ALLOWLIST" && order != RuleOrder::StrictOrder {
+        if tls {
+            lines.push(format!(
+                "drop tls $HOME_NET any -> $EXTERNAL_NET any (msg:\"not matching any TLS allowlisted FQDNs\"; priority:1; ssl_state:client_hello; flow:to_server, established; sid:{sid}; rev:1;)"
+            ));
+            sid += 1;
+        }
+        if http {
+            lines.push(format!(
+                "drop http $HOME_NET any -> $EXTERNAL_NET any (http.header_names; content:\"|0d 0a|\"; startswith; msg:\"not matching any HTTP allowlisted FQDNs\"; priority:1; flow:to_server, established; sid:{sid}; rev:1;)"
+            ));
+        }
+    }
+    Ok(lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn denylist_matches_the_aws_documentation() {
+        let text = domain_list_rules(
+            &strings(&["evil.com"]),
+            &strings(&["TLS_SNI", "HTTP_HOST"]),
+            "DENYLIST",
+            RuleOrder::DefaultActionOrder,
+        )
+        .expect("generates");
+        assert_eq!(
+            text,
+            "drop tls $HOME_NET any -> $EXTERNAL_NET any (ssl_state:client_hello; tls.sni; content:\"evil.com\"; startswith; nocase; endswith; msg:\"matching TLS denylisted FQDNs\"; priority:1; flow:to_server, established; sid:1; rev:1;)\n\
+             drop http $HOME_NET any -> $EXTERNAL_NET any (http.host; content:\"evil.com\"; startswith; endswith; msg:\"matching HTTP denylisted FQDNs\"; priority:1; flow:to_server, established; sid:2; rev:1;)"
+        );
+    }
+
+    #[test]
+    fn http_allowlist_matches_the_aws_documentation() {
+        let text = domain_list_rules(
+            &strings(&[".amazon.com", "example.com"]),
+            &strings(&["HTTP_HOST"]),
+            "ALLOWLIST",
+            RuleOrder::DefaultActionOrder,
+        )
+        .expect("generates");
+        assert_eq!(
+            text,
+            "pass http $HOME_NET any -> $EXTERNAL_NET any (http.host; dotprefix; content:\".amazon.com\"; endswith; msg:\"matching HTTP allowlisted FQDNs\"; priority:1; flow:to_server, established; sid:1; rev:1;)\n\
+             pass http $HOME_NET any -> $EXTERNAL_NET any (http.host; content:\"example.com\"; startswith; endswith; msg:\"matching HTTP allowlisted FQDNs\"; priority:1; flow:to_server, established; sid:2; rev:1;)\n\
+             drop http $HOME_NET any -> $EXTERNAL_NET any (http.header_names; content:\"|0d 0a|\"; startswith; msg:\"not matching any HTTP allowlisted FQDNs\"; priority:1; flow:to_server, established; sid:3; rev:1;)"
+        );
+    }
+
+    #[test]
+    fn tls_allowlist_matches_the_aws_documentation() {
+        let text = domain_list_rules(
+            &strings(&[".amazon.com", "example.com"]),
+            &strings(&["TLS_SNI"]),
+            "ALLOWLIST",
+            RuleOrder::DefaultActionOrder,
+        )
+        .expect("generates");
+        assert_eq!(
+            text,
+            "pass tls $HOME_NET any -> $EXTERNAL_NET any (ssl_state:client_hello; tls.sni; dotprefix; content:\".amazon.com\"; nocase; endswith; msg:\"matching TLS allowlisted FQDNs\"; priority:1; flow:to_server, established; sid:1; rev:1;)\n\
+             pass tls $HOME_NET any -> $EXTERNAL_NET any (ssl_state:client_hello; tls.sni; content:\"example.com\"; startswith; nocase; endswith; msg:\"matching TLS allowlisted FQDNs\"; priority:1; flow:to_server, established; sid:2; rev:1;)\n\
+             drop tls $HOME_NET any -> $EXTERNAL_NET any (msg:\"not matching any TLS allowlisted FQDNs\"; priority:1; ssl_state:client_hello; flow:to_server, established; sid:3; rev:1;)"
+        );
+    }
+
+    #[test]
+    fn several_targets_both_types_strict_order_and_other_lists() {
+        let text = domain_list_rules(
+            &strings(&["a.example", ".b.example"]),
+            &strings(&["HTTP_HOST", "TLS_SNI"]),
+            "ALLOWLIST",
+            RuleOrder::DefaultActionOrder,
+        )
+        .expect("generates");
+        let sids: Vec<(&str, &str)> = text
+            .lines()
+            .map(|l| {
+                (
+                    l.split(' ').nth(1).unwrap_or(""),
+                    l.rsplit("sid:").next().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sids,
+            vec![
+                ("tls", "1; rev:1;)"),
+                ("http", "2; rev:1;)"),
+                ("tls", "3; rev:1;)"),
+                ("http", "4; rev:1;)"),
+                ("tls", "5; rev:1;)"),
+                ("http", "6; rev:1;)")
+            ]
+        );
+        let strict = domain_list_rules(
+            &strings(&["a.example"]),
+            &strings(&["TLS_SNI"]),
+            "ALLOWLIST",
+            RuleOrder::StrictOrder,
+        )
+        .expect("generates");
+        assert_eq!(strict.lines().count(), 1, "no catch-all in strict order");
+        assert!(
+            !strict.contains("priority"),
+            "no priority keyword in strict order"
+        );
+        let reject = domain_list_rules(
+            &strings(&["a.example"]),
+            &strings(&["TLS_SNI"]),
+            "REJECTLIST",
+            RuleOrder::DefaultActionOrder,
+        )
+        .expect("generates");
+        assert!(
+            reject.starts_with("reject tls") && reject.contains("matching TLS rejectlisted FQDNs")
+        );
+        let upper = domain_list_rules(
+            &strings(&["WWW.Example.COM"]),
+            &strings(&["HTTP_HOST"]),
+            "DENYLIST",
+            RuleOrder::DefaultActionOrder,
+        )
+        .expect("generates");
+        assert!(
+            upper.contains("content:\"www.example.com\""),
+            "HTTP targets are lower-cased"
+        );
+        assert!(domain_list_rules(
+            &strings(&["a\"b"]),
+            &strings(&["TLS_SNI"]),
+            "DENYLIST",
+            RuleOrder::DefaultActionOrder
+        )
+        .is_err());
+        assert!(domain_list_rules(
+            &strings(&["a"]),
+            &strings(&["DNS"]),
+            "DENYLIST",
+            RuleOrder::DefaultActionOrder
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn standard_rules_render_as_aws_does() {
+        let json = r#"{"RulesSource":{"StatefulRules":[{"Action":"DROP","Header":{"Protocol":"HTTP","Source":"$HOME_NET","SourcePort":"ANY","Direction":"ANY","Destination":"$EXTERNAL_NET","DestinationPort":"ANY"},"RuleOptions":[{"Keyword":"msg","Settings":["\"this is a stateful drop rule\""]},{"Keyword":"sid","Settings":["1234"]}]}]}}"#;
+        let g = parse_rule_group(json, "g.json").expect("parses");
+        assert_eq!(
+            g.rules,
+            r#"drop http $HOME_NET ANY <> $EXTERNAL_NET ANY (msg:"this is a stateful drop rule"; sid:1234;)"#
+        );
+        assert_eq!(
+            (g.kind, g.name.as_str(), g.rule_order),
+            ("StatefulRules", "g", RuleOrder::DefaultActionOrder)
+        );
+    }
+
+    #[test]
+    fn describe_output_variables_and_errors() {
+        let json = r#"{"UpdateToken":"x","RuleGroup":{"RuleVariables":{"IPSets":{"HOME_NET":{"Definition":["10.0.0.0/16","10.1.0.0/16"]}},"PortSets":{"WEB":{"Definition":["80","8080:8090"]}}},
+            "RulesSource":{"RulesString":"alert tcp $HOME_NET any -> any $WEB (sid:1;)"},"StatefulRuleOptions":{"RuleOrder":"STRICT_ORDER"}},
+            "RuleGroupResponse":{"RuleGroupName":"web","RuleGroupArn":"arn:aws:network-firewall:us-east-1:1:stateful-rulegroup/web","Type":"STATEFUL"}}"#;
+        let g = parse_rule_group(json, "f.json").expect("parses");
+        assert_eq!(
+            (g.name.as_str(), g.rule_order, g.kind),
+            ("web", RuleOrder::StrictOrder, "RulesString")
+        );
+        assert_eq!(g.ip_sets["HOME_NET"], "[10.0.0.0/16,10.1.0.0/16]");
+        let vars = g.vars(&VarTable::default());
+        assert_eq!(vars.addresses["HOME_NET"], "[10.0.0.0/16,10.1.0.0/16]");
+        assert_eq!(
+            vars.addresses["EXTERNAL_NET"], "![[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]]",
+            "the group's HOME_NET does not move EXTERNAL_NET"
+        );
+        assert_eq!(vars.ports["WEB"], "[80,8080:8090]");
+        let bad = parse_rule_group("{\n  \"RuleGroup\": [1,\n}", "bad.json").unwrap_err();
+        assert!(matches!(bad, AwsError::Json { line: 3, .. }), "{bad}");
+        assert!(parse_rule_group(r#"{"Foo":1}"#, "x.json").is_err());
+        assert!(parse_rule_group(r#"{"RulesSource":{}}"#, "x.json").is_err());
+        assert!(parse_rule_group(
+            r#"{"RulesSource":{"RulesString":"x"},"StatefulRuleOptions":{"RuleOrder":"NOPE"}}"#,
+            "x.json"
+        )
+        .is_err());
+        let cfn = r#"{"Type":"AWS::NetworkFirewall::RuleGroup","Properties":{"RuleGroupName":"cfn","Type":"STATEFUL","Capacity":10,"RuleGroup":{"RulesSource":{"RulesString":"pass ip any any -> any any (sid:1;)"}}}}"#;
+        assert_eq!(
+            parse_rule_group(cfn, "c.json")
+                .expect("cloudformation")
+                .name,
+            "cfn"
+        );
+    }
+}
