@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::engine::{run_files, Engine};
 use crate::output::aws::AwsLogIdentity;
 use crate::output::EventOutput;
+use crate::rules::{RuleContext, RuleSet, VarTable};
 
 /// Exit code: success.
 pub const EXIT_OK: i32 = 0;
@@ -31,9 +32,18 @@ pub struct Args {
     #[arg(short = 'r', long = "pcap", value_name = "PATH", required = true, num_args = 1..)]
     pub inputs: Vec<PathBuf>,
 
-    /// Rule files or directories of them.
+    /// Rule sources: Suricata rule files, AWS rule-group JSON files, or directories of
+    /// them (`.rules` and `.json`, in name order).
     #[arg(short = 'S', long = "rules", value_name = "PATH", num_args = 1..)]
     pub rules: Vec<PathBuf>,
+
+    /// An AWS rule group (describe-rule-group JSON); repeatable, loaded in the order given.
+    #[arg(long = "rule-group", value_name = "FILE")]
+    pub rule_groups: Vec<PathBuf>,
+
+    /// Fail (exit 2) if any rule fails to load, instead of running without it.
+    #[arg(long = "strict-rules")]
+    pub strict_rules: bool,
 
     /// Directory for eve.json and stats.json (created if missing).
     #[arg(short = 'l', long = "log-dir", value_name = "DIR", default_value = ".")]
@@ -74,7 +84,11 @@ pub struct Args {
 
 /// Parses the command line and runs; returns the process exit code.
 pub fn main() -> i32 {
-    let args = match Args::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "rules") {
+        return rules_command(&argv[1..]);
+    }
+    let args = match Args::try_parse_from(&argv) {
         Ok(a) => a,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
@@ -111,34 +125,67 @@ fn settings_from(args: &Args) -> Result<Settings, String> {
     Ok(settings)
 }
 
-/// Rule files named by `-S`: files as given, directories to their `.rules` and `.json`
-/// files in name order.
-fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        if meta.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| format!("{}: {e}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| {
-                    f.is_file()
-                        && matches!(
-                            f.extension().and_then(|x| x.to_str()),
-                            Some("rules" | "json")
-                        )
-                })
-                .collect();
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(p.clone());
+/// How much the command line prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+/// Loads the rule sources of `-S` and `--rule-group`, printing every rule that failed.
+/// A source that cannot be read is an error; failed rules are an error only with
+/// `--strict-rules` (Suricata runs without them).
+fn load_rules(
+    rules: &[PathBuf],
+    groups: &[PathBuf],
+    settings: &Settings,
+    verbosity: Verbosity,
+    strict: bool,
+) -> Result<RuleSet, String> {
+    let mut sources = crate::rules::source_files(rules).map_err(|e| e.to_string())?;
+    sources.extend(groups.iter().cloned());
+    if sources.is_empty() {
+        return Ok(RuleSet::default());
+    }
+    let ctx = RuleContext {
+        vars: VarTable::from_config(&settings.vars),
+        ..RuleContext::default()
+    };
+    let set = crate::rules::load_sources(&sources, &ctx).map_err(|e| e.to_string())?;
+    // A large ruleset may refuse many rules: show the first few, and all with -v.
+    const SHOWN: usize = 10;
+    let show = match verbosity {
+        Verbosity::Quiet if !strict => 0,
+        Verbosity::Verbose => usize::MAX,
+        _ => SHOWN,
+    };
+    for e in set.errors.iter().take(show) {
+        eprintln!("{e}\n");
+    }
+    let s = set.summary();
+    if set.errors.len() > show && show > 0 {
+        eprintln!(
+            "rulesim: ... and {} more rule errors (-v shows them all)",
+            set.errors.len() - show
+        );
+    }
+    if verbosity != Verbosity::Quiet || (strict && s.failed > 0) {
+        eprintln!(
+            "rulesim: {} rule source(s): {} rules loaded, {} failed",
+            s.sources, s.loaded, s.failed
+        );
+        for (what, n) in s.failed_by_keyword.iter().chain(s.failed_by_kind.iter()) {
+            eprintln!("rulesim:   {n} failed: {what}");
         }
     }
-    for f in &out {
-        std::fs::File::open(f).map_err(|e| format!("{}: {e}", f.display()))?;
+    if strict && s.failed > 0 {
+        return Err(format!(
+            "--strict-rules: {} rule(s) failed to load",
+            s.failed
+        ));
     }
-    Ok(out)
+    Ok(set)
 }
 
 /// Whether to draw a progress bar: only on a terminal, never under CI.
@@ -159,7 +206,20 @@ fn run(args: &Args) -> Result<i32, String> {
                 .join(", ")
         ));
     }
-    let rules = rule_files(&args.rules)?;
+    let verbosity = if args.quiet {
+        Verbosity::Quiet
+    } else if args.verbose > 0 {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let ruleset = load_rules(
+        &args.rules,
+        &args.rule_groups,
+        &settings,
+        verbosity,
+        args.strict_rules,
+    )?;
     std::fs::create_dir_all(&args.log_dir)
         .map_err(|e| format!("{}: {e}", args.log_dir.display()))?;
     let aws = args.aws_log.as_ref().map(|name| AwsLogIdentity {
@@ -170,11 +230,6 @@ fn run(args: &Args) -> Result<i32, String> {
             .unwrap_or_else(|| AwsLogIdentity::DEFAULT_AZ.to_string()),
     });
     let output = EventOutput::create(&args.log_dir, aws).map_err(|e| e.to_string())?;
-    if args.verbose > 0 {
-        for f in &rules {
-            eprintln!("rulesim: rules file {} (detection arrives with the rule engine; no alerts are written yet)", f.display());
-        }
-    }
 
     let mut engine = Engine::new(&settings, output);
     let sizes: Vec<u64> = files
@@ -232,7 +287,8 @@ fn run(args: &Args) -> Result<i32, String> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let stats = engine.finish().map_err(|e| e.to_string())?;
+    let mut stats = engine.finish().map_err(|e| e.to_string())?;
+    stats.rules = ruleset.summary();
     write_stats(&args.log_dir, &stats).map_err(|e| e.to_string())?;
 
     let mut failed = false;
@@ -261,4 +317,113 @@ fn write_stats(dir: &Path, stats: &crate::output::stats::RunStats) -> std::io::R
     text.push('\n');
     std::fs::write(&path, text)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+}
+
+/// `rulesim rules show`: the Suricata rules each source stands for.
+#[derive(Parser, Debug)]
+#[command(
+    name = "rulesim rules",
+    about = "Show the Suricata rules that rule files and AWS rule groups compile to"
+)]
+struct RulesArgs {
+    #[command(subcommand)]
+    command: RulesCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum RulesCommand {
+    /// Print the compiled Suricata text of every source (what AWS would run for a rule
+    /// group), and the rules that fail to load. Exit 0, 1 if some rules failed, 2 if a
+    /// source could not be read.
+    Show {
+        /// Rule files, rule-group JSON files, or directories of them.
+        #[arg(short = 'S', long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
+        /// AWS rule groups (describe-rule-group JSON).
+        #[arg(long = "rule-group", value_name = "FILE")]
+        rule_groups: Vec<PathBuf>,
+        /// Override a setting, as with a run (variables matter for loading).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Shorthand for --set vars.address-groups.HOME_NET=<CIDRS>.
+        #[arg(long = "home-net", value_name = "CIDRS")]
+        home_net: Option<String>,
+    },
+}
+
+fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
+    let args = match RulesArgs::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let RulesCommand::Show {
+        rules,
+        rule_groups,
+        set,
+        home_net,
+    } = args.command;
+    let mut settings = Settings::default();
+    if let Some(h) = home_net {
+        if let Err(e) = settings.set(&format!("vars.address-groups.HOME_NET={h}")) {
+            eprintln!("rulesim: error: {e}");
+            return EXIT_ERROR;
+        }
+    }
+    for s in &set {
+        if let Err(e) = settings.set(s) {
+            eprintln!("rulesim: error: {e}");
+            return EXIT_ERROR;
+        }
+    }
+    if rules.is_empty() && rule_groups.is_empty() {
+        eprintln!("rulesim: error: give rule sources with -S or --rule-group");
+        return EXIT_ERROR;
+    }
+    let ruleset = match load_rules(&rules, &rule_groups, &settings, Verbosity::Quiet, false) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("rulesim: error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let mut out = String::new();
+    let mut current = None;
+    for rule in &ruleset.rules {
+        if current != Some(&rule.origin.source) {
+            current = Some(&rule.origin.source);
+            let group = ruleset.groups.iter().find(|g| {
+                rule.origin
+                    .source
+                    .contains(&format!("({}, {})", g.name, g.kind))
+            });
+            match group {
+                Some(g) => out.push_str(&format!(
+                    "# {} [{}]\n",
+                    rule.origin.source,
+                    g.rule_order.name()
+                )),
+                None => out.push_str(&format!("# {}\n", rule.origin.source)),
+            }
+        }
+        out.push_str(&rule.to_string());
+        out.push('\n');
+    }
+    print!("{out}");
+    for e in &ruleset.errors {
+        eprintln!("{e}\n");
+    }
+    let s = ruleset.summary();
+    eprintln!(
+        "rulesim: {} rule source(s): {} rules loaded, {} failed",
+        s.sources, s.loaded, s.failed
+    );
+    if s.failed > 0 {
+        1
+    } else {
+        EXIT_OK
+    }
 }

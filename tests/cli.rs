@@ -428,3 +428,81 @@ fn pcapng_interface_of_unknown_link_type_is_a_warning() {
     );
     assert_eq!(lines(&dir.path().join("eve.json")).len(), 1);
 }
+
+#[test]
+fn rule_errors_are_reported_and_strict_rules_fails_the_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = dir.path().join("bad.rules");
+    std::fs::write(&rules, "alert tcp any any -> any any (msg:\"x\"; foo; sid:1;)\nalert tcp any any -> any any (sid:2;)\n").expect("write");
+    let pcaps = repo("pcaps");
+    let args = [
+        "-r",
+        pcaps.to_str().expect("utf8"),
+        "-S",
+        rules.to_str().expect("utf8"),
+        "-l",
+        dir.path().to_str().expect("utf8"),
+    ];
+    let o = rulesim(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "a refused rule does not stop the run, as in Suricata"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("error: unknown keyword `foo`") && err.contains("bad.rules:1:40"),
+        "{err}"
+    );
+    assert!(err.contains("1 rules loaded, 1 failed"), "{err}");
+    let stats: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("stats.json")).expect("stats"),
+    )
+    .expect("json");
+    assert_eq!(
+        (
+            stats["rules"]["loaded"].as_u64(),
+            stats["rules"]["failed"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let mut strict: Vec<&str> = args.to_vec();
+    strict.push("--strict-rules");
+    let o = rulesim(&strict);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--strict-rules: 1 rule(s) failed"));
+}
+
+#[test]
+fn rules_show_prints_what_aws_would_run() {
+    let o = rulesim(&["rules", "show", "-S", repo("rules").to_str().expect("utf8")]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("# ")
+            && out.contains("(sample-domain-denylist, RulesSourceList) [DEFAULT_ACTION_ORDER]"),
+        "{out}"
+    );
+    assert!(out.contains("drop tls $HOME_NET any -> $EXTERNAL_NET any (ssl_state:client_hello; tls.sni; content:\"malware.example.net\"; startswith; nocase; endswith; msg:\"matching TLS denylisted FQDNs\"; priority:1; flow:to_server, established; sid:1; rev:1;)"));
+    assert!(out.contains("drop tcp $HOME_NET any -> 203.0.113.0/24 22 (msg:\"no SSH to the partner range\"; sid:100001; rev:1;)"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broken = dir.path().join("group.json");
+    std::fs::write(&broken, "{\"RuleGroup\": ").expect("write");
+    let o = rulesim(&[
+        "rules",
+        "show",
+        "--rule-group",
+        broken.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("group.json:1:"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

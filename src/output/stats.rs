@@ -66,6 +66,8 @@ pub struct RunStats {
     pub flow: FlowStats,
     pub output: OutputStats,
     pub memory: MemoryStats,
+    /// Rules loaded and refused.
+    pub rules: crate::rules::LoadSummary,
     pub elapsed_secs: f64,
 }
 
@@ -153,6 +155,13 @@ impl RunStats {
             "flows     {} created (tcp {}, udp {}, icmp {}, other {}), {} timed out, {} tcp reused, {} evicted, {} active at end",
             f.created, f.tcp, f.udp, f.icmp, f.other, f.timed_out, f.tcp_reused, f.evicted, f.active_at_end
         );
+        if self.rules.sources > 0 {
+            let _ = writeln!(
+                s,
+                "rules     {} loaded, {} failed, from {} source(s)",
+                self.rules.loaded, self.rules.failed, self.rules.sources
+            );
+        }
         let _ = writeln!(
             s,
             "output    {} netflow, {} alert records",

@@ -357,16 +357,17 @@ pub fn domain_list_rules(
     generated: &str,
     order: RuleOrder,
 ) -> Result<String, String> {
-    let (action, word) =
-        match generated {
-            "ALLOWLIST" => ("pass", "allowlisted"),
-            "DENYLIST" => ("drop", "denylisted"),
-            "REJECTLIST" => ("reject", "rejectlisted"),
-            "ALERTLIST" => ("alert", "alertlisted"),
-            other => return Err(format!(
+    let (action, word) = match generated {
+        "ALLOWLIST" => ("pass", "allowlisted"),
+        "DENYLIST" => ("drop", "denylisted"),
+        "REJECTLIST" => ("reject", "rejectlisted"),
+        "ALERTLIST" => ("alert", "alertlisted"),
+        other => {
+            return Err(format!(
                 "unknown GeneratedRulesType `{other}` (ALLOWLIST, DENYLIST, REJECTLIST, ALERTLIST)"
-            )),
-        };
+            ))
+        }
+    };
     let mut tls = false;
     let mut http = false;
     for t in target_types {
