@@ -121,3 +121,39 @@ fn et_open_loads_with_a_named_reason_for_every_refused_rule() {
         .keys()
         .all(|k| k.ends_with("(not supported yet)")));
 }
+
+/// Every rule of the conformance corpus and of ET Open prints back to text that parses to
+/// the same rule.
+#[test]
+fn parse_print_parse_round_trips_on_real_rules() {
+    let mut texts = Vec::new();
+    if let Some(corpus) = shared("RULESIM_CONFORMANCE", "../shared/conformance") {
+        for e in std::fs::read_dir(corpus.join("cases")).expect("cases").flatten() {
+            if let Ok(t) = std::fs::read_to_string(e.path().join("rules.rules")) {
+                texts.push(t);
+            }
+        }
+    }
+    if let Some(dir) = shared("RULESIM_RULESETS", "../shared/rulesets") {
+        texts.push(std::fs::read_to_string(dir.join("et-open/et-open.rules")).expect("et-open"));
+    }
+    if texts.is_empty() {
+        eprintln!("no shared rule files beside the repository");
+        return;
+    }
+    let ctx = RuleContext::default();
+    let mut checked = 0;
+    for text in &texts {
+        let (rules, _) = parse_rules_text(text, "x.rules", &ctx);
+        for rule in rules {
+            let printed = rule.to_string();
+            let again = rulesim::rules::parse_rule(&printed, &ctx).unwrap_or_else(|e| panic!("{printed}\n{e}"));
+            let mut a = rule.clone();
+            a.origin = again.origin.clone();
+            assert_eq!(a, again, "{printed}");
+            assert_eq!(again.to_string(), printed);
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}
