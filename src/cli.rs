@@ -41,6 +41,11 @@ pub struct Args {
     #[arg(long = "rule-group", value_name = "FILE")]
     pub rule_groups: Vec<PathBuf>,
 
+    /// An AWS firewall policy (describe-firewall-policy JSON): its rule groups come from
+    /// --rule-group (and -S .json) files, matched by ARN or name, in the policy's order.
+    #[arg(long = "policy", value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
     /// Fail (exit 2) if any rule fails to load, instead of running without it.
     #[arg(long = "strict-rules")]
     pub strict_rules: bool,
@@ -139,20 +144,49 @@ enum Verbosity {
 fn load_rules(
     rules: &[PathBuf],
     groups: &[PathBuf],
+    policy: Option<&Path>,
     settings: &Settings,
     verbosity: Verbosity,
     strict: bool,
 ) -> Result<RuleSet, String> {
     let mut sources = crate::rules::source_files(rules).map_err(|e| e.to_string())?;
     sources.extend(groups.iter().cloned());
-    if sources.is_empty() {
+    if sources.is_empty() && policy.is_none() {
         return Ok(RuleSet::default());
     }
     let ctx = RuleContext {
         vars: VarTable::from_config(&settings.vars),
         ..RuleContext::default()
     };
-    let set = crate::rules::load_sources(&sources, &ctx).map_err(|e| e.to_string())?;
+    // A firewall policy among the -S files is used as --policy would be.
+    let (policies, sources): (Vec<PathBuf>, Vec<PathBuf>) = sources.into_iter().partition(|f| {
+        f.extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("json"))
+            && std::fs::read_to_string(f).is_ok_and(|t| crate::rules::policy::looks_like_policy(&t))
+    });
+    let policy: Option<PathBuf> = match (policy, policies.as_slice()) {
+        (Some(p), []) => Some(p.to_path_buf()),
+        (None, [one]) => Some(one.clone()),
+        (None, []) => None,
+        _ => return Err("more than one firewall policy given; give one with --policy".into()),
+    };
+    let set = match policy.as_deref() {
+        Some(p) => {
+            let (group_files, rule_files): (Vec<PathBuf>, Vec<PathBuf>) =
+                sources.into_iter().partition(|f| {
+                    f.extension()
+                        .is_some_and(|x| x.eq_ignore_ascii_case("json"))
+                });
+            crate::rules::load_policy(p, &group_files, &rule_files, &ctx)
+                .map_err(|e| e.to_string())?
+        }
+        None => crate::rules::load_sources(&sources, &ctx).map_err(|e| e.to_string())?,
+    };
+    if verbosity != Verbosity::Quiet {
+        for w in &set.warnings {
+            eprintln!("rulesim: warning: {w}");
+        }
+    }
     // A large ruleset may refuse many rules: show the first few, and all with -v.
     const SHOWN: usize = 10;
     let show = match verbosity {
@@ -216,6 +250,7 @@ fn run(args: &Args) -> Result<i32, String> {
     let ruleset = load_rules(
         &args.rules,
         &args.rule_groups,
+        args.policy.as_deref(),
         &settings,
         verbosity,
         args.strict_rules,
@@ -342,6 +377,9 @@ enum RulesCommand {
         /// AWS rule groups (describe-rule-group JSON).
         #[arg(long = "rule-group", value_name = "FILE")]
         rule_groups: Vec<PathBuf>,
+        /// An AWS firewall policy: its groups are shown in its evaluation order.
+        #[arg(long = "policy", value_name = "FILE")]
+        policy: Option<PathBuf>,
         /// Override a setting, as with a run (variables matter for loading).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
@@ -363,6 +401,7 @@ fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
     let RulesCommand::Show {
         rules,
         rule_groups,
+        policy,
         set,
         home_net,
     } = args.command;
@@ -379,11 +418,18 @@ fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
             return EXIT_ERROR;
         }
     }
-    if rules.is_empty() && rule_groups.is_empty() {
-        eprintln!("rulesim: error: give rule sources with -S or --rule-group");
+    if rules.is_empty() && rule_groups.is_empty() && policy.is_none() {
+        eprintln!("rulesim: error: give rule sources with -S, --rule-group or --policy");
         return EXIT_ERROR;
     }
-    let ruleset = match load_rules(&rules, &rule_groups, &settings, Verbosity::Quiet, false) {
+    let ruleset = match load_rules(
+        &rules,
+        &rule_groups,
+        policy.as_deref(),
+        &settings,
+        Verbosity::Quiet,
+        false,
+    ) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("rulesim: error: {e}");
@@ -391,6 +437,26 @@ fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
         }
     };
     let mut out = String::new();
+    if let Some(p) = &ruleset.policy {
+        out.push_str(&format!(
+            "# policy {} [{}], stream exception policy {:?}, default actions: {}\n",
+            p.name,
+            p.rule_order.name(),
+            p.stream_exception_policy,
+            if p.default_actions.is_empty() {
+                "none".to_string()
+            } else {
+                p.default_actions
+                    .iter()
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ));
+    }
+    for w in &ruleset.warnings {
+        eprintln!("rulesim: warning: {w}");
+    }
     let mut current = None;
     for rule in &ruleset.rules {
         if current != Some(&rule.origin.source) {
@@ -401,11 +467,17 @@ fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
                     .contains(&format!("({}, {})", g.name, g.kind))
             });
             match group {
-                Some(g) => out.push_str(&format!(
-                    "# {} [{}]\n",
-                    rule.origin.source,
-                    g.rule_order.name()
-                )),
+                Some(g) => {
+                    let prio = rule
+                        .origin
+                        .group_priority
+                        .map_or(String::new(), |p| format!(", priority {p}"));
+                    out.push_str(&format!(
+                        "# {} [{}{prio}]\n",
+                        rule.origin.source,
+                        g.rule_order.name()
+                    ))
+                }
                 None => out.push_str(&format!("# {}\n", rule.origin.source)),
             }
         }

@@ -506,3 +506,74 @@ fn rules_show_prints_what_aws_would_run() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn a_strict_policy_orders_its_groups_by_priority() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let group = |name: &str, rules: &str| {
+        let path = dir.path().join(format!("{name}.json"));
+        let json = serde_json::json!({
+            "RuleGroup": {"RulesSource": {"RulesString": rules}, "StatefulRuleOptions": {"RuleOrder": "STRICT_ORDER"}},
+            "RuleGroupResponse": {"RuleGroupName": name, "RuleGroupArn": format!("arn:aws:network-firewall:us-east-1:1:stateful-rulegroup/{name}")}
+        });
+        std::fs::write(&path, json.to_string()).expect("write");
+        path
+    };
+    let first = group(
+        "first",
+        "drop tcp $HOME_NET any -> any 22 (msg:\"ssh\"; sid:10;)",
+    );
+    let second = group("second", "pass tcp $HOME_NET any -> any 443 (sid:20;)");
+    let policy = dir.path().join("policy.json");
+    let p = serde_json::json!({"FirewallPolicy": {
+        "StatelessDefaultActions": ["aws:forward_to_sfe"], "StatelessFragmentDefaultActions": ["aws:forward_to_sfe"],
+        "StatefulRuleGroupReferences": [
+            {"ResourceArn": "arn:aws:network-firewall:us-east-1:1:stateful-rulegroup/second", "Priority": 5},
+            {"ResourceArn": "arn:aws:network-firewall:us-east-1:1:stateful-rulegroup/first", "Priority": 10, "Override": {"Action": "DROP_TO_ALERT"}}],
+        "StatefulDefaultActions": ["aws:drop_established"],
+        "StatefulEngineOptions": {"RuleOrder": "STRICT_ORDER"}}});
+    std::fs::write(&policy, p.to_string()).expect("write");
+    let o = rulesim(&[
+        "rules",
+        "show",
+        "--policy",
+        policy.to_str().expect("utf8"),
+        "--rule-group",
+        first.to_str().expect("utf8"),
+        "--rule-group",
+        second.to_str().expect("utf8"),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    let second_at = out.find("sid:20").expect("second group shown");
+    let first_at = out.find("sid:10").expect("first group shown");
+    assert!(
+        second_at < first_at,
+        "priority 5 before priority 10:\n{out}"
+    );
+    assert!(
+        out.contains("[STRICT_ORDER, priority 5]")
+            && out.contains("default actions: aws:drop_established"),
+        "{out}"
+    );
+    assert!(
+        out.contains("alert tcp $HOME_NET any -> any 22 (msg:\"ssh\"; sid:10;)"),
+        "DROP_TO_ALERT turns the drop into an alert:\n{out}"
+    );
+    // A referenced group that was not given is an input error.
+    let o = rulesim(&[
+        "rules",
+        "show",
+        "--policy",
+        policy.to_str().expect("utf8"),
+        "--rule-group",
+        first.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("references rule group `second`"));
+}

@@ -128,7 +128,10 @@ fn et_open_loads_with_a_named_reason_for_every_refused_rule() {
 fn parse_print_parse_round_trips_on_real_rules() {
     let mut texts = Vec::new();
     if let Some(corpus) = shared("RULESIM_CONFORMANCE", "../shared/conformance") {
-        for e in std::fs::read_dir(corpus.join("cases")).expect("cases").flatten() {
+        for e in std::fs::read_dir(corpus.join("cases"))
+            .expect("cases")
+            .flatten()
+        {
             if let Ok(t) = std::fs::read_to_string(e.path().join("rules.rules")) {
                 texts.push(t);
             }
@@ -147,7 +150,8 @@ fn parse_print_parse_round_trips_on_real_rules() {
         let (rules, _) = parse_rules_text(text, "x.rules", &ctx);
         for rule in rules {
             let printed = rule.to_string();
-            let again = rulesim::rules::parse_rule(&printed, &ctx).unwrap_or_else(|e| panic!("{printed}\n{e}"));
+            let again = rulesim::rules::parse_rule(&printed, &ctx)
+                .unwrap_or_else(|e| panic!("{printed}\n{e}"));
             let mut a = rule.clone();
             a.origin = again.origin.clone();
             assert_eq!(a, again, "{printed}");

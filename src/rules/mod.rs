@@ -12,6 +12,7 @@ pub mod expr;
 pub mod keywords;
 pub mod options;
 pub mod parse;
+pub mod policy;
 pub mod rule;
 pub mod sets;
 pub mod vars;
@@ -38,8 +39,12 @@ pub struct RuleSet {
     pub errors: Vec<RuleError>,
     /// Sources read (files, rule groups).
     pub sources: usize,
-    /// AWS rule groups loaded, in load order.
+    /// AWS rule groups loaded, in evaluation order.
     pub groups: Vec<aws::AwsRuleGroup>,
+    /// The firewall policy, when one was loaded.
+    pub policy: Option<policy::FirewallPolicy>,
+    /// Things worth knowing that are not errors (a group no policy references, ...).
+    pub warnings: Vec<String>,
 }
 
 /// Suricata-style load summary.
@@ -189,6 +194,7 @@ pub fn parse_rules_text(
                     source: origin.to_string(),
                     line: source.first_line(),
                     position,
+                    ..RuleOrigin::default()
                 };
                 rules.push(rule);
             }
@@ -241,6 +247,8 @@ pub enum SourceError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Aws(#[from] aws::AwsError),
+    #[error("{0}")]
+    Policy(String),
 }
 
 /// Loads rule sources: Suricata rule files (`.rules` and anything not `.json`) and AWS
@@ -268,6 +276,88 @@ pub fn load_sources(paths: &[PathBuf], ctx: &RuleContext) -> Result<RuleSet, Sou
             set.extend(rules, errors);
         }
     }
+    Ok(set)
+}
+
+impl RuleSet {
+    /// Parses a rule group's rules with its variables and adds them.
+    fn add_group(
+        &mut self,
+        group: aws::AwsRuleGroup,
+        origin: &str,
+        ctx: &RuleContext,
+        priority: Option<u32>,
+        drop_to_alert: bool,
+    ) {
+        let group_ctx = RuleContext {
+            vars: group.vars(&ctx.vars),
+            classes: ctx.classes.clone(),
+        };
+        let label = format!("{origin} ({}, {})", group.name, group.kind);
+        let (mut rules, errors) = parse_rules_text(&group.rules, &label, &group_ctx);
+        for r in &mut rules {
+            r.origin.group = Some(group.name.clone());
+            r.origin.group_priority = priority;
+            if drop_to_alert && r.action == Action::Drop {
+                // Override DROP_TO_ALERT: the group's drop rules only alert.
+                r.action = Action::Alert;
+            }
+        }
+        self.extend(rules, errors);
+        self.groups.push(group);
+    }
+}
+
+/// Loads a firewall policy and the rule groups it references (from `group_paths`, matched
+/// by ARN or name), in the policy's order, with the policy's `HOME_NET`; then the Suricata
+/// rule files of `rule_paths` after them.
+pub fn load_policy(
+    policy_path: &Path,
+    group_paths: &[PathBuf],
+    rule_paths: &[PathBuf],
+    ctx: &RuleContext,
+) -> Result<RuleSet, SourceError> {
+    let origin = policy_path.display().to_string();
+    let policy = policy::parse_policy(&read_text(policy_path)?, &origin)?;
+    let mut base = ctx.clone();
+    if let Some(home) = &policy.home_net {
+        base.vars.addresses.insert("HOME_NET".into(), home.clone());
+    }
+    let mut groups = Vec::new();
+    for p in group_paths {
+        let o = p.display().to_string();
+        groups.push((aws::parse_rule_group(&read_text(p)?, &o)?, o));
+    }
+    let only_groups: Vec<aws::AwsRuleGroup> = groups.iter().map(|(g, _)| g.clone()).collect();
+    let order = policy.resolve(&only_groups).map_err(SourceError::Policy)?;
+    let mut set = RuleSet::default();
+    for (reference, group) in &order {
+        let file = groups
+            .iter()
+            .find(|(g, _)| g == *group)
+            .map_or(String::new(), |(_, o)| o.clone());
+        set.add_group(
+            (*group).clone(),
+            &file,
+            &base,
+            reference.priority,
+            reference.drop_to_alert,
+        );
+    }
+    for (g, o) in &groups {
+        if !order.iter().any(|(_, used)| *used == g) {
+            set.warnings.push(format!(
+                "{o}: rule group `{}` is not referenced by policy `{}` and is not loaded",
+                g.name, policy.name
+            ));
+        }
+    }
+    for path in rule_paths {
+        let text = read_text(path)?;
+        let (rules, errors) = parse_rules_text(&text, &path.display().to_string(), &base);
+        set.extend(rules, errors);
+    }
+    set.policy = Some(policy);
     Ok(set)
 }
 

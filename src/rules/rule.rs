@@ -75,6 +75,10 @@ pub struct RuleOrigin {
     pub line: usize,
     /// 0-based position of the rule among the rules of its source (written order).
     pub position: usize,
+    /// The AWS rule group the rule belongs to, if any.
+    pub group: Option<String>,
+    /// The group's `Priority` in the firewall policy (strict order: lower runs first).
+    pub group_priority: Option<u32>,
 }
 
 /// A rule that parsed and passed validation.
