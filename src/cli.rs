@@ -93,6 +93,9 @@ pub fn main() -> i32 {
     if argv.get(1).is_some_and(|a| a == "rules") {
         return rules_command(&argv[1..]);
     }
+    if argv.get(1).is_some_and(|a| a == "lint") {
+        return lint_command(&argv[1..]);
+    }
     let args = match Args::try_parse_from(&argv) {
         Ok(a) => a,
         Err(e) => {
@@ -498,4 +501,90 @@ fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
     } else {
         EXIT_OK
     }
+}
+
+/// `rulesim lint`.
+#[derive(Parser, Debug)]
+#[command(
+    name = "rulesim lint",
+    about = "Check a ruleset before it runs: load errors, what AWS refuses, rules that never match, strict-order shadowing, duplicate sids, capacity",
+    after_help = "Exit codes: 0 clean, 1 findings, 2 unreadable input."
+)]
+struct LintArgs {
+    /// Rule files, rule-group JSON files, or directories of them.
+    #[arg(short = 'S', long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// AWS rule groups (describe-rule-group JSON).
+    #[arg(long = "rule-group", value_name = "FILE")]
+    rule_groups: Vec<PathBuf>,
+    /// An AWS firewall policy.
+    #[arg(long = "policy", value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Hold Suricata rule files to AWS Network Firewall's restrictions too (rule groups
+    /// and policies always are).
+    #[arg(long = "aws")]
+    aws: bool,
+    /// Output: text (default), json, or github (workflow annotations).
+    #[arg(long = "format", value_name = "FORMAT", default_value = "text", value_parser = ["text", "json", "github"])]
+    format: String,
+    /// Override a setting, as with a run.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Shorthand for --set vars.address-groups.HOME_NET=<CIDRS>.
+    #[arg(long = "home-net", value_name = "CIDRS")]
+    home_net: Option<String>,
+}
+
+fn lint_command(argv: &[std::ffi::OsString]) -> i32 {
+    let args = match LintArgs::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let mut settings = Settings::default();
+    let sets = args
+        .home_net
+        .iter()
+        .map(|h| format!("vars.address-groups.HOME_NET={h}"))
+        .chain(args.set.iter().cloned());
+    for s in sets {
+        if let Err(e) = settings.set(&s) {
+            eprintln!("rulesim: error: {e}");
+            return EXIT_ERROR;
+        }
+    }
+    if args.rules.is_empty() && args.rule_groups.is_empty() && args.policy.is_none() {
+        eprintln!("rulesim: error: give rule sources with -S, --rule-group or --policy");
+        return EXIT_ERROR;
+    }
+    let ruleset = match load_rules(
+        &args.rules,
+        &args.rule_groups,
+        args.policy.as_deref(),
+        &settings,
+        Verbosity::Quiet,
+        false,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("rulesim: error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let report = crate::lint::lint(&ruleset, &VarTable::from_config(&settings.vars), args.aws);
+    match args.format.as_str() {
+        "json" => match serde_json::to_string_pretty(&report) {
+            Ok(j) => println!("{j}"),
+            Err(e) => {
+                eprintln!("rulesim: error: {e}");
+                return EXIT_ERROR;
+            }
+        },
+        "github" => print!("{}", report.render_github()),
+        _ => print!("{}", report.render()),
+    }
+    report.exit_code()
 }

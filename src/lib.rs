@@ -11,6 +11,7 @@ pub mod config;
 pub mod decode;
 pub mod engine;
 pub mod flow;
+pub mod lint;
 pub mod output;
 pub mod rules;
 pub mod synth;

@@ -577,3 +577,56 @@ fn a_strict_policy_orders_its_groups_by_priority() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("references rule group `second`"));
 }
+
+#[test]
+fn lint_exit_codes_and_formats() {
+    let o = rulesim(&["lint", "-S", repo("rules").to_str().expect("utf8")]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the sample is clean:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("capacity: rule group `sample-domain-denylist` needs about 6 units"),
+        "{out}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = dir.path().join("x.rules");
+    std::fs::write(&rules, "alert tcp any any -> any any (foo; sid:1;)\nalert icmp any 80 -> any any (sid:2;)\nalert tcp any any -> any any (lua:x.lua; sid:3;)\n").expect("write");
+    let o = rulesim(&["lint", "-S", rules.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("x.rules:1:31: error[load-error]: unknown keyword `foo`"),
+        "{out}"
+    );
+    assert!(out.contains("warning[never-matches]"), "{out}");
+    let o = rulesim(&[
+        "lint",
+        "--format",
+        "json",
+        "-S",
+        rules.to_str().expect("utf8"),
+    ]);
+    let report: Value = serde_json::from_slice(&o.stdout).expect("json report");
+    assert_eq!(report["findings"].as_array().map(Vec::len), Some(3));
+    let o = rulesim(&[
+        "lint",
+        "--format",
+        "github",
+        "-S",
+        rules.to_str().expect("utf8"),
+    ]);
+    assert!(String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .all(|l| l.starts_with("::error ") || l.starts_with("::warning ")));
+    let o = rulesim(&[
+        "lint",
+        "-S",
+        dir.path().join("missing.rules").to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

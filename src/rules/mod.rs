@@ -263,14 +263,7 @@ pub fn load_sources(paths: &[PathBuf], ctx: &RuleContext) -> Result<RuleSet, Sou
             .is_some_and(|x| x.eq_ignore_ascii_case("json"))
         {
             let group = aws::parse_rule_group(&text, &origin)?;
-            let group_ctx = RuleContext {
-                vars: group.vars(&ctx.vars),
-                classes: ctx.classes.clone(),
-            };
-            let label = format!("{origin} ({}, {})", group.name, group.kind);
-            let (rules, errors) = parse_rules_text(&group.rules, &label, &group_ctx);
-            set.extend(rules, errors);
-            set.groups.push(group);
+            set.add_group(group, &origin, ctx, None, false);
         } else {
             let (rules, errors) = parse_rules_text(&text, &origin, ctx);
             set.extend(rules, errors);
