@@ -46,6 +46,10 @@ pub struct Args {
     #[arg(long = "policy", value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
+    /// AWS IP set references (`@NAME` in rules): a JSON object from name or ARN to CIDRs.
+    #[arg(long = "ip-set-references", value_name = "FILE")]
+    pub ip_set_references: Option<PathBuf>,
+
     /// Fail (exit 2) if any rule fails to load, instead of running without it.
     #[arg(long = "strict-rules")]
     pub strict_rules: bool,
@@ -130,7 +134,18 @@ fn settings_from(args: &Args) -> Result<Settings, String> {
         settings.flow.max_flows = n;
     }
     settings.simulate_ips = args.simulate_ips;
+    apply_ip_set_refs(&mut settings, args.ip_set_references.as_deref())?;
     Ok(settings)
+}
+
+/// Reads `--ip-set-references` into the settings.
+fn apply_ip_set_refs(settings: &mut Settings, path: Option<&Path>) -> Result<(), String> {
+    if let Some(p) = path {
+        let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        settings.vars.ip_set_references =
+            crate::config::read_ip_set_references(&text, &p.display().to_string())?;
+    }
+    Ok(())
 }
 
 /// How much the command line prints.
@@ -383,6 +398,9 @@ enum RulesCommand {
         /// An AWS firewall policy: its groups are shown in its evaluation order.
         #[arg(long = "policy", value_name = "FILE")]
         policy: Option<PathBuf>,
+        /// AWS IP set references: a JSON object from name or ARN to CIDRs.
+        #[arg(long = "ip-set-references", value_name = "FILE")]
+        ip_set_references: Option<PathBuf>,
         /// Override a setting, as with a run (variables matter for loading).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
@@ -405,10 +423,15 @@ fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
         rules,
         rule_groups,
         policy,
+        ip_set_references,
         set,
         home_net,
     } = args.command;
     let mut settings = Settings::default();
+    if let Err(e) = apply_ip_set_refs(&mut settings, ip_set_references.as_deref()) {
+        eprintln!("rulesim: error: {e}");
+        return EXIT_ERROR;
+    }
     if let Some(h) = home_net {
         if let Err(e) = settings.set(&format!("vars.address-groups.HOME_NET={h}")) {
             eprintln!("rulesim: error: {e}");
@@ -520,6 +543,9 @@ struct LintArgs {
     /// An AWS firewall policy.
     #[arg(long = "policy", value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// AWS IP set references: a JSON object from name or ARN to CIDRs.
+    #[arg(long = "ip-set-references", value_name = "FILE")]
+    ip_set_references: Option<PathBuf>,
     /// Hold Suricata rule files to AWS Network Firewall's restrictions too (rule groups
     /// and policies always are).
     #[arg(long = "aws")]
@@ -555,6 +581,10 @@ fn lint_command(argv: &[std::ffi::OsString]) -> i32 {
             eprintln!("rulesim: error: {e}");
             return EXIT_ERROR;
         }
+    }
+    if let Err(e) = apply_ip_set_refs(&mut settings, args.ip_set_references.as_deref()) {
+        eprintln!("rulesim: error: {e}");
+        return EXIT_ERROR;
     }
     if args.rules.is_empty() && args.rule_groups.is_empty() && args.policy.is_none() {
         eprintln!("rulesim: error: give rule sources with -S, --rule-group or --policy");

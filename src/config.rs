@@ -30,6 +30,9 @@ pub enum SetError {
 pub struct Vars {
     pub address_groups: BTreeMap<String, String>,
     pub port_groups: BTreeMap<String, String>,
+    /// AWS IP set references (`@NAME` in rules): name or ARN -> addresses as a Suricata
+    /// group, from `--ip-set-references`.
+    pub ip_set_references: BTreeMap<String, String>,
 }
 
 impl Default for Vars {
@@ -67,6 +70,7 @@ impl Default for Vars {
             ("TEREDO_PORTS", "3544"),
         ];
         Vars {
+            ip_set_references: BTreeMap::new(),
             address_groups: address_groups
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -87,6 +91,52 @@ pub struct Settings {
     pub defrag: DefragConfig,
     /// `--simulate-ips`: inline (IPS) timing.
     pub simulate_ips: bool,
+}
+
+/// Reads an IP set reference file: a JSON object from reference name or ARN to a list of
+/// CIDRs (or one CIDR string), as `aws ec2 get-managed-prefix-list-entries` gives them.
+pub fn read_ip_set_references(
+    text: &str,
+    origin: &str,
+) -> Result<BTreeMap<String, String>, String> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| format!("{origin}:{}:{}: invalid JSON: {e}", e.line(), e.column()))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| format!("{origin}: expected an object of name or ARN -> list of CIDRs"))?;
+    let mut out = BTreeMap::new();
+    for (k, v) in obj {
+        let cidrs: Vec<String> = match v {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(a) => a
+                .iter()
+                .map(|x| match x {
+                    serde_json::Value::String(s) => Ok(s.clone()),
+                    // `get-managed-prefix-list-entries` objects carry a `Cidr`.
+                    serde_json::Value::Object(o) => o
+                        .get("Cidr")
+                        .and_then(|c| c.as_str())
+                        .map(str::to_string)
+                        .ok_or(()),
+                    _ => Err(()),
+                })
+                .collect::<Result<_, ()>>()
+                .map_err(|_| format!("{origin}: `{k}` must list CIDRs"))?,
+            _ => return Err(format!("{origin}: `{k}` must list CIDRs")),
+        };
+        if cidrs.is_empty() {
+            return Err(format!("{origin}: `{k}` lists no CIDR"));
+        }
+        out.insert(
+            k.clone(),
+            if cidrs.len() == 1 {
+                cidrs[0].clone()
+            } else {
+                format!("[{}]", cidrs.join(","))
+            },
+        );
+    }
+    Ok(out)
 }
 
 impl Settings {

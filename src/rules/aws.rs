@@ -122,8 +122,22 @@ struct StatefulRuleOptions {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
+struct ReferenceArn {
+    reference_arn: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct ReferenceSets {
+    #[serde(default, rename = "IPSetReferences")]
+    ip_set_references: BTreeMap<String, ReferenceArn>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
 struct RuleGroupJson {
     rule_variables: Option<RuleVariables>,
+    reference_sets: Option<ReferenceSets>,
     rules_source: Option<RulesSource>,
     stateful_rule_options: Option<StatefulRuleOptions>,
 }
@@ -138,6 +152,8 @@ pub struct AwsRuleGroup {
     /// Address sets (`IPSets`) of the group, joined into Suricata groups.
     pub ip_sets: BTreeMap<String, String>,
     pub port_sets: BTreeMap<String, String>,
+    /// `ReferenceSets.IPSetReferences`: reference name -> resource ARN.
+    pub ip_set_refs: BTreeMap<String, String>,
     /// The Suricata rules the group stands for, one per line.
     pub rules: String,
     /// Where the rules came from: `RulesString`, `RulesSourceList` or `StatefulRules`.
@@ -161,6 +177,16 @@ impl AwsRuleGroup {
         }
         for (k, v) in &self.port_sets {
             vars.ports.insert(k.clone(), v.clone());
+        }
+        // A reference resolves through its ARN, or its name, in the side file's table.
+        for (name, arn) in &self.ip_set_refs {
+            if let Some(cidrs) = base
+                .ip_set_refs
+                .get(arn)
+                .or_else(|| base.ip_set_refs.get(name))
+            {
+                vars.ip_set_refs.insert(name.clone(), cidrs.clone());
+            }
         }
         vars
     }
@@ -226,6 +252,13 @@ pub fn parse_rule_group(text: &str, origin: &str) -> Result<AwsRuleGroup, AwsErr
             ))
         })?,
     };
+    let ip_set_refs = group
+        .reference_sets
+        .unwrap_or_default()
+        .ip_set_references
+        .into_iter()
+        .map(|(k, r)| (k, r.reference_arn))
+        .collect();
     let vars = group.rule_variables.unwrap_or_default();
     let ip_sets = vars
         .ip_sets
@@ -285,6 +318,7 @@ pub fn parse_rule_group(text: &str, origin: &str) -> Result<AwsRuleGroup, AwsErr
         rule_order,
         ip_sets,
         port_sets,
+        ip_set_refs,
         rules,
         kind,
     })
@@ -617,5 +651,55 @@ mod tests {
                 .name,
             "cfn"
         );
+    }
+}
+
+#[cfg(test)]
+mod reference_tests {
+    use super::*;
+    use crate::rules::{parse_rules_text, RuleContext};
+
+    #[test]
+    fn ip_set_references_resolve_by_arn_or_name() {
+        let json = r#"{"RuleGroup":{"ReferenceSets":{"IPSetReferences":{"BETA":{"ReferenceArn":"arn:aws:ec2:us-east-1:1:prefix-list/pl-1"}}},
+            "RulesSource":{"RulesString":"drop tcp @BETA any -> any any (sid:1;)"}}}"#;
+        let g = parse_rule_group(json, "g.json").expect("parses");
+        assert_eq!(
+            g.ip_set_refs["BETA"],
+            "arn:aws:ec2:us-east-1:1:prefix-list/pl-1"
+        );
+        let mut base = VarTable::default();
+        // Without the side file the rule cannot load, and says why.
+        let ctx = RuleContext {
+            vars: g.vars(&base),
+            ..RuleContext::default()
+        };
+        let (rules, errors) = parse_rules_text(&g.rules, "g", &ctx);
+        assert!(
+            rules.is_empty() && errors[0].message.contains("`@BETA` is not resolved"),
+            "{errors:?}"
+        );
+        let refs = crate::config::read_ip_set_references(
+            r#"{"arn:aws:ec2:us-east-1:1:prefix-list/pl-1": ["192.0.2.0/24", {"Cidr": "198.51.100.0/24"}]}"#,
+            "refs.json",
+        )
+        .expect("reads");
+        base.ip_set_refs = refs;
+        let ctx = RuleContext {
+            vars: g.vars(&base),
+            ..RuleContext::default()
+        };
+        let (rules, errors) = parse_rules_text(&g.rules, "g", &ctx);
+        assert!(errors.is_empty(), "{errors:?}");
+        let set = ctx.vars.addresses_of(&rules[0].src).expect("resolves");
+        assert!(
+            set.contains("198.51.100.7".parse().expect("ip"))
+                && !set.contains("203.0.113.1".parse().expect("ip"))
+        );
+        assert_eq!(
+            rules[0].to_string(),
+            "drop tcp @BETA any -> any any (sid:1;)"
+        );
+        assert!(crate::config::read_ip_set_references("[1]", "r.json").is_err());
     }
 }

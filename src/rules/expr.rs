@@ -10,6 +10,8 @@ use ipnet::IpNet;
 pub enum AddrExpr {
     Any,
     Var(String),
+    /// `@NAME`: an AWS IP set reference (a VPC prefix list), resolved from a side file.
+    Ref(String),
     /// An address or CIDR, kept as written (host bits may be set: `10.0.0.1/8`).
     Net(IpNet),
     /// `a-b`: an address range.
@@ -35,6 +37,7 @@ impl fmt::Display for AddrExpr {
         match self {
             AddrExpr::Any => f.write_str("any"),
             AddrExpr::Var(v) => write!(f, "${v}"),
+            AddrExpr::Ref(r) => write!(f, "@{r}"),
             AddrExpr::Net(n) => {
                 if n.prefix_len() == n.max_prefix_len() {
                     write!(f, "{}", n.addr())

@@ -124,6 +124,13 @@ pub fn addr_expr(i: &str) -> PResult<'_, AddrExpr> {
         };
         return Ok((rest, AddrExpr::Var(name.to_string())));
     }
+    if let Some(rest) = i.strip_prefix('@') {
+        let (rest, name) = match var_name(rest) {
+            Ok(x) => x,
+            Err(_) => return fail(i, 1, "an IP set reference name after `@`"),
+        };
+        return Ok((rest, AddrExpr::Ref(name.to_string())));
+    }
     let (rest, text) = match take_while1::<_, _, Expected>(is_addr_char).parse(i) {
         Ok(x) => x,
         Err(_) => {

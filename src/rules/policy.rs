@@ -409,6 +409,7 @@ mod tests {
             rule_order: order,
             ip_sets: Default::default(),
             port_sets: Default::default(),
+            ip_set_refs: Default::default(),
             rules: String::new(),
             kind: "RulesString",
         }

@@ -14,6 +14,10 @@ use super::sets::{AddrSet, PortSet, RangeSet};
 pub enum ResolveError {
     #[error("variable `${0}` is not defined")]
     Undefined(String),
+    #[error(
+        "IP set reference `@{0}` is not resolved: give its addresses with --ip-set-references"
+    )]
+    UnresolvedRef(String),
     #[error("variable `${0}` refers to itself")]
     Cycle(String),
     #[error("variable `${name}` has an invalid value `{value}`: {why}")]
@@ -35,6 +39,8 @@ pub enum ResolveError {
 pub struct VarTable {
     pub addresses: BTreeMap<String, String>,
     pub ports: BTreeMap<String, String>,
+    /// AWS IP set references (`@NAME`) and their addresses, as a Suricata group.
+    pub ip_set_refs: BTreeMap<String, String>,
 }
 
 /// Suricata's shipped `vars`.
@@ -49,6 +55,7 @@ impl VarTable {
         VarTable {
             addresses: vars.address_groups.clone(),
             ports: vars.port_groups.clone(),
+            ip_set_refs: vars.ip_set_references.clone(),
         }
     }
 
@@ -142,6 +149,18 @@ impl VarTable {
                 for item in items {
                     self.collect_addr(item, pos, neg, stack)?;
                 }
+            }
+            AddrExpr::Ref(name) => {
+                let value = self
+                    .ip_set_refs
+                    .get(name)
+                    .ok_or_else(|| ResolveError::UnresolvedRef(name.clone()))?;
+                let parsed = parse_addr_text(value).map_err(|e| ResolveError::BadValue {
+                    name: format!("@{name}"),
+                    value: value.clone(),
+                    why: e.message,
+                })?;
+                self.collect_addr(&parsed, pos, neg, stack)?;
             }
             AddrExpr::Var(name) => {
                 let value = self.var_value(&self.addresses, name, stack)?;
