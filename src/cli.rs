@@ -58,6 +58,11 @@ pub struct Args {
     #[arg(short = 'l', long = "log-dir", value_name = "DIR", default_value = ".")]
     pub log_dir: PathBuf,
 
+    /// A Suricata YAML configuration: its rule variables, flow timeouts, defrag limits,
+    /// vlan.use-for-tracking, stream.midstream and host-os-policy are used.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Override a setting, as Suricata's --set (e.g. vars.address-groups.HOME_NET=[10.0.0.0/8]).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -119,6 +124,7 @@ pub fn main() -> i32 {
 
 fn settings_from(args: &Args) -> Result<Settings, String> {
     let mut settings = Settings::default();
+    apply_yaml(&mut settings, args.config.as_deref())?;
     if let Some(home) = &args.home_net {
         settings
             .set(&format!("vars.address-groups.HOME_NET={home}"))
@@ -136,6 +142,17 @@ fn settings_from(args: &Args) -> Result<Settings, String> {
     settings.simulate_ips = args.simulate_ips;
     apply_ip_set_refs(&mut settings, args.ip_set_references.as_deref())?;
     Ok(settings)
+}
+
+/// Applies a Suricata YAML configuration (`-c`); `--set` and `--home-net` come after it.
+fn apply_yaml(settings: &mut Settings, path: Option<&Path>) -> Result<(), String> {
+    if let Some(p) = path {
+        let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        settings
+            .apply_suricata_yaml(&text)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
 }
 
 /// Reads `--ip-set-references` into the settings.
@@ -401,6 +418,9 @@ enum RulesCommand {
         /// AWS IP set references: a JSON object from name or ARN to CIDRs.
         #[arg(long = "ip-set-references", value_name = "FILE")]
         ip_set_references: Option<PathBuf>,
+        /// A Suricata YAML configuration (its rule variables are used).
+        #[arg(short = 'c', long = "config", value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Override a setting, as with a run (variables matter for loading).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
@@ -424,10 +444,15 @@ fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
         rule_groups,
         policy,
         ip_set_references,
+        config,
         set,
         home_net,
     } = args.command;
     let mut settings = Settings::default();
+    if let Err(e) = apply_yaml(&mut settings, config.as_deref()) {
+        eprintln!("rulesim: error: {e}");
+        return EXIT_ERROR;
+    }
     if let Err(e) = apply_ip_set_refs(&mut settings, ip_set_references.as_deref()) {
         eprintln!("rulesim: error: {e}");
         return EXIT_ERROR;
@@ -546,6 +571,9 @@ struct LintArgs {
     /// AWS IP set references: a JSON object from name or ARN to CIDRs.
     #[arg(long = "ip-set-references", value_name = "FILE")]
     ip_set_references: Option<PathBuf>,
+    /// A Suricata YAML configuration (its rule variables are used).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Hold Suricata rule files to AWS Network Firewall's restrictions too (rule groups
     /// and policies always are).
     #[arg(long = "aws")]
@@ -571,6 +599,10 @@ fn lint_command(argv: &[std::ffi::OsString]) -> i32 {
         }
     };
     let mut settings = Settings::default();
+    if let Err(e) = apply_yaml(&mut settings, args.config.as_deref()) {
+        eprintln!("rulesim: error: {e}");
+        return EXIT_ERROR;
+    }
     let sets = args
         .home_net
         .iter()

@@ -139,7 +139,77 @@ pub fn read_ip_set_references(
     Ok(out)
 }
 
+/// Keys of a suricata.yaml that rulesim models (prefixes match sub-keys).
+const YAML_KEYS: &[&str] = &[
+    "vars.address-groups.",
+    "vars.port-groups.",
+    "flow-timeouts.",
+    "defrag.timeout",
+    "defrag.trackers",
+    "defrag.max-frags",
+    "vlan.use-for-tracking",
+    "stream.midstream",
+    "host-os-policy.",
+];
+
+/// Flattens a YAML tree into `dotted.key=value` assignments; lists become `[a,b]`.
+fn flatten_yaml(prefix: &str, y: &yaml_rust2::Yaml, out: &mut Vec<(String, String)>) {
+    use yaml_rust2::Yaml;
+    let scalar = |v: &Yaml| -> Option<String> {
+        match v {
+            Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+            Yaml::Integer(i) => Some(i.to_string()),
+            Yaml::Boolean(b) => Some(b.to_string()),
+            _ => None,
+        }
+    };
+    match y {
+        Yaml::Hash(h) => {
+            for (k, v) in h {
+                let Some(k) = scalar(k) else { continue };
+                let key = if prefix.is_empty() {
+                    k
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten_yaml(&key, v, out);
+            }
+        }
+        Yaml::Array(items) => {
+            let parts: Vec<String> = items.iter().filter_map(scalar).collect();
+            out.push((prefix.to_string(), format!("[{}]", parts.join(","))));
+        }
+        other => {
+            if let Some(v) = scalar(other) {
+                out.push((prefix.to_string(), v));
+            }
+        }
+    }
+}
+
 impl Settings {
+    /// Applies the settings rulesim models from a Suricata YAML configuration (`-c`): the
+    /// rule variables, flow timeouts, defrag limits, `vlan.use-for-tracking`,
+    /// `stream.midstream` and `host-os-policy`. Other keys are left to Suricata.
+    pub fn apply_suricata_yaml(&mut self, text: &str) -> Result<(), String> {
+        let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
+        let Some(doc) = docs.first() else {
+            return Ok(());
+        };
+        let mut pairs = Vec::new();
+        flatten_yaml("", doc, &mut pairs);
+        for (key, value) in pairs {
+            if YAML_KEYS
+                .iter()
+                .any(|k| key == *k || (k.ends_with('.') && key.starts_with(k)))
+            {
+                self.set(&format!("{key}={value}"))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Applies one `--set key=value`.
     pub fn set(&mut self, assignment: &str) -> Result<(), SetError> {
         let (key, value) = assignment
@@ -282,6 +352,21 @@ fn boolean(value: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_a_suricata_yaml() {
+        let yaml = "%YAML 1.1\n---\nvars:\n  address-groups:\n    HOME_NET: \"[10.9.0.0/16]\"\n    EXTERNAL_NET: \"!$HOME_NET\"\n  port-groups:\n    HTTP_PORTS: \"[80,8080]\"\n    ORACLE_PORTS: 1521\nflow-timeouts:\n  tcp:\n    established: 120\nstream:\n  midstream: true\n  reassembly:\n    depth: 1mb\nhost-os-policy:\n  linux: [10.0.0.0/8]\noutputs:\n  - eve-log:\n      enabled: yes\n";
+        let mut s = Settings::default();
+        s.apply_suricata_yaml(yaml).expect("applies");
+        assert_eq!(s.vars.address_groups["HOME_NET"], "[10.9.0.0/16]");
+        assert_eq!(s.vars.port_groups["HTTP_PORTS"], "[80,8080]");
+        assert_eq!(s.vars.port_groups["ORACLE_PORTS"], "1521");
+        assert_eq!(s.flow.timeouts.tcp.established, 120);
+        assert!(s.flow.midstream);
+        assert!(Settings::default()
+            .apply_suricata_yaml("vars: [unclosed")
+            .is_err());
+    }
 
     #[test]
     fn defaults_are_suricata_yaml() {

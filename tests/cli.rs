@@ -630,3 +630,35 @@ fn lint_exit_codes_and_formats() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn a_suricata_yaml_gives_the_variables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let yaml = dir.path().join("suricata.yaml");
+    std::fs::write(&yaml, "%YAML 1.1\n---\nvars:\n  address-groups:\n    HOME_NET: \"[192.0.2.0/24]\"\n    EXTERNAL_NET: \"!$HOME_NET\"\n    CUSTOM_NET: \"[198.51.100.0/24]\"\n").expect("write");
+    let rules = dir.path().join("r.rules");
+    std::fs::write(
+        &rules,
+        "alert tcp $CUSTOM_NET any -> $HOME_NET any (sid:1;)\n",
+    )
+    .expect("write");
+    let o = rulesim(&[
+        "lint",
+        "-c",
+        yaml.to_str().expect("utf8"),
+        "-S",
+        rules.to_str().expect("utf8"),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = rulesim(&["lint", "-S", rules.to_str().expect("utf8")]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "CUSTOM_NET exists only in the yaml"
+    );
+}
