@@ -107,6 +107,21 @@ impl RuleSet {
         self.errors.extend(errors);
         for rule in rules {
             if let Some(&first) = seen.get(&(rule.gid, rule.sid)) {
+                // Suricata keeps the higher revision: a newer rev replaces the older rule.
+                if rule.rev > self.rules[first].rev {
+                    let old = &self.rules[first].origin;
+                    self.warnings.push(format!(
+                        "{}:{}: sid {} rev {} replaces the older revision at {}:{}",
+                        rule.origin.source,
+                        rule.origin.line,
+                        rule.id(),
+                        rule.rev,
+                        old.source,
+                        old.line
+                    ));
+                    self.rules[first] = rule;
+                    continue;
+                }
                 let prior = &self.rules[first].origin;
                 let src =
                     RuleSource::single(&rule.origin.source, rule.origin.line, &rule.to_string());

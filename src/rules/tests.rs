@@ -177,6 +177,21 @@ fn duplicate_sids_are_refused_after_the_first() {
 }
 
 #[test]
+fn a_newer_revision_replaces_the_older_rule() {
+    let mut set = RuleSet::default();
+    let (rules, errors) = parse_rules_text(
+        "alert tcp any any -> any any (msg:\"old\"; sid:1; rev:1;)\nalert tcp any any -> any any (msg:\"new\"; sid:1; rev:2;)\nalert tcp any any -> any any (msg:\"older\"; sid:1; rev:1;)",
+        "r.rules",
+        &ctx(),
+    );
+    set.extend(rules, errors);
+    assert_eq!(set.rules.len(), 1);
+    assert_eq!(set.rules[0].msg, "new");
+    assert_eq!(set.errors.len(), 1, "the rev 1 after rev 2 is a duplicate");
+    assert_eq!(set.warnings.len(), 1);
+}
+
+#[test]
 fn load_summary_counts_by_keyword() {
     let text = "alert tcp any any -> any any (byte_test:1,>,2,0; sid:1;)\nalert tcp any any -> any any (byte_test:1,>,2,0; sid:2;)\nalert tcp any any -> any any (lua:x.lua; sid:3;)\nalert tcp any any -> any any (sid:4;)";
     let (rules, errors) = parse_rules_text(text, "s.rules", &ctx());
@@ -210,6 +225,11 @@ fn same_verdicts_as_suricata_on_the_tricky_corpus() {
             _ => "REJECT",
         };
         compared += 1;
+        if ours == "ACCEPT" {
+            let printed = rules[0].to_string();
+            let again = parse_rule(&printed, &ctx()).unwrap_or_else(|e| panic!("{printed}\n{e}"));
+            assert_eq!(again.to_string(), printed, "round trip of {rule}");
+        }
         if ours != verdict {
             let why = errors
                 .first()
