@@ -105,13 +105,9 @@ pub fn main() -> i32 {
     if argv.get(1).is_some_and(|a| a == "lint") {
         return lint_command(&argv[1..]);
     }
-    let args = match Args::try_parse_from(&argv) {
+    let args: Args = match parse_subcommand(&argv) {
         Ok(a) => a,
-        Err(e) => {
-            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
-            let _ = e.print();
-            return code;
-        }
+        Err(code) => return code,
     };
     match run(&args) {
         Ok(code) => code,
@@ -389,6 +385,70 @@ fn write_stats(dir: &Path, stats: &crate::output::stats::RunStats) -> std::io::R
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
+/// The rule sources and settings `rules show` and `lint` take (as a run takes them).
+#[derive(clap::Args, Debug)]
+struct RuleInputs {
+    /// Rule files, rule-group JSON files, or directories of them.
+    #[arg(short = 'S', long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// AWS rule groups (describe-rule-group JSON).
+    #[arg(long = "rule-group", value_name = "FILE")]
+    rule_groups: Vec<PathBuf>,
+    /// An AWS firewall policy: its groups in its evaluation order.
+    #[arg(long = "policy", value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// AWS IP set references: a JSON object from name or ARN to CIDRs.
+    #[arg(long = "ip-set-references", value_name = "FILE")]
+    ip_set_references: Option<PathBuf>,
+    /// A Suricata YAML configuration (its rule variables are used).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Override a setting, as with a run.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Shorthand for --set vars.address-groups.HOME_NET=<CIDRS>.
+    #[arg(long = "home-net", value_name = "CIDRS")]
+    home_net: Option<String>,
+}
+
+impl RuleInputs {
+    /// The settings, then the rules; an error is a message for exit code 2.
+    fn load(&self) -> Result<(Settings, RuleSet), String> {
+        let mut settings = Settings::default();
+        apply_yaml(&mut settings, self.config.as_deref())?;
+        let sets = self
+            .home_net
+            .iter()
+            .map(|h| format!("vars.address-groups.HOME_NET={h}"))
+            .chain(self.set.iter().cloned());
+        for s in sets {
+            settings.set(&s).map_err(|e| e.to_string())?;
+        }
+        apply_ip_set_refs(&mut settings, self.ip_set_references.as_deref())?;
+        if self.rules.is_empty() && self.rule_groups.is_empty() && self.policy.is_none() {
+            return Err("give rule sources with -S, --rule-group or --policy".into());
+        }
+        let ruleset = load_rules(
+            &self.rules,
+            &self.rule_groups,
+            self.policy.as_deref(),
+            &settings,
+            Verbosity::Quiet,
+            false,
+        )?;
+        Ok((settings, ruleset))
+    }
+}
+
+/// Parses a subcommand's arguments, or returns the exit code of a usage error / help.
+fn parse_subcommand<T: Parser>(argv: &[std::ffi::OsString]) -> Result<T, i32> {
+    T::try_parse_from(argv).map_err(|e| {
+        let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+        let _ = e.print();
+        code
+    })
+}
+
 /// `rulesim rules show`: the Suricata rules each source stands for.
 #[derive(Parser, Debug)]
 #[command(
@@ -406,82 +466,19 @@ enum RulesCommand {
     /// group), and the rules that fail to load. Exit 0, 1 if some rules failed, 2 if a
     /// source could not be read.
     Show {
-        /// Rule files, rule-group JSON files, or directories of them.
-        #[arg(short = 'S', long = "rules", value_name = "PATH")]
-        rules: Vec<PathBuf>,
-        /// AWS rule groups (describe-rule-group JSON).
-        #[arg(long = "rule-group", value_name = "FILE")]
-        rule_groups: Vec<PathBuf>,
-        /// An AWS firewall policy: its groups are shown in its evaluation order.
-        #[arg(long = "policy", value_name = "FILE")]
-        policy: Option<PathBuf>,
-        /// AWS IP set references: a JSON object from name or ARN to CIDRs.
-        #[arg(long = "ip-set-references", value_name = "FILE")]
-        ip_set_references: Option<PathBuf>,
-        /// A Suricata YAML configuration (its rule variables are used).
-        #[arg(short = 'c', long = "config", value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Override a setting, as with a run (variables matter for loading).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        set: Vec<String>,
-        /// Shorthand for --set vars.address-groups.HOME_NET=<CIDRS>.
-        #[arg(long = "home-net", value_name = "CIDRS")]
-        home_net: Option<String>,
+        #[command(flatten)]
+        inputs: RuleInputs,
     },
 }
 
 fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
-    let args = match RulesArgs::try_parse_from(argv) {
+    let args: RulesArgs = match parse_subcommand(argv) {
         Ok(a) => a,
-        Err(e) => {
-            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
-            let _ = e.print();
-            return code;
-        }
+        Err(code) => return code,
     };
-    let RulesCommand::Show {
-        rules,
-        rule_groups,
-        policy,
-        ip_set_references,
-        config,
-        set,
-        home_net,
-    } = args.command;
-    let mut settings = Settings::default();
-    if let Err(e) = apply_yaml(&mut settings, config.as_deref()) {
-        eprintln!("rulesim: error: {e}");
-        return EXIT_ERROR;
-    }
-    if let Err(e) = apply_ip_set_refs(&mut settings, ip_set_references.as_deref()) {
-        eprintln!("rulesim: error: {e}");
-        return EXIT_ERROR;
-    }
-    if let Some(h) = home_net {
-        if let Err(e) = settings.set(&format!("vars.address-groups.HOME_NET={h}")) {
-            eprintln!("rulesim: error: {e}");
-            return EXIT_ERROR;
-        }
-    }
-    for s in &set {
-        if let Err(e) = settings.set(s) {
-            eprintln!("rulesim: error: {e}");
-            return EXIT_ERROR;
-        }
-    }
-    if rules.is_empty() && rule_groups.is_empty() && policy.is_none() {
-        eprintln!("rulesim: error: give rule sources with -S, --rule-group or --policy");
-        return EXIT_ERROR;
-    }
-    let ruleset = match load_rules(
-        &rules,
-        &rule_groups,
-        policy.as_deref(),
-        &settings,
-        Verbosity::Quiet,
-        false,
-    ) {
-        Ok(r) => r,
+    let RulesCommand::Show { inputs } = args.command;
+    let ruleset = match inputs.load() {
+        Ok((_, r)) => r,
         Err(e) => {
             eprintln!("rulesim: error: {e}");
             return EXIT_ERROR;
@@ -489,19 +486,16 @@ fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
     };
     let mut out = String::new();
     if let Some(p) = &ruleset.policy {
+        let defaults: Vec<&str> = p.default_actions.iter().map(|a| a.name()).collect();
         out.push_str(&format!(
             "# policy {} [{}], stream exception policy {:?}, default actions: {}\n",
             p.name,
             p.rule_order.name(),
             p.stream_exception_policy,
-            if p.default_actions.is_empty() {
+            if defaults.is_empty() {
                 "none".to_string()
             } else {
-                p.default_actions
-                    .iter()
-                    .map(|a| a.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                defaults.join(", ")
             }
         ));
     }
@@ -559,21 +553,8 @@ fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
     after_help = "Exit codes: 0 clean, 1 findings, 2 unreadable input."
 )]
 struct LintArgs {
-    /// Rule files, rule-group JSON files, or directories of them.
-    #[arg(short = 'S', long = "rules", value_name = "PATH")]
-    rules: Vec<PathBuf>,
-    /// AWS rule groups (describe-rule-group JSON).
-    #[arg(long = "rule-group", value_name = "FILE")]
-    rule_groups: Vec<PathBuf>,
-    /// An AWS firewall policy.
-    #[arg(long = "policy", value_name = "FILE")]
-    policy: Option<PathBuf>,
-    /// AWS IP set references: a JSON object from name or ARN to CIDRs.
-    #[arg(long = "ip-set-references", value_name = "FILE")]
-    ip_set_references: Option<PathBuf>,
-    /// A Suricata YAML configuration (its rule variables are used).
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    inputs: RuleInputs,
     /// Hold Suricata rule files to AWS Network Firewall's restrictions too (rule groups
     /// and policies always are).
     #[arg(long = "aws")]
@@ -581,56 +562,15 @@ struct LintArgs {
     /// Output: text (default), json, or github (workflow annotations).
     #[arg(long = "format", value_name = "FORMAT", default_value = "text", value_parser = ["text", "json", "github"])]
     format: String,
-    /// Override a setting, as with a run.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
-    /// Shorthand for --set vars.address-groups.HOME_NET=<CIDRS>.
-    #[arg(long = "home-net", value_name = "CIDRS")]
-    home_net: Option<String>,
 }
 
 fn lint_command(argv: &[std::ffi::OsString]) -> i32 {
-    let args = match LintArgs::try_parse_from(argv) {
+    let args: LintArgs = match parse_subcommand(argv) {
         Ok(a) => a,
-        Err(e) => {
-            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
-            let _ = e.print();
-            return code;
-        }
+        Err(code) => return code,
     };
-    let mut settings = Settings::default();
-    if let Err(e) = apply_yaml(&mut settings, args.config.as_deref()) {
-        eprintln!("rulesim: error: {e}");
-        return EXIT_ERROR;
-    }
-    let sets = args
-        .home_net
-        .iter()
-        .map(|h| format!("vars.address-groups.HOME_NET={h}"))
-        .chain(args.set.iter().cloned());
-    for s in sets {
-        if let Err(e) = settings.set(&s) {
-            eprintln!("rulesim: error: {e}");
-            return EXIT_ERROR;
-        }
-    }
-    if let Err(e) = apply_ip_set_refs(&mut settings, args.ip_set_references.as_deref()) {
-        eprintln!("rulesim: error: {e}");
-        return EXIT_ERROR;
-    }
-    if args.rules.is_empty() && args.rule_groups.is_empty() && args.policy.is_none() {
-        eprintln!("rulesim: error: give rule sources with -S, --rule-group or --policy");
-        return EXIT_ERROR;
-    }
-    let ruleset = match load_rules(
-        &args.rules,
-        &args.rule_groups,
-        args.policy.as_deref(),
-        &settings,
-        Verbosity::Quiet,
-        false,
-    ) {
-        Ok(r) => r,
+    let (settings, ruleset) = match args.inputs.load() {
+        Ok(x) => x,
         Err(e) => {
             eprintln!("rulesim: error: {e}");
             return EXIT_ERROR;

@@ -195,35 +195,18 @@ impl AwsRuleGroup {
 /// Reads a rule group from JSON text. `origin` (the file name) names it in errors and
 /// when the JSON carries no `RuleGroupName`.
 pub fn parse_rule_group(text: &str, origin: &str) -> Result<AwsRuleGroup, AwsError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| AwsError::Json {
-        origin: origin.to_string(),
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })?;
     let shape = |message: String| AwsError::Shape {
         origin: origin.to_string(),
         message,
     };
-    // describe-rule-group output, a CloudFormation resource, or the bare RuleGroup.
-    let (group_value, meta) = if let Some(g) = value.get("RuleGroup").filter(|g| g.is_object()) {
-        (
-            g.clone(),
-            value
-                .get("RuleGroupResponse")
-                .cloned()
-                .unwrap_or(serde_json::Value::Null),
-        )
-    } else if let Some(props) = value
-        .get("Properties")
-        .filter(|p| p.get("RuleGroup").is_some())
-    {
-        (props["RuleGroup"].clone(), props.clone())
-    } else if value.get("RulesSource").is_some() {
-        (value.clone(), serde_json::Value::Null)
-    } else {
-        return Err(shape("not a rule group: expected `RuleGroup` (describe-rule-group output), a CloudFormation resource, or a bare object with `RulesSource`".into()));
-    };
+    let Envelope { inner: group_value, meta } = read_envelope(
+        text,
+        origin,
+        "RuleGroup",
+        "RuleGroupResponse",
+        |v| v.get("RulesSource").is_some(),
+        "not a rule group: expected `RuleGroup` (describe-rule-group output), a CloudFormation resource, or a bare object with `RulesSource`",
+    )?;
     if meta.get("Type").and_then(|t| t.as_str()) == Some("STATELESS") {
         return Err(shape(
             "a STATELESS rule group: rulesim evaluates stateful rule groups".into(),
@@ -231,19 +214,7 @@ pub fn parse_rule_group(text: &str, origin: &str) -> Result<AwsRuleGroup, AwsErr
     }
     let group: RuleGroupJson = serde_json::from_value(group_value)
         .map_err(|e| shape(format!("invalid rule group: {e}")))?;
-    let name = meta
-        .get("RuleGroupName")
-        .and_then(|n| n.as_str())
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            std::path::Path::new(origin)
-                .file_stem()
-                .map_or(origin.to_string(), |s| s.to_string_lossy().to_string())
-        });
-    let arn = meta
-        .get("RuleGroupArn")
-        .and_then(|a| a.as_str())
-        .map(str::to_string);
+    let (name, arn) = name_and_arn(&meta, origin, "RuleGroupName", "RuleGroupArn");
     let rule_order = match group.stateful_rule_options.and_then(|o| o.rule_order) {
         None => RuleOrder::DefaultActionOrder,
         Some(o) => RuleOrder::parse(&o).ok_or_else(|| {
@@ -322,6 +293,80 @@ pub fn parse_rule_group(text: &str, origin: &str) -> Result<AwsRuleGroup, AwsErr
         rules,
         kind,
     })
+}
+
+/// The object an AWS JSON document is about, and the metadata beside it.
+pub(crate) struct Envelope {
+    pub inner: serde_json::Value,
+    pub meta: serde_json::Value,
+}
+
+/// Finds the `key` object in AWS CLI output (`{key, response_key}`), a CloudFormation
+/// resource (`{Properties: {key}}`), or a bare object (`bare` says whether it is one).
+pub(crate) fn read_envelope(
+    text: &str,
+    origin: &str,
+    key: &str,
+    response_key: &str,
+    bare: impl Fn(&serde_json::Value) -> bool,
+    not_found: &str,
+) -> Result<Envelope, AwsError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| AwsError::Json {
+        origin: origin.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    if let Some(inner) = value.get(key).filter(|g| g.is_object()) {
+        let meta = value
+            .get(response_key)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        return Ok(Envelope {
+            inner: inner.clone(),
+            meta,
+        });
+    }
+    if let Some(props) = value.get("Properties").filter(|p| p.get(key).is_some()) {
+        return Ok(Envelope {
+            inner: props[key].clone(),
+            meta: props.clone(),
+        });
+    }
+    if bare(&value) {
+        return Ok(Envelope {
+            inner: value,
+            meta: serde_json::Value::Null,
+        });
+    }
+    Err(AwsError::Shape {
+        origin: origin.to_string(),
+        message: not_found.to_string(),
+    })
+}
+
+/// The resource's name (or the file's stem) and ARN, from the metadata.
+pub(crate) fn name_and_arn(
+    meta: &serde_json::Value,
+    origin: &str,
+    name_key: &str,
+    arn_key: &str,
+) -> (String, Option<String>) {
+    let name = meta
+        .get(name_key)
+        .and_then(|n| n.as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            std::path::Path::new(origin)
+                .file_stem()
+                .map_or(origin.to_string(), |s| s.to_string_lossy().to_string())
+        });
+    (
+        name,
+        meta.get(arn_key)
+            .and_then(|a| a.as_str())
+            .map(str::to_string),
+    )
 }
 
 /// `["10.0.0.0/16", "10.1.0.0/16"]` -> `[10.0.0.0/16,10.1.0.0/16]`.

@@ -225,25 +225,6 @@ pub fn parse_rule(text: &str, ctx: &RuleContext) -> Result<Rule, Box<RuleError>>
     check::compile(text, &source, ctx)
 }
 
-/// Rule files named on the command line: files as given, directories to their `.rules`
-/// files in name order.
-pub fn rule_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for p in paths {
-        if std::fs::metadata(p)?.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "rules"))
-                .collect();
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
-}
-
 /// Loads Suricata rule files into one set.
 pub fn load_rule_files(paths: &[PathBuf], ctx: &RuleContext) -> std::io::Result<RuleSet> {
     let mut set = RuleSet::default();

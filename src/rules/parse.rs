@@ -71,35 +71,30 @@ fn is_addr_char(c: char) -> bool {
     c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '/' | '-')
 }
 
-/// An address field: an expression, or several separated by commas without brackets
+/// A header field: an expression, or several separated by commas without brackets
 /// (Suricata accepts `1.2.3.4,5.6.7.8` as a group).
-pub fn addr_field(i: &str) -> PResult<'_, AddrExpr> {
-    let (mut rest, first) = addr_expr(i)?;
+fn field<T>(i: &str, item: fn(&str) -> PResult<'_, T>, group: fn(Vec<T>) -> T) -> PResult<'_, T> {
+    let (mut rest, first) = item(i)?;
     if !rest.starts_with(',') {
         return Ok((rest, first));
     }
     let mut items = vec![first];
     while let Some(r) = rest.strip_prefix(',') {
-        let (r, item) = addr_expr(r)?;
-        items.push(item);
+        let (r, x) = item(r)?;
+        items.push(x);
         rest = r;
     }
-    Ok((rest, AddrExpr::Group(items)))
+    Ok((rest, group(items)))
 }
 
-/// A port field: an expression, or several separated by commas without brackets.
+/// An address field.
+pub fn addr_field(i: &str) -> PResult<'_, AddrExpr> {
+    field(i, addr_expr, AddrExpr::Group)
+}
+
+/// A port field.
 pub fn port_field(i: &str) -> PResult<'_, PortExpr> {
-    let (mut rest, first) = port_expr(i)?;
-    if !rest.starts_with(',') {
-        return Ok((rest, first));
-    }
-    let mut items = vec![first];
-    while let Some(r) = rest.strip_prefix(',') {
-        let (r, item) = port_expr(r)?;
-        items.push(item);
-        rest = r;
-    }
-    Ok((rest, PortExpr::Group(items)))
+    field(i, port_expr, PortExpr::Group)
 }
 
 /// An address expression: `any`, `$VAR`, an address, CIDR or range, a `[..]` group,
@@ -181,20 +176,21 @@ pub fn parse_address(text: &str) -> Option<AddrExpr> {
     Some(AddrExpr::Net(IpNet::from(addr)))
 }
 
-fn addr_group(i: &str) -> PResult<'_, AddrExpr> {
+/// A `[item, item, ...]` group of `item`s: at least one, spaces allowed before an item
+/// but not after it (as Suricata).
+fn group<'a, T>(i: &'a str, item: fn(&str) -> PResult<'_, T>, what: &str) -> PResult<'a, Vec<T>> {
     let (mut rest, _) = char('[').parse(i)?;
     let mut items = Vec::new();
     loop {
         let (r, _) = multispace0(rest)?;
         if r.starts_with(']') {
             if items.is_empty() {
-                return fail(i, 2, "at least one address inside `[ ]`");
+                return fail(i, 2, format!("at least one {what} inside `[ ]`"));
             }
-            return fail(r, 1, "an address after `,`");
+            return fail(r, 1, format!("another {what} after `,`"));
         }
-        let (r, item) = addr_expr(r)?;
-        items.push(item);
-        // Suricata allows spaces before an item, not after it.
+        let (r, x) = item(r)?;
+        items.push(x);
         if r.starts_with(char::is_whitespace) {
             let ws = r.len() - r.trim_start().len();
             return fail(
@@ -208,10 +204,20 @@ fn addr_group(i: &str) -> PResult<'_, AddrExpr> {
             continue;
         }
         if let Some(r) = r.strip_prefix(']') {
-            return Ok((r, AddrExpr::Group(items)));
+            return Ok((r, items));
         }
-        return fail(r, token_len(r), "`,` or `]` in an address group");
+        return fail(r, token_len(r), format!("`,` or `]` in the {what} group"));
     }
+}
+
+fn addr_group(i: &str) -> PResult<'_, AddrExpr> {
+    let (rest, items) = group(i, addr_expr, "address")?;
+    Ok((rest, AddrExpr::Group(items)))
+}
+
+fn port_group(i: &str) -> PResult<'_, PortExpr> {
+    let (rest, items) = group(i, port_expr, "port")?;
+    Ok((rest, PortExpr::Group(items)))
 }
 
 fn port_number(i: &str) -> PResult<'_, u16> {
@@ -287,39 +293,6 @@ pub fn port_expr(i: &str) -> PResult<'_, PortExpr> {
         return Ok((r, PortExpr::Range(Some(lo), None)));
     }
     Ok((rest, PortExpr::Port(lo)))
-}
-
-fn port_group(i: &str) -> PResult<'_, PortExpr> {
-    let (mut rest, _) = char('[').parse(i)?;
-    let mut items = Vec::new();
-    loop {
-        let (r, _) = multispace0(rest)?;
-        if r.starts_with(']') {
-            if items.is_empty() {
-                return fail(i, 2, "at least one port inside `[ ]`");
-            }
-            return fail(r, 1, "a port after `,`");
-        }
-        let (r, item) = port_expr(r)?;
-        items.push(item);
-        // Suricata allows spaces before an item, not after it.
-        if r.starts_with(char::is_whitespace) {
-            let ws = r.len() - r.trim_start().len();
-            return fail(
-                r,
-                ws,
-                "`,` or `]` right after the item (Suricata refuses a space before them)",
-            );
-        }
-        if let Some(r) = r.strip_prefix(',') {
-            rest = r;
-            continue;
-        }
-        if let Some(r) = r.strip_prefix(']') {
-            return Ok((r, PortExpr::Group(items)));
-        }
-        return fail(r, token_len(r), "`,` or `]` in a port group");
-    }
 }
 
 /// A rule as written, before keywords are interpreted.

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::aws::{AwsError, AwsRuleGroup, RuleOrder};
+use super::aws::{name_and_arn, read_envelope, AwsError, AwsRuleGroup, Envelope, RuleOrder};
 
 /// A stateful default action (strict order only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,53 +193,21 @@ pub fn looks_like_policy(text: &str) -> bool {
 /// Reads a policy from `describe-firewall-policy` JSON, the bare `FirewallPolicy`, or a
 /// CloudFormation `AWS::NetworkFirewall::FirewallPolicy` resource.
 pub fn parse_policy(text: &str, origin: &str) -> Result<FirewallPolicy, AwsError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| AwsError::Json {
-        origin: origin.to_string(),
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })?;
     let shape = |message: String| AwsError::Shape {
         origin: origin.to_string(),
         message,
     };
-    let (policy_value, meta) = if let Some(p) =
-        value.get("FirewallPolicy").filter(|p| p.is_object())
-    {
-        (
-            p.clone(),
-            value
-                .get("FirewallPolicyResponse")
-                .cloned()
-                .unwrap_or(serde_json::Value::Null),
-        )
-    } else if let Some(props) = value
-        .get("Properties")
-        .filter(|p| p.get("FirewallPolicy").is_some())
-    {
-        (props["FirewallPolicy"].clone(), props.clone())
-    } else if value.get("StatelessDefaultActions").is_some()
-        || value.get("StatefulRuleGroupReferences").is_some()
-    {
-        (value.clone(), serde_json::Value::Null)
-    } else {
-        return Err(shape("not a firewall policy: expected `FirewallPolicy` (describe-firewall-policy output), a CloudFormation resource, or a bare policy".into()));
-    };
+    let Envelope { inner: policy_value, meta } = read_envelope(
+        text,
+        origin,
+        "FirewallPolicy",
+        "FirewallPolicyResponse",
+        |v| v.get("StatelessDefaultActions").is_some() || v.get("StatefulRuleGroupReferences").is_some(),
+        "not a firewall policy: expected `FirewallPolicy` (describe-firewall-policy output), a CloudFormation resource, or a bare policy",
+    )?;
     let p: PolicyJson = serde_json::from_value(policy_value)
         .map_err(|e| shape(format!("invalid firewall policy: {e}")))?;
-    let name = meta
-        .get("FirewallPolicyName")
-        .and_then(|n| n.as_str())
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            std::path::Path::new(origin)
-                .file_stem()
-                .map_or(origin.to_string(), |s| s.to_string_lossy().to_string())
-        });
-    let arn = meta
-        .get("FirewallPolicyArn")
-        .and_then(|a| a.as_str())
-        .map(str::to_string);
+    let (name, arn) = name_and_arn(&meta, origin, "FirewallPolicyName", "FirewallPolicyArn");
     let engine = p.stateful_engine_options;
     let rule_order = match engine.as_ref().and_then(|e| e.rule_order.as_deref()) {
         None | Some("DEFAULT_ACTION_ORDER") => RuleOrder::DefaultActionOrder,
