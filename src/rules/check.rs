@@ -208,46 +208,16 @@ impl Checker<'_> {
             }
             let v = o.value.as_deref().unwrap_or("");
             if v.starts_with('"') {
-                return Err(self.value_err(
-                    o,
-                    ValueError {
-                        offset: 0,
-                        len: v.len(),
-                        message: "`sid` takes no quotes".into(),
-                    },
-                ));
+                return Err(self.value_err(o, ValueError::whole(v, "`sid` takes no quotes")));
             }
             sid = Some(match v.parse::<u64>() {
-                Ok(0) => {
-                    return Err(self.value_err(
-                        o,
-                        ValueError {
-                            offset: 0,
-                            len: v.len(),
-                            message: "sid 0 is invalid".into(),
-                        },
-                    ))
-                }
+                Ok(0) => return Err(self.value_err(o, ValueError::whole(v, "sid 0 is invalid"))),
                 Ok(n) if n < u64::from(u32::MAX) => n as u32,
                 Ok(_) => {
-                    return Err(self.value_err(
-                        o,
-                        ValueError {
-                            offset: 0,
-                            len: v.len(),
-                            message: "sid is at most 4294967294".into(),
-                        },
-                    ))
+                    return Err(self.value_err(o, ValueError::whole(v, "sid is at most 4294967294")))
                 }
                 Err(_) => {
-                    return Err(self.value_err(
-                        o,
-                        ValueError {
-                            offset: 0,
-                            len: v.len().max(1),
-                            message: "`sid` must be a number".into(),
-                        },
-                    ))
+                    return Err(self.value_err(o, ValueError::whole(v, "`sid` must be a number")))
                 }
             });
         }
@@ -387,11 +357,7 @@ impl Checker<'_> {
             {
                 return Err(self.value_err(
                     o,
-                    ValueError {
-                        offset: 0,
-                        len: v.len(),
-                        message: format!("`{}` takes no quotes", o.keyword),
-                    },
+                    ValueError::whole(v, format!("`{}` takes no quotes", o.keyword)),
                 ));
             }
         }
@@ -423,11 +389,10 @@ impl Checker<'_> {
                     if key.len() % 2 != 0 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
                         return Err(self.value_err(
                             o,
-                            ValueError {
-                                offset: 0,
-                                len: v.len(),
-                                message: "the xor key must be an even number of hex digits".into(),
-                            },
+                            ValueError::whole(
+                                v,
+                                "the xor key must be an even number of hex digits",
+                            ),
                         ));
                     }
                 }
@@ -572,13 +537,10 @@ impl Checker<'_> {
                     {
                         return Err(self.value_err(
                             o,
-                            ValueError {
-                                offset: 0,
-                                len: v.len(),
-                                message: format!(
-                                    "the pattern can never match after transform `{t}`"
-                                ),
-                            },
+                            ValueError::whole(
+                                v,
+                                format!("the pattern can never match after transform `{t}`"),
+                            ),
                         ));
                     }
                 }
@@ -650,11 +612,7 @@ impl Checker<'_> {
                     _ => {
                         return Err(self.value_err(
                             o,
-                            ValueError {
-                                offset: 0,
-                                len: first.len().max(1),
-                                message: "isdataat needs a number from 0 to 65535".into(),
-                            },
+                            ValueError::whole(first, "isdataat needs a number from 0 to 65535"),
                         ))
                     }
                 }
@@ -665,11 +623,7 @@ impl Checker<'_> {
                 ) {
                     return Err(self.value_err(
                         o,
-                        ValueError {
-                            offset: 0,
-                            len: v.len(),
-                            message: "expected `N[,relative[,rawbytes]]`".into(),
-                        },
+                        ValueError::whole(v, "expected `N[,relative[,rawbytes]]`"),
                     ));
                 }
                 st.buffer_matches += 1;
@@ -699,10 +653,10 @@ impl Checker<'_> {
         let number = |lo: i64, hi: i64| -> Result<i64, RuleError> {
             match int_value(v) {
                 Some(n) if (lo..=hi).contains(&n) => Ok(n),
-                Some(_) => Err(self.value_err(o, ValueError { offset: 0, len: v.len(), message: format!("`{name}` must be from {lo} to {hi}") })),
+                Some(_) => Err(self.value_err(o, ValueError::whole(v, format!("`{name}` must be from {lo} to {hi}")))),
                 None => Err(self.value_err(
                     o,
-                    ValueError { offset: 0, len: v.len().max(1), message: format!("`{name}` must be a number (byte_extract variables are not supported yet)") },
+                    ValueError::whole(v, format!("`{name}` must be a number (byte_extract variables are not supported yet)")),
                 )),
             }
         };
@@ -734,14 +688,10 @@ impl Checker<'_> {
                 if n < c.len {
                     return Err(self.value_err(
                         o,
-                        ValueError {
-                            offset: 0,
-                            len: v.len(),
-                            message: format!(
-                                "depth {n} is smaller than the content's {} bytes",
-                                c.len
-                            ),
-                        },
+                        ValueError::whole(
+                            v,
+                            format!("depth {n} is smaller than the content's {} bytes", c.len),
+                        ),
                     ));
                 }
                 c.depth = Some(n);
@@ -775,7 +725,7 @@ impl Checker<'_> {
                     );
                 }
                 if name == "within" && n < c.len {
-                    return Err(self.value_err(o, ValueError { offset: 0, len: v.len(), message: format!("within {n} is less than the content's {} bytes: it can never match", c.len) }));
+                    return Err(self.value_err(o, ValueError::whole(v, format!("within {n} is less than the content's {} bytes: it can never match", c.len))));
                 }
                 *slot = Some(n);
             }
@@ -822,11 +772,11 @@ impl Checker<'_> {
                             if off + len > c.len {
                                 return Err(self.value_err(
                                     o,
-                                    ValueError { offset: 0, len: t.len(), message: format!("fast_pattern {off},{len} exceeds the content's {} bytes", c.len) },
+                                    ValueError::whole(t, format!("fast_pattern {off},{len} exceeds the content's {} bytes", c.len)),
                                 ));
                             }
                         }
-                        _ => return Err(self.value_err(o, ValueError { offset: 0, len: t.len().max(1), message: "expected `fast_pattern`, `fast_pattern:only` or `fast_pattern:offset,length`".into() })),
+                        _ => return Err(self.value_err(o, ValueError::whole(t, "expected `fast_pattern`, `fast_pattern:only` or `fast_pattern:offset,length`"))),
                     }
                 }
                 c.fast_pattern = Some(o);
@@ -871,11 +821,10 @@ impl Checker<'_> {
                 st.rev = match v.parse::<u64>() {
                     Ok(n) if n >= 1 && n < u64::from(u32::MAX) => n as u32,
                     _ => {
-                        return Err(verr(ValueError {
-                            offset: 0,
-                            len: v.len().max(1),
-                            message: "rev must be a number from 1 to 4294967294".into(),
-                        }))
+                        return Err(verr(ValueError::whole(
+                            v,
+                            "rev must be a number from 1 to 4294967294",
+                        )))
                     }
                 };
             }
@@ -883,22 +832,17 @@ impl Checker<'_> {
                 st.gid = match v.parse::<u64>() {
                     Ok(n) if n < u64::from(u32::MAX) => n as u32,
                     _ => {
-                        return Err(verr(ValueError {
-                            offset: 0,
-                            len: v.len().max(1),
-                            message: "gid must be a number from 0 to 4294967294".into(),
-                        }))
+                        return Err(verr(ValueError::whole(
+                            v,
+                            "gid must be a number from 0 to 4294967294",
+                        )))
                     }
                 };
             }
             "priority" => {
-                let n = v.parse::<u32>().map_err(|_| {
-                    verr(ValueError {
-                        offset: 0,
-                        len: v.len().max(1),
-                        message: "priority must be a number".into(),
-                    })
-                })?;
+                let n = v
+                    .parse::<u32>()
+                    .map_err(|_| verr(ValueError::whole(v, "priority must be a number")))?;
                 // A repeated priority keeps the highest (the lowest number).
                 st.priority = Some(st.priority.map_or(n, |p| p.min(n)));
             }
@@ -907,11 +851,10 @@ impl Checker<'_> {
                     && v.chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
                 if !ok {
-                    return Err(verr(ValueError {
-                        offset: 0,
-                        len: v.len().max(1),
-                        message: format!("`{v}` is not a classtype name"),
-                    }));
+                    return Err(verr(ValueError::whole(
+                        v,
+                        format!("`{v}` is not a classtype name"),
+                    )));
                 }
                 // An unknown classtype is only a warning in Suricata (priority 3).
                 let known = self
@@ -940,19 +883,14 @@ impl Checker<'_> {
                         && !id.trim().trim_matches('"').is_empty()
                 });
                 if !ok {
-                    return Err(verr(ValueError {
-                        offset: 0,
-                        len: v.len().max(1),
-                        message: "expected `reference:type,id`".into(),
-                    }));
+                    return Err(verr(ValueError::whole(v, "expected `reference:type,id`")));
                 }
             }
             "target" if !matches!(v, "src_ip" | "dest_ip") => {
-                return Err(verr(ValueError {
-                    offset: 0,
-                    len: v.len().max(1),
-                    message: "target must be src_ip or dest_ip".into(),
-                }));
+                return Err(verr(ValueError::whole(
+                    v,
+                    "target must be src_ip or dest_ip",
+                )));
             }
             "tag" => {
                 let parts: Vec<&str> = v.split(',').map(str::trim).collect();
@@ -967,13 +905,10 @@ impl Checker<'_> {
                     _ => false,
                 };
                 if !ok {
-                    return Err(verr(ValueError {
-                        offset: 0,
-                        len: v.len().max(1),
-                        message:
-                            "expected `tag:host|session[,count,packets|bytes|seconds[,src|dst]]`"
-                                .into(),
-                    }));
+                    return Err(verr(ValueError::whole(
+                        v,
+                        "expected `tag:host|session[,count,packets|bytes|seconds[,src|dst]]`",
+                    )));
                 }
             }
             "metadata" | "noalert" | "alert" => {}
@@ -1017,11 +952,10 @@ impl Checker<'_> {
                 let t = v.trim_matches('"').trim();
                 let t = t.strip_prefix(['!', '<', '>']).unwrap_or(t).trim();
                 if !(t.parse::<u8>().is_ok() || ip_proto_name(t)) {
-                    return Err(verr(ValueError {
-                        offset: 0,
-                        len: v.len().max(1),
-                        message: format!("`{t}` is not an IP protocol name or number"),
-                    }));
+                    return Err(verr(ValueError::whole(
+                        v,
+                        format!("`{t}` is not an IP protocol name or number"),
+                    )));
                 }
             }
             "flow" => {
@@ -1057,11 +991,10 @@ impl Checker<'_> {
                     || v.contains("track ip_dst")
                     || v.contains("track ip_pair");
                 if !ok {
-                    return Err(verr(ValueError {
-                        offset: 0,
-                        len: v.len(),
-                        message: "xbits needs `track ip_src|ip_dst|ip_pair`".into(),
-                    }));
+                    return Err(verr(ValueError::whole(
+                        v,
+                        "xbits needs `track ip_src|ip_dst|ip_pair`",
+                    )));
                 }
                 if let Some(exp) = v
                     .split(',')
@@ -1071,21 +1004,19 @@ impl Checker<'_> {
                     match exp.trim().parse::<u32>() {
                         Ok(n) if n > 0 => {}
                         _ => {
-                            return Err(verr(ValueError {
-                                offset: 0,
-                                len: v.len(),
-                                message: "xbits expire must be a number above 0".into(),
-                            }))
+                            return Err(verr(ValueError::whole(
+                                v,
+                                "xbits expire must be a number above 0",
+                            )))
                         }
                     }
                 }
                 let cmd = v.split(',').next().unwrap_or("").trim();
                 if !matches!(cmd, "set" | "unset" | "toggle" | "isset" | "isnotset") {
-                    return Err(verr(ValueError {
-                        offset: 0,
-                        len: cmd.len().max(1),
-                        message: format!("`{cmd}` is not an xbits command"),
-                    }));
+                    return Err(verr(ValueError::whole(
+                        cmd,
+                        format!("`{cmd}` is not an xbits command"),
+                    )));
                 }
             }
             "app-layer-protocol" => {
@@ -1095,11 +1026,10 @@ impl Checker<'_> {
                     None => (false, t),
                 };
                 if !(is_app_protocol(p) || p == "failed") {
-                    return Err(verr(ValueError {
-                        offset: 0,
-                        len: v.len().max(1),
-                        message: format!("unknown application protocol `{p}`"),
-                    }));
+                    return Err(verr(ValueError::whole(
+                        v,
+                        format!("unknown application protocol `{p}`"),
+                    )));
                 }
                 if !negated && (st.header_alproto.is_some() || st.keyword_alproto.is_some()) {
                     return Err(self.err(o, "the rule already matches on an application protocol"));
@@ -1163,18 +1093,13 @@ impl Checker<'_> {
                     }
                 }
                 if seen.is_empty() {
-                    return Err(verr(ValueError {
-                        offset: 0,
-                        len: v.len().max(1),
-                        message: "empty ssl_version".into(),
-                    }));
+                    return Err(verr(ValueError::whole(v, "empty ssl_version")));
                 }
                 if pos && neg {
-                    return Err(verr(ValueError {
-                        offset: 0,
-                        len: v.len(),
-                        message: "can't mix negated and plain versions".into(),
-                    }));
+                    return Err(verr(ValueError::whole(
+                        v,
+                        "can't mix negated and plain versions",
+                    )));
                 }
                 self.set_alproto(o, "tls", st)?;
             }
@@ -1188,11 +1113,10 @@ impl Checker<'_> {
                         && (t.starts_with("0x") || t.starts_with("0X"))
                         && t[2..].bytes().all(|b| b.is_ascii_hexdigit()));
                 if !ok {
-                    return Err(verr(ValueError {
-                        offset: 0,
-                        len: v.len().max(1),
-                        message: "expected 1.0, 1.1, 1.2, 1.3 or 0xNNNN".into(),
-                    }));
+                    return Err(verr(ValueError::whole(
+                        v,
+                        "expected 1.0, 1.1, 1.2, 1.3 or 0xNNNN",
+                    )));
                 }
                 self.set_alproto(o, "tls", st)?;
             }

@@ -32,6 +32,18 @@ pub enum PortExpr {
     Not(Box<PortExpr>),
 }
 
+/// `[a,b,...]`.
+fn write_group<T: fmt::Display>(f: &mut fmt::Formatter<'_>, items: &[T]) -> fmt::Result {
+    f.write_str("[")?;
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(",")?;
+        }
+        write!(f, "{item}")?;
+    }
+    f.write_str("]")
+}
+
 impl fmt::Display for AddrExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -46,16 +58,7 @@ impl fmt::Display for AddrExpr {
                 }
             }
             AddrExpr::Range(a, b) => write!(f, "{a}-{b}"),
-            AddrExpr::Group(items) => {
-                f.write_str("[")?;
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(",")?;
-                    }
-                    write!(f, "{item}")?;
-                }
-                f.write_str("]")
-            }
+            AddrExpr::Group(items) => write_group(f, items),
             AddrExpr::Not(inner) => write!(f, "!{inner}"),
         }
     }
@@ -77,16 +80,7 @@ impl fmt::Display for PortExpr {
                 }
                 Ok(())
             }
-            PortExpr::Group(items) => {
-                f.write_str("[")?;
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(",")?;
-                    }
-                    write!(f, "{item}")?;
-                }
-                f.write_str("]")
-            }
+            PortExpr::Group(items) => write_group(f, items),
             PortExpr::Not(inner) => write!(f, "!{inner}"),
         }
     }

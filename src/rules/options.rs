@@ -82,6 +82,17 @@ pub struct ValueError {
     pub message: String,
 }
 
+impl ValueError {
+    /// An error about the whole value `v`.
+    pub fn whole(v: &str, message: impl Into<String>) -> Self {
+        ValueError {
+            offset: 0,
+            len: v.len().max(1),
+            message: message.into(),
+        }
+    }
+}
+
 fn verr<T>(offset: usize, len: usize, message: impl Into<String>) -> Result<T, ValueError> {
     Err(ValueError {
         offset,
