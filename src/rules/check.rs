@@ -3,14 +3,18 @@
 //! then the whole-rule validation), so that rulesim refuses exactly what Suricata refuses
 //! and, beyond that, what rulesim cannot evaluate yet.
 
+use super::detection::{
+    AppLayerProtocol, BufferMatch, ContentMatch, FastPattern, IsDataAt, MatchTest, SslState,
+    SslVersion, Tag, Transform, Xbits,
+};
 use super::error::{RuleError, RuleErrorKind, RuleSource};
 use super::keywords::{self, Arity, Keyword, KeywordKind};
 use super::options::{
     canonical_protocol, is_app_protocol, parse_content, parse_flow, parse_flowbits, parse_num_test,
-    parse_pcre, parse_quoted_text, parse_threshold, NumTest, ValueError,
+    parse_pcre, parse_quoted_text, parse_threshold, FlowbitsValue, NumTest, ValueError,
 };
 use super::parse::{parse_rule, RawOption};
-use super::rule::{Action, Rule, RuleOption, RuleOrigin};
+use super::rule::{Action, Detection, Rule, RuleOption, RuleOrigin};
 use super::RuleContext;
 
 /// Which side of a transaction a buffer belongs to.
@@ -99,6 +103,42 @@ struct Content<'r> {
     fast_pattern: Option<&'r RawOption>,
     fast_pattern_only: bool,
     moved_by_modifier: bool,
+    bytes: Vec<u8>,
+    endswith: bool,
+    rawbytes: bool,
+    fast: Option<FastPattern>,
+    transforms: Vec<Transform>,
+}
+
+impl Content<'_> {
+    /// The typed form, for the engine.
+    fn to_match(&self) -> BufferMatch {
+        let u16_of = |n: Option<i64>| n.and_then(|n| u16::try_from(n).ok());
+        let i32_of = |n: Option<i64>| n.and_then(|n| i32::try_from(n).ok());
+        BufferMatch {
+            buffer: self.buffer,
+            transforms: self.transforms.clone(),
+            test: MatchTest::Content(ContentMatch {
+                bytes: self.bytes.clone(),
+                negated: self.negated,
+                nocase: self.nocase.is_some(),
+                depth: u16_of(self.depth),
+                offset: u16_of(self.offset),
+                distance: i32_of(self.distance),
+                within: i32_of(self.within),
+                startswith: self.startswith,
+                endswith: self.endswith,
+                rawbytes: self.rawbytes,
+                fast_pattern: self.fast,
+            }),
+        }
+    }
+}
+
+/// A payload match in rule order: contents stay open to their modifiers until the end.
+enum PendingMatch {
+    Content(usize),
+    Done(BufferMatch),
 }
 
 /// An error tied to one option.
@@ -288,6 +328,19 @@ impl Checker<'_> {
         }
         self.finish(&raw.options, &mut state, text)?;
 
+        let mut detection = std::mem::take(&mut state.det);
+        detection.matches = std::mem::take(&mut state.matches)
+            .into_iter()
+            .filter_map(|m| match m {
+                PendingMatch::Content(i) => state.contents.get(i).map(Content::to_match),
+                PendingMatch::Done(b) => Some(b),
+            })
+            .collect();
+        detection.dsize = state.dsize.map(|(_, t)| t);
+        detection.app_proto = state
+            .header_alproto
+            .clone()
+            .or(state.keyword_alproto.map(str::to_string));
         let class_priority = state
             .classtype
             .as_deref()
@@ -311,6 +364,7 @@ impl Checker<'_> {
                 .or(class_priority.map(u32::from))
                 .unwrap_or(3),
             classtype: state.classtype,
+            detection,
             origin: RuleOrigin::default(),
         })
     }
@@ -383,7 +437,10 @@ impl Checker<'_> {
                         format!("transform `{}` must follow a sticky buffer", o.keyword),
                     ));
                 }
-                st.transforms.push(name);
+                st.transforms.push(Transform {
+                    name,
+                    value: value.map(|v| v.trim().trim_matches('"').to_string()),
+                });
                 if name == "xor" {
                     let key = v.trim_matches('"');
                     if key.len() % 2 != 0 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -533,13 +590,13 @@ impl Checker<'_> {
                     if let Some(t) = st
                         .transforms
                         .iter()
-                        .find(|t| !transform_allows(t, &c.bytes))
+                        .find(|t| !transform_allows(t.name, &c.bytes))
                     {
                         return Err(self.value_err(
                             o,
                             ValueError::whole(
                                 v,
-                                format!("the pattern can never match after transform `{t}`"),
+                                format!("the pattern can never match after transform `{}`", t.name),
                             ),
                         ));
                     }
@@ -549,6 +606,7 @@ impl Checker<'_> {
                     st.sides.push((o, "http.uri", Side::ToServer));
                     st.app_buffer.get_or_insert(o);
                 }
+                st.matches.push(PendingMatch::Content(st.contents.len()));
                 st.contents.push(Content {
                     opt: o,
                     len: c.bytes.len() as i64,
@@ -564,6 +622,15 @@ impl Checker<'_> {
                     fast_pattern: None,
                     fast_pattern_only: false,
                     moved_by_modifier: false,
+                    bytes: c.bytes,
+                    endswith: false,
+                    rawbytes: false,
+                    fast: None,
+                    transforms: if name == "uricontent" {
+                        Vec::new()
+                    } else {
+                        st.transforms.clone()
+                    },
                 });
                 st.buffer_matches += 1;
                 *st.matches_in.entry(buffer).or_insert(0) += 1;
@@ -593,6 +660,11 @@ impl Checker<'_> {
                 }
                 st.buffer_matches += 1;
                 *st.matches_in.entry(buffer).or_insert(0) += 1;
+                st.matches.push(PendingMatch::Done(BufferMatch {
+                    buffer,
+                    transforms: st.transforms.clone(),
+                    test: MatchTest::Pcre(p),
+                }));
                 Ok(())
             }
             "bsize" => {
@@ -602,20 +674,26 @@ impl Checker<'_> {
                 let t = parse_num_test(v, u64::MAX >> 1).map_err(|e| self.value_err(o, e))?;
                 st.bsizes.push((o, b, t));
                 st.buffer_matches += 1;
+                st.matches.push(PendingMatch::Done(BufferMatch {
+                    buffer: Some(b),
+                    transforms: st.transforms.clone(),
+                    test: MatchTest::Bsize(t),
+                }));
                 Ok(())
             }
             "isdataat" => {
                 let first = v.split(',').next().unwrap_or("").trim();
+                let negated = first.starts_with('!');
                 let n = first.strip_prefix('!').unwrap_or(first).trim();
-                match n.parse::<u32>() {
-                    Ok(x) if x <= 65_535 => {}
+                let at = match n.parse::<u16>() {
+                    Ok(x) => x,
                     _ => {
                         return Err(self.value_err(
                             o,
                             ValueError::whole(first, "isdataat needs a number from 0 to 65535"),
                         ))
                     }
-                }
+                };
                 let rest: Vec<&str> = v.split(',').skip(1).map(str::trim).collect();
                 if !matches!(
                     rest.as_slice(),
@@ -627,6 +705,16 @@ impl Checker<'_> {
                     ));
                 }
                 st.buffer_matches += 1;
+                st.matches.push(PendingMatch::Done(BufferMatch {
+                    buffer: st.buffer.map(|(b, _)| b),
+                    transforms: st.transforms.clone(),
+                    test: MatchTest::IsDataAt(IsDataAt {
+                        offset: at,
+                        negated,
+                        relative: !rest.is_empty(),
+                        rawbytes: rest.len() == 2,
+                    }),
+                }));
                 Ok(())
             }
             _ => {
@@ -746,10 +834,11 @@ impl Checker<'_> {
                 c.depth = Some(c.len);
                 c.offset = Some(0);
             }
-            "endswith" => {}
+            "endswith" => c.endswith = true,
             "rawbytes" if in_sticky || c.buffer.is_some() => {
                 return Err(self.err(o, "`rawbytes` cannot be combined with a sticky buffer"));
             }
+            "rawbytes" => c.rawbytes = true,
             "fast_pattern" => {
                 if c.fast_pattern.is_some() {
                     return Err(self.err(o, "`fast_pattern` is given twice for the same content"));
@@ -761,8 +850,10 @@ impl Checker<'_> {
                     ));
                 }
                 let t = v.trim();
+                c.fast = Some(FastPattern::Whole);
                 if t == "only" {
                     c.fast_pattern_only = true;
+                    c.fast = Some(FastPattern::Only);
                 } else if !t.is_empty() {
                     let parts: Vec<&str> = t.split(',').map(str::trim).collect();
                     let nums: Vec<Option<i64>> =
@@ -775,6 +866,11 @@ impl Checker<'_> {
                                     ValueError::whole(t, format!("fast_pattern {off},{len} exceeds the content's {} bytes", c.len)),
                                 ));
                             }
+                            // Contents are at most a rule's 8 KiB, so both fit.
+                            c.fast = Some(FastPattern::Chop {
+                                offset: *off as u16,
+                                length: *len as u16,
+                            });
                         }
                         _ => return Err(self.value_err(o, ValueError::whole(t, "expected `fast_pattern`, `fast_pattern:only` or `fast_pattern:offset,length`"))),
                     }
@@ -886,11 +982,14 @@ impl Checker<'_> {
                     return Err(verr(ValueError::whole(v, "expected `reference:type,id`")));
                 }
             }
-            "target" if !matches!(v, "src_ip" | "dest_ip") => {
-                return Err(verr(ValueError::whole(
-                    v,
-                    "target must be src_ip or dest_ip",
-                )));
+            "target" => {
+                if !matches!(v, "src_ip" | "dest_ip") {
+                    return Err(verr(ValueError::whole(
+                        v,
+                        "target must be src_ip or dest_ip",
+                    )));
+                }
+                st.det.target = Some(v.to_string());
             }
             "tag" => {
                 let parts: Vec<&str> = v.split(',').map(str::trim).collect();
@@ -910,8 +1009,15 @@ impl Checker<'_> {
                         "expected `tag:host|session[,count,packets|bytes|seconds[,src|dst]]`",
                     )));
                 }
+                st.det.tag = Some(Tag {
+                    kind: parts[0].to_string(),
+                    count: parts.get(1).and_then(|c| c.parse().ok()),
+                    metric: parts.get(2).map(|m| m.to_string()),
+                    direction: parts.get(3).map(|d| d.to_string()),
+                });
             }
-            "metadata" | "noalert" | "alert" => {}
+            "noalert" => st.det.noalert = true,
+            "metadata" | "alert" => {}
             "threshold" | "detection_filter" => {
                 let df = name == "detection_filter";
                 if (df && st.detection_filter) || (!df && st.threshold) {
@@ -923,11 +1029,13 @@ impl Checker<'_> {
                         "`detection_filter` and `threshold` are not allowed in the same rule",
                     ));
                 }
-                parse_threshold(v, df).map_err(verr)?;
+                let t = parse_threshold(v, df).map_err(verr)?;
                 if df {
                     st.detection_filter = true;
+                    st.det.detection_filter = Some(t);
                 } else {
                     st.threshold = true;
+                    st.det.threshold = Some(t);
                 }
             }
             "dsize" => {
@@ -938,7 +1046,12 @@ impl Checker<'_> {
                 st.dsize = Some((o, t));
             }
             "itype" | "icode" => {
-                parse_num_test(v, 255).map_err(verr)?;
+                let t = parse_num_test(v, 255).map_err(verr)?;
+                if name == "itype" {
+                    st.det.itype = Some(t);
+                } else {
+                    st.det.icode = Some(t);
+                }
             }
             "ip_proto" => {
                 if !matches!(
@@ -950,13 +1063,21 @@ impl Checker<'_> {
                     );
                 }
                 let t = v.trim_matches('"').trim();
+                let op = t.chars().next().filter(|c| matches!(c, '!' | '<' | '>'));
                 let t = t.strip_prefix(['!', '<', '>']).unwrap_or(t).trim();
-                if !(t.parse::<u8>().is_ok() || ip_proto_name(t)) {
+                let Some(n) = t.parse::<u8>().ok().or_else(|| ip_proto_number(t)) else {
                     return Err(verr(ValueError::whole(
                         v,
                         format!("`{t}` is not an IP protocol name or number"),
                     )));
-                }
+                };
+                let n = u64::from(n);
+                st.det.ip_proto = Some(match op {
+                    Some('!') => NumTest::Ne(n),
+                    Some('<') => NumTest::Lt(n),
+                    Some('>') => NumTest::Gt(n),
+                    _ => NumTest::Eq(n),
+                });
             }
             "flow" => {
                 let f = parse_flow(v).map_err(verr)?;
@@ -982,9 +1103,23 @@ impl Checker<'_> {
                 if f.to_client {
                     st.flow_side.push((o, Side::ToClient));
                 }
+                let m = &mut st.det.flow;
+                m.to_server |= f.to_server;
+                m.to_client |= f.to_client;
+                m.established |= f.established;
+                m.not_established |= f.not_established;
+                m.stateless |= f.stateless;
+                m.only_stream |= f.only_stream;
+                m.no_stream |= f.no_stream;
+                m.only_frag |= f.only_frag;
+                m.no_frag |= f.no_frag;
             }
             "flowbits" => {
-                parse_flowbits(v).map_err(verr)?;
+                let f = parse_flowbits(v).map_err(verr)?;
+                if f == FlowbitsValue::NoAlert {
+                    st.det.noalert = true;
+                }
+                st.det.flowbits.push(f);
             }
             "xbits" => {
                 let ok = v.contains("track ip_src")
@@ -996,13 +1131,14 @@ impl Checker<'_> {
                         "xbits needs `track ip_src|ip_dst|ip_pair`",
                     )));
                 }
+                let mut expire = None;
                 if let Some(exp) = v
                     .split(',')
                     .map(str::trim)
                     .find_map(|p| p.strip_prefix("expire"))
                 {
                     match exp.trim().parse::<u32>() {
-                        Ok(n) if n > 0 => {}
+                        Ok(n) if n > 0 => expire = Some(n),
                         _ => {
                             return Err(verr(ValueError::whole(
                                 v,
@@ -1018,6 +1154,17 @@ impl Checker<'_> {
                         format!("`{cmd}` is not an xbits command"),
                     )));
                 }
+                let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+                st.det.xbits.push(Xbits {
+                    command: cmd.to_string(),
+                    name: parts.get(1).map_or("", |n| n).to_string(),
+                    track: parts
+                        .iter()
+                        .find_map(|p| p.strip_prefix("track"))
+                        .map_or("", str::trim)
+                        .to_string(),
+                    expire,
+                });
             }
             "app-layer-protocol" => {
                 let t = v.trim_matches('"').trim();
@@ -1042,50 +1189,59 @@ impl Checker<'_> {
                 } else {
                     st.alp_positive = true;
                 }
+                st.det.app_layer_protocol = Some(AppLayerProtocol {
+                    negated,
+                    protocol: p.to_string(),
+                });
             }
             "ssl_state" => {
+                const STATES: [&str; 5] = [
+                    "client_hello",
+                    "server_hello",
+                    "client_keyx",
+                    "server_keyx",
+                    "unknown",
+                ];
                 for part in v.split(['|', ',']) {
                     let s = part.trim();
+                    let negated = s.starts_with('!');
                     let s = s.strip_prefix('!').unwrap_or(s);
-                    if !matches!(
-                        s,
-                        "client_hello" | "server_hello" | "client_keyx" | "server_keyx" | "unknown"
-                    ) {
+                    let Some(state) = STATES.iter().find(|x| **x == s) else {
                         return Err(verr(ValueError {
                             offset: v.find(part).unwrap_or(0),
                             len: part.len().max(1),
                             message: format!("`{s}` is not an ssl_state"),
                         }));
-                    }
+                    };
+                    st.det.ssl_state.push(SslState { state, negated });
                 }
                 self.set_alproto(o, "tls", st)?;
             }
             "ssl_version" => {
-                let mut seen: Vec<String> = Vec::new();
+                let mut seen: Vec<&'static str> = Vec::new();
                 let (mut pos, mut neg) = (false, false);
                 for part in v.split([',', ' ']).map(str::trim).filter(|p| !p.is_empty()) {
                     let (n, name) = match part.strip_prefix('!') {
                         Some(x) => (true, x.to_ascii_lowercase()),
                         None => (false, part.to_ascii_lowercase()),
                     };
-                    if !matches!(
-                        name.as_str(),
-                        "sslv2" | "sslv3" | "tls1.0" | "tls1.1" | "tls1.2" | "tls1.3"
-                    ) {
+                    const VERSIONS: [&str; 6] =
+                        ["sslv2", "sslv3", "tls1.0", "tls1.1", "tls1.2", "tls1.3"];
+                    let Some(version) = VERSIONS.iter().find(|x| **x == name) else {
                         return Err(verr(ValueError {
                             offset: v.find(part).unwrap_or(0),
                             len: part.len(),
                             message: format!("`{part}` is not an ssl_version"),
                         }));
-                    }
-                    if seen.contains(&name) {
+                    };
+                    if seen.contains(version) {
                         return Err(verr(ValueError {
                             offset: v.find(part).unwrap_or(0),
                             len: part.len(),
                             message: "duplicate version".into(),
                         }));
                     }
-                    seen.push(name);
+                    seen.push(version);
                     if n {
                         neg = true;
                     } else {
@@ -1101,18 +1257,28 @@ impl Checker<'_> {
                         "can't mix negated and plain versions",
                     )));
                 }
+                st.det.ssl_version = Some(SslVersion {
+                    versions: seen,
+                    negated: neg,
+                });
                 self.set_alproto(o, "tls", st)?;
             }
             "tls.version" => {
                 let t = v.trim();
-                let ok = (t.starts_with("1.0")
-                    || t.starts_with("1.1")
-                    || t.starts_with("1.2")
-                    || t.starts_with("1.3"))
-                    || (t.len() == 6
-                        && (t.starts_with("0x") || t.starts_with("0X"))
-                        && t[2..].bytes().all(|b| b.is_ascii_hexdigit()));
-                if !ok {
+                // Suricata compares the first three characters of a dotted version.
+                let version = match t.get(..3) {
+                    Some("1.0") => Some(0x0301),
+                    Some("1.1") => Some(0x0302),
+                    Some("1.2") => Some(0x0303),
+                    Some("1.3") => Some(0x0304),
+                    _ => t
+                        .strip_prefix("0x")
+                        .or_else(|| t.strip_prefix("0X"))
+                        .filter(|h| h.len() == 4)
+                        .and_then(|h| u16::from_str_radix(h, 16).ok()),
+                };
+                st.det.tls_version = version;
+                if version.is_none() {
                     return Err(verr(ValueError::whole(
                         v,
                         "expected 1.0, 1.1, 1.2, 1.3 or 0xNNNN",
@@ -1255,7 +1421,11 @@ struct State<'r> {
     alp_positive: bool,
     alp_negated: bool,
     /// Transforms of the current sticky buffer.
-    transforms: Vec<&'static str>,
+    transforms: Vec<Transform>,
+    /// Payload matches in rule order.
+    matches: Vec<PendingMatch>,
+    /// The typed options other than payload matches.
+    det: Detection,
 }
 
 /// Suricata's `SigParseRequiredContentSize` for one list of contents: the first content
@@ -1329,57 +1499,55 @@ fn host_error(source: &RuleSource, o: &RawOption, what: &str) -> RuleError {
     )
 }
 
-/// IP protocol names `ip_proto` accepts: IANA names as Suricata spells them, and its
-/// lower-case aliases (case-sensitive, as in Suricata).
-fn ip_proto_name(name: &str) -> bool {
-    const IANA: &[&str] = &[
-        "HOPOPT",
-        "ICMP",
-        "IGMP",
-        "GGP",
-        "IPv4",
-        "ST",
-        "TCP",
-        "CBT",
-        "EGP",
-        "IGP",
-        "PUP",
-        "UDP",
-        "IDP",
-        "IPv6",
-        "IPv6-Route",
-        "IPv6-Frag",
-        "RSVP",
-        "GRE",
-        "ESP",
-        "AH",
-        "IPv6-ICMP",
-        "IPv6-NoNxt",
-        "IPv6-Opts",
-        "EIGRP",
-        "OSPFIGP",
-        "PIM",
-        "VRRP",
-        "L2TP",
-        "SCTP",
-        "UDPLite",
+/// The number of an IP protocol name `ip_proto` accepts: IANA names as Suricata spells
+/// them, and its lower-case aliases (case-sensitive, as in Suricata).
+fn ip_proto_number(name: &str) -> Option<u8> {
+    const NAMES: &[(&str, u8)] = &[
+        ("HOPOPT", 0),
+        ("ip", 0),
+        ("ICMP", 1),
+        ("icmp", 1),
+        ("IGMP", 2),
+        ("igmp", 2),
+        ("GGP", 3),
+        ("IPv4", 4),
+        ("ST", 5),
+        ("TCP", 6),
+        ("tcp", 6),
+        ("CBT", 7),
+        ("EGP", 8),
+        ("IGP", 9),
+        ("PUP", 12),
+        ("UDP", 17),
+        ("udp", 17),
+        ("IDP", 22),
+        ("IPv6", 41),
+        ("ipv6", 41),
+        ("IPv6-Route", 43),
+        ("IPv6-Frag", 44),
+        ("RSVP", 46),
+        ("GRE", 47),
+        ("gre", 47),
+        ("ESP", 50),
+        ("esp", 50),
+        ("AH", 51),
+        ("ah", 51),
+        ("IPv6-ICMP", 58),
+        ("ipv6-icmp", 58),
+        ("IPv6-NoNxt", 59),
+        ("IPv6-Opts", 60),
+        ("EIGRP", 88),
+        ("OSPFIGP", 89),
+        ("ospf", 89),
+        ("PIM", 103),
+        ("pim", 103),
+        ("VRRP", 112),
+        ("vrrp", 112),
+        ("L2TP", 115),
+        ("l2tp", 115),
+        ("SCTP", 132),
+        ("sctp", 132),
+        ("UDPLite", 136),
     ];
-    const ALIASES: &[&str] = &[
-        "ip",
-        "icmp",
-        "igmp",
-        "tcp",
-        "udp",
-        "ipv6",
-        "ipv6-icmp",
-        "gre",
-        "esp",
-        "ah",
-        "sctp",
-        "pim",
-        "vrrp",
-        "l2tp",
-        "ospf",
-    ];
-    IANA.contains(&name) || ALIASES.contains(&name)
+    NAMES.iter().find(|(n, _)| *n == name).map(|(_, p)| *p)
 }

@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod check;
 pub mod classification;
+pub mod detection;
 pub mod error;
 pub mod expr;
 pub mod keywords;

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+pub use super::detection::Detection;
 use super::expr::{AddrExpr, PortExpr};
 use super::parse::RawOption;
 
@@ -102,6 +103,8 @@ pub struct Rule {
     /// From `priority`, else the classtype's, else 3.
     pub priority: u32,
     pub classtype: Option<String>,
+    /// The matching options, typed for the engine.
+    pub detection: Detection,
     pub origin: RuleOrigin,
 }
 
