@@ -37,12 +37,14 @@ pub struct Args {
     #[arg(short = 'S', long = "rules", value_name = "PATH", num_args = 1..)]
     pub rules: Vec<PathBuf>,
 
-    /// An AWS rule group (describe-rule-group JSON); repeatable, loaded in the order given.
+    /// An AWS rule group (describe-rule-group, CloudFormation or Terraform JSON); repeatable,
+    /// loaded in the order given.
     #[arg(long = "rule-group", value_name = "FILE")]
     pub rule_groups: Vec<PathBuf>,
 
-    /// An AWS firewall policy (describe-firewall-policy JSON): its rule groups come from
-    /// --rule-group (and -S .json) files, matched by ARN or name, in the policy's order.
+    /// An AWS firewall policy (describe-firewall-policy, CloudFormation or Terraform JSON):
+    /// its rule groups come from --rule-group and -S .json files (and the policy's own
+    /// Terraform document), matched by ARN or name, in the policy's order.
     #[arg(long = "policy", value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
@@ -391,7 +393,7 @@ struct RuleInputs {
     /// Rule files, rule-group JSON files, or directories of them.
     #[arg(short = 'S', long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
-    /// AWS rule groups (describe-rule-group JSON).
+    /// AWS rule groups (describe-rule-group, CloudFormation or Terraform JSON).
     #[arg(long = "rule-group", value_name = "FILE")]
     rule_groups: Vec<PathBuf>,
     /// An AWS firewall policy: its groups in its evaluation order.
@@ -488,10 +490,10 @@ fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
     if let Some(p) = &ruleset.policy {
         let defaults: Vec<&str> = p.default_actions.iter().map(|a| a.name()).collect();
         out.push_str(&format!(
-            "# policy {} [{}], stream exception policy {:?}, default actions: {}\n",
+            "# policy {} [{}], stream exception policy {}, default actions: {}\n",
             p.name,
             p.rule_order.name(),
-            p.stream_exception_policy,
+            p.stream_exception_policy.name(),
             if defaults.is_empty() {
                 "none".to_string()
             } else {

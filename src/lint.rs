@@ -403,8 +403,10 @@ impl Report {
         }
         for c in &self.capacities {
             s.push_str(&format!(
-                "capacity: rule group `{}` needs about {} units\n",
-                c.group, c.estimate
+                "capacity: rule group `{}` needs about {} unit{}\n",
+                c.group,
+                c.estimate,
+                if c.estimate == 1 { "" } else { "s" }
             ));
         }
         let errors = self

@@ -662,3 +662,47 @@ fn a_suricata_yaml_gives_the_variables() {
         "CUSTOM_NET exists only in the yaml"
     );
 }
+
+/// A Terraform JSON configuration holding a policy and the groups it references is one
+/// complete input: `-S` finds the policy, the policy finds its groups in the same file.
+#[test]
+fn terraform_configuration_is_a_complete_policy_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tf = dir.path().join("firewall.tf.json");
+    std::fs::write(
+        &tf,
+        r#"{"resource": {
+          "aws_networkfirewall_rule_group": {
+            "web": {"name": "web", "capacity": 10, "type": "STATEFUL",
+              "rule_group": {
+                "rule_variables": {"port_sets": {"key": "WEB", "port_set": {"definition": ["80", "443"]}}},
+                "rules_source": {"stateful_rule": {"action": "PASS",
+                  "header": {"protocol": "TCP", "source": "ANY", "source_port": "ANY", "direction": "FORWARD", "destination": "ANY", "destination_port": "$WEB"},
+                  "rule_option": [{"keyword": "sid", "settings": ["7"]}]}},
+                "stateful_rule_options": {"rule_order": "STRICT_ORDER"}}}
+          },
+          "aws_networkfirewall_firewall_policy": {
+            "fw": {"name": "fw", "firewall_policy": {
+              "stateless_default_actions": ["aws:forward_to_sfe"],
+              "stateful_default_actions": ["aws:drop_strict"],
+              "stateful_engine_options": {"rule_order": "STRICT_ORDER"},
+              "stateful_rule_group_reference": {"priority": 1, "resource_arn": "${aws_networkfirewall_rule_group.web.arn}"}}}
+          }
+        }}"#,
+    )
+    .expect("write");
+    let o = rulesim(&["rules", "show", "-S", tf.to_str().expect("utf8")]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("# policy fw [STRICT_ORDER]"), "{out}");
+    assert!(out.contains("default actions: aws:drop_strict"), "{out}");
+    assert!(
+        out.contains("pass tcp any any -> any $WEB (sid:7;)"),
+        "the 5-tuple rule, in the policy's group:\n{out}"
+    );
+}

@@ -3,13 +3,15 @@
 //! CloudFormation `AWS::NetworkFirewall::RuleGroup` resource), and turned into the
 //! Suricata rules AWS runs: `RulesString` as written, `RulesSourceList` domain lists into
 //! the rules AWS documents it generates, `StatefulRules` 5-tuple rules into their
-//! Suricata text, with the group's `RuleVariables`.
+//! Suricata text, with the group's `RuleVariables`. Terraform's resources of the same
+//! fields are rewritten into this shape first (`terraform.rs`).
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use thiserror::Error;
 
+use super::terraform;
 use super::vars::VarTable;
 
 /// Why a rule group could not be read.
@@ -192,15 +194,51 @@ impl AwsRuleGroup {
     }
 }
 
-/// Reads a rule group from JSON text. `origin` (the file name) names it in errors and
-/// when the JSON carries no `RuleGroupName`.
+/// Reads the one rule group of a JSON document. `origin` (the file name) names it in
+/// errors and when the JSON carries no `RuleGroupName`.
 pub fn parse_rule_group(text: &str, origin: &str) -> Result<AwsRuleGroup, AwsError> {
+    let mut groups = parse_rule_groups(text, origin)?;
+    if groups.len() > 1 {
+        return Err(AwsError::Shape {
+            origin: origin.to_string(),
+            message: format!("{} rule groups in one document; expected one", groups.len()),
+        });
+    }
+    Ok(groups.remove(0))
+}
+
+/// Reads every rule group of a JSON document: one for AWS CLI, CloudFormation or bare
+/// JSON; each `aws_networkfirewall_rule_group` resource of a Terraform document.
+pub fn parse_rule_groups(text: &str, origin: &str) -> Result<Vec<AwsRuleGroup>, AwsError> {
+    let value = parse_json(text, origin)?;
+    match terraform::resources(&value, terraform::RULE_GROUP) {
+        None => Ok(vec![group_from_value(value, origin)?]),
+        Some(list) if list.is_empty() => Err(AwsError::Shape {
+            origin: origin.to_string(),
+            message: format!(
+                "no `{}` resource in this Terraform document",
+                terraform::RULE_GROUP
+            ),
+        }),
+        Some(list) => list
+            .iter()
+            .map(|r| {
+                group_from_value(
+                    terraform::rule_group_to_aws(r),
+                    &format!("{origin}: {}", r.address),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn group_from_value(value: serde_json::Value, origin: &str) -> Result<AwsRuleGroup, AwsError> {
     let shape = |message: String| AwsError::Shape {
         origin: origin.to_string(),
         message,
     };
     let Envelope { inner: group_value, meta } = read_envelope(
-        text,
+        value,
         origin,
         "RuleGroup",
         "RuleGroupResponse",
@@ -301,22 +339,26 @@ pub(crate) struct Envelope {
     pub meta: serde_json::Value,
 }
 
+/// Parses JSON text, naming the file, line and column on error.
+pub(crate) fn parse_json(text: &str, origin: &str) -> Result<serde_json::Value, AwsError> {
+    serde_json::from_str(text).map_err(|e| AwsError::Json {
+        origin: origin.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })
+}
+
 /// Finds the `key` object in AWS CLI output (`{key, response_key}`), a CloudFormation
 /// resource (`{Properties: {key}}`), or a bare object (`bare` says whether it is one).
 pub(crate) fn read_envelope(
-    text: &str,
+    value: serde_json::Value,
     origin: &str,
     key: &str,
     response_key: &str,
     bare: impl Fn(&serde_json::Value) -> bool,
     not_found: &str,
 ) -> Result<Envelope, AwsError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| AwsError::Json {
-        origin: origin.to_string(),
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })?;
     if let Some(inner) = value.get(key).filter(|g| g.is_object()) {
         let meta = value
             .get(response_key)

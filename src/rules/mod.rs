@@ -16,6 +16,7 @@ pub mod parse;
 pub mod policy;
 pub mod rule;
 pub mod sets;
+pub mod terraform;
 pub mod vars;
 
 use std::collections::{BTreeMap, HashMap};
@@ -259,8 +260,9 @@ pub fn load_sources(paths: &[PathBuf], ctx: &RuleContext) -> Result<RuleSet, Sou
             .extension()
             .is_some_and(|x| x.eq_ignore_ascii_case("json"))
         {
-            let group = aws::parse_rule_group(&text, &origin)?;
-            set.add_group(group, &origin, ctx, None, false);
+            for group in aws::parse_rule_groups(&text, &origin)? {
+                set.add_group(group, &origin, ctx, None, false);
+            }
         } else {
             let (rules, errors) = parse_rules_text(&text, &origin, ctx);
             set.extend(rules, errors);
@@ -308,15 +310,28 @@ pub fn load_policy(
     ctx: &RuleContext,
 ) -> Result<RuleSet, SourceError> {
     let origin = policy_path.display().to_string();
-    let policy = policy::parse_policy(&read_text(policy_path)?, &origin)?;
+    let policy_text = read_text(policy_path)?;
+    let policy = policy::parse_policy(&policy_text, &origin)?;
     let mut base = ctx.clone();
     if let Some(home) = &policy.home_net {
         base.vars.addresses.insert("HOME_NET".into(), home.clone());
     }
     let mut groups = Vec::new();
+    // A Terraform document may hold the policy and its rule groups together.
+    let groups_beside_policy = serde_json::from_str::<serde_json::Value>(&policy_text)
+        .ok()
+        .and_then(|v| terraform::resources(&v, terraform::RULE_GROUP))
+        .is_some_and(|l| !l.is_empty());
+    if groups_beside_policy {
+        for g in aws::parse_rule_groups(&policy_text, &origin)? {
+            groups.push((g, origin.clone()));
+        }
+    }
     for p in group_paths {
         let o = p.display().to_string();
-        groups.push((aws::parse_rule_group(&read_text(p)?, &o)?, o));
+        for g in aws::parse_rule_groups(&read_text(p)?, &o)? {
+            groups.push((g, o.clone()));
+        }
     }
     let only_groups: Vec<aws::AwsRuleGroup> = groups.iter().map(|(g, _)| g.clone()).collect();
     let order = policy.resolve(&only_groups).map_err(SourceError::Policy)?;

@@ -3,7 +3,10 @@
 
 use serde::Deserialize;
 
-use super::aws::{name_and_arn, read_envelope, AwsError, AwsRuleGroup, Envelope, RuleOrder};
+use super::aws::{
+    name_and_arn, parse_json, read_envelope, AwsError, AwsRuleGroup, Envelope, RuleOrder,
+};
+use super::terraform;
 
 /// A stateful default action (strict order only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +88,17 @@ pub enum StreamExceptionPolicy {
     Drop,
     Continue,
     Reject,
+}
+
+impl StreamExceptionPolicy {
+    /// The name as AWS writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            StreamExceptionPolicy::Drop => "DROP",
+            StreamExceptionPolicy::Continue => "CONTINUE",
+            StreamExceptionPolicy::Reject => "REJECT",
+        }
+    }
 }
 
 /// One `StatefulRuleGroupReferences` entry.
@@ -182,7 +196,8 @@ struct PolicyJson {
 /// Whether JSON text is a firewall policy (rather than a rule group).
 pub fn looks_like_policy(text: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| {
-        v.get("FirewallPolicy").is_some()
+        terraform::resources(&v, terraform::FIREWALL_POLICY).is_some_and(|l| !l.is_empty())
+            || v.get("FirewallPolicy").is_some()
             || v.get("Properties")
                 .is_some_and(|p| p.get("FirewallPolicy").is_some())
             || v.get("StatelessDefaultActions").is_some()
@@ -197,8 +212,21 @@ pub fn parse_policy(text: &str, origin: &str) -> Result<FirewallPolicy, AwsError
         origin: origin.to_string(),
         message,
     };
+    let mut value = parse_json(text, origin)?;
+    if let Some(list) = terraform::resources(&value, terraform::FIREWALL_POLICY) {
+        value = match list.as_slice() {
+            [one] => terraform::firewall_policy_to_aws(one),
+            _ => {
+                return Err(shape(format!(
+                    "{} `{}` resources in this Terraform document; expected one",
+                    list.len(),
+                    terraform::FIREWALL_POLICY
+                )))
+            }
+        };
+    }
     let Envelope { inner: policy_value, meta } = read_envelope(
-        text,
+        value,
         origin,
         "FirewallPolicy",
         "FirewallPolicyResponse",
