@@ -560,3 +560,39 @@ mod shadow_tests {
         assert_eq!(r.capacities[0].estimate, 5);
     }
 }
+
+#[cfg(test)]
+mod five_tuple_tests {
+    use super::*;
+    use crate::rules::load_sources;
+
+    /// A 5-tuple rule's msg must be quoted in its Settings. AWS refuses it unquoted, and
+    /// so does Suricata 7.0.10 (`msg:unquoted;` is refused in
+    /// `tests/data/suricata-rule-verdicts.txt`), so it is a load error naming the rule.
+    #[test]
+    fn unquoted_msg_in_a_five_tuple_rule_is_a_load_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("five.json");
+        let rule = |sid: &str, msg: &str| {
+            serde_json::json!({"Action": "PASS", "Header": {"Protocol": "TCP", "Source": "ANY", "SourcePort": "ANY", "Direction": "FORWARD", "Destination": "ANY", "DestinationPort": "443"},
+              "RuleOptions": [{"Keyword": "msg", "Settings": [msg]}, {"Keyword": "sid", "Settings": [sid]}]})
+        };
+        let json = serde_json::json!({"RulesSource": {"StatefulRules": [rule("1", "\"quoted\""), rule("2", "bare words")]}});
+        std::fs::write(&path, json.to_string()).expect("write");
+        let ctx = crate::rules::RuleContext::default();
+        let set = load_sources(&[path], &ctx).expect("loads");
+        let r = lint(&set, &ctx.vars, true);
+        let found: Vec<(&str, usize)> = r.findings.iter().map(|f| (f.code, f.line)).collect();
+        assert_eq!(found, [("load-error", 2)]);
+        assert!(
+            r.findings[0].message.contains("must be double quoted"),
+            "{:?}",
+            r.findings
+        );
+        assert!(
+            r.findings[0].source.contains("StatefulRules"),
+            "{:?}",
+            r.findings
+        );
+    }
+}
