@@ -294,27 +294,38 @@ impl Checker<'_> {
             };
             span_err(1, RuleErrorKind::UnknownProtocol, format!("unknown protocol `{}`", raw.protocol), &hint)
         })?;
-        for (i, which) in [(2, "source address"), (5, "destination address")] {
-            let expr = if i == 2 { &raw.src } else { &raw.dst };
-            if let Err(e) = self.ctx.vars.addresses_of(expr) {
-                return Err(span_err(
-                    i,
-                    RuleErrorKind::Address,
-                    format!("invalid {which}: {e}"),
-                    "here",
-                ));
-            }
-        }
-        for (i, which) in [(3, "source port"), (6, "destination port")] {
-            let expr = if i == 3 { &raw.src_port } else { &raw.dst_port };
-            if let Err(e) = self.ctx.vars.ports_of(expr) {
-                return Err(span_err(
-                    i,
-                    RuleErrorKind::Address,
-                    format!("invalid {which}: {e}"),
-                    "here",
-                ));
-            }
+        // Addresses, then ports, as Suricata parses them: one that does not resolve is an
+        // error.
+        let vars = &self.ctx.vars;
+        let header = [
+            (
+                2,
+                "source address",
+                vars.addresses_of(&raw.src).err().map(|e| e.to_string()),
+            ),
+            (
+                5,
+                "destination address",
+                vars.addresses_of(&raw.dst).err().map(|e| e.to_string()),
+            ),
+            (
+                3,
+                "source port",
+                vars.ports_of(&raw.src_port).err().map(|e| e.to_string()),
+            ),
+            (
+                6,
+                "destination port",
+                vars.ports_of(&raw.dst_port).err().map(|e| e.to_string()),
+            ),
+        ];
+        if let Some((i, which, Some(e))) = header.into_iter().find(|h| h.2.is_some()) {
+            return Err(span_err(
+                i,
+                RuleErrorKind::Address,
+                format!("invalid {which}: {e}"),
+                "here",
+            ));
         }
 
         let mut state = State {
