@@ -568,6 +568,11 @@ impl Checker<'_> {
                 return Err(host_error(self.source, c.opt, "an upper-case pattern"));
             }
         }
+        // The content now counts as a match in its new buffer (for a later relative pcre).
+        if let Some(n) = st.matches_in.get_mut(&None) {
+            *n = n.saturating_sub(1);
+        }
+        *st.matches_in.entry(Some(canonical)).or_insert(0) += 1;
         let (alproto, side) = buffer_info(canonical);
         st.app_buffer.get_or_insert(o);
         st.sides.push((o, canonical, side));
