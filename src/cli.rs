@@ -288,6 +288,9 @@ fn run(args: &Args) -> Result<i32, String> {
         verbosity,
         args.strict_rules,
     )?;
+    if !ruleset.policy_errors.is_empty() {
+        return Err(ruleset.policy_errors.join("\n"));
+    }
     std::fs::create_dir_all(&args.log_dir)
         .map_err(|e| format!("{}: {e}", args.log_dir.display()))?;
     let aws = args.aws_log.as_ref().map(|name| AwsLogIdentity {
@@ -504,6 +507,9 @@ fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
     for w in &ruleset.warnings {
         eprintln!("rulesim: warning: {w}");
     }
+    for e in &ruleset.policy_errors {
+        eprintln!("rulesim: error: {e}");
+    }
     let mut current = None;
     for rule in &ruleset.rules {
         if current != Some(&rule.origin.source) {
@@ -540,7 +546,7 @@ fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
         "rulesim: {} rule source(s): {} rules loaded, {} failed",
         s.sources, s.loaded, s.failed
     );
-    if s.failed > 0 {
+    if s.failed > 0 || !ruleset.policy_errors.is_empty() {
         1
     } else {
         EXIT_OK

@@ -98,6 +98,20 @@ pub fn lint(set: &RuleSet, vars: &VarTable, aws: bool) -> Report {
             sid: None,
         });
     }
+    for e in &set.policy_errors {
+        report.findings.push(Finding {
+            severity: Severity::Error,
+            code: "aws-rule-order",
+            message: e.clone(),
+            source: set
+                .policy
+                .as_ref()
+                .map_or(String::new(), |p| p.name.clone()),
+            line: 0,
+            column: 0,
+            sid: None,
+        });
+    }
     for w in &set.warnings {
         report.findings.push(Finding {
             severity: Severity::Warning,

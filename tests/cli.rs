@@ -706,3 +706,65 @@ fn terraform_configuration_is_a_complete_policy_input() {
         "the 5-tuple rule, in the policy's group:\n{out}"
     );
 }
+
+/// A group whose rule order differs from its policy's: AWS refuses the policy, so a run
+/// stops with an input error, and lint reports it as a finding and goes on.
+#[test]
+fn rule_order_conflict_stops_a_run_and_is_a_lint_finding() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"FirewallPolicyResponse": {"FirewallPolicyName": "p"},
+            "FirewallPolicy": {"StatelessDefaultActions": ["aws:forward_to_sfe"],
+              "StatefulEngineOptions": {"RuleOrder": "STRICT_ORDER"},
+              "StatefulRuleGroupReferences": [{"ResourceArn": "arn:aws:network-firewall:us-east-1:1:stateful-rulegroup/g", "Priority": 1}]}}"#,
+    )
+    .expect("write");
+    let group = dir.path().join("g.json");
+    std::fs::write(
+        &group,
+        r#"{"RuleGroupResponse": {"RuleGroupName": "g"},
+            "RuleGroup": {"RulesSource": {"RulesString": "alert tcp any any -> any 22 (msg:\"ssh\"; sid:1;)"}}}"#,
+    )
+    .expect("write");
+    let (p, g) = (
+        policy.to_str().expect("utf8"),
+        group.to_str().expect("utf8"),
+    );
+    let o = rulesim(&["lint", "--policy", p, "--rule-group", g, "--format", "json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: Value = serde_json::from_slice(&o.stdout).expect("json report");
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["aws-rule-order"]);
+    assert_eq!(report["rules_loaded"], 1);
+
+    let pcap = dir.path().join("x.pcap");
+    write_pcap(&pcap, &http_conversation(40002, 1_700_000_000));
+    let o = rulesim(&[
+        "-r",
+        pcap.to_str().expect("utf8"),
+        "--policy",
+        p,
+        "--rule-group",
+        g,
+        "-l",
+        dir.path().to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("rule group `g` is DEFAULT_ACTION_ORDER but policy `p` is STRICT_ORDER"),
+        "{err}"
+    );
+}

@@ -47,6 +47,9 @@ pub struct RuleSet {
     pub policy: Option<policy::FirewallPolicy>,
     /// Things worth knowing that are not errors (a group no policy references, ...).
     pub warnings: Vec<String>,
+    /// What makes AWS refuse the policy as a whole (a group in another rule order). A run
+    /// stops on them; `lint` reports them.
+    pub policy_errors: Vec<String>,
 }
 
 /// Suricata-style load summary.
@@ -335,7 +338,10 @@ pub fn load_policy(
     }
     let only_groups: Vec<aws::AwsRuleGroup> = groups.iter().map(|(g, _)| g.clone()).collect();
     let order = policy.resolve(&only_groups).map_err(SourceError::Policy)?;
-    let mut set = RuleSet::default();
+    let mut set = RuleSet {
+        policy_errors: policy.rule_order_conflicts(&only_groups),
+        ..RuleSet::default()
+    };
     for (reference, group) in &order {
         let file = groups
             .iter()

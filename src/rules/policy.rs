@@ -369,20 +369,30 @@ impl FirewallPolicy {
                     r.resource_arn
                 )
             })?;
-            if g.rule_order != self.rule_order {
-                return Err(format!(
-                    "rule group `{}` is {} but the policy is {}: AWS refuses such a policy",
-                    g.name,
-                    g.rule_order.name(),
-                    self.rule_order.name()
-                ));
-            }
             out.push((r, g));
         }
         if self.rule_order == RuleOrder::StrictOrder {
             out.sort_by_key(|(r, _)| r.priority.unwrap_or(u32::MAX));
         }
         Ok(out)
+    }
+
+    /// Referenced groups whose rule order is not the policy's: AWS refuses such a policy.
+    pub fn rule_order_conflicts(&self, groups: &[AwsRuleGroup]) -> Vec<String> {
+        groups
+            .iter()
+            .filter(|g| self.references.iter().any(|r| r.matches(g)))
+            .filter(|g| g.rule_order != self.rule_order)
+            .map(|g| {
+                format!(
+                    "rule group `{}` is {} but policy `{}` is {}: AWS refuses such a policy",
+                    g.name,
+                    g.rule_order.name(),
+                    self.name,
+                    self.rule_order.name()
+                )
+            })
+            .collect()
     }
 }
 
@@ -445,7 +455,14 @@ mod tests {
             group("a", RuleOrder::DefaultActionOrder),
             group("b", RuleOrder::StrictOrder),
         ];
-        assert!(p.resolve(&wrong).unwrap_err().contains("AWS refuses"));
+        assert!(p.rule_order_conflicts(&groups).is_empty());
+        let conflicts = p.rule_order_conflicts(&wrong);
+        assert_eq!(conflicts.len(), 1);
+        assert!(
+            conflicts[0].contains("rule group `a` is DEFAULT_ACTION_ORDER")
+                && conflicts[0].contains("AWS refuses"),
+            "{conflicts:?}"
+        );
         assert!(p
             .resolve(&groups[..1])
             .unwrap_err()
