@@ -1,7 +1,8 @@
 //! rulesim: an offline tester for Suricata and AWS Network Firewall rulesets.
 //!
 //! The library follows the path a packet takes, as Suricata is organised:
-//! [`capture`] (pcap, pcapng) -> [`decode`] (L2-L4, fragments) -> [`flow`] -> [`output`]
+//! [`capture`] (pcap, pcapng) -> [`decode`] (L2-L4, fragments) -> [`flow`] -> [`stream`]
+//! (TCP reassembly, not yet wired into the engine) -> [`output`]
 //! (EVE JSON, AWS log wrapper, stats); [`engine`] ties them together and [`config`] holds
 //! the settings. [`synth`] builds packets and captures for tests and the bundled sample.
 
@@ -14,5 +15,6 @@ pub mod flow;
 pub mod lint;
 pub mod output;
 pub mod rules;
+pub mod stream;
 pub mod synth;
 pub mod time;
