@@ -6,6 +6,7 @@
 //! (EVE JSON, AWS log wrapper, stats); [`engine`] ties them together and [`config`] holds
 //! the settings. [`synth`] builds packets and captures for tests and the bundled sample.
 
+pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod config;

@@ -1,0 +1,8 @@
+//! Application-layer parsers, fed with reassembled stream data (TCP) or datagrams (UDP).
+//! Not yet wired into the engine: protocol detection and the HTTP and DNS parsers come
+//! with the rest of the app-layer issue.
+
+pub mod tls;
+
+#[cfg(test)]
+mod tls_tests;

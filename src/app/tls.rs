@@ -1,0 +1,399 @@
+//! TLS handshake parsing for one session, fed with each direction's reassembled stream
+//! bytes: records split across segments, handshake messages split across records, the
+//! ClientHello's SNI (bytes as sent), ALPN, supported versions and JA3; the ServerHello's
+//! version, cipher and JA3S; and the `ssl_state` flags of the messages parsed last.
+//! Messages are decoded with `tls-parser`; record and handshake framing is ours, because
+//! it must survive any split of the bytes.
+
+use md5::{Digest, Md5};
+use tls_parser::{
+    parse_tls_client_hello_extension, parse_tls_message_handshake,
+    parse_tls_server_hello_extension, TlsExtension, TlsMessage, TlsMessageHandshake,
+};
+
+/// Largest record Suricata accepts: 2^14 plus the 2048 bytes of expansion TLS allows.
+const MAX_RECORD: usize = (1 << 14) + 2048;
+/// Largest handshake message held while its records arrive.
+const MAX_HANDSHAKE: usize = 1 << 18;
+
+/// The ServerHello random that marks a TLS 1.3 HelloRetryRequest (RFC 8446 4.1.3).
+const HELLO_RETRY_REQUEST: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+const CONTENT_CHANGE_CIPHER_SPEC: u8 = 20;
+const CONTENT_ALERT: u8 = 21;
+const CONTENT_HANDSHAKE: u8 = 22;
+const CONTENT_APPLICATION_DATA: u8 = 23;
+const CONTENT_HEARTBEAT: u8 = 24;
+
+/// `ssl_state` flags.
+pub mod state {
+    pub const CLIENT_HELLO: u8 = 1;
+    pub const SERVER_HELLO: u8 = 2;
+    pub const CLIENT_KEYX: u8 = 4;
+    pub const SERVER_KEYX: u8 = 8;
+    pub const UNKNOWN: u8 = 16;
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientHello {
+    /// The legacy version field (0x0303 for TLS 1.2 and 1.3 clients).
+    pub version: u16,
+    /// The first host_name of the server_name extension, bytes as sent.
+    pub sni: Option<Vec<u8>>,
+    pub alpn: Vec<Vec<u8>>,
+    pub supported_versions: Vec<u16>,
+    /// JA3 string: version, ciphers, extensions, groups, point formats (GREASE left out).
+    pub ja3: String,
+}
+
+impl ClientHello {
+    pub fn ja3_hash(&self) -> String {
+        md5_hex(self.ja3.as_bytes())
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerHello {
+    pub legacy_version: u16,
+    /// The negotiated version: supported_versions when present, else the legacy field.
+    pub version: u16,
+    pub cipher: u16,
+    /// JA3S string: version, cipher, extensions.
+    pub ja3s: String,
+}
+
+impl ServerHello {
+    pub fn ja3s_hash(&self) -> String {
+        md5_hex(self.ja3s.as_bytes())
+    }
+}
+
+/// Why a direction stopped being parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsError {
+    /// The bytes are not TLS records.
+    NotTls,
+    RecordTooLong,
+    HandshakeTooLong,
+    /// A handshake message tls-parser could not decode.
+    InvalidHandshake,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Direction {
+    /// Bytes of an incomplete record.
+    record: Vec<u8>,
+    /// Handshake bytes of incomplete messages, across records.
+    handshake: Vec<u8>,
+    /// After ChangeCipherSpec (or a TLS 1.3 ServerHello): handshake records are encrypted.
+    encrypted: bool,
+    error: Option<TlsError>,
+}
+
+/// One TLS session.
+#[derive(Clone, Debug, Default)]
+pub struct TlsSession {
+    to_server: Direction,
+    to_client: Direction,
+    pub client_hello: Option<ClientHello>,
+    pub server_hello: Option<ServerHello>,
+    /// Flags of the messages parsed by the last `feed` (what `ssl_state` tests).
+    pub current_flags: u8,
+    /// Flags of every message parsed so far.
+    pub seen_flags: u8,
+}
+
+impl TlsSession {
+    /// Whether `data` (the first bytes of a direction) looks like a TLS record, for
+    /// protocol detection: handshake or alert content, SSLv3 to TLS 1.3 record version.
+    pub fn probe(data: &[u8]) -> Option<bool> {
+        if data.len() < 3 {
+            return None;
+        }
+        Some(matches!(data[0], CONTENT_HANDSHAKE | CONTENT_ALERT) && data[1] == 3 && data[2] <= 4)
+    }
+
+    /// The version EVE shows: the ServerHello's, `UNDETERMINED` before it.
+    pub fn version_name(&self) -> &'static str {
+        match self.server_hello.as_ref().map(|s| s.version) {
+            Some(0x0300) => "SSLv3",
+            Some(0x0301) => "TLS 1.0",
+            Some(0x0302) => "TLS 1.1",
+            Some(0x0303) => "TLS 1.2",
+            Some(0x0304) => "TLS 1.3",
+            _ => "UNDETERMINED",
+        }
+    }
+
+    pub fn error(&self, to_server: bool) -> Option<TlsError> {
+        self.dir(to_server).error
+    }
+
+    fn dir(&self, to_server: bool) -> &Direction {
+        if to_server {
+            &self.to_server
+        } else {
+            &self.to_client
+        }
+    }
+
+    /// Parses the next bytes of one direction.
+    pub fn feed(&mut self, to_server: bool, data: &[u8]) {
+        self.current_flags = 0;
+        if self.dir(to_server).error.is_some() {
+            return;
+        }
+        let d = if to_server {
+            &mut self.to_server
+        } else {
+            &mut self.to_client
+        };
+        let mut pending = std::mem::take(&mut d.record);
+        if pending.is_empty() {
+            self.feed_records(to_server, data);
+        } else {
+            // A record split across chunks: join it (bounded by MAX_RECORD) and go on.
+            pending.extend_from_slice(data);
+            self.feed_records(to_server, &pending);
+        }
+    }
+
+    fn feed_records(&mut self, to_server: bool, mut data: &[u8]) {
+        while !data.is_empty() {
+            if data.len() < 5 {
+                self.stash(to_server, data);
+                return;
+            }
+            let record_version_ok = data[1] == 3 && data[2] <= 4;
+            if !record_version_ok && !self.dir(to_server).encrypted {
+                self.fail(to_server, TlsError::NotTls);
+                return;
+            }
+            let len = usize::from(u16::from_be_bytes([data[3], data[4]]));
+            if len > MAX_RECORD {
+                self.fail(to_server, TlsError::RecordTooLong);
+                return;
+            }
+            if data.len() < 5 + len {
+                self.stash(to_server, data);
+                return;
+            }
+            if let Err(e) = self.record(to_server, &data[..5 + len]) {
+                self.fail(to_server, e);
+                return;
+            }
+            data = &data[5 + len..];
+        }
+    }
+
+    fn stash(&mut self, to_server: bool, bytes: &[u8]) {
+        let d = if to_server {
+            &mut self.to_server
+        } else {
+            &mut self.to_client
+        };
+        d.record.clear();
+        d.record.extend_from_slice(bytes);
+    }
+
+    fn fail(&mut self, to_server: bool, e: TlsError) {
+        let d = if to_server {
+            &mut self.to_server
+        } else {
+            &mut self.to_client
+        };
+        d.error = Some(e);
+        d.record = Vec::new();
+        d.handshake = Vec::new();
+    }
+
+    /// One whole record (header included).
+    fn record(&mut self, to_server: bool, rec: &[u8]) -> Result<(), TlsError> {
+        let content = rec[0];
+        let body = &rec[5..];
+        let d = if to_server {
+            &mut self.to_server
+        } else {
+            &mut self.to_client
+        };
+        match content {
+            CONTENT_CHANGE_CIPHER_SPEC => {
+                d.encrypted = true;
+                Ok(())
+            }
+            CONTENT_APPLICATION_DATA => {
+                d.encrypted = true;
+                Ok(())
+            }
+            CONTENT_ALERT | CONTENT_HEARTBEAT => Ok(()),
+            CONTENT_HANDSHAKE if d.encrypted => Ok(()),
+            CONTENT_HANDSHAKE => {
+                if d.handshake.len() + body.len() > MAX_HANDSHAKE {
+                    return Err(TlsError::HandshakeTooLong);
+                }
+                d.handshake.extend_from_slice(body);
+                self.handshake_messages(to_server)
+            }
+            _ => Err(TlsError::NotTls),
+        }
+    }
+
+    /// Parses the complete handshake messages buffered for a direction.
+    fn handshake_messages(&mut self, to_server: bool) -> Result<(), TlsError> {
+        let buf = {
+            let d = if to_server {
+                &mut self.to_server
+            } else {
+                &mut self.to_client
+            };
+            std::mem::take(&mut d.handshake)
+        };
+        let mut at = 0;
+        while buf.len() - at >= 4 {
+            let len = u32::from_be_bytes([0, buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
+            if buf.len() - at < 4 + len {
+                break;
+            }
+            self.handshake_message(&buf[at..at + 4 + len])?;
+            at += 4 + len;
+        }
+        let d = if to_server {
+            &mut self.to_server
+        } else {
+            &mut self.to_client
+        };
+        d.handshake = buf[at..].to_vec();
+        Ok(())
+    }
+
+    fn handshake_message(&mut self, msg: &[u8]) -> Result<(), TlsError> {
+        let flag = match msg[0] {
+            1 => state::CLIENT_HELLO,
+            2 => state::SERVER_HELLO,
+            16 => state::CLIENT_KEYX,
+            12 => state::SERVER_KEYX,
+            _ => 0,
+        };
+        match msg[0] {
+            1 | 2 => {
+                let Ok((_, TlsMessage::Handshake(h))) = parse_tls_message_handshake(msg) else {
+                    return Err(TlsError::InvalidHandshake);
+                };
+                match h {
+                    TlsMessageHandshake::ClientHello(ch) => {
+                        self.client_hello = Some(client_hello(&ch));
+                    }
+                    TlsMessageHandshake::ServerHello(sh) => {
+                        let hello = server_hello(&sh);
+                        if hello.version == 0x0304 && sh.random != HELLO_RETRY_REQUEST {
+                            // TLS 1.3: everything after the ServerHello is encrypted.
+                            self.to_client.encrypted = true;
+                        }
+                        self.server_hello = Some(hello);
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        self.current_flags |= flag;
+        self.seen_flags |= flag;
+        Ok(())
+    }
+}
+
+fn is_grease(v: u16) -> bool {
+    v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
+}
+
+fn join(values: impl Iterator<Item = u16>) -> String {
+    values
+        .filter(|v| !is_grease(*v))
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Walks an extension block: (type, the whole extension's bytes).
+fn extensions(mut block: &[u8]) -> Vec<(u16, &[u8])> {
+    let mut out = Vec::new();
+    while block.len() >= 4 {
+        let ty = u16::from_be_bytes([block[0], block[1]]);
+        let len = usize::from(u16::from_be_bytes([block[2], block[3]]));
+        if block.len() < 4 + len {
+            break;
+        }
+        out.push((ty, &block[..4 + len]));
+        block = &block[4 + len..];
+    }
+    out
+}
+
+fn client_hello(ch: &tls_parser::TlsClientHelloContents<'_>) -> ClientHello {
+    let mut hello = ClientHello {
+        version: ch.version.0,
+        ..ClientHello::default()
+    };
+    let mut ids = Vec::new();
+    let mut groups = Vec::new();
+    let mut formats: Vec<u16> = Vec::new();
+    for (ty, raw) in extensions(ch.ext.unwrap_or_default()) {
+        ids.push(ty);
+        let Ok((_, ext)) = parse_tls_client_hello_extension(raw) else {
+            continue;
+        };
+        match ext {
+            TlsExtension::SNI(names) if hello.sni.is_none() => {
+                hello.sni = names.first().map(|(_, n)| n.to_vec());
+            }
+            TlsExtension::ALPN(list) => hello.alpn = list.iter().map(|p| p.to_vec()).collect(),
+            TlsExtension::SupportedVersions(v) => {
+                hello.supported_versions = v.iter().map(|x| x.0).collect();
+            }
+            TlsExtension::EllipticCurves(g) => groups = g.iter().map(|x| x.0).collect(),
+            TlsExtension::EcPointFormats(f) => formats = f.iter().map(|&x| u16::from(x)).collect(),
+            _ => {}
+        }
+    }
+    hello.ja3 = format!(
+        "{},{},{},{},{}",
+        ch.version.0,
+        join(ch.ciphers.iter().map(|c| c.0)),
+        join(ids.into_iter()),
+        join(groups.into_iter()),
+        join(formats.into_iter()),
+    );
+    hello
+}
+
+fn server_hello(sh: &tls_parser::TlsServerHelloContents<'_>) -> ServerHello {
+    let mut hello = ServerHello {
+        legacy_version: sh.version.0,
+        version: sh.version.0,
+        cipher: sh.cipher.0,
+        ..ServerHello::default()
+    };
+    let mut ids = Vec::new();
+    for (ty, raw) in extensions(sh.ext.unwrap_or_default()) {
+        ids.push(ty);
+        if let Ok((_, TlsExtension::SupportedVersions(v))) = parse_tls_server_hello_extension(raw) {
+            if let Some(first) = v.first() {
+                hello.version = first.0;
+            }
+        }
+    }
+    hello.ja3s = format!("{},{},{}", sh.version.0, sh.cipher.0, join(ids.into_iter()));
+    hello
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    let digest = Md5::digest(data);
+    let mut s = String::with_capacity(32);
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}

@@ -1,0 +1,177 @@
+//! TLS parsing on handshakes built by the project's packet builders, split every way a
+//! TCP stream may split them.
+
+use super::tls::*;
+use crate::synth::packets::{tls_client_hello, tls_server_hello};
+
+/// JA3 of `tls_client_hello`: version 771; ciphers 0x1301, 0x1302, 0xc02f, 0xc030;
+/// extensions server_name, supported_groups, ec_point_formats, signature_algorithms, ALPN,
+/// supported_versions; groups x25519 (29), secp256r1 (23); point format 0. The hash is
+/// the MD5 of that string (computed independently with Python's hashlib).
+const JA3: &str = "771,4865-4866-49199-49200,0-10-11-13-16-43,29-23,0";
+const JA3_HASH: &str = "fee9cb7a4c5d29524d7077d3464097b3";
+
+fn parsed(chunks: &[&[u8]], to_server: bool) -> TlsSession {
+    let mut s = TlsSession::default();
+    for c in chunks {
+        s.feed(to_server, c);
+    }
+    s
+}
+
+#[test]
+fn client_hello_fields_and_ja3() {
+    let s = parsed(&[&tls_client_hello(Some("www.Example.com"))], true);
+    let ch = s.client_hello.as_ref().expect("parsed");
+    assert_eq!(
+        ch.sni.as_deref(),
+        Some(&b"www.Example.com"[..]),
+        "bytes as sent"
+    );
+    assert_eq!(ch.alpn, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+    assert_eq!(ch.supported_versions, [0x0304, 0x0303]);
+    assert_eq!(ch.version, 0x0303);
+    assert_eq!(ch.ja3, JA3);
+    assert_eq!(ch.ja3_hash(), JA3_HASH);
+    assert_eq!(s.current_flags, state::CLIENT_HELLO);
+    assert_eq!(s.version_name(), "UNDETERMINED", "until the ServerHello");
+}
+
+#[test]
+fn every_split_of_the_stream_gives_the_same_hello() {
+    let rec = tls_client_hello(Some("split.example"));
+    for cut in 0..=rec.len() {
+        let s = parsed(&[&rec[..cut], &rec[cut..]], true);
+        assert_eq!(
+            s.client_hello
+                .as_ref()
+                .and_then(|c| c.sni.clone())
+                .as_deref(),
+            Some(&b"split.example"[..]),
+            "cut at {cut}"
+        );
+    }
+    // One byte at a time.
+    let bytes: Vec<&[u8]> = rec.chunks(1).collect();
+    assert!(parsed(&bytes, true).client_hello.is_some());
+}
+
+#[test]
+fn a_handshake_message_fragmented_over_records() {
+    let rec = tls_client_hello(Some("frag.example"));
+    let hs = &rec[5..];
+    let mut wire = Vec::new();
+    for part in [&hs[..10], &hs[10..40], &hs[40..]] {
+        wire.extend_from_slice(&[0x16, 0x03, 0x01]);
+        wire.extend_from_slice(&(part.len() as u16).to_be_bytes());
+        wire.extend_from_slice(part);
+    }
+    let s = parsed(&[&wire], true);
+    assert_eq!(
+        s.client_hello.map(|c| c.sni),
+        Some(Some(b"frag.example".to_vec()))
+    );
+}
+
+#[test]
+fn server_hello_version_cipher_and_ja3s() {
+    let mut s = parsed(&[&tls_client_hello(Some("a.example"))], true);
+    s.feed(false, &tls_server_hello());
+    let sh = s.server_hello.as_ref().expect("parsed");
+    assert_eq!((sh.version, sh.cipher), (0x0303, 0xc02f));
+    assert_eq!(sh.ja3s, "771,49199,65281");
+    assert_eq!(sh.ja3s_hash(), "fbe78c619e7ea20046131294ad087f05");
+    assert_eq!(s.version_name(), "TLS 1.2");
+    assert_eq!(
+        s.current_flags,
+        state::SERVER_HELLO,
+        "flags of the last messages only"
+    );
+    assert_eq!(s.seen_flags, state::CLIENT_HELLO | state::SERVER_HELLO);
+}
+
+/// A ServerHello record with the given random and extensions.
+fn server_hello_with(random: [u8; 32], ext: &[u8]) -> Vec<u8> {
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(&random);
+    body.push(0);
+    body.extend_from_slice(&[0x13, 0x01, 0x00]);
+    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    body.extend_from_slice(ext);
+    let mut hs = vec![0x02];
+    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&body);
+    let mut rec = vec![0x16, 0x03, 0x03];
+    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+#[test]
+fn tls13_version_comes_from_supported_versions_and_encrypts_the_rest() {
+    // supported_versions (43) selecting 0x0304.
+    let rec = server_hello_with([7; 32], &[0x00, 0x2b, 0x00, 0x02, 0x03, 0x04]);
+    let mut s = TlsSession::default();
+    s.feed(false, &rec);
+    assert_eq!(s.version_name(), "TLS 1.3");
+    // What follows is encrypted: a record that would be an invalid handshake is ignored.
+    s.feed(
+        false,
+        &[0x16, 0x03, 0x03, 0x00, 0x04, 0xff, 0xff, 0xff, 0xff],
+    );
+    assert_eq!(s.error(false), None);
+}
+
+#[test]
+fn grease_values_are_left_out_of_ja3() {
+    let mut ext = Vec::new();
+    ext.extend_from_slice(&[0x1a, 0x1a, 0x00, 0x00]); // GREASE extension, empty
+    ext.extend_from_slice(&[0x00, 0x0a, 0x00, 0x06, 0x00, 0x04, 0x2a, 0x2a, 0x00, 0x1d]);
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(&[1; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0x00, 0x04, 0x0a, 0x0a, 0x13, 0x01]);
+    body.extend_from_slice(&[0x01, 0x00]);
+    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    body.extend_from_slice(&ext);
+    let mut hs = vec![0x01];
+    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&body);
+    let mut rec = vec![0x16, 0x03, 0x01];
+    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&hs);
+    let s = parsed(&[&rec], true);
+    assert_eq!(s.client_hello.expect("parsed").ja3, "771,4865,10,29,");
+}
+
+#[test]
+fn non_tls_and_oversized_records_stop_the_direction() {
+    let s = parsed(&[b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"], true);
+    assert_eq!(s.error(true), Some(TlsError::NotTls));
+    let s = parsed(&[&[0x16, 0x03, 0x01, 0xff, 0xff]], true);
+    assert_eq!(s.error(true), Some(TlsError::RecordTooLong));
+    assert_eq!(TlsSession::probe(&tls_client_hello(None)), Some(true));
+    assert_eq!(TlsSession::probe(b"GET /"), Some(false));
+    assert_eq!(TlsSession::probe(&[0x16]), None);
+}
+
+/// Hostile bytes never panic, whatever the split.
+#[test]
+fn arbitrary_bytes_never_panic() {
+    let base = tls_client_hello(Some("fuzz.example"));
+    let mut seed: u64 = 12345;
+    for _ in 0..2000 {
+        let mut bytes = base.clone();
+        for _ in 0..4 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let i = (seed >> 33) as usize % bytes.len();
+            bytes[i] = (seed >> 17) as u8;
+        }
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let cut = (seed >> 33) as usize % bytes.len();
+        let mut s = TlsSession::default();
+        s.feed(true, &bytes[..cut]);
+        s.feed(true, &bytes[cut..]);
+        s.feed(false, &bytes);
+    }
+}
