@@ -1,0 +1,228 @@
+//! DNS messages over UDP (one per datagram) and TCP (two-byte length prefix, any split):
+//! the header, the questions (`dns.query` is each question's name) and the answers.
+//! Names are the label bytes as sent joined by `.`, without the trailing dot; compression
+//! pointers are followed up to a hop limit, so a looping pointer is an error, not a hang.
+
+use thiserror::Error;
+
+/// Pointer hops allowed while reading one name.
+const MAX_POINTER_HOPS: usize = 255;
+/// Longest name kept (the wire limit is 255; hostile data may claim more).
+const MAX_NAME: usize = 1025;
+
+#[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
+pub enum DnsError {
+    #[error("DNS message shorter than its 12-byte header")]
+    ShortHeader,
+    #[error("DNS message truncated inside a record")]
+    Truncated,
+    #[error("DNS name compression pointers loop")]
+    BadPointer,
+    #[error("DNS name longer than {MAX_NAME} bytes")]
+    NameTooLong,
+    #[error("DNS label type 0x{0:02x} is not supported")]
+    BadLabel(u8),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    pub name: Vec<u8>,
+    pub rrtype: u16,
+    pub rrclass: u16,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rdata {
+    A([u8; 4]),
+    Aaaa([u8; 16]),
+    /// CNAME, NS, PTR: a name.
+    Name(Vec<u8>),
+    Mx {
+        preference: u16,
+        exchange: Vec<u8>,
+    },
+    Other(Vec<u8>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub name: Vec<u8>,
+    pub rrtype: u16,
+    pub rrclass: u16,
+    pub ttl: u32,
+    pub data: Rdata,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub id: u16,
+    pub flags: u16,
+    pub questions: Vec<Question>,
+    pub answers: Vec<Answer>,
+}
+
+impl Message {
+    pub fn is_response(&self) -> bool {
+        self.flags & 0x8000 != 0
+    }
+
+    pub fn opcode(&self) -> u8 {
+        ((self.flags >> 11) & 0x0f) as u8
+    }
+
+    pub fn rcode(&self) -> u8 {
+        (self.flags & 0x0f) as u8
+    }
+}
+
+fn u16_at(buf: &[u8], at: usize) -> Result<u16, DnsError> {
+    buf.get(at..at + 2)
+        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        .ok_or(DnsError::Truncated)
+}
+
+/// Reads the name at `at`; returns it and the offset after it (after the first pointer,
+/// when the name is compressed).
+fn name_at(buf: &[u8], mut at: usize) -> Result<(Vec<u8>, usize), DnsError> {
+    let mut name = Vec::new();
+    let mut end = None;
+    let mut hops = 0;
+    loop {
+        let len = *buf.get(at).ok_or(DnsError::Truncated)?;
+        match len & 0xc0 {
+            0x00 if len == 0 => {
+                return Ok((name, end.unwrap_or(at + 1)));
+            }
+            0x00 => {
+                let label = buf
+                    .get(at + 1..at + 1 + usize::from(len))
+                    .ok_or(DnsError::Truncated)?;
+                if !name.is_empty() {
+                    name.push(b'.');
+                }
+                name.extend_from_slice(label);
+                if name.len() > MAX_NAME {
+                    return Err(DnsError::NameTooLong);
+                }
+                at += 1 + usize::from(len);
+            }
+            0xc0 => {
+                let target = usize::from(u16_at(buf, at)? & 0x3fff);
+                hops += 1;
+                // Suricata follows pointers either way, up to a hop limit.
+                if hops > MAX_POINTER_HOPS {
+                    return Err(DnsError::BadPointer);
+                }
+                end.get_or_insert(at + 2);
+                at = target;
+            }
+            other => return Err(DnsError::BadLabel(other)),
+        }
+    }
+}
+
+/// Parses one DNS message.
+pub fn parse_message(buf: &[u8]) -> Result<Message, DnsError> {
+    if buf.len() < 12 {
+        return Err(DnsError::ShortHeader);
+    }
+    let id = u16_at(buf, 0)?;
+    let flags = u16_at(buf, 2)?;
+    let qdcount = u16_at(buf, 4)?;
+    let ancount = u16_at(buf, 6)?;
+    let mut at = 12;
+    let mut questions = Vec::new();
+    for _ in 0..qdcount {
+        let (name, next) = name_at(buf, at)?;
+        let rrtype = u16_at(buf, next)?;
+        let rrclass = u16_at(buf, next + 2)?;
+        questions.push(Question {
+            name,
+            rrtype,
+            rrclass,
+        });
+        at = next + 4;
+    }
+    let mut answers = Vec::new();
+    for _ in 0..ancount {
+        let (name, next) = name_at(buf, at)?;
+        let rrtype = u16_at(buf, next)?;
+        let rrclass = u16_at(buf, next + 2)?;
+        let ttl = buf
+            .get(next + 4..next + 8)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .ok_or(DnsError::Truncated)?;
+        let rdlen = usize::from(u16_at(buf, next + 8)?);
+        let start = next + 10;
+        let rdata = buf.get(start..start + rdlen).ok_or(DnsError::Truncated)?;
+        let data = match (rrtype, rdlen) {
+            (1, 4) => Rdata::A([rdata[0], rdata[1], rdata[2], rdata[3]]),
+            (28, 16) => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(rdata);
+                Rdata::Aaaa(a)
+            }
+            (2 | 5 | 12, _) => Rdata::Name(name_at(buf, start)?.0),
+            (15, _) if rdlen >= 2 => Rdata::Mx {
+                preference: u16_at(buf, start)?,
+                exchange: name_at(buf, start + 2)?.0,
+            },
+            _ => Rdata::Other(rdata.to_vec()),
+        };
+        answers.push(Answer {
+            name,
+            rrtype,
+            rrclass,
+            ttl,
+            data,
+        });
+        at = start + rdlen;
+    }
+    Ok(Message {
+        id,
+        flags,
+        questions,
+        answers,
+    })
+}
+
+/// Whether a datagram or stream start looks like DNS (for protocol detection): a header
+/// with a standard or notify opcode, at most a handful of questions, and a first question
+/// that parses.
+pub fn probe(buf: &[u8]) -> bool {
+    if buf.len() < 12 {
+        return false;
+    }
+    let flags = u16::from_be_bytes([buf[2], buf[3]]);
+    let qdcount = u16::from_be_bytes([buf[4], buf[5]]);
+    let opcode = (flags >> 11) & 0x0f;
+    (1..=16).contains(&qdcount)
+        && matches!(opcode, 0 | 4 | 5)
+        && name_at(buf, 12).is_ok_and(|(_, next)| next + 4 <= buf.len())
+}
+
+/// DNS over TCP: messages behind a two-byte length, in any split of the stream.
+#[derive(Clone, Debug, Default)]
+pub struct TcpReader {
+    pending: Vec<u8>,
+}
+
+impl TcpReader {
+    /// The complete messages in `data` (with what earlier calls left over).
+    pub fn feed(&mut self, data: &[u8]) -> Vec<Result<Message, DnsError>> {
+        self.pending.extend_from_slice(data);
+        let mut out = Vec::new();
+        let mut at = 0;
+        while self.pending.len() - at >= 2 {
+            let len = usize::from(u16::from_be_bytes([self.pending[at], self.pending[at + 1]]));
+            if self.pending.len() - at < 2 + len {
+                break;
+            }
+            out.push(parse_message(&self.pending[at + 2..at + 2 + len]));
+            at += 2 + len;
+        }
+        // The length prefix caps what is held at 65,537 bytes.
+        self.pending.drain(..at);
+        out
+    }
+}

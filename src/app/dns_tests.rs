@@ -1,0 +1,94 @@
+//! DNS parsing on messages built by the project's packet builders, plus hand-made hostile
+//! names.
+
+use super::dns::*;
+use crate::synth::packets::{dns_query, dns_response_a};
+
+#[test]
+fn query_and_compressed_answer() {
+    let q = parse_message(&dns_query(0x1234, "www.Example.com", 1)).expect("query");
+    assert_eq!((q.id, q.is_response(), q.opcode()), (0x1234, false, 0));
+    assert_eq!(q.questions.len(), 1);
+    assert_eq!(q.questions[0].name, b"www.Example.com", "bytes as sent");
+    assert_eq!((q.questions[0].rrtype, q.questions[0].rrclass), (1, 1));
+
+    let r = parse_message(&dns_response_a(
+        0x1234,
+        "www.example.com",
+        [93, 184, 216, 34],
+    ))
+    .expect("response");
+    assert!(r.is_response());
+    assert_eq!(r.rcode(), 0);
+    assert_eq!(r.answers.len(), 1);
+    let a = &r.answers[0];
+    assert_eq!(
+        a.name, b"www.example.com",
+        "the pointer to offset 12 is followed"
+    );
+    assert_eq!((a.rrtype, a.ttl), (1, 300));
+    assert_eq!(a.data, Rdata::A([93, 184, 216, 34]));
+}
+
+#[test]
+fn looping_and_truncated_names_are_errors() {
+    let mut m = dns_query(1, "a.example", 1);
+    // Replace the question's name with a pointer to itself.
+    m.truncate(12);
+    m.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1]);
+    assert_eq!(parse_message(&m), Err(DnsError::BadPointer));
+    let whole = dns_query(1, "a.example", 1);
+    for cut in 0..whole.len() {
+        assert!(parse_message(&whole[..cut]).is_err(), "cut at {cut}");
+    }
+    let mut bad = whole.clone();
+    bad[12] = 0x80;
+    assert_eq!(parse_message(&bad), Err(DnsError::BadLabel(0x80)));
+}
+
+#[test]
+fn tcp_messages_in_any_split() {
+    let mut wire = Vec::new();
+    for (id, name) in [(1u16, "one.example"), (2, "two.example")] {
+        let m = dns_query(id, name, 28);
+        wire.extend_from_slice(&(m.len() as u16).to_be_bytes());
+        wire.extend_from_slice(&m);
+    }
+    for cut in 0..=wire.len() {
+        let mut r = TcpReader::default();
+        let mut got = r.feed(&wire[..cut]);
+        got.extend(r.feed(&wire[cut..]));
+        let names: Vec<Vec<u8>> = got
+            .into_iter()
+            .map(|m| m.expect("parses").questions[0].name.clone())
+            .collect();
+        assert_eq!(
+            names,
+            [b"one.example".to_vec(), b"two.example".to_vec()],
+            "cut {cut}"
+        );
+    }
+}
+
+#[test]
+fn probe_accepts_dns_and_refuses_other_payloads() {
+    assert!(probe(&dns_query(7, "x.example", 1)));
+    assert!(!probe(b"GET / HTTP/1.1\r\nHost: example\r\n\r\n"));
+    assert!(!probe(&[0u8; 12]), "no question");
+}
+
+#[test]
+fn arbitrary_bytes_never_panic() {
+    let base = dns_response_a(9, "fuzz.example.com", [1, 2, 3, 4]);
+    let mut seed: u64 = 99;
+    for _ in 0..5000 {
+        let mut b = base.clone();
+        for _ in 0..3 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let i = (seed >> 33) as usize % b.len();
+            b[i] = (seed >> 21) as u8;
+        }
+        let _ = parse_message(&b);
+        let _ = probe(&b);
+    }
+}
