@@ -1,0 +1,530 @@
+//! HTTP/1.x over one TCP session: requests from the client's stream and responses from
+//! the server's, in any split, pipelined, with bodies framed by Content-Length or chunked
+//! encoding (responses also by the end of the stream). Header blocks are parsed with
+//! `httparse`; framing and transactions are ours. Each request opens a transaction; the
+//! n-th response completes the n-th transaction, as Suricata's libhtp pairs them.
+
+use thiserror::Error;
+
+/// Longest header block held while it arrives (request or status line plus headers).
+const MAX_HEADER_BLOCK: usize = 64 * 1024;
+/// Most headers in one block.
+const MAX_HEADERS: usize = 256;
+/// Body bytes kept per message (Suricata's `request-body-limit` / `response-body-limit`
+/// default, 100 KiB); the rest is counted, not kept.
+pub const BODY_LIMIT: usize = 100 * 1024;
+/// Transactions kept per session before the oldest complete ones are dropped.
+const MAX_TRANSACTIONS: usize = 512;
+
+#[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
+pub enum HttpError {
+    #[error("HTTP header block longer than {MAX_HEADER_BLOCK} bytes")]
+    HeadersTooLong,
+    #[error("more than {MAX_HEADERS} HTTP headers")]
+    TooManyHeaders,
+    #[error("invalid HTTP request or status line, or header")]
+    Invalid,
+    #[error("invalid chunk size line")]
+    BadChunk,
+}
+
+/// A header as sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub name: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Request {
+    pub method: Vec<u8>,
+    /// The request target as sent (`http.uri.raw`).
+    pub target: Vec<u8>,
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub minor_version: u8,
+    pub headers: Vec<Header>,
+    /// De-chunked body, at most [`BODY_LIMIT`] bytes.
+    pub body: Vec<u8>,
+    /// Body bytes seen, kept or not.
+    pub body_len: u64,
+    pub complete: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub reason: Vec<u8>,
+    pub minor_version: u8,
+    pub headers: Vec<Header>,
+    pub body: Vec<u8>,
+    pub body_len: u64,
+    pub complete: bool,
+}
+
+fn header<'a>(headers: &'a [Header], name: &str) -> Option<&'a [u8]> {
+    headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|h| h.value.as_slice())
+}
+
+impl Request {
+    /// The first header of that name (case-insensitive), value as sent.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        header(&self.headers, name)
+    }
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        header(&self.headers, name)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transaction {
+    pub request: Request,
+    pub response: Option<Response>,
+}
+
+/// How the body of the message being read ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Body {
+    Length(u64),
+    /// Reading a chunk-size line.
+    ChunkSize,
+    /// Inside a chunk: bytes left, then its CRLF.
+    ChunkData(u64),
+    ChunkDataEnd,
+    /// After the last chunk: trailer lines until an empty one.
+    Trailer,
+    /// Until the stream ends (a response without a length).
+    UntilClose,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Side {
+    /// Bytes of a header block or a line still arriving.
+    pending: Vec<u8>,
+    /// The body being read, if in one.
+    body: Option<Body>,
+    error: Option<HttpError>,
+}
+
+/// One HTTP session.
+#[derive(Clone, Debug, Default)]
+pub struct HttpSession {
+    client: Side,
+    server: Side,
+    /// Transactions in request order; `first_id` is the id of the first one kept.
+    pub transactions: Vec<Transaction>,
+    pub first_id: u64,
+    /// Index of the transaction the next response belongs to.
+    next_response: usize,
+}
+
+/// What a `feed` call completed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpEvent {
+    /// Request line and headers of transaction `id` are complete.
+    RequestHeaders(u64),
+    RequestComplete(u64),
+    ResponseHeaders(u64),
+    ResponseComplete(u64),
+}
+
+/// Whether the start of a stream looks like an HTTP request or response (detection).
+pub fn probe(data: &[u8]) -> bool {
+    const METHODS: &[&[u8]] = &[
+        b"GET ",
+        b"POST ",
+        b"HEAD ",
+        b"PUT ",
+        b"DELETE ",
+        b"OPTIONS ",
+        b"CONNECT ",
+        b"TRACE ",
+        b"PATCH ",
+        b"PROPFIND ",
+    ];
+    METHODS.iter().any(|m| data.starts_with(m)) || data.starts_with(b"HTTP/1.")
+}
+
+fn find_header_end(buf: &[u8]) -> Option<usize> {
+    // Headers end at an empty line; libhtp accepts bare LF line ends too.
+    let mut i = 0;
+    while let Some(p) = memchr::memchr(b'\n', &buf[i..]) {
+        let nl = i + p;
+        let rest = &buf[nl + 1..];
+        if rest.starts_with(b"\n") {
+            return Some(nl + 2);
+        }
+        if rest.starts_with(b"\r\n") {
+            return Some(nl + 3);
+        }
+        i = nl + 1;
+    }
+    None
+}
+
+fn owned(headers: &[httparse::Header<'_>]) -> Vec<Header> {
+    headers
+        .iter()
+        .map(|h| Header {
+            name: h.name.as_bytes().to_vec(),
+            value: h.value.to_vec(),
+        })
+        .collect()
+}
+
+/// The body framing a message's headers announce.
+fn framing(headers: &[Header]) -> Result<Option<Body>, HttpError> {
+    if header(headers, "transfer-encoding").is_some_and(|v| {
+        v.split(|&b| b == b',')
+            .next_back()
+            .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+    }) {
+        return Ok(Some(Body::ChunkSize));
+    }
+    match header(headers, "content-length") {
+        Some(v) => {
+            let n = std::str::from_utf8(v.trim_ascii())
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or(HttpError::Invalid)?;
+            Ok((n > 0).then_some(Body::Length(n)))
+        }
+        None => Ok(None),
+    }
+}
+
+impl HttpSession {
+    pub fn error(&self, to_server: bool) -> Option<HttpError> {
+        if to_server {
+            self.client.error
+        } else {
+            self.server.error
+        }
+    }
+
+    /// The transaction with id `id`, if still kept.
+    pub fn transaction(&self, id: u64) -> Option<&Transaction> {
+        id.checked_sub(self.first_id)
+            .and_then(|i| self.transactions.get(i as usize))
+    }
+
+    /// Parses the next stream bytes of one direction.
+    pub fn feed(&mut self, to_server: bool, data: &[u8]) -> Vec<HttpEvent> {
+        let mut events = Vec::new();
+        let side = if to_server {
+            &mut self.client
+        } else {
+            &mut self.server
+        };
+        if side.error.is_some() {
+            return events;
+        }
+        // Only a header block or line split across calls needs joining.
+        let joined;
+        let buf: &[u8] = if side.pending.is_empty() {
+            data
+        } else {
+            let mut b = std::mem::take(&mut side.pending);
+            b.extend_from_slice(data);
+            joined = b;
+            &joined
+        };
+        let mut at = 0;
+        loop {
+            match self.step(to_server, &buf[at..], &mut events) {
+                Ok(0) => break,
+                Ok(n) => at += n,
+                Err(e) => {
+                    let side = if to_server {
+                        &mut self.client
+                    } else {
+                        &mut self.server
+                    };
+                    side.error = Some(e);
+                    return events;
+                }
+            }
+        }
+        let side = if to_server {
+            &mut self.client
+        } else {
+            &mut self.server
+        };
+        side.pending = buf[at..].to_vec();
+        if side.body.is_none() && side.pending.len() > MAX_HEADER_BLOCK {
+            side.error = Some(HttpError::HeadersTooLong);
+            side.pending = Vec::new();
+        }
+        events
+    }
+
+    /// The stream of one direction ended: a response read until close is complete.
+    pub fn end(&mut self, to_server: bool) -> Vec<HttpEvent> {
+        let mut events = Vec::new();
+        let side = if to_server {
+            &mut self.client
+        } else {
+            &mut self.server
+        };
+        if side.body == Some(Body::UntilClose) {
+            side.body = None;
+            self.finish_message(to_server, &mut events);
+        }
+        events
+    }
+
+    /// Consumes one unit (a header block, body bytes, a chunk line) from `buf`; returns
+    /// the bytes used, 0 when more input is needed.
+    fn step(
+        &mut self,
+        to_server: bool,
+        buf: &[u8],
+        events: &mut Vec<HttpEvent>,
+    ) -> Result<usize, HttpError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let side = if to_server {
+            &mut self.client
+        } else {
+            &mut self.server
+        };
+        match side.body {
+            None => {
+                // Empty lines between messages are skipped, as libhtp does.
+                let blank = buf
+                    .iter()
+                    .take_while(|b| matches!(b, b'\r' | b'\n'))
+                    .count();
+                if blank > 0 {
+                    return Ok(blank);
+                }
+                let Some(end) = find_header_end(buf) else {
+                    return Ok(0);
+                };
+                self.message_head(to_server, &buf[..end], events)?;
+                Ok(end)
+            }
+            Some(Body::Length(left)) => {
+                let n = (left as usize).min(buf.len());
+                self.body_bytes(to_server, &buf[..n]);
+                let left = left - n as u64;
+                let side = if to_server {
+                    &mut self.client
+                } else {
+                    &mut self.server
+                };
+                if left == 0 {
+                    side.body = None;
+                    self.finish_message(to_server, events);
+                } else {
+                    side.body = Some(Body::Length(left));
+                }
+                Ok(n)
+            }
+            Some(Body::UntilClose) => {
+                self.body_bytes(to_server, buf);
+                Ok(buf.len())
+            }
+            Some(Body::ChunkSize) => {
+                let Some(nl) = memchr::memchr(b'\n', buf) else {
+                    if buf.len() > 1024 {
+                        return Err(HttpError::BadChunk);
+                    }
+                    return Ok(0);
+                };
+                let line = buf[..nl].trim_ascii();
+                let hex = line
+                    .split(|&b| b == b';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_ascii();
+                let size = std::str::from_utf8(hex)
+                    .ok()
+                    .and_then(|h| u64::from_str_radix(h, 16).ok())
+                    .ok_or(HttpError::BadChunk)?;
+                side.body = Some(if size == 0 {
+                    Body::Trailer
+                } else {
+                    Body::ChunkData(size)
+                });
+                Ok(nl + 1)
+            }
+            Some(Body::ChunkData(left)) => {
+                let n = (left as usize).min(buf.len());
+                self.body_bytes(to_server, &buf[..n]);
+                let left = left - n as u64;
+                let side = if to_server {
+                    &mut self.client
+                } else {
+                    &mut self.server
+                };
+                side.body = Some(if left == 0 {
+                    Body::ChunkDataEnd
+                } else {
+                    Body::ChunkData(left)
+                });
+                Ok(n)
+            }
+            Some(Body::ChunkDataEnd) => {
+                let Some(nl) = memchr::memchr(b'\n', buf) else {
+                    return Ok(0);
+                };
+                side.body = Some(Body::ChunkSize);
+                Ok(nl + 1)
+            }
+            Some(Body::Trailer) => {
+                let Some(nl) = memchr::memchr(b'\n', buf) else {
+                    return Ok(0);
+                };
+                if buf[..nl].trim_ascii().is_empty() {
+                    side.body = None;
+                    self.finish_message(to_server, events);
+                }
+                Ok(nl + 1)
+            }
+        }
+    }
+
+    fn message_head(
+        &mut self,
+        to_server: bool,
+        head: &[u8],
+        events: &mut Vec<HttpEvent>,
+    ) -> Result<(), HttpError> {
+        let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        if to_server {
+            let mut req = httparse::Request::new(&mut storage);
+            match req.parse(head) {
+                Ok(httparse::Status::Complete(_)) => {}
+                Err(httparse::Error::TooManyHeaders) => return Err(HttpError::TooManyHeaders),
+                _ => return Err(HttpError::Invalid),
+            }
+            let request = Request {
+                method: req.method.unwrap_or_default().as_bytes().to_vec(),
+                target: req.path.unwrap_or_default().as_bytes().to_vec(),
+                minor_version: req.version.unwrap_or(1),
+                headers: owned(req.headers),
+                ..Request::default()
+            };
+            let body = framing(&request.headers)?;
+            if self.transactions.len() >= MAX_TRANSACTIONS {
+                self.drop_oldest();
+            }
+            self.transactions.push(Transaction {
+                request,
+                response: None,
+            });
+            let id = self.first_id + self.transactions.len() as u64 - 1;
+            events.push(HttpEvent::RequestHeaders(id));
+            self.client.body = body;
+            if body.is_none() {
+                self.finish_message(true, events);
+            }
+        } else {
+            let mut resp = httparse::Response::new(&mut storage);
+            match resp.parse(head) {
+                Ok(httparse::Status::Complete(_)) => {}
+                Err(httparse::Error::TooManyHeaders) => return Err(HttpError::TooManyHeaders),
+                _ => return Err(HttpError::Invalid),
+            }
+            let response = Response {
+                status: resp.code.unwrap_or_default(),
+                reason: resp.reason.unwrap_or_default().as_bytes().to_vec(),
+                minor_version: resp.version.unwrap_or(1),
+                headers: owned(resp.headers),
+                ..Response::default()
+            };
+            let bodiless = (100..200).contains(&response.status)
+                || response.status == 204
+                || response.status == 304
+                || self
+                    .transactions
+                    .get(self.next_response)
+                    .is_some_and(|t| t.request.method.eq_ignore_ascii_case(b"HEAD"));
+            let body = if bodiless {
+                None
+            } else {
+                match framing(&response.headers)? {
+                    Some(b) => Some(b),
+                    None if response.header("content-length").is_some() => None,
+                    None => Some(Body::UntilClose),
+                }
+            };
+            // An interim 1xx response does not end the transaction.
+            if (100..200).contains(&response.status) {
+                return Ok(());
+            }
+            let Some(tx) = self.transactions.get_mut(self.next_response) else {
+                // A response without a request: libhtp makes an empty transaction.
+                self.transactions.push(Transaction::default());
+                return self.message_head(false, head, events);
+            };
+            tx.response = Some(response);
+            let id = self.first_id + self.next_response as u64;
+            events.push(HttpEvent::ResponseHeaders(id));
+            self.server.body = body;
+            if body.is_none() {
+                self.finish_message(false, events);
+            }
+        }
+        Ok(())
+    }
+
+    fn body_bytes(&mut self, to_server: bool, bytes: &[u8]) {
+        let (body, len) = if to_server {
+            let Some(tx) = self.transactions.last_mut() else {
+                return;
+            };
+            (&mut tx.request.body, &mut tx.request.body_len)
+        } else {
+            let Some(resp) = self
+                .transactions
+                .get_mut(self.next_response)
+                .and_then(|t| t.response.as_mut())
+            else {
+                return;
+            };
+            (&mut resp.body, &mut resp.body_len)
+        };
+        *len += bytes.len() as u64;
+        let room = BODY_LIMIT.saturating_sub(body.len());
+        body.extend_from_slice(&bytes[..room.min(bytes.len())]);
+    }
+
+    fn finish_message(&mut self, to_server: bool, events: &mut Vec<HttpEvent>) {
+        if to_server {
+            if let Some(tx) = self.transactions.last_mut() {
+                tx.request.complete = true;
+                events.push(HttpEvent::RequestComplete(
+                    self.first_id + self.transactions.len() as u64 - 1,
+                ));
+            }
+        } else if let Some(resp) = self
+            .transactions
+            .get_mut(self.next_response)
+            .and_then(|t| t.response.as_mut())
+        {
+            resp.complete = true;
+            events.push(HttpEvent::ResponseComplete(
+                self.first_id + self.next_response as u64,
+            ));
+            self.next_response += 1;
+        }
+    }
+
+    /// Drops the oldest transaction (bounded memory on long sessions).
+    fn drop_oldest(&mut self) {
+        if self.transactions.is_empty() {
+            return;
+        }
+        self.transactions.remove(0);
+        self.first_id += 1;
+        self.next_response = self.next_response.saturating_sub(1);
+    }
+}

@@ -1,0 +1,192 @@
+//! HTTP/1.x framing and transactions on requests and responses built by the project's
+//! packet builders, in every split of the stream.
+
+use super::http::*;
+use crate::synth::packets::{http_request, http_response};
+
+#[test]
+fn request_and_response_make_one_transaction() {
+    let mut s = HttpSession::default();
+    let req = http_request("GET", "www.Example.com:8080", "/a/b?x=1", "curl/8.0");
+    let ev = s.feed(true, &req);
+    assert_eq!(
+        ev,
+        [HttpEvent::RequestHeaders(0), HttpEvent::RequestComplete(0)]
+    );
+    let tx = s.transaction(0).expect("tx 0");
+    assert_eq!(tx.request.method, b"GET");
+    assert_eq!(tx.request.target, b"/a/b?x=1");
+    assert_eq!(
+        tx.request.header("HOST"),
+        Some(&b"www.Example.com:8080"[..])
+    );
+    assert_eq!(tx.request.header("user-agent"), Some(&b"curl/8.0"[..]));
+    let resp = http_response(200, "OK", "text/html", "<html>hi</html>");
+    let ev = s.feed(false, &resp);
+    assert_eq!(
+        ev,
+        [
+            HttpEvent::ResponseHeaders(0),
+            HttpEvent::ResponseComplete(0)
+        ]
+    );
+    let r = s
+        .transaction(0)
+        .and_then(|t| t.response.as_ref())
+        .expect("response");
+    assert_eq!((r.status, r.reason.as_slice()), (200, &b"OK"[..]));
+    assert_eq!(r.body, b"<html>hi</html>");
+    assert!(r.complete);
+}
+
+#[test]
+fn every_split_gives_the_same_transactions() {
+    let mut wire = http_request("GET", "a.example", "/one", "ua");
+    wire.extend_from_slice(b"POST /two HTTP/1.1\r\nHost: b.example\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\nX-Trailer: 1\r\n\r\n");
+    wire.extend_from_slice(
+        b"PUT /three HTTP/1.1\r\nHost: c.example\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    for cut in 0..=wire.len() {
+        let mut s = HttpSession::default();
+        s.feed(true, &wire[..cut]);
+        s.feed(true, &wire[cut..]);
+        let got: Vec<(Vec<u8>, Vec<u8>, bool)> = s
+            .transactions
+            .iter()
+            .map(|t| {
+                (
+                    t.request.target.clone(),
+                    t.request.body.clone(),
+                    t.request.complete,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (b"/one".to_vec(), Vec::new(), true),
+                (b"/two".to_vec(), b"Wikipedia".to_vec(), true),
+                (b"/three".to_vec(), b"abc".to_vec(), true),
+            ],
+            "cut at {cut}"
+        );
+        assert_eq!(s.error(true), None);
+    }
+}
+
+#[test]
+fn pipelined_responses_pair_in_order() {
+    let mut s = HttpSession::default();
+    s.feed(true, &http_request("GET", "a", "/1", "u"));
+    s.feed(true, &http_request("HEAD", "a", "/2", "u"));
+    s.feed(true, &http_request("GET", "a", "/3", "u"));
+    let mut wire = http_response(404, "Not Found", "text/plain", "nope");
+    // A HEAD response announces a length but carries no body.
+    wire.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+    wire.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+    wire.extend_from_slice(&http_response(204, "No Content", "text/plain", ""));
+    s.feed(false, &wire);
+    let codes: Vec<Option<u16>> = s
+        .transactions
+        .iter()
+        .map(|t| t.response.as_ref().map(|r| r.status))
+        .collect();
+    assert_eq!(
+        codes,
+        [Some(404), Some(200), Some(204)],
+        "the 1xx is interim"
+    );
+    assert!(s
+        .transactions
+        .iter()
+        .all(|t| t.response.as_ref().is_some_and(|r| r.complete)));
+}
+
+#[test]
+fn a_response_without_length_ends_with_the_stream() {
+    let mut s = HttpSession::default();
+    s.feed(true, &http_request("GET", "a", "/", "u"));
+    s.feed(
+        false,
+        b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\npart one, ",
+    );
+    s.feed(false, b"part two");
+    assert!(!s
+        .transaction(0)
+        .and_then(|t| t.response.as_ref())
+        .is_some_and(|r| r.complete));
+    assert_eq!(s.end(false), [HttpEvent::ResponseComplete(0)]);
+    let r = s
+        .transaction(0)
+        .and_then(|t| t.response.as_ref())
+        .expect("response");
+    assert_eq!(r.body, b"part one, part two");
+}
+
+#[test]
+fn bare_line_feeds_and_leading_blank_lines_are_accepted() {
+    let mut s = HttpSession::default();
+    s.feed(true, b"\r\nGET /lf HTTP/1.1\nHost: lf.example\n\n");
+    let tx = s.transaction(0).expect("parsed");
+    assert_eq!(tx.request.header("host"), Some(&b"lf.example"[..]));
+}
+
+#[test]
+fn bodies_are_kept_up_to_the_limit_and_counted_beyond() {
+    let mut s = HttpSession::default();
+    let n = BODY_LIMIT + 1000;
+    let mut wire =
+        format!("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: {n}\r\n\r\n").into_bytes();
+    wire.extend(std::iter::repeat_n(b'x', n));
+    s.feed(true, &wire);
+    let r = &s.transaction(0).expect("tx").request;
+    assert_eq!(
+        (r.body.len(), r.body_len, r.complete),
+        (BODY_LIMIT, n as u64, true)
+    );
+}
+
+#[test]
+fn malformed_input_stops_the_direction() {
+    let mut s = HttpSession::default();
+    s.feed(
+        true,
+        b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: lots\r\n\r\n",
+    );
+    assert_eq!(s.error(true), Some(HttpError::Invalid));
+    let mut s = HttpSession::default();
+    s.feed(true, &vec![b'a'; 70 * 1024]);
+    assert_eq!(
+        s.error(true),
+        Some(HttpError::HeadersTooLong),
+        "bounded memory"
+    );
+    let mut s = HttpSession::default();
+    s.feed(
+        true,
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    );
+    assert_eq!(s.error(true), Some(HttpError::BadChunk));
+    assert!(
+        probe(b"GET / HTTP/1.1\r\n") && probe(b"HTTP/1.1 200 OK\r\n") && !probe(b"\x16\x03\x01")
+    );
+}
+
+#[test]
+fn arbitrary_bytes_never_panic() {
+    let mut base = http_request("POST", "fuzz.example", "/f", "ua");
+    base.extend_from_slice(&http_response(200, "OK", "text/plain", "body"));
+    let mut seed: u64 = 7;
+    for _ in 0..3000 {
+        let mut b = base.clone();
+        for _ in 0..4 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let i = (seed >> 33) as usize % b.len();
+            b[i] = (seed >> 13) as u8;
+        }
+        let mut s = HttpSession::default();
+        s.feed(true, &b);
+        s.feed(false, &b);
+        s.end(false);
+    }
+}
