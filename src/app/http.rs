@@ -400,7 +400,11 @@ impl HttpSession {
         let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS];
         if to_server {
             let mut req = httparse::Request::new(&mut storage);
-            match req.parse(head) {
+            let lenient = httparse::ParserConfig::default()
+                .allow_multiple_spaces_in_request_line_delimiters(true)
+                .ignore_invalid_headers_in_requests(true)
+                .clone();
+            match lenient.parse_request(&mut req, head) {
                 Ok(httparse::Status::Complete(_)) => {}
                 Err(httparse::Error::TooManyHeaders) => return Err(HttpError::TooManyHeaders),
                 _ => return Err(HttpError::Invalid),
@@ -428,7 +432,13 @@ impl HttpSession {
             }
         } else {
             let mut resp = httparse::Response::new(&mut storage);
-            match resp.parse(head) {
+            let lenient = httparse::ParserConfig::default()
+                .allow_spaces_after_header_name_in_responses(true)
+                .allow_obsolete_multiline_headers_in_responses(true)
+                .ignore_invalid_headers_in_responses(true)
+                .allow_multiple_spaces_in_response_status_delimiters(true)
+                .clone();
+            match lenient.parse_response(&mut resp, head) {
                 Ok(httparse::Status::Complete(_)) => {}
                 Err(httparse::Error::TooManyHeaders) => return Err(HttpError::TooManyHeaders),
                 _ => return Err(HttpError::Invalid),

@@ -190,3 +190,18 @@ fn arbitrary_bytes_never_panic() {
         s.end(false);
     }
 }
+
+/// libhtp keeps going past a header line without a colon; so does rulesim (the line is
+/// skipped rather than kept as an empty-named header).
+#[test]
+fn an_invalid_header_line_does_not_stop_the_request() {
+    let mut s = HttpSession::default();
+    s.feed(
+        true,
+        b"GET  /x HTTP/1.1\r\nHost: a.example\r\nthis is not a header\r\nUser-Agent: u\r\n\r\n",
+    );
+    assert_eq!(s.error(true), None);
+    let r = &s.transaction(0).expect("parsed").request;
+    assert_eq!(r.header("user-agent"), Some(&b"u"[..]));
+    assert_eq!(r.target, b"/x");
+}

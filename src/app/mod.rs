@@ -4,6 +4,7 @@
 
 pub mod dns;
 pub mod http;
+pub mod http_normalize;
 pub mod tls;
 
 #[cfg(test)]

@@ -1,0 +1,374 @@
+//! The HTTP detection buffers as Suricata 7.0.10 builds them with libhtp's IDS
+//! personality (`app-layer-htp*.c`, libhtp `htp_util.c`): the normalised URI, the host,
+//! and the header lists.
+
+use super::http::{Header, Request};
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// `%XX` decoding where invalid encodings stay as written; in the path, `%uXXXX` too.
+fn percent_decode(input: &[u8], path: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] == b'%' {
+            if path && matches!(input.get(i + 1), Some(b'u' | b'U')) {
+                let digits: Option<Vec<u8>> = input
+                    .get(i + 2..i + 6)
+                    .map(|d| d.iter().filter_map(|&b| hex(b)).collect());
+                if let Some(d) = digits.filter(|d| d.len() == 4) {
+                    // High byte 0: the low byte; otherwise libhtp's best-fit map, which
+                    // rulesim approximates with `?`.
+                    out.push(if d[0] == 0 && d[1] == 0 {
+                        d[2] << 4 | d[3]
+                    } else {
+                        b'?'
+                    });
+                    i += 6;
+                    continue;
+                }
+            }
+            if let (Some(h), Some(l)) = (
+                input.get(i + 1).and_then(|&b| hex(b)),
+                input.get(i + 2).and_then(|&b| hex(b)),
+            ) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(input[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Valid UTF-8 sequences become one byte (the code point when it fits, else `?`);
+/// invalid bytes become `?`; an unfinished sequence at the end is dropped.
+fn utf8_best_fit(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        let b = input[i];
+        let len = match b {
+            0x00..=0x7f => {
+                out.push(b);
+                i += 1;
+                continue;
+            }
+            0xc2..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf4 => 4,
+            _ => {
+                out.push(b'?');
+                i += 1;
+                continue;
+            }
+        };
+        if i + len > input.len() {
+            if input[i + 1..].iter().all(|c| c & 0xc0 == 0x80) {
+                break;
+            }
+            out.push(b'?');
+            i += 1;
+            continue;
+        }
+        match std::str::from_utf8(&input[i..i + len]) {
+            Ok(s) => {
+                let c = s.chars().next().map_or(0, u32::from);
+                out.push(u8::try_from(c).unwrap_or(b'?'));
+                i += len;
+            }
+            Err(_) => {
+                out.push(b'?');
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// RFC 3986 dot-segment removal.
+fn remove_dot_segments(path: &[u8]) -> Vec<u8> {
+    let mut input = path.to_vec();
+    let mut out: Vec<u8> = Vec::with_capacity(path.len());
+    while !input.is_empty() {
+        if input.starts_with(b"../") {
+            input.drain(..3);
+        } else if input.starts_with(b"./") || input.starts_with(b"/./") {
+            input.drain(..2);
+        } else if input == b"/." {
+            input.truncate(1);
+        } else if input.starts_with(b"/../") || input == b"/.." {
+            if input == b"/.." {
+                input.truncate(1);
+            } else {
+                input.drain(..3);
+            }
+            let cut = out.iter().rposition(|&b| b == b'/').unwrap_or(0);
+            out.truncate(cut);
+        } else if input == b"." || input == b".." {
+            input.clear();
+        } else {
+            let start = usize::from(input[0] == b'/');
+            let end = input[start..]
+                .iter()
+                .position(|&b| b == b'/')
+                .map_or(input.len(), |p| p + start);
+            out.extend(input.drain(..end));
+        }
+    }
+    out
+}
+
+/// Splits an absolute-form target (`scheme://authority/path`) into authority and the
+/// rest; origin-form targets have no authority.
+fn split_absolute(target: &[u8]) -> (Option<&[u8]>, &[u8]) {
+    if target.starts_with(b"/") || !target.contains(&b':') {
+        return (None, target);
+    }
+    let Some(p) = target.windows(3).position(|w| w == b"://") else {
+        return (None, target);
+    };
+    let rest = &target[p + 3..];
+    let end = rest
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    (Some(&rest[..end]), &rest[end..])
+}
+
+/// `http.uri`: the target's path decoded and normalised, `?` + the decoded query,
+/// `#` + the decoded fragment; for an absolute-form target, without scheme and authority.
+pub fn normalized_uri(target: &[u8]) -> Vec<u8> {
+    let target = target.trim_ascii_end();
+    let (_, rest) = split_absolute(target);
+    let (before_fragment, fragment) = match rest.iter().position(|&b| b == b'#') {
+        Some(p) => (&rest[..p], Some(&rest[p + 1..])),
+        None => (rest, None),
+    };
+    let (path, query) = match before_fragment.iter().position(|&b| b == b'?') {
+        Some(p) => (&before_fragment[..p], Some(&before_fragment[p + 1..])),
+        None => (before_fragment, None),
+    };
+    let mut p = percent_decode(path, true);
+    for b in &mut p {
+        if *b == b'\\' {
+            *b = b'/';
+        }
+    }
+    p.dedup_by(|a, b| *a == b'/' && *b == b'/');
+    let mut out = remove_dot_segments(&utf8_best_fit(&p));
+    if let Some(q) = query {
+        out.push(b'?');
+        out.extend(percent_decode(q, false));
+    }
+    if let Some(f) = fragment {
+        out.push(b'#');
+        out.extend(percent_decode(f, true));
+    }
+    out
+}
+
+/// Host without port: `[v6]` kept whole, otherwise up to the last `:`.
+fn strip_port(host: &[u8]) -> &[u8] {
+    if host.starts_with(b"[") {
+        return match host.iter().position(|&b| b == b']') {
+            Some(p) => &host[..=p],
+            None => host,
+        };
+    }
+    match host.iter().rposition(|&b| b == b':') {
+        Some(p) => &host[..p],
+        None => host,
+    }
+}
+
+/// Values of every header named `name`, joined with `, ` (libhtp's table).
+pub fn joined(headers: &[Header], name: &str) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    for h in headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
+    {
+        let v = h.value.trim_ascii();
+        match &mut out {
+            None => out = Some(v.to_vec()),
+            // A repeated Content-Length keeps the first value.
+            Some(_) if name.eq_ignore_ascii_case("content-length") => {}
+            Some(o) => {
+                o.extend_from_slice(b", ");
+                o.extend_from_slice(v);
+            }
+        }
+    }
+    out
+}
+
+impl Request {
+    /// `http.uri`.
+    pub fn normalized_uri(&self) -> Vec<u8> {
+        normalized_uri(&self.target)
+    }
+
+    /// `http.host`: the absolute URI's host (decoded, lower case, no trailing dots), else
+    /// the Host header without its port, lower-cased only when it had no `:` (libhtp).
+    pub fn host(&self) -> Option<Vec<u8>> {
+        if let (Some(authority), _) = split_absolute(self.target.trim_ascii_end()) {
+            let host = authority.rsplit(|&b| b == b'@').next().unwrap_or(authority);
+            let mut h = percent_decode(strip_port(host), false);
+            h.make_ascii_lowercase();
+            while h.last() == Some(&b'.') {
+                h.pop();
+            }
+            return Some(h);
+        }
+        let value = joined(&self.headers, "host")?;
+        let mut h = strip_port(&value).trim_ascii().to_vec();
+        if !value.contains(&b':') {
+            h.make_ascii_lowercase();
+        }
+        Some(h)
+    }
+
+    /// `http.host.raw`: the URI's normalised host when it has one, else the Host value.
+    pub fn host_raw(&self) -> Option<Vec<u8>> {
+        if split_absolute(self.target.trim_ascii_end()).0.is_some() {
+            return self.host();
+        }
+        joined(&self.headers, "host")
+    }
+
+    /// `http.header_names`: `\r\n`, each name once in first-seen order with `\r\n`, `\r\n`.
+    pub fn header_names(&self) -> Vec<u8> {
+        header_names(&self.headers)
+    }
+
+    /// `http.header`: `Name: value\r\n` per name (repeats joined), Cookie left out.
+    pub fn header_buffer(&self) -> Vec<u8> {
+        header_buffer(&self.headers, "cookie")
+    }
+}
+
+pub fn header_names(headers: &[Header]) -> Vec<u8> {
+    let mut out = b"\r\n".to_vec();
+    let mut seen: Vec<&[u8]> = Vec::new();
+    for h in headers {
+        if seen.iter().any(|s| s.eq_ignore_ascii_case(&h.name)) {
+            continue;
+        }
+        seen.push(&h.name);
+        out.extend_from_slice(&h.name);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+pub fn header_buffer(headers: &[Header], skip: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut seen: Vec<&[u8]> = Vec::new();
+    for h in headers {
+        if h.name.eq_ignore_ascii_case(skip.as_bytes())
+            || seen.iter().any(|s| s.eq_ignore_ascii_case(&h.name))
+        {
+            continue;
+        }
+        seen.push(&h.name);
+        let name = String::from_utf8_lossy(&h.name).to_string();
+        out.extend_from_slice(&h.name);
+        out.extend_from_slice(b": ");
+        out.extend(joined(headers, &name).unwrap_or_default());
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (request target, http.uri) as libhtp's IDS personality normalises them.
+    const URIS: &[(&str, &str)] = &[
+        ("/a/b?x=1", "/a/b?x=1"),
+        ("/a%2Fb", "/a/b"),
+        ("/a%5cb\\c", "/a/b/c"),
+        ("//a///b", "/a/b"),
+        ("/a/./b/../c", "/a/c"),
+        ("/%2e%2e/%2E%2e/etc/passwd", "/etc/passwd"),
+        ("/a%zz%4", "/a%zz%4"),
+        ("/%u0041%u263a", "/A?"),
+        ("/caf%C3%A9", "/caf\u{e9}"),
+        ("/q?a=%2F%zz+b", "/q?a=/%zz+b"),
+        ("/Mixed/CASE", "/Mixed/CASE"),
+        ("http://Host.example:8080/p?q", "/p?q"),
+        ("http://host.example", ""),
+        ("/x#fr%41g", "/x#frAg"),
+        ("/trailing   ", "/trailing"),
+    ];
+
+    #[test]
+    fn uri_normalisation() {
+        for (target, want) in URIS {
+            let got = normalized_uri(target.as_bytes());
+            let want: Vec<u8> = want.chars().map(|c| c as u32 as u8).collect();
+            assert_eq!(got, want, "{target}: {}", String::from_utf8_lossy(&got));
+        }
+    }
+
+    fn request(target: &str, headers: &[(&str, &str)]) -> Request {
+        Request {
+            method: b"GET".to_vec(),
+            target: target.as_bytes().to_vec(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| Header {
+                    name: n.as_bytes().to_vec(),
+                    value: v.as_bytes().to_vec(),
+                })
+                .collect(),
+            ..Request::default()
+        }
+    }
+
+    #[test]
+    fn host_buffers() {
+        let r = request("/", &[("Host", "WWW.Example.COM")]);
+        assert_eq!(r.host().as_deref(), Some(&b"www.example.com"[..]));
+        let r = request("/", &[("Host", "WWW.Example.COM:8080")]);
+        assert_eq!(
+            r.host().as_deref(),
+            Some(&b"WWW.Example.COM"[..]),
+            "libhtp lower-cases only a host without a port"
+        );
+        assert_eq!(r.host_raw().as_deref(), Some(&b"WWW.Example.COM:8080"[..]));
+        let r = request("http://Abs.Example.:81/x", &[("Host", "other.example")]);
+        assert_eq!(
+            r.host().as_deref(),
+            Some(&b"abs.example"[..]),
+            "the URI wins"
+        );
+        assert_eq!(r.host_raw().as_deref(), Some(&b"abs.example"[..]));
+        let r = request("/", &[("Host", "[2001:DB8::1]:443")]);
+        assert_eq!(r.host().as_deref(), Some(&b"[2001:DB8::1]"[..]));
+        assert_eq!(request("/", &[]).host(), None);
+    }
+
+    #[test]
+    fn header_lists() {
+        let r = request(
+            "/",
+            &[
+                ("Host", "a"),
+                ("Cookie", "c=1"),
+                ("Accept", " x "),
+                ("accept", "y"),
+            ],
+        );
+        assert_eq!(r.header_names(), b"\r\nHost\r\nCookie\r\nAccept\r\n\r\n");
+        assert_eq!(r.header_buffer(), b"Host: a\r\nAccept: x, y\r\n");
+        assert_eq!(joined(&r.headers, "cookie").as_deref(), Some(&b"c=1"[..]));
+    }
+}
