@@ -199,6 +199,14 @@ fn framing(headers: &[Header]) -> Result<Option<Body>, HttpError> {
 }
 
 impl HttpSession {
+    fn side_mut(&mut self, to_server: bool) -> &mut Side {
+        if to_server {
+            &mut self.client
+        } else {
+            &mut self.server
+        }
+    }
+
     pub fn error(&self, to_server: bool) -> Option<HttpError> {
         if to_server {
             self.client.error
@@ -216,11 +224,7 @@ impl HttpSession {
     /// Parses the next stream bytes of one direction.
     pub fn feed(&mut self, to_server: bool, data: &[u8]) -> Vec<HttpEvent> {
         let mut events = Vec::new();
-        let side = if to_server {
-            &mut self.client
-        } else {
-            &mut self.server
-        };
+        let side = self.side_mut(to_server);
         if side.error.is_some() {
             return events;
         }
@@ -240,21 +244,13 @@ impl HttpSession {
                 Ok(0) => break,
                 Ok(n) => at += n,
                 Err(e) => {
-                    let side = if to_server {
-                        &mut self.client
-                    } else {
-                        &mut self.server
-                    };
+                    let side = self.side_mut(to_server);
                     side.error = Some(e);
                     return events;
                 }
             }
         }
-        let side = if to_server {
-            &mut self.client
-        } else {
-            &mut self.server
-        };
+        let side = self.side_mut(to_server);
         side.pending = buf[at..].to_vec();
         if side.body.is_none() && side.pending.len() > MAX_HEADER_BLOCK {
             side.error = Some(HttpError::HeadersTooLong);
@@ -266,11 +262,7 @@ impl HttpSession {
     /// The stream of one direction ended: a response read until close is complete.
     pub fn end(&mut self, to_server: bool) -> Vec<HttpEvent> {
         let mut events = Vec::new();
-        let side = if to_server {
-            &mut self.client
-        } else {
-            &mut self.server
-        };
+        let side = self.side_mut(to_server);
         if side.body == Some(Body::UntilClose) {
             side.body = None;
             self.finish_message(to_server, &mut events);
@@ -289,11 +281,7 @@ impl HttpSession {
         if buf.is_empty() {
             return Ok(0);
         }
-        let side = if to_server {
-            &mut self.client
-        } else {
-            &mut self.server
-        };
+        let side = self.side_mut(to_server);
         match side.body {
             None => {
                 // Empty lines between messages are skipped, as libhtp does.
@@ -314,11 +302,7 @@ impl HttpSession {
                 let n = (left as usize).min(buf.len());
                 self.body_bytes(to_server, &buf[..n]);
                 let left = left - n as u64;
-                let side = if to_server {
-                    &mut self.client
-                } else {
-                    &mut self.server
-                };
+                let side = self.side_mut(to_server);
                 if left == 0 {
                     side.body = None;
                     self.finish_message(to_server, events);
@@ -359,11 +343,7 @@ impl HttpSession {
                 let n = (left as usize).min(buf.len());
                 self.body_bytes(to_server, &buf[..n]);
                 let left = left - n as u64;
-                let side = if to_server {
-                    &mut self.client
-                } else {
-                    &mut self.server
-                };
+                let side = self.side_mut(to_server);
                 side.body = Some(if left == 0 {
                     Body::ChunkDataEnd
                 } else {

@@ -107,6 +107,14 @@ pub struct TlsSession {
 }
 
 impl TlsSession {
+    fn dir_mut(&mut self, to_server: bool) -> &mut Direction {
+        if to_server {
+            &mut self.to_server
+        } else {
+            &mut self.to_client
+        }
+    }
+
     /// Whether `data` (the first bytes of a direction) looks like a TLS record, for
     /// protocol detection: handshake or alert content, SSLv3 to TLS 1.3 record version.
     pub fn probe(data: &[u8]) -> Option<bool> {
@@ -146,11 +154,7 @@ impl TlsSession {
         if self.dir(to_server).error.is_some() {
             return;
         }
-        let d = if to_server {
-            &mut self.to_server
-        } else {
-            &mut self.to_client
-        };
+        let d = self.dir_mut(to_server);
         let mut pending = std::mem::take(&mut d.record);
         if pending.is_empty() {
             self.feed_records(to_server, data);
@@ -190,21 +194,13 @@ impl TlsSession {
     }
 
     fn stash(&mut self, to_server: bool, bytes: &[u8]) {
-        let d = if to_server {
-            &mut self.to_server
-        } else {
-            &mut self.to_client
-        };
+        let d = self.dir_mut(to_server);
         d.record.clear();
         d.record.extend_from_slice(bytes);
     }
 
     fn fail(&mut self, to_server: bool, e: TlsError) {
-        let d = if to_server {
-            &mut self.to_server
-        } else {
-            &mut self.to_client
-        };
+        let d = self.dir_mut(to_server);
         d.error = Some(e);
         d.record = Vec::new();
         d.handshake = Vec::new();
@@ -214,11 +210,7 @@ impl TlsSession {
     fn record(&mut self, to_server: bool, rec: &[u8]) -> Result<(), TlsError> {
         let content = rec[0];
         let body = &rec[5..];
-        let d = if to_server {
-            &mut self.to_server
-        } else {
-            &mut self.to_client
-        };
+        let d = self.dir_mut(to_server);
         match content {
             CONTENT_CHANGE_CIPHER_SPEC => {
                 d.encrypted = true;
@@ -244,11 +236,7 @@ impl TlsSession {
     /// Parses the complete handshake messages buffered for a direction.
     fn handshake_messages(&mut self, to_server: bool) -> Result<(), TlsError> {
         let buf = {
-            let d = if to_server {
-                &mut self.to_server
-            } else {
-                &mut self.to_client
-            };
+            let d = self.dir_mut(to_server);
             std::mem::take(&mut d.handshake)
         };
         let mut at = 0;
@@ -260,11 +248,7 @@ impl TlsSession {
             self.handshake_message(&buf[at..at + 4 + len])?;
             at += 4 + len;
         }
-        let d = if to_server {
-            &mut self.to_server
-        } else {
-            &mut self.to_client
-        };
+        let d = self.dir_mut(to_server);
         d.handshake = buf[at..].to_vec();
         Ok(())
     }
