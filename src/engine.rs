@@ -12,8 +12,6 @@ use crate::output::stats::{peak_rss_kib, RunStats};
 use crate::output::EventOutput;
 use crate::time::Timestamp;
 
-/// Protocol label for flows whose application protocol was not detected.
-const APP_PROTO_UNKNOWN: &str = "unknown";
 
 /// Processes packets and writes records as flows end.
 pub struct Engine {
@@ -287,7 +285,8 @@ fn write_flow(
     reason: EndReason,
     at: Timestamp,
 ) -> io::Result<()> {
-    output.flow_ended(flow, reason, at, (APP_PROTO_UNKNOWN, APP_PROTO_UNKNOWN))
+    let app = flow.app.proto.name();
+    output.flow_ended(flow, reason, at, (app, app))
 }
 
 fn count_packet(stats: &mut RunStats, p: &Packet<'_>) {
@@ -319,11 +318,21 @@ fn track(
 ) -> io::Result<()> {
     let mut result = Ok(());
     let now = p.ts;
-    let _lookup = flows.process(p, &mut |flow: Flow, reason| {
+    let lookup = flows.process(p, &mut |flow: Flow, reason| {
         if result.is_ok() {
             result = write_flow(output, &flow, reason, now);
         }
     });
+    if let Some(l) = lookup {
+        let midstream = flows.midstream();
+        if let Some(flow) = flows.flow_mut(l.slot) {
+            flow.app.on_packet(
+                p,
+                l.direction == crate::flow::Direction::ToServer,
+                midstream,
+            );
+        }
+    }
     result
 }
 

@@ -768,3 +768,98 @@ fn rule_order_conflict_stops_a_run_and_is_a_lint_finding() {
         "{err}"
     );
 }
+
+/// Netflow `app_proto` comes from the payload on any port, as Suricata detects it: TLS on
+/// 8443, HTTP on 9000, DNS over UDP; `failed` when neither side's bytes are a known
+/// protocol; `unknown` for a TCP flow without a handshake (no app layer mid-stream).
+#[test]
+fn app_proto_is_detected_from_payload_on_any_port() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut all = Vec::new();
+    let conv = |client: &str, server: &str, start: i64, c2s: &[u8], s2c: &[u8], handshake: bool| {
+        let mut c = TcpConversation::new(sa(client), sa(server), Timestamp::new(start, 0));
+        if handshake {
+            c.handshake();
+        }
+        c.client_sends(c2s).server_sends(s2c).close();
+        c.packets
+    };
+    all.extend(conv(
+        "10.0.0.5:40001",
+        "192.0.2.1:8443",
+        1_700_000_000,
+        &packets::tls_client_hello(Some("a.example")),
+        &packets::tls_server_hello(),
+        true,
+    ));
+    all.extend(conv(
+        "10.0.0.5:40002",
+        "192.0.2.1:9000",
+        1_700_000_001,
+        &packets::http_request("GET", "b.example", "/", "t"),
+        &packets::http_response(200, "OK", "text/plain", "hi"),
+        true,
+    ));
+    all.extend(conv(
+        "10.0.0.5:40003",
+        "192.0.2.1:7000",
+        1_700_000_002,
+        b"\x00\x01binary hello",
+        b"\x02\x03binary reply",
+        true,
+    ));
+    all.extend(conv(
+        "10.0.0.5:40004",
+        "192.0.2.1:8080",
+        1_700_000_003,
+        &packets::http_request("GET", "c.example", "/", "t"),
+        b"HTTP/1.1 200 OK\r\n\r\n",
+        false,
+    ));
+    all.push(TimedPacket {
+        ts: Timestamp::new(1_700_000_004, 0),
+        ip: packets::udp(
+            sa("10.0.0.5:5353"),
+            sa("192.0.2.53:53"),
+            64,
+            &packets::dns_query(7, "d.example", 1),
+        ),
+    });
+    let pcap = dir.path().join("apps.pcap");
+    write_pcap(&pcap, &all);
+    let o = rulesim(&[
+        "-r",
+        pcap.to_str().expect("utf8"),
+        "-l",
+        dir.path().to_str().expect("utf8"),
+        "-q",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let got: Vec<(u64, String)> = lines(&dir.path().join("eve.json"))
+        .iter()
+        .filter(|e| e["event_type"] == "netflow" && e["src_ip"] == "10.0.0.5")
+        .map(|e| {
+            (
+                e["dest_port"].as_u64().unwrap_or(0),
+                e["app_proto"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    for (port, want) in [
+        (8443, "tls"),
+        (9000, "http"),
+        (7000, "failed"),
+        (8080, "unknown"),
+        (53, "dns"),
+    ] {
+        assert!(
+            got.contains(&(port, want.to_string())),
+            "port {port}: want {want} in {got:?}"
+        );
+    }
+}

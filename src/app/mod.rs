@@ -2,6 +2,7 @@
 //! Not yet wired into the engine: that, and protocol detection, come with the rest of the
 //! app-layer issue.
 
+pub mod detect;
 pub mod dns;
 pub mod http;
 pub mod http_normalize;

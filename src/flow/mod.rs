@@ -305,6 +305,8 @@ pub struct Flow {
     pub icmp: Option<(u8, u8)>,
     pub state: FlowState,
     pub tcp: Option<TcpTracker>,
+    /// Application-protocol detection.
+    pub app: crate::app::detect::FlowApp,
     seen_to_server: bool,
     seen_to_client: bool,
 }
@@ -338,6 +340,7 @@ impl Flow {
             },
             state: FlowState::New,
             tcp: (p.proto == proto::TCP).then(TcpTracker::default),
+            app: crate::app::detect::FlowApp::default(),
             seen_to_server: false,
             seen_to_client: false,
         }

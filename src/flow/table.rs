@@ -115,6 +115,11 @@ impl FlowTable {
         &self.stats
     }
 
+    /// `stream.midstream`: TCP flows are picked up without a handshake.
+    pub fn midstream(&self) -> bool {
+        self.config.midstream
+    }
+
     pub fn active(&self) -> usize {
         self.index.len()
     }

@@ -1,0 +1,199 @@
+//! Application-protocol detection per flow, on any port: each direction's first bytes
+//! (reassembled in order for TCP, the datagram for UDP) are probed for TLS, HTTP and DNS.
+//! A flow without a seen handshake (mid-stream) is probed only with `stream.midstream:
+//! true`, as in Suricata. A direction whose bytes match no probe gives up; when both
+//! have given up the flow's protocol is `failed`.
+//!
+//! This is the detection step only: the parsers (`tls`, `http`, `dns`) are not yet fed
+//! from here, and timing (IDS vs inline) does not matter for the protocol name.
+
+use crate::decode::{tcp_flags, Packet, Transport};
+use crate::stream::{AppChunk, MemBudget, OverlapPolicy, StreamBuffer, StreamConfig};
+
+use super::{dns, http, tls};
+
+/// Bytes of a direction probed before it gives up.
+const PROBE_BYTES: usize = 2048;
+/// What one direction's detection stream may hold (out-of-order data while probing).
+const PROBE_MEMCAP: u64 = 64 * 1024;
+
+/// A flow's application protocol as EVE names it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AppProto {
+    #[default]
+    Unknown,
+    Failed,
+    Known(&'static str),
+}
+
+impl AppProto {
+    pub fn name(self) -> &'static str {
+        match self {
+            AppProto::Unknown => "unknown",
+            AppProto::Failed => "failed",
+            AppProto::Known(p) => p,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct DirectionProbe {
+    stream: StreamBuffer,
+    mem: MemBudget,
+    seen: Vec<u8>,
+    gave_up: bool,
+}
+
+impl DirectionProbe {
+    fn new(first_seq: u32) -> Self {
+        let config = StreamConfig {
+            depth: PROBE_MEMCAP,
+            memcap: PROBE_MEMCAP,
+        };
+        DirectionProbe {
+            stream: StreamBuffer::new(first_seq, OverlapPolicy::Bsd, false, &config),
+            mem: MemBudget::new(config.memcap),
+            seen: Vec::new(),
+            gave_up: false,
+        }
+    }
+}
+
+/// Detection state of one flow; the probe buffers are freed once it is decided.
+#[derive(Clone, Debug, Default)]
+pub struct FlowApp {
+    pub proto: AppProto,
+    probes: Option<Box<[Option<DirectionProbe>; 2]>>,
+    udp_gave_up: [bool; 2],
+}
+
+enum Probe {
+    Found(&'static str),
+    NeedMore,
+    NotThis,
+}
+
+fn probe_tcp(data: &[u8], to_server: bool, dns_port: bool) -> Probe {
+    if data.is_empty() {
+        return Probe::NeedMore;
+    }
+    match tls::TlsSession::probe(data) {
+        Some(true) => return Probe::Found("tls"),
+        None => return Probe::NeedMore,
+        Some(false) => {}
+    }
+    if http::probe(data) {
+        return Probe::Found("http");
+    }
+    // A prefix of a request method or of a status line may still become HTTP.
+    let could_be_http = if to_server {
+        [
+            &b"GET "[..],
+            b"POST ",
+            b"HEAD ",
+            b"PUT ",
+            b"DELETE ",
+            b"OPTIONS ",
+            b"CONNECT ",
+            b"TRACE ",
+            b"PATCH ",
+        ]
+        .iter()
+        .any(|m| m.starts_with(data))
+    } else {
+        b"HTTP/1.".starts_with(data)
+    };
+    if could_be_http {
+        return Probe::NeedMore;
+    }
+    if dns_port {
+        if data.len() < 14 {
+            return Probe::NeedMore;
+        }
+        if dns::probe(&data[2..]) {
+            return Probe::Found("dns");
+        }
+    }
+    Probe::NotThis
+}
+
+impl FlowApp {
+    /// Looks at one packet of the flow (`to_server`: sent by the client). With
+    /// `midstream` (`stream.midstream: true`) a direction without a SYN is probed from its
+    /// first data.
+    pub fn on_packet(&mut self, p: &Packet<'_>, to_server: bool, midstream: bool) {
+        if self.proto != AppProto::Unknown {
+            return;
+        }
+        let (sp, dp) = p.ports();
+        let dns_port = sp == 53 || dp == 53;
+        match p.transport {
+            Transport::Udp { .. } => {
+                if p.payload.is_empty() {
+                    return;
+                }
+                if dns::probe(p.payload) {
+                    self.proto = AppProto::Known("dns");
+                } else {
+                    self.udp_gave_up[usize::from(!to_server)] = true;
+                    if self.udp_gave_up.iter().all(|g| *g) {
+                        self.proto = AppProto::Failed;
+                    }
+                }
+            }
+            Transport::Tcp(t) => {
+                let syn = t.flags & tcp_flags::SYN != 0;
+                let ack = t.flags & tcp_flags::ACK != 0;
+                let probes = self.probes.get_or_insert_with(|| Box::new([None, None]));
+                let i = usize::from(!to_server);
+                if syn && (to_server && !ack || !to_server && ack) {
+                    // No client SYN, no session: a flow picked up at its SYN/ACK is not
+                    // parsed (stream.midstream: false).
+                    if !to_server && probes[0].is_none() {
+                        return;
+                    }
+                    if probes[i].is_none() {
+                        probes[i] = Some(DirectionProbe::new(t.seq.wrapping_add(1)));
+                    }
+                    return;
+                }
+                if probes[i].is_none() && midstream && !syn && !p.payload.is_empty() {
+                    probes[i] = Some(DirectionProbe::new(t.seq));
+                }
+                let Some(d) = probes[i].as_mut() else {
+                    return;
+                };
+                if p.payload.is_empty() || d.gave_up {
+                    return;
+                }
+                d.stream.insert(t.seq, p.payload, &mut d.mem);
+                while d.seen.len() < PROBE_BYTES {
+                    let Some(AppChunk::Data(chunk)) = d.stream.next_app_chunk(None) else {
+                        break;
+                    };
+                    let len = chunk.len() as u64;
+                    let n = chunk.len().min(PROBE_BYTES - d.seen.len());
+                    d.seen.extend_from_slice(&chunk[..n]);
+                    d.stream.consume(len, &mut d.mem);
+                }
+                match probe_tcp(&d.seen, to_server, dns_port) {
+                    Probe::Found(name) => {
+                        self.proto = AppProto::Known(name);
+                        self.probes = None;
+                    }
+                    Probe::NeedMore if d.seen.len() < PROBE_BYTES => {}
+                    Probe::NeedMore | Probe::NotThis => {
+                        d.gave_up = true;
+                        d.seen = Vec::new();
+                        let done = probes.iter().all(|d| d.as_ref().is_some_and(|d| d.gave_up));
+                        if done {
+                            self.proto = AppProto::Failed;
+                            self.probes = None;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
