@@ -12,7 +12,6 @@ use crate::output::stats::{peak_rss_kib, RunStats};
 use crate::output::EventOutput;
 use crate::time::Timestamp;
 
-
 /// Processes packets and writes records as flows end.
 pub struct Engine {
     decoder: Decoder,
