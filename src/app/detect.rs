@@ -166,7 +166,13 @@ impl FlowApp {
                 if p.payload.is_empty() || d.gave_up {
                     return;
                 }
-                d.stream.insert(t.seq, p.payload, &mut d.mem);
+                if d.stream.pass_through(t.seq, p.payload.len()) {
+                    // In order with nothing held: probe the payload without storing it.
+                    let n = p.payload.len().min(PROBE_BYTES - d.seen.len());
+                    d.seen.extend_from_slice(&p.payload[..n]);
+                } else {
+                    d.stream.insert(t.seq, p.payload, &mut d.mem);
+                }
                 while d.seen.len() < PROBE_BYTES {
                     let Some(AppChunk::Data(chunk)) = d.stream.next_app_chunk(None) else {
                         break;

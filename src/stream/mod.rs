@@ -238,6 +238,23 @@ impl StreamBuffer {
         self.horizon as i64 + i64::from(seq.wrapping_sub(reference) as i32)
     }
 
+    /// The fast path for in-order data a reader takes at once: when the segment starts
+    /// exactly at `app_progress` and nothing is held, it is accounted as read without
+    /// being stored. Returns false (and does nothing) otherwise; then `insert` it.
+    pub fn pass_through(&mut self, seq: u32, len: usize) -> bool {
+        let end = self.app_progress + len as u64;
+        if self.held != 0
+            || self.offset_of(seq) != self.app_progress as i64
+            || self.depth_reached
+            || (self.depth > 0 && end > self.depth)
+        {
+            return false;
+        }
+        self.app_progress = end;
+        self.horizon = self.horizon.max(end);
+        true
+    }
+
     /// Adds a segment's payload.
     pub fn insert(&mut self, seq: u32, payload: &[u8], mem: &mut MemBudget) -> Inserted {
         if payload.is_empty() {

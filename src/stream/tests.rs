@@ -359,3 +359,20 @@ fn shuffled_segments_with_retransmissions_read_back_exactly() {
         assert_eq!(mem.used, 0);
     }
 }
+
+#[test]
+fn in_order_data_passes_through_without_being_stored() {
+    let (mut s, mut mem) = stream(OverlapPolicy::Bsd);
+    assert!(s.pass_through(at(0), 4));
+    assert_eq!((s.app_progress(), s.held()), (4, 0));
+    assert!(!s.pass_through(at(10), 2), "a hole: must be inserted");
+    s.insert(at(10), b"kl", &mut mem);
+    assert!(!s.pass_through(at(4), 6), "something is held");
+    s.insert(at(4), b"efghij", &mut mem);
+    assert_eq!(read_all(&mut s, &mut mem, None), "efghijkl");
+    assert_eq!(
+        s.insert(at(0), b"abcd", &mut mem),
+        Inserted::Old,
+        "passed data is old"
+    );
+}
