@@ -325,11 +325,11 @@ fn track(
     if let Some(l) = lookup {
         let midstream = flows.midstream();
         if let Some(flow) = flows.flow_mut(l.slot) {
-            flow.app.on_packet(
-                p,
-                l.direction == crate::flow::Direction::ToServer,
-                midstream,
-            );
+            let to_server = l.direction == crate::flow::Direction::ToServer;
+            if flow.app.on_packet(p, to_server, midstream) {
+                // Detection saw server data from the side taken for the client.
+                flow.reverse();
+            }
         }
     }
     result

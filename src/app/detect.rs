@@ -65,6 +65,15 @@ pub struct FlowApp {
     pub proto: AppProto,
     probes: Option<Box<[Option<DirectionProbe>; 2]>>,
     udp_gave_up: [bool; 2],
+    /// The session was picked up mid-stream (no SYN seen).
+    midstream_session: bool,
+}
+
+/// Whether detected bytes are what a server sends (an HTTP status line, a TLS
+/// ServerHello): seen from the client side of a mid-stream pick-up, Suricata reverses
+/// the flow.
+fn server_side(data: &[u8]) -> bool {
+    data.starts_with(b"HTTP/1.") || (data.len() > 5 && data[0] == 22 && data[5] == 2)
 }
 
 enum Probe {
@@ -120,17 +129,18 @@ fn probe_tcp(data: &[u8], to_server: bool, dns_port: bool) -> Probe {
 impl FlowApp {
     /// Looks at one packet of the flow (`to_server`: sent by the client). With
     /// `midstream` (`stream.midstream: true`) a direction without a SYN is probed from its
-    /// first data.
-    pub fn on_packet(&mut self, p: &Packet<'_>, to_server: bool, midstream: bool) {
+    /// first data. Returns true when the flow must be reversed: a mid-stream session whose
+    /// "client" turned out to send server data.
+    pub fn on_packet(&mut self, p: &Packet<'_>, to_server: bool, midstream: bool) -> bool {
         if self.proto != AppProto::Unknown {
-            return;
+            return false;
         }
         let (sp, dp) = p.ports();
         let dns_port = sp == 53 || dp == 53;
         match p.transport {
             Transport::Udp { .. } => {
                 if p.payload.is_empty() {
-                    return;
+                    return false;
                 }
                 if dns::probe(p.payload) {
                     self.proto = AppProto::Known("dns");
@@ -150,21 +160,24 @@ impl FlowApp {
                     // No client SYN, no session: a flow picked up at its SYN/ACK is not
                     // parsed (stream.midstream: false).
                     if !to_server && probes[0].is_none() {
-                        return;
+                        return false;
                     }
                     if probes[i].is_none() {
                         probes[i] = Some(DirectionProbe::new(t.seq.wrapping_add(1)));
                     }
-                    return;
+                    return false;
                 }
                 if probes[i].is_none() && midstream && !syn && !p.payload.is_empty() {
                     probes[i] = Some(DirectionProbe::new(t.seq));
+                    if probes[usize::from(to_server)].is_none() {
+                        self.midstream_session = true;
+                    }
                 }
                 let Some(d) = probes[i].as_mut() else {
-                    return;
+                    return false;
                 };
                 if p.payload.is_empty() || d.gave_up {
-                    return;
+                    return false;
                 }
                 if d.stream.pass_through(t.seq, p.payload.len()) {
                     // In order with nothing held: probe the payload without storing it.
@@ -184,8 +197,10 @@ impl FlowApp {
                 }
                 match probe_tcp(&d.seen, to_server, dns_port) {
                     Probe::Found(name) => {
+                        let reverse = to_server && self.midstream_session && server_side(&d.seen);
                         self.proto = AppProto::Known(name);
                         self.probes = None;
+                        return reverse;
                     }
                     Probe::NeedMore if d.seen.len() < PROBE_BYTES => {}
                     Probe::NeedMore | Probe::NotThis => {
@@ -201,5 +216,6 @@ impl FlowApp {
             }
             _ => {}
         }
+        false
     }
 }

@@ -404,12 +404,8 @@ impl Flow {
             let has_session = tracker.has_session();
             self.state = tracker.state.flow_state();
             if swapped {
-                // The SYN/ACK's sender is the server. Suricata swaps the packet and byte
-                // counters but leaves the TTLs where the first packet put them.
-                std::mem::swap(&mut self.client, &mut self.server);
-                std::mem::swap(&mut self.to_server.pkts, &mut self.to_client.pkts);
-                std::mem::swap(&mut self.to_server.bytes, &mut self.to_client.bytes);
-                std::mem::swap(&mut self.seen_to_server, &mut self.seen_to_client);
+                // The SYN/ACK's sender is the server.
+                self.reverse();
                 dir = Direction::ToClient;
             }
             if has_session {
@@ -420,6 +416,16 @@ impl Flow {
             self.state = FlowState::Established;
         }
         dir
+    }
+
+    /// Swaps client and server, as Suricata's `FlowSwap`: packet, byte and TCP-flag
+    /// counters follow their sender; the TTLs stay where the first packets put them.
+    pub fn reverse(&mut self) {
+        std::mem::swap(&mut self.client, &mut self.server);
+        std::mem::swap(&mut self.to_server.pkts, &mut self.to_client.pkts);
+        std::mem::swap(&mut self.to_server.bytes, &mut self.to_client.bytes);
+        std::mem::swap(&mut self.to_server.tcp_flags, &mut self.to_client.tcp_flags);
+        std::mem::swap(&mut self.seen_to_server, &mut self.seen_to_client);
     }
 
     /// Accounts an ICMPv4 destination unreachable about this flow: counted, but it neither
