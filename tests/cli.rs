@@ -816,6 +816,23 @@ fn app_proto_is_detected_from_payload_on_any_port() {
         b"HTTP/1.1 200 OK\r\n\r\n",
         false,
     ));
+    all.extend(conv(
+        "10.0.0.5:40005",
+        "192.0.2.1:2222",
+        1_700_000_005,
+        b"SSH-2.0-OpenSSH_9.6\r\n",
+        b"SSH-2.0-OpenSSH_9.2\r\n",
+        true,
+    ));
+    all.push(TimedPacket {
+        ts: Timestamp::new(1_700_000_006, 0),
+        ip: packets::udp(
+            sa("10.0.0.5:5060"),
+            sa("192.0.2.7:5060"),
+            64,
+            b"OPTIONS sip:alice@example.com SIP/2.0\r\n\r\n",
+        ),
+    });
     all.push(TimedPacket {
         ts: Timestamp::new(1_700_000_004, 0),
         ip: packets::udp(

@@ -1,5 +1,6 @@
 //! Application-protocol detection per flow, on any port: each direction's first bytes
-//! (reassembled in order for TCP, the datagram for UDP) are probed for TLS, HTTP and DNS.
+//! (reassembled in order for TCP, the datagram for UDP) are probed for TLS, HTTP, SSH, DNS
+//! and (UDP) SIP.
 //! A flow without a seen handshake (mid-stream) is probed only with `stream.midstream:
 //! true`, as in Suricata. A direction whose bytes match no probe gives up; when both
 //! have given up the flow's protocol is `failed`.
@@ -69,6 +70,15 @@ pub struct FlowApp {
     midstream_session: bool,
 }
 
+/// A SIP request line (`METHOD sip:...`) or status line (`SIP/2.0 `).
+fn sip_probe(data: &[u8]) -> bool {
+    if data.starts_with(b"SIP/2.0 ") {
+        return true;
+    }
+    let method = data.iter().take_while(|b| b.is_ascii_uppercase()).count();
+    method > 0 && data[method..].starts_with(b" sip:")
+}
+
 /// Whether detected bytes are what a server sends (an HTTP status line, a TLS
 /// ServerHello): seen from the client side of a mid-stream pick-up, Suricata reverses
 /// the flow.
@@ -93,6 +103,13 @@ fn probe_tcp(data: &[u8], to_server: bool, dns_port: bool) -> Probe {
     }
     if http::probe(data) {
         return Probe::Found("http");
+    }
+    // SSH identification string, from either side.
+    if data.starts_with(b"SSH-") {
+        return Probe::Found("ssh");
+    }
+    if b"SSH-".starts_with(data) {
+        return Probe::NeedMore;
     }
     // A prefix of a request method or of a status line may still become HTTP.
     let could_be_http = if to_server {
@@ -144,6 +161,8 @@ impl FlowApp {
                 }
                 if dns::probe(p.payload) {
                     self.proto = AppProto::Known("dns");
+                } else if sip_probe(p.payload) {
+                    self.proto = AppProto::Known("sip");
                 } else {
                     self.udp_gave_up[usize::from(!to_server)] = true;
                     if self.udp_gave_up.iter().all(|g| *g) {
