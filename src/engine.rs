@@ -240,9 +240,10 @@ impl Engine {
     fn sweep(&mut self, now: Timestamp) -> io::Result<()> {
         let mut result = Ok(());
         let output = &mut self.output;
+        let app_flows = &mut self.stats.app_layer;
         self.flows.expire(now, &mut |flow: Flow, reason| {
             if result.is_ok() {
-                result = write_flow(output, &flow, reason, now);
+                result = write_flow(output, app_flows, &flow, reason, now);
             }
         });
         self.decoder.expire_fragments(now);
@@ -254,9 +255,10 @@ impl Engine {
         let at = self.first_ts.unwrap_or(Timestamp::ZERO);
         let mut result = Ok(());
         let output = &mut self.output;
+        let app_flows = &mut self.stats.app_layer;
         self.flows.drain(&mut |flow: Flow, reason| {
             if result.is_ok() {
-                result = write_flow(output, &flow, reason, at);
+                result = write_flow(output, app_flows, &flow, reason, at);
             }
         });
         result?;
@@ -280,11 +282,13 @@ impl Engine {
 
 fn write_flow(
     output: &mut EventOutput,
+    app_flows: &mut std::collections::BTreeMap<&'static str, u64>,
     flow: &Flow,
     reason: EndReason,
     at: Timestamp,
 ) -> io::Result<()> {
     let app = flow.app.proto.name();
+    *app_flows.entry(app).or_insert(0) += 1;
     output.flow_ended(flow, reason, at, (app, app))
 }
 
@@ -312,14 +316,15 @@ fn count_packet(stats: &mut RunStats, p: &Packet<'_>) {
 fn track(
     flows: &mut FlowTable,
     output: &mut EventOutput,
-    _stats: &mut RunStats,
+    stats: &mut RunStats,
     p: &Packet<'_>,
 ) -> io::Result<()> {
     let mut result = Ok(());
+    let app_flows = &mut stats.app_layer;
     let now = p.ts;
     let lookup = flows.process(p, &mut |flow: Flow, reason| {
         if result.is_ok() {
-            result = write_flow(output, &flow, reason, now);
+            result = write_flow(output, app_flows, &flow, reason, now);
         }
     });
     if let Some(l) = lookup {

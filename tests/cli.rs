@@ -879,4 +879,15 @@ fn app_proto_is_detected_from_payload_on_any_port() {
             "port {port}: want {want} in {got:?}"
         );
     }
+    let stats: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("stats.json")).expect("stats.json"),
+    )
+    .expect("json");
+    for proto in ["tls", "http", "failed", "unknown", "dns", "ssh", "sip"] {
+        assert_eq!(
+            stats["app_layer"][proto], 1,
+            "flows counted by app_proto: {}",
+            stats["app_layer"]
+        );
+    }
 }

@@ -64,6 +64,8 @@ pub struct RunStats {
     pub decoder: DecoderStats,
     pub defrag: DefragStats,
     pub flow: FlowStats,
+    /// Flows by application protocol (EVE `app_proto`), counted when they end.
+    pub app_layer: std::collections::BTreeMap<&'static str, u64>,
     pub output: OutputStats,
     pub memory: MemoryStats,
     /// Rules loaded and refused.
@@ -155,6 +157,14 @@ impl RunStats {
             "flows     {} created (tcp {}, udp {}, icmp {}, other {}), {} timed out, {} tcp reused, {} evicted, {} active at end",
             f.created, f.tcp, f.udp, f.icmp, f.other, f.timed_out, f.tcp_reused, f.evicted, f.active_at_end
         );
+        if !self.app_layer.is_empty() {
+            let v: Vec<String> = self
+                .app_layer
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            let _ = writeln!(s, "app       {}", v.join(", "));
+        }
         if self.rules.sources > 0 {
             let _ = writeln!(
                 s,
