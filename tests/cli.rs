@@ -824,6 +824,24 @@ fn app_proto_is_detected_from_payload_on_any_port() {
         b"SSH-2.0-OpenSSH_9.2\r\n",
         true,
     ));
+    all.extend(conv(
+        "10.0.0.5:40007",
+        "192.0.2.1:2525",
+        1_700_000_007,
+        b"EHLO client.example\r\n",
+        b"250 mail.example\r\n",
+        true,
+    ));
+    // A Kerberos AS-REQ (ASN.1 application tag 10) over UDP to port 88.
+    all.push(TimedPacket {
+        ts: Timestamp::new(1_700_000_008, 0),
+        ip: packets::udp(
+            sa("10.0.0.5:50088"),
+            sa("192.0.2.88:88"),
+            64,
+            &[0x6a, 0x81, 0x10, 0x30, 0x00],
+        ),
+    });
     all.push(TimedPacket {
         ts: Timestamp::new(1_700_000_006, 0),
         ip: packets::udp(
@@ -883,7 +901,9 @@ fn app_proto_is_detected_from_payload_on_any_port() {
         &std::fs::read_to_string(dir.path().join("stats.json")).expect("stats.json"),
     )
     .expect("json");
-    for proto in ["tls", "http", "failed", "unknown", "dns", "ssh", "sip"] {
+    for proto in [
+        "tls", "http", "failed", "unknown", "dns", "ssh", "sip", "smtp", "krb5",
+    ] {
         assert_eq!(
             stats["app_layer"][proto], 1,
             "flows counted by app_proto: {}",

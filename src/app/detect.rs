@@ -1,6 +1,6 @@
 //! Application-protocol detection per flow, on any port: each direction's first bytes
-//! (reassembled in order for TCP, the datagram for UDP) are probed for TLS, HTTP, SSH, DNS
-//! and (UDP) SIP.
+//! (reassembled in order for TCP, the datagram for UDP) are probed for TLS, HTTP, SSH, the
+//! SMTP client greeting, DNS, Kerberos (port 88) and, over UDP, SIP.
 //! A flow without a seen handshake (mid-stream) is probed only with `stream.midstream:
 //! true`, as in Suricata. A direction whose bytes match no probe gives up; when both
 //! have given up the flow's protocol is `failed`.
@@ -92,7 +92,12 @@ enum Probe {
     NotThis,
 }
 
-fn probe_tcp(data: &[u8], to_server: bool, dns_port: bool) -> Probe {
+/// A Kerberos 5 message: an ASN.1 application tag of a request, reply or error.
+fn krb5_message(data: &[u8]) -> bool {
+    matches!(data.first(), Some(0x6a..=0x6d | 0x7e)) && data.len() > 2
+}
+
+fn probe_tcp(data: &[u8], to_server: bool, dns_port: bool, krb5_port: bool) -> Probe {
     if data.is_empty() {
         return Probe::NeedMore;
     }
@@ -103,6 +108,25 @@ fn probe_tcp(data: &[u8], to_server: bool, dns_port: bool) -> Probe {
     }
     if http::probe(data) {
         return Probe::Found("http");
+    }
+    // SMTP: the client's greeting (the server's 220 banner alone is not decisive).
+    if to_server {
+        let word: Vec<u8> = data.iter().take(5).map(u8::to_ascii_uppercase).collect();
+        if word == b"EHLO " || word == b"HELO " {
+            return Probe::Found("smtp");
+        }
+        if data.len() < 5 && (b"EHLO ".starts_with(&word) || b"HELO ".starts_with(&word)) {
+            return Probe::NeedMore;
+        }
+    }
+    // Kerberos on its port: record marker, then the message.
+    if krb5_port {
+        if data.len() < 7 {
+            return Probe::NeedMore;
+        }
+        if krb5_message(&data[4..]) {
+            return Probe::Found("krb5");
+        }
     }
     // SSH identification string, from either side.
     if data.starts_with(b"SSH-") {
@@ -154,6 +178,7 @@ impl FlowApp {
         }
         let (sp, dp) = p.ports();
         let dns_port = sp == 53 || dp == 53;
+        let krb5_port = sp == 88 || dp == 88;
         match p.transport {
             Transport::Udp { .. } => {
                 if p.payload.is_empty() {
@@ -161,6 +186,8 @@ impl FlowApp {
                 }
                 if dns::probe(p.payload) {
                     self.proto = AppProto::Known("dns");
+                } else if krb5_port && krb5_message(p.payload) {
+                    self.proto = AppProto::Known("krb5");
                 } else if sip_probe(p.payload) {
                     self.proto = AppProto::Known("sip");
                 } else {
@@ -214,7 +241,7 @@ impl FlowApp {
                     d.seen.extend_from_slice(&chunk[..n]);
                     d.stream.consume(len, &mut d.mem);
                 }
-                match probe_tcp(&d.seen, to_server, dns_port) {
+                match probe_tcp(&d.seen, to_server, dns_port, krb5_port) {
                     Probe::Found(name) => {
                         let reverse = to_server && self.midstream_session && server_side(&d.seen);
                         self.proto = AppProto::Known(name);
