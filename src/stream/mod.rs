@@ -183,7 +183,7 @@ pub struct StreamBuffer {
     inline: bool,
     depth: u64,
     depth_reached: bool,
-    /// The stream's bytes: disjoint blocks by start offset.
+    /// The stream's bytes: disjoint blocks by start offset, each at most a segment long.
     blocks: BTreeMap<u64, Vec<u8>>,
     /// Segment extents as received (start, end), for the overlap policy.
     segments: BTreeSet<(u64, u64)>,
@@ -429,44 +429,43 @@ impl StreamBuffer {
             .any(|(i, &x)| self.byte_at(start + i as u64).is_some_and(|old| old != x))
     }
 
-    /// Writes `data` at `start`, merging with the blocks it touches.
+    /// Writes `data` at `start`: stored bytes it covers are overwritten in place, the
+    /// rest becomes new blocks. Blocks are never merged, so no insert copies more than its
+    /// own length, whatever the order segments arrive in.
     fn write(&mut self, start: u64, data: &[u8]) {
         let end = start + data.len() as u64;
-        let touching: Vec<u64> = self
+        // No block is longer than the longest segment, which bounds the walk back.
+        let reach = self.longest.max(data.len() as u64);
+        let mut overlapping: Vec<u64> = self
             .blocks
-            .range(..=end)
-            .filter(|(&s, b)| s + b.len() as u64 >= start)
+            .range(..end)
+            .rev()
+            .take_while(|(&s, _)| s + reach > start)
+            .filter(|(&s, b)| s + b.len() as u64 > start)
             .map(|(&s, _)| s)
             .collect();
-        let Some(&first) = touching.first() else {
-            self.held += data.len() as u64;
-            self.blocks.insert(start, data.to_vec());
-            return;
-        };
-        let mut block = self.blocks.remove(&first).unwrap_or_default();
-        self.held -= block.len() as u64;
-        let base = first.min(start);
-        if start < first {
-            // The new data begins earlier: rebase the block.
-            let mut rebased = vec![0; (first - start) as usize];
-            rebased.extend_from_slice(&block);
-            block = rebased;
-        }
-        for s in touching.iter().skip(1) {
-            let other = self.blocks.remove(s).unwrap_or_default();
-            self.held -= other.len() as u64;
-            let at = (s - base) as usize;
-            if block.len() < at + other.len() {
-                block.resize(at + other.len(), 0);
+        overlapping.reverse();
+        let mut cursor = start;
+        for bs in overlapping {
+            if bs > cursor {
+                let piece = &data[(cursor - start) as usize..(bs - start) as usize];
+                self.held += piece.len() as u64;
+                self.blocks.insert(cursor, piece.to_vec());
             }
-            block[at..at + other.len()].copy_from_slice(&other);
+            let Some(block) = self.blocks.get_mut(&bs) else {
+                continue;
+            };
+            let be = bs + block.len() as u64;
+            let lo = bs.max(start);
+            let hi = be.min(end);
+            block[(lo - bs) as usize..(hi - bs) as usize]
+                .copy_from_slice(&data[(lo - start) as usize..(hi - start) as usize]);
+            cursor = cursor.max(be);
         }
-        let at = (start - base) as usize;
-        if block.len() < at + data.len() {
-            block.resize(at + data.len(), 0);
+        if cursor < end {
+            let piece = &data[(cursor - start) as usize..];
+            self.held += piece.len() as u64;
+            self.blocks.insert(cursor, piece.to_vec());
         }
-        block[at..at + data.len()].copy_from_slice(data);
-        self.held += block.len() as u64;
-        self.blocks.insert(base, block);
     }
 }
