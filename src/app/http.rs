@@ -108,6 +108,8 @@ struct Side {
     pending: Vec<u8>,
     /// The body being read, if in one.
     body: Option<Body>,
+    /// Bytes of `pending` already searched for the end of a header block.
+    scanned: usize,
     error: Option<HttpError>,
 }
 
@@ -150,9 +152,10 @@ pub fn probe(data: &[u8]) -> bool {
     METHODS.iter().any(|m| data.starts_with(m)) || data.starts_with(b"HTTP/1.")
 }
 
-fn find_header_end(buf: &[u8]) -> Option<usize> {
+/// The end of a header block (after its empty line), searching from `from`.
+fn find_header_end(buf: &[u8], from: usize) -> Option<usize> {
     // Headers end at an empty line; libhtp accepts bare LF line ends too.
-    let mut i = 0;
+    let mut i = from.min(buf.len());
     while let Some(p) = memchr::memchr(b'\n', &buf[i..]) {
         let nl = i + p;
         let rest = &buf[nl + 1..];
@@ -228,19 +231,22 @@ impl HttpSession {
         if side.error.is_some() {
             return events;
         }
-        // Only a header block or line split across calls needs joining.
-        let joined;
-        let buf: &[u8] = if side.pending.is_empty() {
-            data
+        // Only a header block or line split across calls needs joining; what was already
+        // searched for the block's end is not searched again.
+        let mut skip = side.scanned.saturating_sub(3);
+        let joined = if side.pending.is_empty() {
+            None
         } else {
             let mut b = std::mem::take(&mut side.pending);
             b.extend_from_slice(data);
-            joined = b;
-            &joined
+            Some(b)
         };
+        let buf: &[u8] = joined.as_deref().unwrap_or(data);
         let mut at = 0;
         loop {
-            match self.step(to_server, &buf[at..], &mut events) {
+            let step = self.step(to_server, &buf[at..], skip, &mut events);
+            skip = 0;
+            match step {
                 Ok(0) => break,
                 Ok(n) => at += n,
                 Err(e) => {
@@ -250,8 +256,20 @@ impl HttpSession {
                 }
             }
         }
+        let rest = match joined {
+            Some(mut j) => {
+                j.drain(..at);
+                j
+            }
+            None => data[at..].to_vec(),
+        };
         let side = self.side_mut(to_server);
-        side.pending = buf[at..].to_vec();
+        side.pending = rest;
+        side.scanned = if side.body.is_none() {
+            side.pending.len()
+        } else {
+            0
+        };
         if side.body.is_none() && side.pending.len() > MAX_HEADER_BLOCK {
             side.error = Some(HttpError::HeadersTooLong);
             side.pending = Vec::new();
@@ -276,6 +294,7 @@ impl HttpSession {
         &mut self,
         to_server: bool,
         buf: &[u8],
+        skip: usize,
         events: &mut Vec<HttpEvent>,
     ) -> Result<usize, HttpError> {
         if buf.is_empty() {
@@ -292,7 +311,7 @@ impl HttpSession {
                 if blank > 0 {
                     return Ok(blank);
                 }
-                let Some(end) = find_header_end(buf) else {
+                let Some(end) = find_header_end(buf, skip) else {
                     return Ok(0);
                 };
                 self.message_head(to_server, &buf[..end], events)?;

@@ -205,3 +205,21 @@ fn an_invalid_header_line_does_not_stop_the_request() {
     assert_eq!(r.header("user-agent"), Some(&b"u"[..]));
     assert_eq!(r.target, b"/x");
 }
+
+/// A request arriving a byte at a time parses as when it arrives whole (and the header
+/// search resumes where it stopped instead of starting over).
+#[test]
+fn byte_at_a_time() {
+    let mut wire = http_request("GET", "a.example", "/slow", "ua");
+    wire.extend_from_slice(b"POST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nok");
+    let mut s = HttpSession::default();
+    for b in wire.chunks(1) {
+        s.feed(true, b);
+    }
+    let got: Vec<(&[u8], &[u8])> = s
+        .transactions
+        .iter()
+        .map(|t| (t.request.target.as_slice(), t.request.body.as_slice()))
+        .collect();
+    assert_eq!(got, [(&b"/slow"[..], &b""[..]), (&b"/b"[..], &b"ok"[..])]);
+}

@@ -156,13 +156,40 @@ impl TlsSession {
         }
         let d = self.dir_mut(to_server);
         let mut pending = std::mem::take(&mut d.record);
-        if pending.is_empty() {
-            self.feed_records(to_server, data);
-        } else {
-            // A record split across chunks: join it (bounded by MAX_RECORD) and go on.
-            pending.extend_from_slice(data);
+        let mut data = data;
+        if !pending.is_empty() {
+            // Complete the split record with only the bytes it still needs, so that a
+            // record arriving in many small pieces costs no more than one arriving whole.
+            let need = |p: &[u8]| {
+                if p.len() < 5 {
+                    5
+                } else {
+                    5 + usize::from(u16::from_be_bytes([p[3], p[4]]))
+                }
+            };
+            let encrypted = self.dir(to_server).encrypted;
+            // A header that cannot start a record is refused at once, not after its length.
+            let bad = |p: &[u8]| {
+                p.len() >= 5
+                    && ((!encrypted && !(p[1] == 3 && p[2] <= 4))
+                        || usize::from(u16::from_be_bytes([p[3], p[4]])) > MAX_RECORD)
+            };
+            while pending.len() < need(&pending) && !data.is_empty() && !bad(&pending) {
+                let take = (need(&pending) - pending.len()).min(data.len());
+                pending.extend_from_slice(&data[..take]);
+                data = &data[take..];
+            }
+            if pending.len() < need(&pending) && !bad(&pending) {
+                self.dir_mut(to_server).record = pending;
+                return;
+            }
+            // A whole record (or a header that fails the checks): parse it as usual.
             self.feed_records(to_server, &pending);
+            if self.dir(to_server).error.is_some() {
+                return;
+            }
         }
+        self.feed_records(to_server, data);
     }
 
     fn feed_records(&mut self, to_server: bool, mut data: &[u8]) {

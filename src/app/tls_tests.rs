@@ -175,3 +175,16 @@ fn arbitrary_bytes_never_panic() {
         s.feed(false, &bytes);
     }
 }
+
+/// A bad header split across chunks is refused as soon as its five bytes are in.
+#[test]
+fn a_split_bad_header_fails_without_buffering_its_length() {
+    let mut s = TlsSession::default();
+    s.feed(true, b"GE");
+    s.feed(true, b"T / HTTP/1.1\r\n");
+    assert_eq!(s.error(true), Some(TlsError::NotTls));
+    let mut s = TlsSession::default();
+    s.feed(true, &[0x16, 0x03]);
+    s.feed(true, &[0x01, 0xff, 0xff, 0x00]);
+    assert_eq!(s.error(true), Some(TlsError::RecordTooLong));
+}
