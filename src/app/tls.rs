@@ -171,7 +171,7 @@ impl TlsSession {
             // A header that cannot start a record is refused at once, not after its length.
             let bad = |p: &[u8]| {
                 p.len() >= 5
-                    && ((!encrypted && !(p[1] == 3 && p[2] <= 4))
+                    && (!(encrypted || p[1] == 3 && p[2] <= 4)
                         || usize::from(u16::from_be_bytes([p[3], p[4]])) > MAX_RECORD)
             };
             while pending.len() < need(&pending) && !data.is_empty() && !bad(&pending) {
