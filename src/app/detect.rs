@@ -106,8 +106,10 @@ fn probe_tcp(data: &[u8], to_server: bool, dns_port: bool, krb5_port: bool) -> P
         None => return Probe::NeedMore,
         Some(false) => {}
     }
-    if http::probe(data) {
-        return Probe::Found("http");
+    match http::probe(data, to_server) {
+        Some(true) => return Probe::Found("http"),
+        None => return Probe::NeedMore,
+        Some(false) => {}
     }
     // SMTP: the client's greeting (the server's 220 banner alone is not decisive).
     if to_server {
@@ -133,27 +135,6 @@ fn probe_tcp(data: &[u8], to_server: bool, dns_port: bool, krb5_port: bool) -> P
         return Probe::Found("ssh");
     }
     if b"SSH-".starts_with(data) {
-        return Probe::NeedMore;
-    }
-    // A prefix of a request method or of a status line may still become HTTP.
-    let could_be_http = if to_server {
-        [
-            &b"GET "[..],
-            b"POST ",
-            b"HEAD ",
-            b"PUT ",
-            b"DELETE ",
-            b"OPTIONS ",
-            b"CONNECT ",
-            b"TRACE ",
-            b"PATCH ",
-        ]
-        .iter()
-        .any(|m| m.starts_with(data))
-    } else {
-        b"HTTP/1.".starts_with(data)
-    };
-    if could_be_http {
         return Probe::NeedMore;
     }
     if dns_port {

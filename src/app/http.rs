@@ -135,8 +135,9 @@ pub enum HttpEvent {
     ResponseComplete(u64),
 }
 
-/// Whether the start of a stream looks like an HTTP request or response (detection).
-pub fn probe(data: &[u8]) -> bool {
+/// Whether the start of a stream is HTTP (detection): a request method from the client,
+/// a status line from the server. `None` while the bytes are still a prefix of one.
+pub fn probe(data: &[u8], to_server: bool) -> Option<bool> {
     const METHODS: &[&[u8]] = &[
         b"GET ",
         b"POST ",
@@ -149,7 +150,17 @@ pub fn probe(data: &[u8]) -> bool {
         b"PATCH ",
         b"PROPFIND ",
     ];
-    METHODS.iter().any(|m| data.starts_with(m)) || data.starts_with(b"HTTP/1.")
+    const STATUS: &[&[u8]] = &[b"HTTP/1."];
+    // A response from the client side still counts: a mid-stream flow may be reversed.
+    let found = METHODS.iter().chain(STATUS).any(|m| data.starts_with(m));
+    if found {
+        return Some(true);
+    }
+    let own = if to_server { METHODS } else { STATUS };
+    if own.iter().any(|m| m.starts_with(data)) {
+        return None;
+    }
+    Some(false)
 }
 
 /// The end of a header block (after its empty line), searching from `from`.

@@ -168,7 +168,11 @@ fn malformed_input_stops_the_direction() {
     );
     assert_eq!(s.error(true), Some(HttpError::BadChunk));
     assert!(
-        probe(b"GET / HTTP/1.1\r\n") && probe(b"HTTP/1.1 200 OK\r\n") && !probe(b"\x16\x03\x01")
+        probe(b"GET / HTTP/1.1\r\n", true) == Some(true)
+            && probe(b"HTTP/1.1 200 OK\r\n", false) == Some(true)
+            && probe(b"\x16\x03\x01", true) == Some(false)
+            && probe(b"PO", true).is_none()
+            && probe(b"HTT", false).is_none()
     );
 }
 
