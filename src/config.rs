@@ -15,7 +15,7 @@ use crate::flow::{FlowConfig, StateTimeouts};
 pub enum SetError {
     #[error("--set {0}: expected key=value")]
     NoEquals(String),
-    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows)")]
+    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp)")]
     UnknownKey { key: String },
     #[error("--set {key}={value}: {why}")]
     BadValue {
@@ -91,6 +91,8 @@ pub struct Settings {
     pub defrag: DefragConfig,
     /// `--simulate-ips`: inline (IPS) timing.
     pub simulate_ips: bool,
+    /// Application-protocol detection settings.
+    pub app: crate::app::detect::DetectConfig,
 }
 
 /// Reads an IP set reference file: a JSON object from reference name or ARN to a list of
@@ -150,6 +152,9 @@ const YAML_KEYS: &[&str] = &[
     "vlan.use-for-tracking",
     "stream.midstream",
     "host-os-policy.",
+    "app-layer.protocols.dns.detection-ports.dp",
+    "app-layer.protocols.dns.tcp.detection-ports.dp",
+    "app-layer.protocols.dns.udp.detection-ports.dp",
 ];
 
 /// Flattens a YAML tree into `dotted.key=value` assignments; lists become `[a,b]`.
@@ -295,6 +300,20 @@ impl Settings {
             "stream.midstream" => {
                 self.flow.midstream = boolean(value).ok_or_else(|| bad("expected true or false"))?
             }
+            "app-layer.protocols.dns.detection-ports.dp"
+            | "app-layer.protocols.dns.tcp.detection-ports.dp"
+            | "app-layer.protocols.dns.udp.detection-ports.dp" => {
+                // One list for TCP and UDP: rulesim probes DNS on these ports for both.
+                let ports: Result<Vec<u16>, _> = value
+                    .trim_matches(|c| c == '[' || c == ']')
+                    .split(',')
+                    .map(|p| p.trim().parse::<u16>())
+                    .collect();
+                self.app.dns_ports = ports
+                    .ok()
+                    .filter(|p| !p.is_empty())
+                    .ok_or_else(|| bad("expected a port or a list of ports"))?;
+            }
             "flow.max-flows" => {
                 let n = number()? as usize;
                 if n == 0 {
@@ -399,6 +418,16 @@ mod tests {
         assert_eq!(s.flow.timeouts.tcp.established, 120);
         s.set("stream.midstream=yes").expect("valid");
         assert!(s.flow.midstream);
+        assert_eq!(s.app.dns_ports, [53]);
+        s.set("app-layer.protocols.dns.detection-ports.dp=[53, 5353]")
+            .expect("valid");
+        assert_eq!(s.app.dns_ports, [53, 5353]);
+        s.set("app-layer.protocols.dns.udp.detection-ports.dp=5300")
+            .expect("valid");
+        assert_eq!(s.app.dns_ports, [5300]);
+        assert!(s
+            .set("app-layer.protocols.dns.detection-ports.dp=any")
+            .is_err());
         s.set("vlan.use-for-tracking=false").expect("valid");
         assert!(!s.flow.track_vlans);
         assert!(matches!(

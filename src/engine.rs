@@ -27,6 +27,7 @@ pub struct Engine {
     next_sweep_secs: i64,
     /// Packets per pcap link type (named in the stats at the end).
     per_linktype: Vec<(u32, u64)>,
+    detect: crate::app::detect::DetectConfig,
     started: std::time::Instant,
 }
 
@@ -50,6 +51,7 @@ impl Engine {
             last_ts: Timestamp::ZERO,
             next_sweep_secs: i64::MIN,
             per_linktype: Vec::new(),
+            detect: settings.app.clone(),
             started: std::time::Instant::now(),
         }
     }
@@ -194,7 +196,13 @@ impl Engine {
         match decoded {
             Decoded::Packet(p) => {
                 count_packet(&mut self.stats, &p);
-                track(&mut self.flows, &mut self.output, &mut self.stats, &p)?;
+                track(
+                    &mut self.flows,
+                    &mut self.output,
+                    &mut self.stats,
+                    &self.detect,
+                    &p,
+                )?;
             }
             Decoded::Fragment { .. } => {
                 if let Some(done) = self.decoder.take_reassembled() {
@@ -202,7 +210,13 @@ impl Engine {
                         Ok(p) => {
                             self.stats.decoder.reassembled += 1;
                             count_packet(&mut self.stats, &p);
-                            track(&mut self.flows, &mut self.output, &mut self.stats, &p)?;
+                            track(
+                                &mut self.flows,
+                                &mut self.output,
+                                &mut self.stats,
+                                &self.detect,
+                                &p,
+                            )?;
                         }
                         Err(invalid) => {
                             *self
@@ -317,6 +331,7 @@ fn track(
     flows: &mut FlowTable,
     output: &mut EventOutput,
     stats: &mut RunStats,
+    detect: &crate::app::detect::DetectConfig,
     p: &Packet<'_>,
 ) -> io::Result<()> {
     let mut result = Ok(());
@@ -331,7 +346,7 @@ fn track(
         let midstream = flows.midstream();
         if let Some(flow) = flows.flow_mut(l.slot) {
             let to_server = l.direction == crate::flow::Direction::ToServer;
-            if flow.app.on_packet(p, to_server, midstream) {
+            if flow.app.on_packet(p, to_server, midstream, detect) {
                 // Detection saw server data from the side taken for the client.
                 flow.reverse();
             }

@@ -911,3 +911,53 @@ fn app_proto_is_detected_from_payload_on_any_port() {
         );
     }
 }
+
+/// DNS is probed on its detection ports only, as in Suricata: port 5353 needs
+/// `app-layer.protocols.dns.detection-ports.dp`.
+#[test]
+fn dns_detection_ports_are_configurable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("mdns.pcap");
+    write_pcap(
+        &pcap,
+        &[TimedPacket {
+            ts: Timestamp::new(1_700_000_000, 0),
+            ip: packets::udp(
+                sa("10.0.0.5:40000"),
+                sa("192.0.2.53:5353"),
+                64,
+                &packets::dns_query(1, "e.example", 1),
+            ),
+        }],
+    );
+    let app_proto = |extra: &[&str]| {
+        let out = dir.path().join(format!("out{}", extra.len()));
+        let mut args = vec![
+            "-q",
+            "-r",
+            pcap.to_str().expect("utf8"),
+            "-l",
+            out.to_str().expect("utf8"),
+        ];
+        args.extend_from_slice(extra);
+        let o = rulesim(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        lines(&out.join("eve.json"))[0]["app_proto"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(app_proto(&[]), "failed");
+    assert_eq!(
+        app_proto(&[
+            "--set",
+            "app-layer.protocols.dns.detection-ports.dp=[53,5353]"
+        ]),
+        "dns"
+    );
+}

@@ -19,12 +19,16 @@ use serde_json::Value;
 const NETFLOW_GAPS: &[(&str, &str)] = &[];
 
 /// Netflow records whose `app_proto` equals Suricata's: a floor that only rises. The rest
-/// need HTTP CONNECT tunnels, detection-engine effects
-/// on the app layer (flow drops), or `app-layer.protocols.*.detection-ports` settings.
-const APP_PROTO_AGREEMENT: usize = 433;
+/// need HTTP CONNECT tunnels, detection-engine effects on the app layer (flow drops), and
+/// two HTTP requests Suricata calls `failed`.
+const APP_PROTO_AGREEMENT: usize = 435;
 
 /// Settings from a case's `--set` arguments that rulesim models; others are listed.
-const MODELLED_SETTINGS: &[&str] = &["stream.midstream", "vlan.use-for-tracking"];
+const MODELLED_SETTINGS: &[&str] = &[
+    "stream.midstream",
+    "vlan.use-for-tracking",
+    "app-layer.protocols.dns.detection-ports.dp",
+];
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct Netflow {

@@ -1,6 +1,7 @@
 //! Application-protocol detection per flow, on any port: each direction's first bytes
 //! (reassembled in order for TCP, the datagram for UDP) are probed for TLS, HTTP, SSH, the
-//! SMTP client greeting, DNS, Kerberos (port 88) and, over UDP, SIP.
+//! SMTP client greeting, DNS (on its detection ports, 53 by default), Kerberos (port 88)
+//! and, over UDP, SIP.
 //! A flow without a seen handshake (mid-stream) is probed only with `stream.midstream:
 //! true`, as in Suricata. A direction whose bytes match no probe gives up; when both
 //! have given up the flow's protocol is `failed`.
@@ -17,6 +18,22 @@ use super::{dns, http, tls};
 const PROBE_BYTES: usize = 2048;
 /// What one direction's detection stream may hold (out-of-order data while probing).
 const PROBE_MEMCAP: u64 = 64 * 1024;
+
+/// Detection settings (`app-layer.protocols.<proto>.detection-ports`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DetectConfig {
+    /// Ports on which DNS is probed (either side of the flow), TCP and UDP.
+    pub dns_ports: Vec<u16>,
+}
+
+impl Default for DetectConfig {
+    /// Suricata's shipped configuration: DNS on port 53.
+    fn default() -> Self {
+        DetectConfig {
+            dns_ports: vec![53],
+        }
+    }
+}
 
 /// A flow's application protocol as EVE names it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -65,7 +82,8 @@ impl DirectionProbe {
 pub struct FlowApp {
     pub proto: AppProto,
     probes: Option<Box<[Option<DirectionProbe>; 2]>>,
-    udp_gave_up: [bool; 2],
+    /// UDP: the direction's first packet with data was probed.
+    udp_tried: [bool; 2],
     /// The session was picked up mid-stream (no SYN seen).
     midstream_session: bool,
 }
@@ -153,30 +171,39 @@ impl FlowApp {
     /// `midstream` (`stream.midstream: true`) a direction without a SYN is probed from its
     /// first data. Returns true when the flow must be reversed: a mid-stream session whose
     /// "client" turned out to send server data.
-    pub fn on_packet(&mut self, p: &Packet<'_>, to_server: bool, midstream: bool) -> bool {
-        if self.proto != AppProto::Unknown {
+    pub fn on_packet(
+        &mut self,
+        p: &Packet<'_>,
+        to_server: bool,
+        midstream: bool,
+        config: &DetectConfig,
+    ) -> bool {
+        let udp_retry = matches!(p.transport, Transport::Udp { .. })
+            && self.proto == AppProto::Failed
+            && !self.udp_tried[usize::from(!to_server)];
+        if self.proto != AppProto::Unknown && !udp_retry {
             return false;
         }
         let (sp, dp) = p.ports();
-        let dns_port = sp == 53 || dp == 53;
+        let dns_port = config.dns_ports.iter().any(|&d| d == sp || d == dp);
         let krb5_port = sp == 88 || dp == 88;
         match p.transport {
             Transport::Udp { .. } => {
                 if p.payload.is_empty() {
                     return false;
                 }
-                if dns::probe(p.payload) {
+                if dns_port && dns::probe(p.payload) {
                     self.proto = AppProto::Known("dns");
                 } else if krb5_port && krb5_message(p.payload) {
                     self.proto = AppProto::Known("krb5");
                 } else if sip_probe(p.payload) {
                     self.proto = AppProto::Known("sip");
                 } else {
-                    self.udp_gave_up[usize::from(!to_server)] = true;
-                    if self.udp_gave_up.iter().all(|g| *g) {
-                        self.proto = AppProto::Failed;
-                    }
+                    // Suricata fails a UDP flow at its first undetected packet; the other
+                    // direction's first packet may still name the protocol.
+                    self.proto = AppProto::Failed;
                 }
+                self.udp_tried[usize::from(!to_server)] = true;
             }
             Transport::Tcp(t) => {
                 let syn = t.flags & tcp_flags::SYN != 0;
