@@ -194,22 +194,18 @@ impl Engine {
             .decoder
             .decode(frame.linktype, frame.data, ts, self.pcap_cnt);
         match decoded {
-            Decoded::Packet(p) => {
-                count_packet(&mut self.stats, &p);
-                track(
-                    &mut self.flows,
-                    &mut self.output,
-                    &mut self.stats,
-                    &self.detect,
-                    &p,
-                )?;
-            }
+            Decoded::Packet(p) => track(
+                &mut self.flows,
+                &mut self.output,
+                &mut self.stats,
+                &self.detect,
+                &p,
+            )?,
             Decoded::Fragment { .. } => {
                 if let Some(done) = self.decoder.take_reassembled() {
                     match done {
                         Ok(p) => {
                             self.stats.decoder.reassembled += 1;
-                            count_packet(&mut self.stats, &p);
                             track(
                                 &mut self.flows,
                                 &mut self.output,
@@ -334,6 +330,7 @@ fn track(
     detect: &crate::app::detect::DetectConfig,
     p: &Packet<'_>,
 ) -> io::Result<()> {
+    count_packet(stats, p);
     let mut result = Ok(());
     let app_flows = &mut stats.app_layer;
     let now = p.ts;
