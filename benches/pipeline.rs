@@ -45,7 +45,7 @@ fn decode(path: &Path) -> u64 {
 }
 
 fn pipeline(path: &Path) -> u64 {
-    let mut engine = Engine::new(&Settings::default(), EventOutput::discard());
+    let mut engine = Engine::new(&Settings::default(), EventOutput::discard(), None);
     engine.process_file(path, |_, _| {}).expect("process");
     engine.finish().expect("finish").output.netflow
 }

@@ -302,7 +302,22 @@ fn run(args: &Args) -> Result<i32, String> {
     });
     let output = EventOutput::create(&args.log_dir, aws).map_err(|e| e.to_string())?;
 
-    let mut engine = Engine::new(&settings, output);
+    let detect = (!ruleset.rules.is_empty()).then(|| {
+        crate::detect::DetectEngine::new(
+            &ruleset,
+            &VarTable::from_config(&settings.vars),
+            crate::detect::DetectSettings {
+                ips: settings.simulate_ips,
+                action_order: settings.action_order.clone(),
+            },
+        )
+    });
+    if let Some(d) = &detect {
+        for e in &d.errors {
+            eprintln!("rulesim: warning: rule not evaluated: {e}");
+        }
+    }
+    let mut engine = Engine::new(&settings, output, detect);
     let sizes: Vec<u64> = files
         .iter()
         .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))

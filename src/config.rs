@@ -15,7 +15,7 @@ use crate::flow::{FlowConfig, StateTimeouts};
 pub enum SetError {
     #[error("--set {0}: expected key=value")]
     NoEquals(String),
-    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp)")]
+    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp)")]
     UnknownKey { key: String },
     #[error("--set {key}={value}: {why}")]
     BadValue {
@@ -93,6 +93,8 @@ pub struct Settings {
     pub simulate_ips: bool,
     /// Application-protocol detection settings.
     pub app: crate::app::detect::DetectConfig,
+    /// `action-order`.
+    pub action_order: crate::detect::ActionOrder,
 }
 
 /// Reads an IP set reference file: a JSON object from reference name or ARN to a list of
@@ -151,6 +153,7 @@ const YAML_KEYS: &[&str] = &[
     "defrag.max-frags",
     "vlan.use-for-tracking",
     "stream.midstream",
+    "action-order",
     "host-os-policy.",
     "app-layer.protocols.dns.detection-ports.dp",
     "app-layer.protocols.dns.tcp.detection-ports.dp",
@@ -299,6 +302,9 @@ impl Settings {
             }
             "stream.midstream" => {
                 self.flow.midstream = boolean(value).ok_or_else(|| bad("expected true or false"))?
+            }
+            "action-order" => {
+                self.action_order = crate::detect::ActionOrder::parse(value).map_err(|e| bad(&e))?
             }
             "app-layer.protocols.dns.detection-ports.dp"
             | "app-layer.protocols.dns.tcp.detection-ports.dp"

@@ -4,20 +4,26 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::app::{AppConfig, AppProto, AppShared, FlowApp, Parser};
 use crate::capture::{CaptureError, CaptureErrorKind, CaptureReader, Frame};
 use crate::config::Settings;
-use crate::decode::{proto, Decoded, Decoder, LinkType, Packet, Transport};
-use crate::flow::{EndReason, Flow, FlowTable};
+use crate::decode::{proto, DefragConfig, Decoded, Decoder, LinkType, Packet, Transport};
+use crate::detect::{DetectEngine, FlowAction, PacketOutcome, PacketView};
+use crate::flow::tcp::TcpState;
+use crate::flow::{Direction, EndReason, Flow, FlowTable};
+use crate::output::alert::{AlertRecord, AlertRule, Verdict};
+use crate::output::json::JsonObject;
 use crate::output::stats::{peak_rss_kib, RunStats};
 use crate::output::EventOutput;
+use crate::rules::Action;
+use crate::stream::StreamConfig;
 use crate::time::Timestamp;
 
 /// Processes packets and writes records as flows end.
 pub struct Engine {
     decoder: Decoder,
     flows: FlowTable,
-    output: EventOutput,
-    stats: RunStats,
+    core: Core,
     pcap_cnt: u64,
     /// Time of the run's first packet: Suricata stamps the records of flows still open
     /// at the end of input with it.
@@ -27,8 +33,19 @@ pub struct Engine {
     next_sweep_secs: i64,
     /// Packets per pcap link type (named in the stats at the end).
     per_linktype: Vec<(u32, u64)>,
-    detect: crate::app::detect::DetectConfig,
     started: std::time::Instant,
+}
+
+/// What happens to a packet after the flow table: app layer, detection, output.
+struct Core {
+    output: EventOutput,
+    stats: RunStats,
+    detect: Option<DetectEngine>,
+    app: AppConfig,
+    shared: AppShared,
+    /// Host OS ranges (`host-os-policy`), for the stream overlap policy.
+    defrag: DefragConfig,
+    ips: bool,
 }
 
 /// A problem met while reading the inputs; the run goes on past it.
@@ -40,24 +57,39 @@ pub struct InputProblem {
 }
 
 impl Engine {
-    pub fn new(settings: &Settings, output: EventOutput) -> Engine {
+    /// An engine writing to `output`, evaluating `detect` (none: flows and app layer only).
+    pub fn new(settings: &Settings, output: EventOutput, detect: Option<DetectEngine>) -> Engine {
+        let app = AppConfig {
+            detect: settings.app.clone(),
+            inline: settings.simulate_ips,
+            midstream: settings.flow.midstream,
+            stream: StreamConfig::default(),
+            keep_raw: detect.as_ref().is_some_and(|d| d.needs_raw()),
+        };
+        let shared = AppShared::new(&app);
         Engine {
             decoder: Decoder::new(settings.defrag.clone()),
             flows: FlowTable::new(settings.flow),
-            output,
-            stats: RunStats::default(),
+            core: Core {
+                output,
+                stats: RunStats::default(),
+                detect: detect.filter(|d| !d.is_empty()),
+                app,
+                shared,
+                defrag: settings.defrag.clone(),
+                ips: settings.simulate_ips,
+            },
             pcap_cnt: 0,
             first_ts: None,
             last_ts: Timestamp::ZERO,
             next_sweep_secs: i64::MIN,
             per_linktype: Vec::new(),
-            detect: settings.app.clone(),
             started: std::time::Instant::now(),
         }
     }
 
     pub fn stats(&self) -> &RunStats {
-        &self.stats
+        &self.core.stats
     }
 
     /// Packets processed so far (the last `pcap_cnt`).
@@ -73,12 +105,12 @@ impl Engine {
         path: &Path,
         mut on_packet: impl FnMut(&Engine, u64),
     ) -> io::Result<Vec<InputProblem>> {
-        self.stats.capture.files += 1;
+        self.core.stats.capture.files += 1;
         let mut problems = Vec::new();
         let mut reader = match CaptureReader::open(path) {
             Ok(r) => r,
             Err(error) => {
-                self.stats.capture.files_failed += 1;
+                self.core.stats.capture.files_failed += 1;
                 problems.push(InputProblem {
                     error,
                     is_warning: false,
@@ -91,7 +123,7 @@ impl Engine {
             .pcap_linktype()
             .filter(|lt| LinkType::from_pcap(*lt).is_none())
         {
-            self.stats.capture.files_failed += 1;
+            self.core.stats.capture.files_failed += 1;
             let error = CaptureError::new(path, CaptureErrorKind::UnsupportedLinkType(lt));
             problems.push(InputProblem {
                 error,
@@ -127,7 +159,7 @@ impl Engine {
                 Err(error) if error.is_recoverable() => {
                     // The packet is unusable but the file goes on; the first is reported.
                     self.count_invalid("pcapng.unknown_interface");
-                    self.stats.capture.packets_read += 1;
+                    self.core.stats.capture.packets_read += 1;
                     if !warned_interface {
                         warned_interface = true;
                         problems.push(InputProblem {
@@ -139,21 +171,22 @@ impl Engine {
                 Err(error) => {
                     let is_warning = error.is_truncation();
                     if is_warning {
-                        self.stats.capture.truncated_files += 1;
+                        self.core.stats.capture.truncated_files += 1;
                     } else {
-                        self.stats.capture.files_failed += 1;
+                        self.core.stats.capture.files_failed += 1;
                     }
                     problems.push(InputProblem { error, is_warning });
                     break;
                 }
             }
         }
-        self.output.flush()?;
+        self.core.output.flush()?;
         Ok(problems)
     }
 
     fn count_invalid(&mut self, name: &str) {
         *self
+            .core
             .stats
             .decoder
             .invalid
@@ -164,8 +197,8 @@ impl Engine {
     /// Processes one captured frame.
     pub fn process_frame(&mut self, frame: &Frame<'_>) -> io::Result<()> {
         self.pcap_cnt += 1;
-        self.stats.capture.packets_read += 1;
-        let d = &mut self.stats.decoder;
+        self.core.stats.capture.packets_read += 1;
+        let d = &mut self.core.stats.decoder;
         d.pkts += 1;
         d.bytes += frame.data.len() as u64;
         match self
@@ -181,7 +214,7 @@ impl Engine {
             self.first_ts = Some(ts);
         }
         if ts < self.last_ts {
-            self.stats.capture.timestamps_backwards += 1;
+            self.core.stats.capture.timestamps_backwards += 1;
         } else {
             self.last_ts = ts;
         }
@@ -194,28 +227,17 @@ impl Engine {
             .decoder
             .decode(frame.linktype, frame.data, ts, self.pcap_cnt);
         match decoded {
-            Decoded::Packet(p) => track(
-                &mut self.flows,
-                &mut self.output,
-                &mut self.stats,
-                &self.detect,
-                &p,
-            )?,
+            Decoded::Packet(p) => self.core.track(&mut self.flows, &p)?,
             Decoded::Fragment { .. } => {
                 if let Some(done) = self.decoder.take_reassembled() {
                     match done {
                         Ok(p) => {
-                            self.stats.decoder.reassembled += 1;
-                            track(
-                                &mut self.flows,
-                                &mut self.output,
-                                &mut self.stats,
-                                &self.detect,
-                                &p,
-                            )?;
+                            self.core.stats.decoder.reassembled += 1;
+                            self.core.track(&mut self.flows, &p)?;
                         }
                         Err(invalid) => {
                             *self
+                                .core
                                 .stats
                                 .decoder
                                 .invalid
@@ -233,10 +255,11 @@ impl Engine {
                     0x8035 => "rarp".to_string(),
                     other => format!("ethertype_{other:#06x}"),
                 };
-                *self.stats.decoder.non_ip.entry(name).or_insert(0) += 1;
+                *self.core.stats.decoder.non_ip.entry(name).or_insert(0) += 1;
             }
             Decoded::Invalid(invalid) => {
                 *self
+                    .core
                     .stats
                     .decoder
                     .invalid
@@ -249,11 +272,10 @@ impl Engine {
 
     fn sweep(&mut self, now: Timestamp) -> io::Result<()> {
         let mut result = Ok(());
-        let output = &mut self.output;
-        let app_flows = &mut self.stats.app_layer;
+        let core = &mut self.core;
         self.flows.expire(now, &mut |flow: Flow, reason| {
             if result.is_ok() {
-                result = write_flow(output, app_flows, &flow, reason, now);
+                result = core.end_flow(flow, reason, now, now);
             }
         });
         self.decoder.expire_fragments(now);
@@ -263,17 +285,17 @@ impl Engine {
     /// Ends all flows (end of input), flushes the output and returns the run's stats.
     pub fn finish(mut self) -> io::Result<RunStats> {
         let at = self.first_ts.unwrap_or(Timestamp::ZERO);
+        let last = self.last_ts;
         let mut result = Ok(());
-        let output = &mut self.output;
-        let app_flows = &mut self.stats.app_layer;
+        let core = &mut self.core;
         self.flows.drain(&mut |flow: Flow, reason| {
             if result.is_ok() {
-                result = write_flow(output, app_flows, &flow, reason, at);
+                result = core.end_flow(flow, reason, at, last);
             }
         });
         result?;
-        self.output.flush()?;
-        let mut stats = self.stats;
+        self.core.output.flush()?;
+        let mut stats = self.core.stats;
         for (linktype, n) in &self.per_linktype {
             let name = LinkType::from_pcap(*linktype)
                 .map_or_else(|| format!("linktype_{linktype}"), |l| l.name().to_string());
@@ -281,25 +303,17 @@ impl Engine {
         }
         stats.flow = self.flows.stats().clone();
         stats.defrag = self.decoder.defrag_stats().clone();
-        stats.output.netflow = self.output.netflow_written();
+        stats.output.netflow = self.core.output.netflow_written();
+        stats.output.alert = self.core.output.alerts_written();
+        stats.stream.max_bytes_held = self.core.shared.mem.high_water;
+        stats.stream.gaps = self.core.shared.gaps;
+        stats.stream.raw_dropped = self.core.shared.raw_dropped;
         stats.memory.max_flows = stats.flow.max_active;
         stats.memory.max_fragments = stats.defrag.max_fragments_held;
         stats.memory.peak_rss_kib = peak_rss_kib();
         stats.elapsed_secs = self.started.elapsed().as_secs_f64();
         Ok(stats)
     }
-}
-
-fn write_flow(
-    output: &mut EventOutput,
-    app_flows: &mut std::collections::BTreeMap<&'static str, u64>,
-    flow: &Flow,
-    reason: EndReason,
-    at: Timestamp,
-) -> io::Result<()> {
-    let app = flow.app.proto.name();
-    *app_flows.entry(app).or_insert(0) += 1;
-    output.flow_ended(flow, reason, at, (app, app))
 }
 
 fn count_packet(stats: &mut RunStats, p: &Packet<'_>) {
@@ -323,33 +337,418 @@ fn count_packet(stats: &mut RunStats, p: &Packet<'_>) {
     }
 }
 
-fn track(
-    flows: &mut FlowTable,
-    output: &mut EventOutput,
-    stats: &mut RunStats,
-    detect: &crate::app::detect::DetectConfig,
-    p: &Packet<'_>,
-) -> io::Result<()> {
-    count_packet(stats, p);
-    let mut result = Ok(());
-    let app_flows = &mut stats.app_layer;
-    let now = p.ts;
-    let lookup = flows.process(p, &mut |flow: Flow, reason| {
-        if result.is_ok() {
-            result = write_flow(output, app_flows, &flow, reason, now);
-        }
-    });
-    if let Some(l) = lookup {
-        let midstream = flows.midstream();
-        if let Some(flow) = flows.flow_mut(l.slot) {
-            let to_server = l.direction == crate::flow::Direction::ToServer;
-            if flow.app.on_packet(p, to_server, midstream, detect) {
-                // Detection saw server data from the side taken for the client.
-                flow.reverse();
+/// IDS mode inspects a direction's reassembled bytes once this many are waiting, or
+/// sooner when the app layer made progress (Suricata's `toserver-chunk-size`).
+const RAW_CHUNK: usize = 2560;
+
+impl Core {
+    /// One decoded packet: flow, app layer, detection, alerts.
+    fn track(&mut self, flows: &mut FlowTable, p: &Packet<'_>) -> io::Result<()> {
+        count_packet(&mut self.stats, p);
+        let mut result = Ok(());
+        let now = p.ts;
+        let lookup = flows.process(p, &mut |flow: Flow, reason| {
+            if result.is_ok() {
+                result = self.end_flow(flow, reason, now, now);
             }
+        });
+        result?;
+        let Some(l) = lookup else {
+            // No flow (a packet Suricata keeps flowless): detection without flow state.
+            return self.detect_flowless(p);
+        };
+        let Some(flow) = flows.flow_mut(l.slot) else {
+            return Ok(());
+        };
+        let to_server = l.direction == Direction::ToServer;
+        if flow.detect.action == Some(FlowAction::Drop) {
+            // Every later packet of a dropped flow is dropped undetected; inline, its
+            // stream and app layer stop too.
+            self.stats.detect.flow_drop_packets += 1;
+            if !self.ips {
+                let defrag = &self.defrag;
+                flow.app.on_packet(p, to_server, &self.app, &|a| defrag.host_os_for(a), &mut self.shared);
+            }
+            return Ok(());
+        }
+        let defrag = &self.defrag;
+        let update = flow
+            .app
+            .on_packet(p, to_server, &self.app, &|a| defrag.host_os_for(a), &mut self.shared);
+        let to_server = if update.reverse {
+            // Detection saw server data from the side taken for the client.
+            flow.reverse();
+            !to_server
+        } else {
+            to_server
+        };
+        let established_now = match &flow.tcp {
+            Some(t) => t.state >= TcpState::Established,
+            None => flow.to_server.pkts > 0 && flow.to_client.pkts > 0,
+        };
+        // TCP: established once the handshake completed before this packet.
+        let established = if flow.tcp.is_some() {
+            flow.detect.established
+        } else {
+            established_now
+        };
+        flow.detect.established = established_now;
+        let Some(detect) = self.detect.as_mut() else {
+            return Ok(());
+        };
+        if flow.detect.action == Some(FlowAction::Pass) {
+            return Ok(());
+        }
+        let (sp, dp) = p.ports();
+        let is_tcp = matches!(p.transport, Transport::Tcp(_));
+        let in_stream = is_tcp && flow.app.has_stream(to_server);
+        let raw_ready = {
+            let (pending, _, trigger) = flow.app.raw_pending(to_server);
+            !pending.is_empty()
+                && (self.app.inline
+                    || trigger
+                    || pending.len() >= RAW_CHUNK
+                    || flow.tcp.is_some_and(|t| t.state >= TcpState::LastAck))
+        };
+        let icmp = match p.transport {
+            Transport::Icmp {
+                icmp_type,
+                icmp_code,
+                ..
+            } => Some((icmp_type, icmp_code)),
+            _ => None,
+        };
+        let outcome = {
+            let raw = raw_ready.then(|| flow.app.raw_pending(to_server).0);
+            let view = PacketView {
+                src: p.src,
+                dst: p.dst,
+                sp,
+                dp,
+                proto: p.proto,
+                icmp,
+                payload: p.payload,
+                to_server: Some(to_server),
+                established,
+                in_stream,
+                raw,
+                fragment: p.pcap_cnt.is_none(),
+                proto_detected: update.detected,
+                pseudo: false,
+            };
+            detect.inspect(&view, Some((&mut flow.detect, &flow.app)), p.ts.secs())
+        };
+        if raw_ready {
+            flow.app.take_raw(to_server);
+        }
+        if self.ips && flow.detect.action == Some(FlowAction::Drop) {
+            flow.app.stop(&mut self.shared);
+        }
+        Core::count_outcome(&mut self.stats, &outcome);
+        let flow: &Flow = flow;
+        write_alerts(
+            &mut self.output,
+            detect,
+            &outcome,
+            self.ips,
+            &AlertPacket {
+                ts: p.ts,
+                pcap_cnt: p.pcap_cnt,
+                src: p.src,
+                dst: p.dst,
+                sp,
+                dp,
+                proto: p.proto,
+                icmp,
+                vlans: p.vlans.as_slice(),
+                pseudo: false,
+            },
+            Some((flow, to_server)),
+        )
+    }
+
+    fn count_outcome(stats: &mut RunStats, outcome: &PacketOutcome) {
+        let d = &mut stats.detect;
+        d.alerts += outcome.alerts.len() as u64;
+        if outcome.drop {
+            d.drop_packets += 1;
+        }
+        if outcome.pass {
+            d.pass_packets += 1;
         }
     }
-    result
+
+    fn detect_flowless(&mut self, p: &Packet<'_>) -> io::Result<()> {
+        let Some(detect) = self.detect.as_mut() else {
+            return Ok(());
+        };
+        let (sp, dp) = p.ports();
+        let icmp = match p.transport {
+            Transport::Icmp {
+                icmp_type,
+                icmp_code,
+                ..
+            } => Some((icmp_type, icmp_code)),
+            _ => None,
+        };
+        let view = PacketView {
+            src: p.src,
+            dst: p.dst,
+            sp,
+            dp,
+            proto: p.proto,
+            icmp,
+            payload: p.payload,
+            to_server: None,
+            established: false,
+            in_stream: false,
+            raw: None,
+            fragment: p.pcap_cnt.is_none(),
+            proto_detected: false,
+            pseudo: false,
+        };
+        let outcome = detect.inspect(&view, None, p.ts.secs());
+        Core::count_outcome(&mut self.stats, &outcome);
+        write_alerts(
+            &mut self.output,
+            detect,
+            &outcome,
+            self.ips,
+            &AlertPacket {
+                ts: p.ts,
+                pcap_cnt: p.pcap_cnt,
+                src: p.src,
+                dst: p.dst,
+                sp,
+                dp,
+                proto: p.proto,
+                icmp,
+                vlans: p.vlans.as_slice(),
+                pseudo: false,
+            },
+            None,
+        )
+    }
+
+    /// A flow ended: what its streams still hold goes through the app layer and detection
+    /// (Suricata's end-of-flow pseudo packets, `pcap_cnt` absent), then its records are
+    /// written. `written_at` stamps the records, `now` the pseudo packets.
+    fn end_flow(
+        &mut self,
+        mut flow: Flow,
+        reason: EndReason,
+        written_at: Timestamp,
+        now: Timestamp,
+    ) -> io::Result<()> {
+        let session = flow.tcp.is_some_and(|t| t.has_session());
+        let dropped = flow.detect.action == Some(FlowAction::Drop);
+        if session && !(dropped && self.ips) {
+            let open = flow
+                .tcp
+                .is_some_and(|t| t.state >= TcpState::Established && t.state != TcpState::Closed);
+            for to_server in [true, false] {
+                let had_data = flow.app.has_pending(to_server);
+                let update = flow.app.flush_direction(to_server, &self.app, &mut self.shared);
+                let raw_waiting = !flow.app.raw_pending(to_server).0.is_empty();
+                let Some(detect) = self.detect.as_mut() else {
+                    continue;
+                };
+                if flow.detect.action.is_some() || !(had_data || raw_waiting || open) {
+                    continue;
+                }
+                let (src, dst) = if to_server {
+                    (flow.client, flow.server)
+                } else {
+                    (flow.server, flow.client)
+                };
+                let outcome = {
+                    let raw = raw_waiting.then(|| flow.app.raw_pending(to_server).0);
+                    let view = PacketView {
+                        src: src.addr,
+                        dst: dst.addr,
+                        sp: src.port,
+                        dp: dst.port,
+                        proto: flow.proto,
+                        icmp: None,
+                        payload: &[],
+                        to_server: Some(to_server),
+                        established: flow.detect.established,
+                        in_stream: true,
+                        raw,
+                        fragment: false,
+                        proto_detected: update.detected,
+                        pseudo: true,
+                    };
+                    detect.inspect(&view, Some((&mut flow.detect, &flow.app)), now.secs())
+                };
+                flow.app.take_raw(to_server);
+                Core::count_outcome(&mut self.stats, &outcome);
+                write_alerts(
+                    &mut self.output,
+                    detect,
+                    &outcome,
+                    self.ips,
+                    &AlertPacket {
+                        ts: now,
+                        pcap_cnt: None,
+                        src: src.addr,
+                        dst: dst.addr,
+                        sp: src.port,
+                        dp: dst.port,
+                        proto: flow.proto,
+                        icmp: None,
+                        vlans: flow.vlans.as_slice(),
+                        pseudo: true,
+                    },
+                    Some((&flow, to_server)),
+                )?;
+            }
+        }
+        flow.app.release(&mut self.shared);
+        if flow.detect.action == Some(FlowAction::Drop) {
+            self.stats.detect.flows_dropped += 1;
+        } else if flow.detect.action == Some(FlowAction::Pass) {
+            self.stats.detect.flows_passed += 1;
+        }
+        let app = flow.app.proto.name();
+        *self.stats.app_layer.entry(app).or_insert(0) += 1;
+        self.output.flow_ended(&flow, reason, written_at, (app, app))
+    }
+}
+
+/// The packet an alert is about.
+struct AlertPacket<'a> {
+    ts: Timestamp,
+    pcap_cnt: Option<u64>,
+    src: std::net::IpAddr,
+    dst: std::net::IpAddr,
+    sp: u16,
+    dp: u16,
+    proto: u8,
+    icmp: Option<(u8, u8)>,
+    vlans: &'a [u16],
+    pseudo: bool,
+}
+
+fn write_alerts(
+    output: &mut EventOutput,
+    detect: &DetectEngine,
+    outcome: &PacketOutcome,
+    ips: bool,
+    p: &AlertPacket<'_>,
+    flow: Option<(&Flow, bool)>,
+) -> io::Result<()> {
+    if outcome.alerts.is_empty() {
+        return Ok(());
+    }
+    let dropped = ips && (outcome.drop || flow.is_some_and(|(f, _)| f.detect.action == Some(FlowAction::Drop)));
+    let reject = outcome.reject.map(|a| {
+        let target = match a {
+            Action::RejectDst => "to_server",
+            Action::RejectBoth => "both",
+            _ => "to_client",
+        };
+        let kind = if p.proto == proto::TCP {
+            "tcp-reset"
+        } else {
+            "icmp-prohib"
+        };
+        // The target is named from the packet's side: a reject of a server packet
+        // resets towards the server.
+        let target = match (target, flow.map(|(_, ts)| ts)) {
+            ("to_client", Some(false)) => "to_server",
+            ("to_server", Some(false)) => "to_client",
+            (t, _) => t,
+        };
+        (target, kind)
+    });
+    let verdict = Verdict {
+        action: if dropped { "drop" } else { "alert" },
+        reject,
+    };
+    let app_proto = flow.and_then(|(f, _)| match f.app.proto {
+        AppProto::Known(name) => Some(name),
+        _ => None,
+    });
+    for hit in &outcome.alerts {
+        let rule = detect.rule_of(hit.sig);
+        let metadata = detect.metadata_of(hit.sig);
+        let app_object = flow.and_then(|(f, _)| app_writer(&f.app));
+        let app = app_object
+            .as_ref()
+            .map(|(name, w)| (*name, w.as_ref() as &dyn Fn(&mut JsonObject<'_>)));
+        let record = AlertRecord {
+            ts: p.ts,
+            pcap_cnt: p.pcap_cnt,
+            src: p.src,
+            dst: p.dst,
+            sp: p.sp,
+            dp: p.dp,
+            proto: p.proto,
+            icmp: p.icmp,
+            vlans: p.vlans,
+            pseudo: p.pseudo,
+            tx_id: hit.tx_id,
+            rule: AlertRule {
+                blocked: hit.blocked,
+                gid: rule.gid,
+                sid: rule.sid,
+                rev: rule.rev,
+                msg: &rule.msg,
+                category: detect.category_of(hit.sig),
+                severity: rule.priority,
+                metadata,
+            },
+            app,
+            app_proto,
+            flow,
+            verdict,
+        };
+        output.alert(&record)?;
+    }
+    Ok(())
+}
+
+type AppWriter<'a> = (&'static str, Box<dyn Fn(&mut JsonObject<'_>) + 'a>);
+
+/// The app-layer object an alert carries: what the flow's parser knows at alert time.
+fn app_writer(app: &FlowApp) -> Option<AppWriter<'_>> {
+    match &app.parser {
+        Parser::Tls(t) => Some((
+            "tls",
+            Box::new(move |o: &mut JsonObject<'_>| {
+                if let Some(sni) = t.client_hello.as_ref().and_then(|c| c.sni.as_deref()) {
+                    o.string("sni", &String::from_utf8_lossy(sni));
+                }
+                o.string("version", t.version_name());
+            }),
+        )),
+        Parser::Http(h) => {
+            let tx = h.transactions.last()?;
+            Some((
+                "http",
+                Box::new(move |o: &mut JsonObject<'_>| {
+                    let req = &tx.request;
+                    if let Some(host) = req.host() {
+                        o.string("hostname", &String::from_utf8_lossy(&host));
+                    }
+                    o.string("url", &String::from_utf8_lossy(&req.target));
+                    if let Some(ua) = req.header("user-agent") {
+                        o.string("http_user_agent", &String::from_utf8_lossy(ua));
+                    }
+                    o.string("http_method", &String::from_utf8_lossy(&req.method));
+                    o.string("protocol", &format!("HTTP/1.{}", req.minor_version));
+                    if let Some(r) = &tx.response {
+                        o.uint("status", u64::from(r.status));
+                        o.uint("length", r.body_len);
+                    } else {
+                        o.uint("length", 0);
+                    }
+                }),
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// Runs the engine over `files` in order as one stream. Problems with single files are

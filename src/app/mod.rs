@@ -1,8 +1,8 @@
-//! Application-layer parsers, fed with reassembled stream data (TCP) or datagrams (UDP).
-//! Not yet wired into the engine: that, and protocol detection, come with the rest of the
-//! app-layer issue.
+//! The application layer: protocol detection and parsers, fed per flow by `session`
+//! with reassembled stream data (TCP) or datagrams (UDP).
 
 pub mod detect;
+pub mod session;
 pub mod dns;
 pub mod http;
 pub mod http_normalize;
@@ -14,3 +14,6 @@ mod dns_tests;
 mod http_tests;
 #[cfg(test)]
 mod tls_tests;
+
+pub use detect::{AppProto, DetectConfig};
+pub use session::{AppConfig, AppShared, AppUpdate, FlowApp, Parser};

@@ -306,7 +306,9 @@ pub struct Flow {
     pub state: FlowState,
     pub tcp: Option<TcpTracker>,
     /// Application-protocol detection.
-    pub app: crate::app::detect::FlowApp,
+    pub app: crate::app::FlowApp,
+    /// Detection state (flowbits, the flow's pass/drop).
+    pub detect: crate::detect::FlowDetect,
     seen_to_server: bool,
     seen_to_client: bool,
 }
@@ -340,7 +342,8 @@ impl Flow {
             },
             state: FlowState::New,
             tcp: (p.proto == proto::TCP).then(TcpTracker::default),
-            app: crate::app::detect::FlowApp::default(),
+            app: crate::app::FlowApp::default(),
+            detect: crate::detect::FlowDetect::default(),
             seen_to_server: false,
             seen_to_client: false,
         }
@@ -426,6 +429,8 @@ impl Flow {
         std::mem::swap(&mut self.to_server.bytes, &mut self.to_client.bytes);
         std::mem::swap(&mut self.to_server.tcp_flags, &mut self.to_client.tcp_flags);
         std::mem::swap(&mut self.seen_to_server, &mut self.seen_to_client);
+        self.app.reverse();
+        self.detect.reverse();
     }
 
     /// Accounts an ICMPv4 destination unreachable about this flow: counted, but it neither

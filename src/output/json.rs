@@ -94,6 +94,14 @@ impl<'b> JsonObject<'b> {
         self.buf.push(b']');
     }
 
+    /// An array of strings.
+    pub fn string_array(&mut self, key: &str, values: &[&str]) {
+        self.key(key);
+        if serde_json::to_writer(&mut *self.buf, values).is_err() {
+            self.buf.extend_from_slice(b"[]");
+        }
+    }
+
     /// A nested object, written by `f`.
     pub fn object(&mut self, key: &str, f: impl FnOnce(&mut JsonObject<'_>)) {
         self.key(key);

@@ -1,6 +1,7 @@
 //! Output: EVE JSON records (Suricata 7.0.10's field sets and formats), AWS Network
 //! Firewall's log wrapper, and run statistics.
 
+pub mod alert;
 pub mod aws;
 pub mod eve;
 pub mod json;
@@ -62,6 +63,7 @@ pub struct EventOutput {
     eve: Option<JsonLines>,
     aws: Option<(AwsLogIdentity, JsonLines, JsonLines)>,
     netflow_written: u64,
+    alerts_written: u64,
 }
 
 impl EventOutput {
@@ -73,6 +75,7 @@ impl EventOutput {
             eve: Some(eve),
             aws: None,
             netflow_written: 0,
+            alerts_written: 0,
         }
     }
 
@@ -91,11 +94,30 @@ impl EventOutput {
             eve,
             aws,
             netflow_written: 0,
+            alerts_written: 0,
         })
     }
 
     pub fn netflow_written(&self) -> u64 {
         self.netflow_written
+    }
+
+    pub fn alerts_written(&self) -> u64 {
+        self.alerts_written
+    }
+
+    /// Writes one alert record (and, with AWS logging, its wrapped copy in `alert.json`).
+    pub fn alert(&mut self, record: &alert::AlertRecord<'_>) -> io::Result<()> {
+        self.alerts_written += 1;
+        if let Some(eve) = self.eve.as_mut() {
+            eve.write_with(|buf| record.write_json(buf))?;
+        }
+        if let Some((id, _, alert_log)) = self.aws.as_mut() {
+            alert_log.write_with(|buf| {
+                AwsRecord::write_json(id, record.ts.secs(), buf, |b| record.write_json(b))
+            })?;
+        }
+        Ok(())
     }
 
     /// Writes the netflow records of an ended flow. `written_at` is the record timestamp.

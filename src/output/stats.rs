@@ -66,11 +66,39 @@ pub struct RunStats {
     pub flow: FlowStats,
     /// Flows by application protocol (EVE `app_proto`), counted when they end.
     pub app_layer: std::collections::BTreeMap<&'static str, u64>,
+    pub detect: DetectStats,
+    pub stream: StreamRunStats,
     pub output: OutputStats,
     pub memory: MemoryStats,
     /// Rules loaded and refused.
     pub rules: crate::rules::LoadSummary,
     pub elapsed_secs: f64,
+}
+
+/// What the rules did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DetectStats {
+    /// Alerts written.
+    pub alerts: u64,
+    /// Packets a drop or reject matched.
+    pub drop_packets: u64,
+    /// Packets a pass matched.
+    pub pass_packets: u64,
+    /// Packets of dropped flows (dropped without detection).
+    pub flow_drop_packets: u64,
+    pub flows_dropped: u64,
+    pub flows_passed: u64,
+}
+
+/// TCP reassembly counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StreamRunStats {
+    /// Most bytes held by all streams at once (against `stream.reassembly.memcap`).
+    pub max_bytes_held: u64,
+    /// Holes skipped by the app layer.
+    pub gaps: u64,
+    /// Raw-stream bytes dropped from full inspection windows.
+    pub raw_dropped: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -170,6 +198,14 @@ impl RunStats {
                 s,
                 "rules     {} loaded, {} failed, from {} source(s)",
                 self.rules.loaded, self.rules.failed, self.rules.sources
+            );
+        }
+        if self.rules.loaded > 0 {
+            let t = &self.detect;
+            let _ = writeln!(
+                s,
+                "detect    {} alerts, {} packets matched drop/reject, {} matched pass, {} flows dropped, {} passed",
+                t.alerts, t.drop_packets, t.pass_packets, t.flows_dropped, t.flows_passed
             );
         }
         let _ = writeln!(

@@ -19,10 +19,15 @@ use super::RuleContext;
 
 /// Which side of a transaction a buffer belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Side {
+pub enum Side {
     ToServer,
     ToClient,
     Both,
+}
+
+/// The side of a transaction a sticky buffer inspects.
+pub fn buffer_side(buffer: &str) -> Side {
+    buffer_info(buffer).1
 }
 
 /// The application protocol a buffer implies, and its side.
@@ -1033,7 +1038,8 @@ impl Checker<'_> {
                 });
             }
             "noalert" => st.det.noalert = true,
-            "metadata" | "alert" => {}
+            "alert" => st.det.alert = true,
+            "metadata" => {}
             "threshold" | "detection_filter" => {
                 let df = name == "detection_filter";
                 if (df && st.detection_filter) || (!df && st.threshold) {

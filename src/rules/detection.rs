@@ -38,6 +38,8 @@ pub struct Detection {
     pub detection_filter: Option<ThresholdValue>,
     /// `noalert` (or `flowbits:noalert`): the rule acts but writes no alert.
     pub noalert: bool,
+    /// `alert`: a rule that would not alert (a pass) also writes an alert.
+    pub alert: bool,
     pub tag: Option<Tag>,
     /// `target`: which side of the rule is the target (`src_ip` / `dest_ip`).
     pub target: Option<String>,

@@ -1,0 +1,509 @@
+//! A flow's application layer: TCP reassembly per direction with Suricata's two timings,
+//! protocol detection, and the parser the detected protocol gets (TLS, HTTP, DNS).
+//!
+//! Timing decides on which packet a direction's bytes reach the parsers, and so on which
+//! packet app-layer rules see them:
+//! * **inline** (`--simulate-ips`, AWS): a segment's bytes are parsed on the packet that
+//!   carries them (once contiguous);
+//! * **IDS** (plain `-r`): a direction's bytes are parsed when the other side ACKs them, on
+//!   that ACK's packet (Suricata's `UPDATE_DIR_OPPOSING`); what is left at the end of the
+//!   flow is flushed by [`FlowApp::flush`] (Suricata's end-of-flow pseudo packets).
+//!
+//! The same bytes also go to a per-direction window for raw-stream rules, which the
+//! detection engine takes with [`FlowApp::take_raw`].
+
+use std::net::IpAddr;
+
+use crate::decode::{tcp_flags, HostOs, Packet, Transport};
+use crate::stream::{AppChunk, MemBudget, OverlapPolicy, StreamBuffer, StreamConfig};
+
+use super::detect::{probe_tcp, DetectConfig, Probe};
+use super::detect::{krb5_message, server_side, sip_probe, AppProto};
+use super::{dns, http, tls};
+
+/// Bytes of a direction probed before it gives up.
+const PROBE_BYTES: usize = 2048;
+/// Raw-stream bytes kept per direction until inspected; older bytes are dropped (counted).
+pub const RAW_WINDOW: usize = 64 * 1024;
+/// DNS transactions kept per flow (oldest dropped first).
+const MAX_DNS_TXS: usize = 256;
+
+/// How the application layer of every flow is run.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    pub detect: DetectConfig,
+    /// Inline timing (`--simulate-ips`).
+    pub inline: bool,
+    /// `stream.midstream`.
+    pub midstream: bool,
+    pub stream: StreamConfig,
+    /// Keep reassembled bytes for raw-stream rules (only when some rule inspects them).
+    pub keep_raw: bool,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            detect: DetectConfig::default(),
+            inline: false,
+            midstream: false,
+            stream: StreamConfig::default(),
+            keep_raw: false,
+        }
+    }
+}
+
+/// Shared state of all flows' application layers: the reassembly memcap and counters.
+#[derive(Clone, Debug)]
+pub struct AppShared {
+    pub mem: MemBudget,
+    /// Raw-stream bytes dropped because a window was full.
+    pub raw_dropped: u64,
+    /// Reassembly gaps met by parsers.
+    pub gaps: u64,
+}
+
+impl AppShared {
+    pub fn new(config: &AppConfig) -> Self {
+        AppShared {
+            mem: MemBudget::new(config.stream.memcap),
+            raw_dropped: 0,
+            gaps: 0,
+        }
+    }
+}
+
+/// The parser of a flow's detected protocol.
+#[derive(Clone, Debug, Default)]
+pub enum Parser {
+    #[default]
+    None,
+    Tls(Box<tls::TlsSession>),
+    Http(Box<http::HttpSession>),
+    Dns(Box<DnsState>),
+}
+
+/// One DNS transaction: a query and the response with the same id.
+#[derive(Clone, Debug)]
+pub struct DnsTx {
+    pub id: u64,
+    pub query: Option<dns::Message>,
+    pub response: Option<dns::Message>,
+}
+
+/// DNS messages of a flow as transactions.
+#[derive(Clone, Debug, Default)]
+pub struct DnsState {
+    tcp: [dns::TcpReader; 2],
+    pub txs: std::collections::VecDeque<DnsTx>,
+    next_id: u64,
+}
+
+impl DnsState {
+    fn add(&mut self, msg: dns::Message) {
+        if msg.is_response() {
+            if let Some(tx) = self
+                .txs
+                .iter_mut()
+                .find(|t| t.response.is_none() && t.query.as_ref().is_some_and(|q| q.id == msg.id))
+            {
+                tx.response = Some(msg);
+                return;
+            }
+            self.push(DnsTx {
+                id: 0,
+                query: None,
+                response: Some(msg),
+            });
+        } else {
+            self.push(DnsTx {
+                id: 0,
+                query: Some(msg),
+                response: None,
+            });
+        }
+    }
+
+    fn push(&mut self, mut tx: DnsTx) {
+        tx.id = self.next_id;
+        self.next_id += 1;
+        if self.txs.len() == MAX_DNS_TXS {
+            self.txs.pop_front();
+        }
+        self.txs.push_back(tx);
+    }
+}
+
+#[derive(Clone, Debug)]
+struct TcpDirection {
+    stream: StreamBuffer,
+    /// A hole was skipped: the parser of this direction stops (its state is unknown).
+    gap: bool,
+}
+
+/// Protocol detection in progress: each direction's first bytes.
+#[derive(Clone, Debug, Default)]
+struct Detection {
+    seen: [Vec<u8>; 2],
+    gave_up: [bool; 2],
+}
+
+/// What one packet did to the application layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AppUpdate {
+    /// The flow must be reversed: a mid-stream session whose "client" sent server data.
+    pub reverse: bool,
+    /// Protocol detection finished on this packet.
+    pub detected: bool,
+    /// The parser consumed bytes of this direction (0 to server, 1 to client).
+    pub parsed: [bool; 2],
+}
+
+/// Application-layer state of one flow.
+#[derive(Clone, Debug, Default)]
+pub struct FlowApp {
+    pub proto: AppProto,
+    pub parser: Parser,
+    detection: Option<Box<Detection>>,
+    streams: Option<Box<[Option<TcpDirection>; 2]>>,
+    /// UDP: the direction's first packet with data was probed.
+    udp_tried: [bool; 2],
+    /// The session was picked up mid-stream (no SYN seen).
+    midstream_session: bool,
+    /// Reassembled bytes not yet inspected by raw-stream rules.
+    raw: [Vec<u8>; 2],
+    /// Stream offset of the first byte in `raw`.
+    raw_offset: [u64; 2],
+    /// Bytes ever delivered per direction (the stream's right edge for raw inspection).
+    delivered: [u64; 2],
+    /// App-layer progress since the last raw inspection (Suricata's raw trigger).
+    raw_trigger: [bool; 2],
+    /// The flow was dropped in inline mode: its stream and parsers stop.
+    stopped: bool,
+    /// Bumped whenever a parser consumed bytes: transactions may have progressed.
+    pub generation: u64,
+    /// The flow's ports are DNS detection ports / Kerberos' port (probing hints).
+    port_hints: (bool, bool),
+}
+
+fn idx(to_server: bool) -> usize {
+    usize::from(!to_server)
+}
+
+impl FlowApp {
+    /// Whether the flow has a TCP session with reassembly (a SYN was seen, or a mid-stream
+    /// pick-up with `stream.midstream`). Without one, stream rules see the packet.
+    pub fn has_stream(&self, to_server: bool) -> bool {
+        self.streams
+            .as_ref()
+            .is_some_and(|s| s[idx(to_server)].is_some())
+    }
+
+    /// Stops all further app-layer work (a dropped flow in inline mode).
+    pub fn stop(&mut self, shared: &mut AppShared) {
+        self.stopped = true;
+        self.release(shared);
+    }
+
+    /// Returns the flow's stream memory to the memcap (the flow ended).
+    pub fn release(&mut self, shared: &mut AppShared) {
+        if let Some(streams) = self.streams.as_mut() {
+            for d in streams.iter_mut().flatten() {
+                d.stream.clear(&mut shared.mem);
+            }
+        }
+        self.streams = None;
+        for r in &mut self.raw {
+            *r = Vec::new();
+        }
+    }
+
+    /// Raw-stream bytes of a direction waiting for inspection, with the stream offset of
+    /// the first one, and whether the app layer made progress since the last inspection.
+    pub fn raw_pending(&self, to_server: bool) -> (&[u8], u64, bool) {
+        let i = idx(to_server);
+        (&self.raw[i], self.raw_offset[i], self.raw_trigger[i])
+    }
+
+    /// Takes the pending raw bytes of a direction (they have been inspected).
+    pub fn take_raw(&mut self, to_server: bool) -> Vec<u8> {
+        let i = idx(to_server);
+        self.raw_trigger[i] = false;
+        self.raw_offset[i] = self.delivered[i];
+        std::mem::take(&mut self.raw[i])
+    }
+
+    /// Looks at one packet of the flow (`to_server`: sent by the client).
+    pub fn on_packet(
+        &mut self,
+        p: &Packet<'_>,
+        to_server: bool,
+        config: &AppConfig,
+        host_os: &dyn Fn(IpAddr) -> Option<HostOs>,
+        shared: &mut AppShared,
+    ) -> AppUpdate {
+        let mut update = AppUpdate::default();
+        if self.stopped {
+            return update;
+        }
+        match p.transport {
+            Transport::Udp { .. } => self.on_udp(p, to_server, config, &mut update),
+            Transport::Tcp(t) => {
+                let i = idx(to_server);
+                if self.streams.is_none() {
+                    let (sp, dp) = p.ports();
+                    self.port_hints = (
+                        config.detect.dns_ports.iter().any(|&d| d == sp || d == dp),
+                        sp == 88 || dp == 88,
+                    );
+                }
+                let syn = t.flags & tcp_flags::SYN != 0;
+                let ack = t.flags & tcp_flags::ACK != 0;
+                let streams = self.streams.get_or_insert_with(|| Box::new([None, None]));
+                let new_direction = |seq: u32, receiver: IpAddr| TcpDirection {
+                    stream: StreamBuffer::new(
+                        seq,
+                        OverlapPolicy::for_host(host_os(receiver)),
+                        config.inline,
+                        &config.stream,
+                    ),
+                    gap: false,
+                };
+                if syn {
+                    // No client SYN, no session: a flow picked up at its SYN/ACK is not
+                    // parsed (stream.midstream: false).
+                    let opens = (to_server && !ack) || (!to_server && ack && streams[0].is_some());
+                    if opens && streams[i].is_none() {
+                        streams[i] = Some(new_direction(t.seq.wrapping_add(1), p.dst));
+                    }
+                } else if streams[i].is_none() && config.midstream && !p.payload.is_empty() {
+                    streams[i] = Some(new_direction(t.seq, p.dst));
+                    if streams[1 - i].is_none() {
+                        self.midstream_session = true;
+                    }
+                }
+                if !p.payload.is_empty() {
+                    if let Some(d) = streams[i].as_mut() {
+                        d.stream.insert(t.seq, p.payload, &mut shared.mem);
+                    }
+                }
+                if config.inline {
+                    self.deliver(to_server, None, config, shared, &mut update);
+                } else if ack {
+                    let o = 1 - i;
+                    let limit = self.streams.as_ref().and_then(|s| s[o].as_ref()).map(|d| {
+                        let off = d.stream.offset_of(t.ack);
+                        off.max(0) as u64
+                    });
+                    if let Some(limit) = limit {
+                        self.deliver(!to_server, Some(limit), config, shared, &mut update);
+                    }
+                }
+            }
+            _ => {}
+        }
+        update
+    }
+
+    /// Whether a direction's stream holds bytes not yet handed on.
+    pub fn has_pending(&self, to_server: bool) -> bool {
+        self.streams
+            .as_ref()
+            .and_then(|s| s[idx(to_server)].as_ref())
+            .is_some_and(|d| d.stream.held() > 0)
+    }
+
+    /// End of the flow, one direction (Suricata's pseudo packet of that direction):
+    /// everything its stream holds is handed on, and the stream ends.
+    pub fn flush_direction(
+        &mut self,
+        to_server: bool,
+        config: &AppConfig,
+        shared: &mut AppShared,
+    ) -> AppUpdate {
+        let mut update = AppUpdate::default();
+        if self.stopped {
+            return update;
+        }
+        self.deliver(to_server, None, config, shared, &mut update);
+        if let Parser::Http(h) = &mut self.parser {
+            if !h.end(to_server).is_empty() {
+                update.parsed[idx(to_server)] = true;
+                self.generation += 1;
+            }
+        }
+        update
+    }
+
+    /// The flow's directions swapped (a mid-stream pick-up that started from the server).
+    pub fn reverse(&mut self) {
+        if let Some(s) = self.streams.as_mut() {
+            s.swap(0, 1);
+        }
+        self.raw.swap(0, 1);
+        self.raw_offset.swap(0, 1);
+        self.delivered.swap(0, 1);
+        self.raw_trigger.swap(0, 1);
+        self.udp_tried.swap(0, 1);
+    }
+
+    fn on_udp(
+        &mut self,
+        p: &Packet<'_>,
+        to_server: bool,
+        config: &AppConfig,
+        update: &mut AppUpdate,
+    ) {
+        if p.payload.is_empty() {
+            return;
+        }
+        let i = idx(to_server);
+        let retry = self.proto == AppProto::Failed && !self.udp_tried[i];
+        if self.proto == AppProto::Unknown || retry {
+            let (sp, dp) = p.ports();
+            let dns_port = config.detect.dns_ports.iter().any(|&d| d == sp || d == dp);
+            let krb5_port = sp == 88 || dp == 88;
+            self.proto = if dns_port && dns::probe(p.payload) {
+                AppProto::Known("dns")
+            } else if krb5_port && krb5_message(p.payload) {
+                AppProto::Known("krb5")
+            } else if sip_probe(p.payload) {
+                AppProto::Known("sip")
+            } else {
+                // Suricata fails a UDP flow at its first undetected packet; the other
+                // direction's first packet may still name the protocol.
+                AppProto::Failed
+            };
+            self.udp_tried[i] = true;
+            if let AppProto::Known(name) = self.proto {
+                update.detected = true;
+                self.parser = new_parser(name);
+            }
+        }
+        if let Parser::Dns(d) = &mut self.parser {
+            if let Ok(msg) = dns::parse_message(p.payload) {
+                d.add(msg);
+            }
+            update.parsed[i] = true;
+            self.generation += 1;
+        }
+    }
+
+    /// Hands a direction's contiguous bytes (up to `limit`) to detection and the parser.
+    fn deliver(
+        &mut self,
+        to_server: bool,
+        limit: Option<u64>,
+        config: &AppConfig,
+        shared: &mut AppShared,
+        update: &mut AppUpdate,
+    ) {
+        let i = idx(to_server);
+        loop {
+            let Some(d) = self.streams.as_mut().and_then(|s| s[i].as_mut()) else {
+                return;
+            };
+            let chunk = match d.stream.next_app_chunk(limit) {
+                None => return,
+                Some(AppChunk::Gap(_)) => {
+                    d.gap = true;
+                    shared.gaps += 1;
+                    continue;
+                }
+                Some(AppChunk::Data(c)) => c.to_vec(),
+            };
+            let gap = d.gap;
+            d.stream.consume(chunk.len() as u64, &mut shared.mem);
+            self.delivered[i] += chunk.len() as u64;
+            if config.keep_raw {
+                let raw = &mut self.raw[i];
+                raw.extend_from_slice(&chunk);
+                if raw.len() > RAW_WINDOW {
+                    let cut = raw.len() - RAW_WINDOW;
+                    raw.drain(..cut);
+                    self.raw_offset[i] += cut as u64;
+                    shared.raw_dropped += cut as u64;
+                }
+            }
+            if !gap {
+                self.app_data(to_server, &chunk, config, update);
+            }
+        }
+    }
+
+    /// New in-order bytes of one direction of a TCP session.
+    fn app_data(&mut self, to_server: bool, data: &[u8], config: &AppConfig, update: &mut AppUpdate) {
+        let i = idx(to_server);
+        if self.proto == AppProto::Unknown {
+            let det = self.detection.get_or_insert_with(Default::default);
+            if det.gave_up[i] {
+                return;
+            }
+            let n = data.len().min(PROBE_BYTES - det.seen[i].len());
+            det.seen[i].extend_from_slice(&data[..n]);
+            let (dns_port, krb5_port) = self.port_hints;
+            match probe_tcp(&det.seen[i], to_server, dns_port, krb5_port) {
+                Probe::Found(name) => {
+                    update.reverse = to_server && self.midstream_session && server_side(&det.seen[i]);
+                    update.detected = true;
+                    self.proto = AppProto::Known(name);
+                    self.parser = new_parser(name);
+                    let det = self.detection.take().unwrap_or_default();
+                    // The probed bytes are the parser's first bytes, both directions.
+                    // After a reversal the roles of the directions swap.
+                    let flip = update.reverse;
+                    for (j, seen) in det.seen.iter().enumerate() {
+                        if !seen.is_empty() {
+                            let ts = (j == 0) != flip;
+                            self.parse(ts, seen, update);
+                        }
+                    }
+                    if !config.inline {
+                        self.raw_trigger = [true, true];
+                    }
+                    return;
+                }
+                Probe::NeedMore if det.seen[i].len() < PROBE_BYTES => return,
+                Probe::NeedMore | Probe::NotThis => {
+                    det.gave_up[i] = true;
+                    det.seen[i] = Vec::new();
+                    if det.gave_up[1 - i] {
+                        self.proto = AppProto::Failed;
+                        self.detection = None;
+                        update.detected = true;
+                    }
+                    return;
+                }
+            }
+        }
+        self.parse(to_server, data, update);
+    }
+
+    fn parse(&mut self, to_server: bool, data: &[u8], update: &mut AppUpdate) {
+        let i = idx(to_server);
+        match &mut self.parser {
+            Parser::None => return,
+            Parser::Tls(t) => t.feed(to_server, data),
+            Parser::Http(h) => {
+                h.feed(to_server, data);
+            }
+            Parser::Dns(d) => {
+                for msg in d.tcp[i].feed(data).into_iter().flatten() {
+                    d.add(msg);
+                }
+            }
+        }
+        update.parsed[i] = true;
+        self.raw_trigger[i] = true;
+        self.generation += 1;
+    }
+}
+
+fn new_parser(name: &str) -> Parser {
+    match name {
+        "tls" => Parser::Tls(Box::default()),
+        "http" => Parser::Http(Box::default()),
+        "dns" => Parser::Dns(Box::default()),
+        _ => Parser::None,
+    }
+}

@@ -1,0 +1,214 @@
+//! The sticky buffers of a transaction, as the app-layer parsers provide them, and the
+//! transactions of a flow as the detection engine walks them.
+
+use std::borrow::Cow;
+
+use crate::app::http::{Request, Response, Transaction};
+use crate::app::http_normalize::{header_buffer, header_names, joined};
+use crate::app::session::{DnsTx, Parser};
+
+/// One transaction of a flow's parser.
+#[derive(Clone, Copy)]
+pub enum TxRef<'a> {
+    Http(&'a Transaction),
+    Tls(&'a crate::app::tls::TlsSession),
+    Dns(&'a DnsTx),
+}
+
+/// A transaction with its id and, per direction, whether it has data and is complete.
+pub struct TxView<'a> {
+    pub id: u64,
+    pub tx: TxRef<'a>,
+    /// [to server, to client]: the side has data to inspect.
+    pub ready: [bool; 2],
+    /// [to server, to client]: the side will not change any more.
+    pub complete: [bool; 2],
+}
+
+/// The transactions of a parser, oldest first, from id `from`.
+pub fn transactions(parser: &Parser, from: u64) -> Vec<TxView<'_>> {
+    match parser {
+        Parser::None => Vec::new(),
+        Parser::Http(h) => h
+            .transactions
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (h.first_id + i as u64, t))
+            .filter(|(id, _)| *id >= from)
+            .map(|(id, t)| TxView {
+                id,
+                tx: TxRef::Http(t),
+                ready: [true, t.response.is_some()],
+                complete: [
+                    t.request.complete,
+                    t.response.as_ref().is_some_and(|r| r.complete),
+                ],
+            })
+            .collect(),
+        Parser::Tls(t) => {
+            if from > 0 || (t.seen_flags == 0 && t.client_hello.is_none()) {
+                return Vec::new();
+            }
+            vec![TxView {
+                id: 0,
+                tx: TxRef::Tls(t),
+                ready: [t.seen_flags != 0 || t.client_hello.is_some(), t.server_hello.is_some()],
+                complete: [false, false],
+            }]
+        }
+        Parser::Dns(d) => d
+            .txs
+            .iter()
+            .filter(|t| t.id >= from)
+            .map(|t| TxView {
+                id: t.id,
+                tx: TxRef::Dns(t),
+                ready: [t.query.is_some(), t.response.is_some()],
+                complete: [true, true],
+            })
+            .collect(),
+    }
+}
+
+fn request_header<'a>(r: &'a Request, name: &str) -> Option<Cow<'a, [u8]>> {
+    joined(&r.headers, name).map(Cow::Owned)
+}
+
+fn response_header<'a>(r: &'a Response, name: &str) -> Option<Cow<'a, [u8]>> {
+    joined(&r.headers, name).map(Cow::Owned)
+}
+
+fn http_version(minor: u8) -> Vec<u8> {
+    format!("HTTP/1.{minor}").into_bytes()
+}
+
+/// The instances of buffer `name` in a transaction, seen from direction `to_server`
+/// (buffers that exist on both sides, such as `http.header_names`, take that side's).
+pub fn buffer<'a>(tx: TxRef<'a>, name: &str, to_server: bool, out: &mut Vec<Cow<'a, [u8]>>) {
+    match tx {
+        TxRef::Http(t) => {
+            let req = &t.request;
+            let resp = t.response.as_ref();
+            let v: Option<Cow<'a, [u8]>> = match name {
+                "http.uri" => Some(Cow::Owned(req.normalized_uri())),
+                "http.uri.raw" => Some(Cow::Borrowed(&req.target)),
+                "http.method" => Some(Cow::Borrowed(&req.method)),
+                "http.request_line" => {
+                    let mut l = req.method.clone();
+                    l.push(b' ');
+                    l.extend_from_slice(&req.target);
+                    l.push(b' ');
+                    l.extend_from_slice(&http_version(req.minor_version));
+                    Some(Cow::Owned(l))
+                }
+                "http.request_body" => (!req.body.is_empty()).then_some(Cow::Borrowed(&req.body)),
+                "http.user_agent" => request_header(req, "user-agent"),
+                "http.host" => req.host().map(Cow::Owned),
+                "http.host.raw" => req.host_raw().map(Cow::Owned),
+                "http.accept" => request_header(req, "accept"),
+                "http.accept_enc" => request_header(req, "accept-encoding"),
+                "http.accept_lang" => request_header(req, "accept-language"),
+                "http.referer" => request_header(req, "referer"),
+                "http.cookie" => {
+                    if to_server {
+                        request_header(req, "cookie")
+                    } else {
+                        resp.and_then(|r| response_header(r, "set-cookie"))
+                    }
+                }
+                "http.connection" => {
+                    if to_server {
+                        request_header(req, "connection")
+                    } else {
+                        resp.and_then(|r| response_header(r, "connection"))
+                    }
+                }
+                "http.content_type" => {
+                    if to_server {
+                        request_header(req, "content-type")
+                    } else {
+                        resp.and_then(|r| response_header(r, "content-type"))
+                    }
+                }
+                "http.content_len" => {
+                    if to_server {
+                        request_header(req, "content-length")
+                    } else {
+                        resp.and_then(|r| response_header(r, "content-length"))
+                    }
+                }
+                "http.header_names" => {
+                    if to_server {
+                        Some(Cow::Owned(req.header_names()))
+                    } else {
+                        resp.map(|r| Cow::Owned(header_names(&r.headers)))
+                    }
+                }
+                "http.header" => {
+                    if to_server {
+                        Some(Cow::Owned(req.header_buffer()))
+                    } else {
+                        resp.map(|r| Cow::Owned(header_buffer(&r.headers, "set-cookie")))
+                    }
+                }
+                "http.protocol" => {
+                    if to_server {
+                        Some(Cow::Owned(http_version(req.minor_version)))
+                    } else {
+                        resp.map(|r| Cow::Owned(http_version(r.minor_version)))
+                    }
+                }
+                "http.start" => {
+                    if to_server {
+                        let mut l = req.method.clone();
+                        l.push(b' ');
+                        l.extend_from_slice(&req.target);
+                        l.push(b' ');
+                        l.extend_from_slice(&http_version(req.minor_version));
+                        l.extend_from_slice(b"\r\n");
+                        l.extend_from_slice(&req.header_buffer());
+                        l.extend_from_slice(b"\r\n");
+                        Some(Cow::Owned(l))
+                    } else {
+                        None
+                    }
+                }
+                "http.stat_code" => resp.map(|r| Cow::Owned(r.status.to_string().into_bytes())),
+                "http.stat_msg" => resp.map(|r| Cow::Borrowed(r.reason.as_slice())),
+                "http.response_line" => resp.map(|r| {
+                    let mut l = http_version(r.minor_version);
+                    l.extend_from_slice(format!(" {} ", r.status).as_bytes());
+                    l.extend_from_slice(&r.reason);
+                    Cow::Owned(l)
+                }),
+                "http.response_body" | "file.data" => resp
+                    .filter(|r| !r.body.is_empty())
+                    .map(|r| Cow::Borrowed(r.body.as_slice())),
+                "http.server" => resp.and_then(|r| response_header(r, "server")),
+                "http.location" => resp.and_then(|r| response_header(r, "location")),
+                _ => None,
+            };
+            out.extend(v);
+        }
+        TxRef::Tls(t) => {
+            let ch = t.client_hello.as_ref();
+            let sh = t.server_hello.as_ref();
+            let v: Option<Cow<'a, [u8]>> = match name {
+                "tls.sni" => ch.and_then(|c| c.sni.as_deref()).map(Cow::Borrowed),
+                "ja3.string" => ch.map(|c| Cow::Borrowed(c.ja3.as_bytes())),
+                "ja3.hash" => ch.map(|c| Cow::Owned(c.ja3_hash().into_bytes())),
+                "ja3s.string" => sh.map(|s| Cow::Borrowed(s.ja3s.as_bytes())),
+                "ja3s.hash" => sh.map(|s| Cow::Owned(s.ja3s_hash().into_bytes())),
+                _ => None,
+            };
+            out.extend(v);
+        }
+        TxRef::Dns(d) => {
+            if name == "dns.query" {
+                if let Some(q) = &d.query {
+                    out.extend(q.questions.iter().map(|q| Cow::Borrowed(q.name.as_slice())));
+                }
+            }
+        }
+    }
+}

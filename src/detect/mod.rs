@@ -1,0 +1,799 @@
+//! The detection engine: which rules match a packet, what happens to the packet and the
+//! flow, and which alerts are written — Suricata 7.0.10's answer.
+//!
+//! Built once from a ruleset ([`DetectEngine::new`]); per flow it keeps a [`FlowDetect`]
+//! (flowbits, the flow's pass/drop, which IP-only and transaction inspections are done).
+//! For each packet ([`DetectEngine::inspect`]), in Suricata's phases:
+//! 1. IP-only rules, on the first packet of each direction of a flow;
+//! 2. packet, stream, app-layer and protocol-detection rules, in rule order;
+//! 3. transaction rules, per transaction with data for the packet's direction.
+//!
+//! The matches are then ordered by rule order (action order, flowbits, priority, sid) and
+//! walked as `PacketAlertFinalize` does: a pass stops the walk, drops and rejects drop the
+//! packet (and the flow, when the rule type acts on flows), alerts are written.
+
+pub mod buffers;
+pub mod payload;
+pub mod signature;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::app::tls::state as ssl_flags;
+use crate::app::{AppProto, FlowApp, Parser};
+use crate::rules::options::ThresholdValue;
+use crate::rules::{Action, Rule, RuleSet, VarTable};
+
+pub use signature::{CompileError, SigKind, Signature};
+use signature::{num_test, FlowbitOp, ProtoMatch};
+
+/// The order of actions (Suricata's `action-order`), first wins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionOrder(pub Vec<Action>);
+
+impl Default for ActionOrder {
+    /// Suricata's default: pass, drop, reject, alert.
+    fn default() -> Self {
+        ActionOrder(vec![Action::Pass, Action::Drop, Action::Reject, Action::Alert])
+    }
+}
+
+impl ActionOrder {
+    fn rank(&self, a: Action) -> usize {
+        let class = match a {
+            Action::RejectSrc | Action::RejectDst | Action::RejectBoth => Action::Reject,
+            a => a,
+        };
+        self.0.iter().position(|&x| x == class).unwrap_or(self.0.len())
+    }
+
+    /// Parses `pass,drop,reject,alert` (any order of the four).
+    pub fn parse(text: &str) -> Result<ActionOrder, String> {
+        let mut out = Vec::new();
+        for w in text
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .map(|w| w.trim())
+            .filter(|w| !w.is_empty())
+        {
+            let a = match w {
+                "pass" => Action::Pass,
+                "drop" => Action::Drop,
+                "reject" => Action::Reject,
+                "alert" => Action::Alert,
+                other => return Err(format!("`{other}` is not an action (pass, drop, reject, alert)")),
+            };
+            if out.contains(&a) {
+                return Err(format!("`{w}` is listed twice"));
+            }
+            out.push(a);
+        }
+        if out.len() != 4 {
+            return Err("action-order must list pass, drop, reject and alert".into());
+        }
+        Ok(ActionOrder(out))
+    }
+}
+
+/// Detection settings.
+#[derive(Clone, Debug, Default)]
+pub struct DetectSettings {
+    /// IPS (`--simulate-ips`): drops are `blocked`, the packet's verdict is `drop`.
+    pub ips: bool,
+    pub action_order: ActionOrder,
+}
+
+/// What a flow got from a flow-scoped pass or drop (the first one wins forever).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowAction {
+    Pass,
+    Drop,
+}
+
+/// Per-flow detection state.
+#[derive(Clone, Debug, Default)]
+pub struct FlowDetect {
+    pub action: Option<FlowAction>,
+    iponly_done: [bool; 2],
+    pd_done: [bool; 2],
+    bits: Vec<u32>,
+    /// (signature, transaction) inspections that are over (matched or can no longer match).
+    tx_done: rustc_hash::FxHashSet<(u32, u64)>,
+    /// Per direction, the first transaction still inspected.
+    inspect_id: [u64; 2],
+    /// The TCP session was established before the current packet.
+    pub established: bool,
+    /// An alert was written for the flow.
+    pub alerted: bool,
+}
+
+impl FlowDetect {
+    /// The flow's directions swapped.
+    pub fn reverse(&mut self) {
+        self.iponly_done.swap(0, 1);
+        self.pd_done.swap(0, 1);
+        self.inspect_id.swap(0, 1);
+    }
+}
+
+/// A packet as the detection engine sees it (a real one or an end-of-flow pseudo packet).
+pub struct PacketView<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sp: u16,
+    pub dp: u16,
+    pub proto: u8,
+    /// ICMP type and code.
+    pub icmp: Option<(u8, u8)>,
+    /// The payload (empty for pseudo packets).
+    pub payload: &'a [u8],
+    /// Direction in the flow; `None` for packets without a flow.
+    pub to_server: Option<bool>,
+    pub established: bool,
+    /// The packet's data went into the TCP stream (stream rules look there, not here).
+    pub in_stream: bool,
+    /// Reassembled stream bytes to inspect with this packet.
+    pub raw: Option<&'a [u8]>,
+    /// A reassembled IP datagram.
+    pub fragment: bool,
+    /// The app-layer protocol finished detection (for protocol-detection rules).
+    pub proto_detected: bool,
+    pub pseudo: bool,
+}
+
+/// A rule's match on a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub sig: u32,
+    pub flow_scoped: bool,
+    pub tx_id: Option<u64>,
+}
+
+/// One alert to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlertHit {
+    pub sig: u32,
+    pub tx_id: Option<u64>,
+    /// `alert.action`: `blocked` (true) or `allowed`.
+    pub blocked: bool,
+}
+
+/// The outcome of one packet.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PacketOutcome {
+    pub alerts: Vec<AlertHit>,
+    /// The packet is dropped (IPS) / would be (IDS): a drop or reject matched it.
+    pub drop: bool,
+    /// The reject that matched, if any (for the verdict's `reject` fields).
+    pub reject: Option<Action>,
+    /// A pass matched.
+    pub pass: bool,
+}
+
+/// Alert suppression state of `threshold` and `detection_filter`.
+#[derive(Debug, Default)]
+struct Thresholds {
+    /// (signature, tracked address) -> (count in window, window start secs, alerted).
+    state: HashMap<(u32, Option<IpAddr>, Option<IpAddr>), (u64, i64)>,
+}
+
+/// Most threshold entries kept; the oldest windows are dropped beyond it.
+const MAX_THRESHOLD_ENTRIES: usize = 100_000;
+
+impl Thresholds {
+    /// Whether an alert of `sig` for this packet is written.
+    fn allows(&mut self, sig: u32, t: &ThresholdValue, df: bool, src: IpAddr, dst: IpAddr, now: i64) -> bool {
+        let key = match t.track.as_str() {
+            "by_src" => (sig, Some(src), None),
+            "by_dst" => (sig, None, Some(dst)),
+            "by_both" => (sig, Some(src), Some(dst)),
+            _ => (sig, None, None),
+        };
+        if self.state.len() >= MAX_THRESHOLD_ENTRIES && !self.state.contains_key(&key) {
+            let horizon = now - t.seconds as i64;
+            self.state.retain(|_, (_, start)| *start >= horizon);
+            if self.state.len() >= MAX_THRESHOLD_ENTRIES {
+                return true;
+            }
+        }
+        let e = self.state.entry(key).or_insert((0, now));
+        if now - e.1 >= t.seconds as i64 {
+            *e = (0, now);
+        }
+        e.0 += 1;
+        let n = e.0;
+        if df {
+            return n > t.count;
+        }
+        match t.kind.as_deref() {
+            Some("limit") => n <= t.count,
+            Some("threshold") => {
+                if n >= t.count {
+                    e.0 = 0;
+                    true
+                } else {
+                    false
+                }
+            }
+            Some("both") => n == t.count,
+            _ => true,
+        }
+    }
+}
+
+/// The compiled ruleset.
+pub struct DetectEngine {
+    rules: Vec<Rule>,
+    sigs: Vec<Signature>,
+    /// Signature numbers by phase.
+    iponly: Vec<u32>,
+    packet: Vec<u32>,
+    tx: Vec<u32>,
+    settings: DetectSettings,
+    needs_raw: bool,
+    thresholds: Thresholds,
+    /// Per signature: `alert.category` and the `metadata` pairs.
+    categories: Vec<String>,
+    metadata: Vec<Vec<(String, String)>>,
+    /// Rules that could not be compiled, with why.
+    pub errors: Vec<CompileError>,
+}
+
+impl DetectEngine {
+    pub fn new(ruleset: &RuleSet, vars: &VarTable, settings: DetectSettings) -> DetectEngine {
+        let mut names: HashMap<String, u32> = HashMap::new();
+        let mut bit = |n: &str| {
+            let next = names.len() as u32;
+            *names.entry(n.to_string()).or_insert(next)
+        };
+        let mut sigs = Vec::new();
+        let mut errors = Vec::new();
+        for (i, rule) in ruleset.rules.iter().enumerate() {
+            match Signature::compile(i, rule, vars, &mut bit) {
+                Ok(s) => sigs.push(s),
+                Err(e) => errors.push(e),
+            }
+        }
+        let order = &settings.action_order;
+        sigs.sort_by(|a, b| {
+            order
+                .rank(a.action)
+                .cmp(&order.rank(b.action))
+                .then(a.flowbits_rank().cmp(&b.flowbits_rank()))
+                .then(a.priority.cmp(&b.priority))
+                .then(a.sid.cmp(&b.sid))
+                .then(a.gid.cmp(&b.gid))
+        });
+        let mut iponly = Vec::new();
+        let mut packet = Vec::new();
+        let mut tx = Vec::new();
+        for (n, s) in sigs.iter().enumerate() {
+            match s.kind {
+                SigKind::IpOnly => iponly.push(n as u32),
+                SigKind::Tx => tx.push(n as u32),
+                _ => packet.push(n as u32),
+            }
+        }
+        let needs_raw = sigs
+            .iter()
+            .any(|s| matches!(s.kind, SigKind::Stream | SigKind::PacketStream));
+        let classes = crate::rules::Classifications::default();
+        let categories = sigs
+            .iter()
+            .map(|s| {
+                let r = &ruleset.rules[s.rule];
+                r.classtype
+                    .as_deref()
+                    .and_then(|c| classes.get(c))
+                    .map_or(String::new(), |c| c.description.clone())
+            })
+            .collect();
+        let metadata = sigs
+            .iter()
+            .map(|s| metadata_pairs(&ruleset.rules[s.rule]))
+            .collect();
+        DetectEngine {
+            categories,
+            metadata,
+            rules: ruleset.rules.clone(),
+            sigs,
+            iponly,
+            packet,
+            tx,
+            settings,
+            needs_raw,
+            thresholds: Thresholds::default(),
+            errors,
+        }
+    }
+
+    /// Whether any rule inspects the reassembled stream.
+    pub fn needs_raw(&self) -> bool {
+        self.needs_raw
+    }
+
+    pub fn settings(&self) -> &DetectSettings {
+        &self.settings
+    }
+
+    pub fn signature(&self, n: u32) -> &Signature {
+        &self.sigs[n as usize]
+    }
+
+    /// The rule a signature was compiled from.
+    pub fn rule_of(&self, n: u32) -> &Rule {
+        &self.rules[self.sigs[n as usize].rule]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sigs.is_empty()
+    }
+
+    /// `alert.category`: the classtype's description, or empty.
+    pub fn category_of(&self, n: u32) -> &str {
+        &self.categories[n as usize]
+    }
+
+    /// The rule's `metadata` as (key, value) pairs in rule order.
+    pub fn metadata_of(&self, n: u32) -> &[(String, String)] {
+        &self.metadata[n as usize]
+    }
+
+    /// Runs detection on one packet. `flow` is `None` for packets without a flow.
+    pub fn inspect(
+        &mut self,
+        p: &PacketView<'_>,
+        mut flow: Option<(&mut FlowDetect, &FlowApp)>,
+        now_secs: i64,
+    ) -> PacketOutcome {
+        let mut hits: Vec<Hit> = Vec::new();
+        let dir = p.to_server.map(|ts| usize::from(!ts));
+        // Phase 1: IP-only rules on the first packet of each direction.
+        let first = match (&flow, dir) {
+            (Some((fd, _)), Some(d)) => !fd.iponly_done[d],
+            _ => true,
+        };
+        if first && !p.pseudo {
+            if let (Some((fd, _)), Some(d)) = (flow.as_mut(), dir) {
+                fd.iponly_done[d] = true;
+            }
+            for &n in &self.iponly {
+                let s = &self.sigs[n as usize];
+                if self.header_matches(s, p) && self.options_match(s, p, flow.as_ref().map(|(f, a)| (&**f, *a))) {
+                    if let Some((fd, _)) = flow.as_mut() {
+                        apply_bits(s, fd);
+                    }
+                    hits.push(Hit {
+                        sig: n,
+                        flow_scoped: true,
+                        tx_id: None,
+                    });
+                }
+            }
+        }
+        // Phase 2: packet, stream, app-layer and protocol-detection rules.
+        for &n in &self.packet {
+            let s = &self.sigs[n as usize];
+            if p.pseudo && s.kind == SigKind::ProtoDetect {
+                continue;
+            }
+            if !self.header_matches(s, p) {
+                continue;
+            }
+            let view = flow.as_ref().map(|(f, a)| (&**f, *a));
+            if !self.options_match(s, p, view) {
+                continue;
+            }
+            let flow_scoped = match s.kind {
+                SigKind::ProtoDetect => {
+                    let (Some((fd, app)), Some(d)) = (flow.as_ref(), dir) else {
+                        continue;
+                    };
+                    if fd.pd_done[d] || app.proto == AppProto::Unknown {
+                        continue;
+                    }
+                    true
+                }
+                SigKind::AppLayer | SigKind::LikeIpOnly => true,
+                SigKind::Packet => {
+                    if !self.packet_payload_matches(s, p.payload) {
+                        continue;
+                    }
+                    false
+                }
+                SigKind::Stream | SigKind::PacketStream => {
+                    let on_stream = p.raw.is_some_and(|raw| {
+                        !s.flow.no_stream && self.packet_payload_matches(s, raw)
+                    });
+                    if on_stream {
+                        true
+                    } else {
+                        let packet_ok = !s.tcp_stream
+                            && !s.flow.only_stream
+                            && (s.kind == SigKind::PacketStream || !p.in_stream)
+                            && self.packet_payload_matches(s, p.payload);
+                        if !packet_ok {
+                            continue;
+                        }
+                        false
+                    }
+                }
+                SigKind::IpOnly | SigKind::Tx => continue,
+            };
+            if let Some((fd, _)) = flow.as_mut() {
+                apply_bits(s, fd);
+            }
+            hits.push(Hit {
+                sig: n,
+                flow_scoped,
+                tx_id: None,
+            });
+        }
+        if let (Some((fd, app)), Some(d)) = (flow.as_mut(), dir) {
+            if app.proto != AppProto::Unknown && !p.pseudo {
+                fd.pd_done[d] = true;
+            }
+        }
+        // Phase 3: transactions.
+        if let (Some((fd, app)), Some(to_server)) = (flow.as_mut(), p.to_server) {
+            if !self.tx.is_empty() {
+                self.inspect_transactions(p, to_server, fd, app, &mut hits);
+            }
+        }
+        let fd = flow.map(|(f, _)| f);
+        self.finalize(hits, p, fd, now_secs)
+    }
+
+    fn inspect_transactions(
+        &self,
+        p: &PacketView<'_>,
+        to_server: bool,
+        fd: &mut FlowDetect,
+        app: &FlowApp,
+        hits: &mut Vec<Hit>,
+    ) {
+        let d = usize::from(!to_server);
+        let AppProto::Known(proto) = app.proto else {
+            return;
+        };
+        let txs = buffers::transactions(&app.parser, fd.inspect_id[d]);
+        let mut all_complete_before = true;
+        for tx in &txs {
+            if !tx.ready[d] {
+                all_complete_before = false;
+                continue;
+            }
+            for &n in &self.tx {
+                let s = &self.sigs[n as usize];
+                if !s.tx_dirs[d] || fd.tx_done.contains(&(n, tx.id)) {
+                    continue;
+                }
+                if !app_proto_matches(s.app_proto.as_deref(), proto) {
+                    continue;
+                }
+                if !self.header_matches(s, p) || !self.options_match(s, p, Some((fd, app))) {
+                    continue;
+                }
+                if self.tx_matches(s, tx, to_server, &app.parser) {
+                    apply_bits(s, fd);
+                    fd.tx_done.insert((n, tx.id));
+                    hits.push(Hit {
+                        sig: n,
+                        flow_scoped: true,
+                        tx_id: Some(tx.id),
+                    });
+                } else if tx.complete[d] {
+                    fd.tx_done.insert((n, tx.id));
+                }
+            }
+            if all_complete_before && tx.complete[d] {
+                fd.inspect_id[d] = tx.id + 1;
+            } else {
+                all_complete_before = false;
+            }
+        }
+    }
+
+    fn tx_matches(&self, s: &Signature, tx: &buffers::TxView<'_>, to_server: bool, parser: &Parser) -> bool {
+        if !s.ssl_state.is_empty() || s.ssl_version.is_some() || s.tls_version.is_some() {
+            let Parser::Tls(t) = parser else {
+                return false;
+            };
+            if !s.ssl_state.is_empty() && !ssl_state_matches(&s.ssl_state, t.current_flags) {
+                return false;
+            }
+            if let Some(v) = &s.ssl_version {
+                let version = t
+                    .server_hello
+                    .as_ref()
+                    .map(|h| h.version)
+                    .or(t.client_hello.as_ref().map(|c| c.version));
+                let name = match version {
+                    Some(0x0200) => "sslv2",
+                    Some(0x0300) => "sslv3",
+                    Some(0x0301) => "tls1.0",
+                    Some(0x0302) => "tls1.1",
+                    Some(0x0303) => "tls1.2",
+                    Some(0x0304) => "tls1.3",
+                    _ => "",
+                };
+                let listed = v.versions.contains(&name);
+                if listed == v.negated {
+                    return false;
+                }
+            }
+            if let Some(want) = s.tls_version {
+                let have = t.server_hello.as_ref().map(|h| h.version);
+                if have != Some(want) {
+                    return false;
+                }
+            }
+        }
+        let mut instances: Vec<Cow<'_, [u8]>> = Vec::new();
+        for prog in &s.programs {
+            let Some(name) = prog.buffer() else {
+                return false;
+            };
+            instances.clear();
+            buffers::buffer(tx.tx, name, to_server, &mut instances);
+            if !instances.iter().any(|b| prog.inspect(b)) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn packet_payload_matches(&self, s: &Signature, data: &[u8]) -> bool {
+        let mut any = false;
+        for prog in s.programs.iter().filter(|p| p.buffer().is_none()) {
+            any = true;
+            if data.is_empty() || !prog.inspect(data) {
+                return false;
+            }
+        }
+        any
+    }
+
+    fn header_matches(&self, s: &Signature, p: &PacketView<'_>) -> bool {
+        let proto_ok = match s.proto {
+            ProtoMatch::Any => true,
+            ProtoMatch::Ip(n) => p.proto == n,
+            ProtoMatch::Icmp => p.proto == 1 || p.proto == 58,
+            ProtoMatch::TcpOrUdp => p.proto == 6 || p.proto == 17,
+        };
+        if !proto_ok {
+            return false;
+        }
+        let ports = matches!(p.proto, 6 | 17 | 132);
+        let fwd = s.src.contains(p.src)
+            && s.dst.contains(p.dst)
+            && (!ports || (s.sp.contains(p.sp) && s.dp.contains(p.dp)));
+        if fwd {
+            return true;
+        }
+        s.bidirectional
+            && s.src.contains(p.dst)
+            && s.dst.contains(p.src)
+            && (!ports || (s.sp.contains(p.dp) && s.dp.contains(p.sp)))
+    }
+
+    /// Everything but the payload and transaction buffers.
+    fn options_match(&self, s: &Signature, p: &PacketView<'_>, flow: Option<(&FlowDetect, &FlowApp)>) -> bool {
+        if let Some(proto) = &s.app_proto {
+            match flow.map(|(_, a)| a.proto) {
+                Some(AppProto::Known(have)) if app_proto_matches(Some(proto), have) => {}
+                _ => return false,
+            }
+        }
+        let f = &s.flow;
+        if f.to_server && p.to_server != Some(true) {
+            return false;
+        }
+        if f.to_client && p.to_server != Some(false) {
+            return false;
+        }
+        if f.established && !p.established {
+            return false;
+        }
+        if f.not_established && p.established {
+            return false;
+        }
+        if f.only_frag && !p.fragment {
+            return false;
+        }
+        if f.no_frag && p.fragment {
+            return false;
+        }
+        if let Some(t) = &s.dsize {
+            if p.pseudo || !num_test(t, p.payload.len() as u64) {
+                return false;
+            }
+        }
+        if s.itype.is_some() || s.icode.is_some() {
+            let Some((ty, code)) = p.icmp else {
+                return false;
+            };
+            if s.itype.as_ref().is_some_and(|t| !num_test(t, u64::from(ty))) {
+                return false;
+            }
+            if s.icode.as_ref().is_some_and(|t| !num_test(t, u64::from(code))) {
+                return false;
+            }
+        }
+        if let Some(t) = &s.ip_proto {
+            if !num_test(t, u64::from(p.proto)) {
+                return false;
+            }
+        }
+        if let Some(alp) = &s.app_layer_protocol {
+            let have = flow.map_or("unknown", |(_, a)| a.proto.name());
+            let want = alp.protocol.as_str();
+            let same = have == want || (want == "http" && have == "http1");
+            if same == alp.negated {
+                return false;
+            }
+            // A negated test needs a known protocol (Suricata waits for detection).
+            if alp.negated && have == "unknown" {
+                return false;
+            }
+        }
+        let bits: &[u32] = flow.map_or(&[], |(f, _)| &f.bits);
+        for op in &s.flowbits {
+            match op {
+                FlowbitOp::IsSet(ids) => {
+                    if !ids.iter().any(|i| bits.contains(i)) {
+                        return false;
+                    }
+                }
+                FlowbitOp::IsNotSet(ids) => {
+                    if !ids.iter().any(|i| !bits.contains(i)) {
+                        return false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    /// Orders the matches and applies them (`PacketAlertFinalize`).
+    fn finalize(
+        &mut self,
+        mut hits: Vec<Hit>,
+        p: &PacketView<'_>,
+        mut fd: Option<&mut FlowDetect>,
+        now_secs: i64,
+    ) -> PacketOutcome {
+        let mut out = PacketOutcome::default();
+        if hits.is_empty() {
+            return out;
+        }
+        hits.sort_by_key(|h| (h.sig, h.tx_id));
+        hits.dedup_by_key(|h| (h.sig, h.tx_id));
+        for h in hits {
+            let s = &self.sigs[h.sig as usize];
+            let mut alert = s.alerts;
+            if alert {
+                if let Some(t) = &s.threshold {
+                    alert = self.thresholds.allows(h.sig, t, false, p.src, p.dst, now_secs);
+                }
+            }
+            if alert {
+                if let Some(t) = &s.detection_filter {
+                    alert = self.thresholds.allows(h.sig, t, true, p.src, p.dst, now_secs);
+                }
+            }
+            let blocks = matches!(
+                s.action,
+                Action::Drop | Action::Reject | Action::RejectSrc | Action::RejectDst | Action::RejectBoth
+            );
+            if blocks {
+                out.drop = true;
+                if s.action != Action::Drop && out.reject.is_none() {
+                    out.reject = Some(s.action);
+                }
+                if h.flow_scoped {
+                    if let Some(f) = fd.as_deref_mut() {
+                        f.action.get_or_insert(FlowAction::Drop);
+                    }
+                }
+            }
+            if s.action == Action::Pass && h.flow_scoped {
+                if let Some(f) = fd.as_deref_mut() {
+                    f.action.get_or_insert(FlowAction::Pass);
+                }
+            }
+            if alert {
+                let blocked = blocks && (self.settings.ips || s.action != Action::Drop);
+                out.alerts.push(AlertHit {
+                    sig: h.sig,
+                    tx_id: h.tx_id,
+                    blocked,
+                });
+                if let Some(f) = fd.as_deref_mut() {
+                    f.alerted = true;
+                }
+            }
+            if s.action == Action::Pass {
+                out.pass = true;
+                break;
+            }
+        }
+        out
+    }
+}
+
+fn app_proto_matches(want: Option<&str>, have: &str) -> bool {
+    match want {
+        None => true,
+        Some(w) => w == have || (w == "http" && have == "http1") || (w == "http1" && have == "http"),
+    }
+}
+
+fn ssl_state_matches(states: &[crate::rules::detection::SslState], current: u8) -> bool {
+    let flag = |name: &str| match name {
+        "client_hello" => ssl_flags::CLIENT_HELLO,
+        "server_hello" => ssl_flags::SERVER_HELLO,
+        "client_keyx" => ssl_flags::CLIENT_KEYX,
+        "server_keyx" => ssl_flags::SERVER_KEYX,
+        _ => ssl_flags::UNKNOWN,
+    };
+    // Suricata: the listed (OR) flags must intersect the current ones; negated flags
+    // must all be absent.
+    let mut want = 0u8;
+    let mut not = 0u8;
+    for s in states {
+        if s.negated {
+            not |= flag(s.state);
+        } else {
+            want |= flag(s.state);
+        }
+    }
+    (want == 0 || current & want != 0) && current & not == 0
+}
+
+fn apply_bits(s: &Signature, fd: &mut FlowDetect) {
+    for op in &s.flowbits {
+        match op {
+            FlowbitOp::Set(ids) => {
+                for i in ids {
+                    if !fd.bits.contains(i) {
+                        fd.bits.push(*i);
+                    }
+                }
+            }
+            FlowbitOp::Unset(ids) => fd.bits.retain(|b| !ids.contains(b)),
+            FlowbitOp::Toggle(ids) => {
+                for i in ids {
+                    if let Some(at) = fd.bits.iter().position(|b| b == i) {
+                        fd.bits.swap_remove(at);
+                    } else {
+                        fd.bits.push(*i);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `metadata:k v, k2 v2;` (every metadata option of the rule), split as Suricata does:
+/// the first word is the key, the rest the value.
+fn metadata_pairs(rule: &Rule) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for o in rule.options.iter().filter(|o| o.keyword == "metadata") {
+        let Some(v) = o.value.as_deref() else {
+            continue;
+        };
+        for item in v.split(',') {
+            let item = item.trim();
+            if item.is_empty() {
+                continue;
+            }
+            let (k, val) = item.split_once(char::is_whitespace).unwrap_or((item, ""));
+            out.push((k.to_string(), val.trim().to_string()));
+        }
+    }
+    out
+}

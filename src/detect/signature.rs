@@ -1,0 +1,343 @@
+//! A rule compiled for evaluation: its header as address and port sets, its type (which
+//! decides when it is evaluated and whether its pass/drop acts on the packet or the flow),
+//! and its tests.
+//!
+//! The type follows Suricata 7.0.10's `SignatureSetType` (`detect-engine-build.c`):
+//! protocol-detection-only, IP-only (like-IP-only when an address is negated), packet,
+//! stream, packet+stream, app-layer (protocol only) and app-layer transaction rules.
+
+use crate::rules::detection::{AppLayerProtocol, MatchTest, SslState, SslVersion};
+use crate::rules::expr::AddrExpr;
+use crate::rules::options::{FlowValue, FlowbitsValue, NumTest, ThresholdValue};
+use crate::rules::sets::{AddrSet, PortSet};
+use crate::rules::{Action, Rule, VarTable};
+
+use super::payload::{compile_matches, BufferProgram};
+
+/// When a rule is evaluated, and what its pass/drop applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigKind {
+    /// `app-layer-protocol` alone: once per direction when detection finishes. Flow scope.
+    ProtoDetect,
+    /// Addresses, ports and IP-compatible options only: the first packet of each direction
+    /// of a flow. Flow scope.
+    IpOnly,
+    /// As IP-only, but an address is negated: every packet. Flow scope.
+    LikeIpOnly,
+    /// An application protocol in the header and nothing to match: every packet of flows
+    /// of that protocol. Flow scope.
+    AppLayer,
+    /// Packet keywords (flow, dsize, itype, ...) or non-TCP payload: every packet. Packet scope.
+    Packet,
+    /// TCP payload content: the reassembled stream (the packet when it has no stream).
+    /// Flow scope when matched on the stream.
+    Stream,
+    /// TCP payload content with depth/offset: the packet and the stream.
+    PacketStream,
+    /// App-layer buffers: each transaction once. Flow scope.
+    Tx,
+}
+
+impl SigKind {
+    /// Whether pass/drop of a match applies to the flow (on the packet otherwise).
+    pub fn flow_scoped(self) -> bool {
+        !matches!(self, SigKind::Packet | SigKind::Stream | SigKind::PacketStream)
+    }
+}
+
+/// The header protocol's constraint on packets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtoMatch {
+    /// `ip`, or an app protocol over TCP or UDP (checked with the app protocol).
+    Any,
+    /// One IP protocol (tcp, udp, sctp, ...).
+    Ip(u8),
+    /// `icmp`: ICMPv4 and ICMPv6.
+    Icmp,
+    /// An app protocol carried over TCP or UDP.
+    TcpOrUdp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FlowbitOp {
+    Set(Vec<u32>),
+    Unset(Vec<u32>),
+    Toggle(Vec<u32>),
+    IsSet(Vec<u32>),
+    IsNotSet(Vec<u32>),
+}
+
+/// A compiled rule. Signatures are kept in Suricata's evaluation order; their index is
+/// that order (`num`).
+#[derive(Debug)]
+pub struct Signature {
+    /// Index of the rule in the engine's rule list.
+    pub rule: usize,
+    pub action: Action,
+    pub sid: u32,
+    pub gid: u32,
+    pub priority: u32,
+    pub kind: SigKind,
+    pub proto: ProtoMatch,
+    /// `tcp-pkt` (packet payload only) / `tcp-stream` (stream only).
+    pub tcp_pkt: bool,
+    pub tcp_stream: bool,
+    /// The app protocol the flow must have (`http`, `tls`, ...).
+    pub app_proto: Option<String>,
+    pub src: AddrSet,
+    pub dst: AddrSet,
+    pub sp: PortSet,
+    pub dp: PortSet,
+    pub bidirectional: bool,
+    pub flow: FlowValue,
+    /// Payload programs: `None` buffer (packet/stream) first if any, then sticky buffers.
+    pub programs: Vec<BufferProgram>,
+    pub flowbits: Vec<FlowbitOp>,
+    pub dsize: Option<NumTest>,
+    pub itype: Option<NumTest>,
+    pub icode: Option<NumTest>,
+    pub ip_proto: Option<NumTest>,
+    pub app_layer_protocol: Option<AppLayerProtocol>,
+    pub ssl_state: Vec<SslState>,
+    pub ssl_version: Option<SslVersion>,
+    pub tls_version: Option<u16>,
+    /// Transaction rules: inspected on to-server / to-client packets.
+    pub tx_dirs: [bool; 2],
+    pub threshold: Option<ThresholdValue>,
+    pub detection_filter: Option<ThresholdValue>,
+    /// The rule writes an alert when it acts (not `noalert`; a pass only with `alert`).
+    pub alerts: bool,
+}
+
+/// Why a rule could not be compiled (its addresses resolve to nothing, ...).
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error("sid {sid}: {message}")]
+    Rule { sid: String, message: String },
+}
+
+fn addr_has_negation(expr: &AddrExpr, vars: &VarTable, depth: usize) -> bool {
+    if depth > 32 {
+        return false;
+    }
+    match expr {
+        AddrExpr::Not(_) => true,
+        AddrExpr::Group(items) => items.iter().any(|e| addr_has_negation(e, vars, depth + 1)),
+        AddrExpr::Var(name) => vars
+            .addresses
+            .get(name)
+            .is_some_and(|text| text.contains('!')),
+        _ => false,
+    }
+}
+
+fn ip_proto_number(p: &str) -> Option<u8> {
+    Some(match p {
+        "tcp" | "tcp-pkt" | "tcp-stream" => 6,
+        "udp" => 17,
+        "sctp" => 132,
+        _ => return None,
+    })
+}
+
+/// Which sides of a transaction a sticky buffer belongs to: (to server, to client).
+fn buffer_sides(buffer: &str) -> (bool, bool) {
+    match crate::rules::check::buffer_side(buffer) {
+        crate::rules::check::Side::ToServer => (true, false),
+        crate::rules::check::Side::ToClient => (false, true),
+        crate::rules::check::Side::Both => (true, true),
+    }
+}
+
+impl Signature {
+    pub fn compile(
+        index: usize,
+        rule: &Rule,
+        vars: &VarTable,
+        flowbit_id: &mut dyn FnMut(&str) -> u32,
+    ) -> Result<Signature, CompileError> {
+        let err = |message: String| CompileError::Rule {
+            sid: rule.id(),
+            message,
+        };
+        let d = &rule.detection;
+        let src = vars
+            .addresses_of(&rule.src)
+            .map_err(|e| err(format!("source address: {e}")))?;
+        let dst = vars
+            .addresses_of(&rule.dst)
+            .map_err(|e| err(format!("destination address: {e}")))?;
+        let sp = vars
+            .ports_of(&rule.src_port)
+            .map_err(|e| err(format!("source port: {e}")))?;
+        let dp = vars
+            .ports_of(&rule.dst_port)
+            .map_err(|e| err(format!("destination port: {e}")))?;
+        let programs =
+            compile_matches(&d.matches).map_err(|e| err(format!("pcre: {e}")))?;
+        let protocol = rule.protocol.as_str();
+        let proto = match protocol {
+            "ip" => ProtoMatch::Any,
+            "icmp" => ProtoMatch::Icmp,
+            p => match ip_proto_number(p) {
+                Some(n) => ProtoMatch::Ip(n),
+                None => match p {
+                    "http" | "http1" | "http2" | "tls" | "ssh" | "smtp" | "ftp" | "smb"
+                    | "dcerpc" | "rdp" | "rfb" | "mqtt" | "imap" | "pop3" | "ftp-data" => {
+                        ProtoMatch::Ip(6)
+                    }
+                    _ => ProtoMatch::TcpOrUdp,
+                },
+            },
+        };
+        let mut flowbits = Vec::new();
+        for fb in &d.flowbits {
+            let ids = |names: &Vec<String>, f: &mut dyn FnMut(&str) -> u32| {
+                names.iter().map(|n| f(n)).collect::<Vec<u32>>()
+            };
+            flowbits.push(match fb {
+                FlowbitsValue::Set(n) => FlowbitOp::Set(ids(n, flowbit_id)),
+                FlowbitsValue::Unset(n) => FlowbitOp::Unset(ids(n, flowbit_id)),
+                FlowbitsValue::Toggle(n) => FlowbitOp::Toggle(ids(n, flowbit_id)),
+                FlowbitsValue::IsSet(n) => FlowbitOp::IsSet(ids(n, flowbit_id)),
+                FlowbitsValue::IsNotSet(n) => FlowbitOp::IsNotSet(ids(n, flowbit_id)),
+                FlowbitsValue::NoAlert => continue,
+            });
+        }
+        let has_payload = programs.iter().any(|p| p.buffer().is_none());
+        let sticky: Vec<&'static str> = d.matches.iter().filter_map(|m| m.buffer).collect();
+        let tls_generic =
+            !d.ssl_state.is_empty() || d.ssl_version.is_some() || d.tls_version.is_some();
+        let flow_opts = d.flow != FlowValue::default();
+        let reads_bits = flowbits
+            .iter()
+            .any(|f| matches!(f, FlowbitOp::IsSet(_) | FlowbitOp::IsNotSet(_)));
+        let packet_keywords = flow_opts
+            || reads_bits
+            || d.dsize.is_some()
+            || d.itype.is_some()
+            || d.icode.is_some()
+            || !d.xbits.is_empty();
+        let negated = addr_has_negation(&rule.src, vars, 0) || addr_has_negation(&rule.dst, vars, 0);
+        let app_proto = d.app_proto.clone();
+        let kind = if !sticky.is_empty() || tls_generic {
+            SigKind::Tx
+        } else if has_payload {
+            let tcp_possible =
+                matches!(proto, ProtoMatch::Any | ProtoMatch::Ip(6) | ProtoMatch::TcpOrUdp);
+            // Suricata's SIG_FLAG_REQUIRE_PACKET / _STREAM: dsize and `flow:no_stream` need
+            // the packet; `flow:only_stream` the stream; depth or offset both.
+            let anchored = d.matches.iter().any(|m| {
+                m.buffer.is_none()
+                    && matches!(&m.test, MatchTest::Content(c) if c.depth.is_some() || c.offset.is_some())
+            });
+            if protocol == "tcp-pkt" || !tcp_possible || d.dsize.is_some() || d.flow.no_stream {
+                SigKind::Packet
+            } else if protocol == "tcp-stream" || d.flow.only_stream || !anchored {
+                SigKind::Stream
+            } else {
+                SigKind::PacketStream
+            }
+        } else if packet_keywords {
+            SigKind::Packet
+        } else if d.app_layer_protocol.is_some() && app_proto.is_none() {
+            SigKind::ProtoDetect
+        } else if app_proto.is_some() {
+            SigKind::AppLayer
+        } else if negated {
+            SigKind::LikeIpOnly
+        } else {
+            SigKind::IpOnly
+        };
+        let mut tx_dirs = [true, true];
+        if kind == SigKind::Tx {
+            let (mut ts, mut tc) = (false, false);
+            for b in &sticky {
+                let (s, c) = buffer_sides(b);
+                ts |= s;
+                tc |= c;
+            }
+            if sticky.is_empty() {
+                ts = true;
+                tc = true;
+            }
+            // A rule mixing request and response buffers is inspected with the response.
+            tx_dirs = if ts && tc && sticky.iter().any(|b| buffer_sides(b) == (false, true)) {
+                [false, true]
+            } else {
+                [ts, tc]
+            };
+        }
+        if d.flow.to_server {
+            tx_dirs[1] = false;
+        }
+        if d.flow.to_client {
+            tx_dirs[0] = false;
+        }
+        let alerts = !d.noalert && (rule.action != Action::Pass || d.alert);
+        Ok(Signature {
+            rule: index,
+            action: rule.action,
+            sid: rule.sid,
+            gid: rule.gid,
+            priority: rule.priority,
+            kind,
+            proto,
+            tcp_pkt: protocol == "tcp-pkt",
+            tcp_stream: protocol == "tcp-stream",
+            app_proto,
+            src,
+            dst,
+            sp,
+            dp,
+            bidirectional: rule.bidirectional,
+            flow: d.flow.clone(),
+            programs,
+            flowbits,
+            dsize: d.dsize,
+            itype: d.itype,
+            icode: d.icode,
+            ip_proto: d.ip_proto,
+            app_layer_protocol: d.app_layer_protocol.clone(),
+            ssl_state: d.ssl_state.clone(),
+            ssl_version: d.ssl_version.clone(),
+            tls_version: d.tls_version,
+            tx_dirs,
+            threshold: d.threshold.clone(),
+            detection_filter: d.detection_filter.clone(),
+            alerts,
+        })
+    }
+
+    /// Suricata's flowbits class for ordering: rules that set come first, then those that
+    /// set and read, then readers, then rules without flowbits.
+    pub fn flowbits_rank(&self) -> u8 {
+        let set = self
+            .flowbits
+            .iter()
+            .any(|f| matches!(f, FlowbitOp::Set(_) | FlowbitOp::Unset(_) | FlowbitOp::Toggle(_)));
+        let read = self
+            .flowbits
+            .iter()
+            .any(|f| matches!(f, FlowbitOp::IsSet(_) | FlowbitOp::IsNotSet(_)));
+        match (set, read) {
+            (true, false) => 0,
+            (true, true) => 1,
+            (false, true) => 2,
+            (false, false) => 3,
+        }
+    }
+}
+
+/// `dsize`, `itype`, `icode`, `ip_proto`, `bsize`: Suricata's unsigned comparisons.
+pub fn num_test(t: &NumTest, v: u64) -> bool {
+    match *t {
+        NumTest::Eq(n) => v == n,
+        NumTest::Lt(n) => v < n,
+        NumTest::Le(n) => v <= n,
+        NumTest::Gt(n) => v > n,
+        NumTest::Ge(n) => v >= n,
+        NumTest::Between(a, b) => v > a && v < b,
+        NumTest::Ne(n) => v != n,
+    }
+}

@@ -1,0 +1,161 @@
+//! EVE `alert` records, with the keys in Suricata 7.0.10's order:
+//! `timestamp, flow_id, pcap_cnt, event_type, [vlan], src_ip, src_port, dest_ip, dest_port,
+//! proto, [icmp_type, icmp_code], pkt_src, [tx_id], alert{...}, [tls|http|dns], [app_proto],
+//! direction, flow{...}, verdict{...}`.
+
+use std::net::IpAddr;
+
+use super::eve::proto_name;
+use super::json::JsonObject;
+use crate::flow::Flow;
+use crate::time::Timestamp;
+
+/// The rule side of an alert.
+#[derive(Clone, Copy, Debug)]
+pub struct AlertRule<'a> {
+    /// `blocked` (true) or `allowed`.
+    pub blocked: bool,
+    pub gid: u32,
+    pub sid: u32,
+    pub rev: u32,
+    pub msg: &'a str,
+    pub category: &'a str,
+    pub severity: u32,
+    /// `metadata` pairs, in rule order (values of one key are collected in an array).
+    pub metadata: &'a [(String, String)],
+}
+
+/// The packet's verdict (`verdict` object).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// `alert`, `drop` or `pass`.
+    pub action: &'static str,
+    /// `to_client`, `to_server` or `both`, with the reject kind (`tcp-reset`, `icmp-prohib`).
+    pub reject: Option<(&'static str, &'static str)>,
+}
+
+/// An application-layer object written inside the alert (`tls`, `http`, `dns`).
+pub type AppObject<'a> = (&'static str, &'a dyn Fn(&mut JsonObject<'_>));
+
+/// One alert.
+pub struct AlertRecord<'a> {
+    pub ts: Timestamp,
+    pub pcap_cnt: Option<u64>,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sp: u16,
+    pub dp: u16,
+    pub proto: u8,
+    pub icmp: Option<(u8, u8)>,
+    pub vlans: &'a [u16],
+    pub pseudo: bool,
+    pub tx_id: Option<u64>,
+    pub rule: AlertRule<'a>,
+    pub app: Option<AppObject<'a>>,
+    pub app_proto: Option<&'a str>,
+    /// `to_server` / `to_client`, with the flow the packet belongs to.
+    pub flow: Option<(&'a Flow, bool)>,
+    pub verdict: Verdict,
+}
+
+impl AlertRecord<'_> {
+    pub fn write_json(&self, buf: &mut Vec<u8>) {
+        let mut o = JsonObject::begin(buf);
+        o.timestamp("timestamp", self.ts);
+        if let Some((flow, _)) = self.flow {
+            o.uint("flow_id", flow.id);
+        }
+        if let Some(n) = self.pcap_cnt {
+            o.uint("pcap_cnt", n);
+        }
+        o.string("event_type", "alert");
+        if !self.vlans.is_empty() {
+            o.uint_array("vlan", self.vlans);
+        }
+        let ports = matches!(self.proto, 6 | 17 | 132);
+        o.ip("src_ip", self.src);
+        if ports {
+            o.uint("src_port", u64::from(self.sp));
+        }
+        o.ip("dest_ip", self.dst);
+        if ports {
+            o.uint("dest_port", u64::from(self.dp));
+        }
+        o.string("proto", &proto_name(self.proto));
+        if let Some((t, c)) = self.icmp {
+            o.uint("icmp_type", u64::from(t));
+            o.uint("icmp_code", u64::from(c));
+        }
+        o.string(
+            "pkt_src",
+            if self.pseudo {
+                "stream (flow timeout)"
+            } else {
+                "wire/pcap"
+            },
+        );
+        if let Some(t) = self.tx_id {
+            o.uint("tx_id", t);
+        }
+        let r = self.rule;
+        o.object("alert", |a| {
+            a.string("action", if r.blocked { "blocked" } else { "allowed" });
+            a.uint("gid", u64::from(r.gid));
+            a.uint("signature_id", u64::from(r.sid));
+            a.uint("rev", u64::from(r.rev));
+            a.string("signature", r.msg);
+            a.string("category", r.category);
+            a.uint("severity", u64::from(r.severity));
+            if !r.metadata.is_empty() {
+                a.object("metadata", |m| {
+                    let mut keys: Vec<&str> = Vec::new();
+                    for (k, _) in r.metadata {
+                        if !keys.contains(&k.as_str()) {
+                            keys.push(k);
+                        }
+                    }
+                    for k in keys {
+                        let values: Vec<&str> = r
+                            .metadata
+                            .iter()
+                            .filter(|(kk, _)| kk == k)
+                            .map(|(_, v)| v.as_str())
+                            .collect();
+                        m.string_array(k, &values);
+                    }
+                });
+            }
+        });
+        if let Some((name, write)) = self.app {
+            o.object(name, |obj| write(obj));
+        }
+        if let Some(p) = self.app_proto {
+            o.string("app_proto", p);
+        }
+        if let Some((flow, to_server)) = self.flow {
+            o.string("direction", if to_server { "to_server" } else { "to_client" });
+            o.object("flow", |f| {
+                f.uint("pkts_toserver", flow.to_server.pkts);
+                f.uint("pkts_toclient", flow.to_client.pkts);
+                f.uint("bytes_toserver", flow.to_server.bytes);
+                f.uint("bytes_toclient", flow.to_client.bytes);
+                f.timestamp("start", flow.start);
+                f.ip("src_ip", flow.client.addr);
+                f.ip("dest_ip", flow.server.addr);
+                if ports {
+                    f.uint("src_port", u64::from(flow.client.port));
+                    f.uint("dest_port", u64::from(flow.server.port));
+                }
+            });
+        }
+        let v = self.verdict;
+        o.object("verdict", |j| {
+            j.string("action", v.action);
+            if let Some((target, kind)) = v.reject {
+                j.string("reject-target", target);
+                j.string_array("reject", &[kind]);
+            }
+        });
+        o.end();
+    }
+}
