@@ -401,7 +401,7 @@ impl Core {
         }
         let (sp, dp) = p.ports();
         let is_tcp = matches!(p.transport, Transport::Tcp(_));
-        let in_stream = is_tcp && flow.app.has_stream(to_server);
+        let in_stream = is_tcp && update.stored;
         let raw_ready = {
             let (pending, _, trigger) = flow.app.raw_pending(to_server);
             !pending.is_empty()

@@ -157,6 +157,9 @@ pub struct AppUpdate {
     pub detected: bool,
     /// The parser consumed bytes of this direction (0 to server, 1 to client).
     pub parsed: [bool; 2],
+    /// The packet's payload went into its direction's stream (Suricata's
+    /// `PKT_STREAM_ADD`): stream rules see it there, not on the packet.
+    pub stored: bool,
 }
 
 /// Application-layer state of one flow.
@@ -282,9 +285,15 @@ impl FlowApp {
                         self.midstream_session = true;
                     }
                 }
-                if !p.payload.is_empty() {
+                // Data on a SYN is not reassembled (no TCP Fast Open support, as Suricata
+                // without it); a segment reaching before the stream's start is not "added"
+                // either: stream rules see such packets themselves.
+                if !p.payload.is_empty() && !syn {
                     if let Some(d) = streams[i].as_mut() {
-                        d.stream.insert(t.seq, p.payload, &mut shared.mem);
+                        let starts_inside = d.stream.offset_of(t.seq) >= 0;
+                        let inserted = d.stream.insert(t.seq, p.payload, &mut shared.mem);
+                        update.stored = starts_inside
+                            && matches!(inserted, crate::stream::Inserted::Stored { .. });
                     }
                 }
                 if config.inline {

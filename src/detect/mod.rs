@@ -397,7 +397,8 @@ impl DetectEngine {
                 }
                 SigKind::AppLayer | SigKind::LikeIpOnly => true,
                 SigKind::Packet => {
-                    if !self.packet_payload_matches(s, p.payload) {
+                    let has_payload = s.programs.iter().any(|p| p.buffer().is_none());
+                    if has_payload && !self.packet_payload_matches(s, p.payload) {
                         continue;
                     }
                     false
