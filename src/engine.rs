@@ -386,9 +386,10 @@ impl Core {
             Some(t) => t.state >= TcpState::Established,
             None => flow.to_server.pkts > 0 && flow.to_client.pkts > 0,
         };
-        // TCP: established once the handshake completed before this packet.
+        // TCP: established once the handshake completed before this packet; the
+        // handshake's ACK counts when it carries data (Suricata 7.0.10, bug 7264).
         let established = if flow.tcp.is_some() {
-            flow.detect.established
+            flow.detect.established || (established_now && !p.payload.is_empty())
         } else {
             established_now
         };
@@ -460,7 +461,8 @@ impl Core {
                 dp,
                 proto: p.proto,
                 icmp,
-                vlans: p.vlans.as_slice(),
+                // Suricata writes the flow's VLANs (also on an untagged reply).
+                vlans: flow.vlans.as_slice(),
                 pseudo: false,
             },
             Some((flow, to_server)),

@@ -627,15 +627,15 @@ impl DetectEngine {
                 return false;
             }
         }
-        if let Some(alp) = &s.app_layer_protocol {
+        for alp in &s.app_layer_protocol {
             let have = flow.map_or("unknown", |(_, a)| a.proto.name());
+            // Suricata waits for detection before testing either way.
+            if have == "unknown" {
+                return false;
+            }
             let want = alp.protocol.as_str();
             let same = have == want || (want == "http" && have == "http1");
             if same == alp.negated {
-                return false;
-            }
-            // A negated test needs a known protocol (Suricata waits for detection).
-            if alp.negated && have == "unknown" {
                 return false;
             }
         }

@@ -97,7 +97,7 @@ pub struct Signature {
     pub itype: Option<NumTest>,
     pub icode: Option<NumTest>,
     pub ip_proto: Option<NumTest>,
-    pub app_layer_protocol: Option<AppLayerProtocol>,
+    pub app_layer_protocol: Vec<AppLayerProtocol>,
     pub ssl_state: Vec<SslState>,
     pub ssl_version: Option<SslVersion>,
     pub tls_version: Option<u16>,
@@ -134,6 +134,7 @@ fn addr_has_negation(expr: &AddrExpr, vars: &VarTable, depth: usize) -> bool {
 fn ip_proto_number(p: &str) -> Option<u8> {
     Some(match p {
         "tcp" | "tcp-pkt" | "tcp-stream" => 6,
+        "icmpv6" | "ipv6-icmp" => 58,
         "udp" => 17,
         "sctp" => 132,
         _ => return None,
@@ -240,7 +241,7 @@ impl Signature {
             }
         } else if packet_keywords {
             SigKind::Packet
-        } else if d.app_layer_protocol.is_some() && app_proto.is_none() {
+        } else if !d.app_layer_protocol.is_empty() && app_proto.is_none() {
             SigKind::ProtoDetect
         } else if app_proto.is_some() {
             SigKind::AppLayer

@@ -1211,7 +1211,7 @@ impl Checker<'_> {
                 } else {
                     st.alp_positive = true;
                 }
-                st.det.app_layer_protocol = Some(AppLayerProtocol {
+                st.det.app_layer_protocol.push(AppLayerProtocol {
                     negated,
                     protocol: p.to_string(),
                 });

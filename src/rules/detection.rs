@@ -24,7 +24,8 @@ pub struct Detection {
     pub icode: Option<NumTest>,
     /// `ip_proto`, with names resolved to numbers (`Eq`, `Ne`, `Lt` or `Gt`).
     pub ip_proto: Option<NumTest>,
-    pub app_layer_protocol: Option<AppLayerProtocol>,
+    /// `app-layer-protocol` tests (all must hold).
+    pub app_layer_protocol: Vec<AppLayerProtocol>,
     /// The application protocol the rule is about: from its header (`tls`, `http`, ...) or
     /// implied by its buffers and keywords (`tls.sni` makes a `tcp` rule a TLS rule).
     pub app_proto: Option<String>,
@@ -296,10 +297,10 @@ mod tests {
         let a = detection("alert tcp any any -> any any (app-layer-protocol:!tls; sid:1;)");
         assert_eq!(
             a.app_layer_protocol,
-            Some(AppLayerProtocol {
+            vec![AppLayerProtocol {
                 negated: true,
                 protocol: "tls".into()
-            })
+            }]
         );
         assert_eq!(a.app_proto, None);
     }
