@@ -15,7 +15,7 @@ use crate::flow::{FlowConfig, StateTimeouts};
 pub enum SetError {
     #[error("--set {0}: expected key=value")]
     NoEquals(String),
-    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp)")]
+    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp)")]
     UnknownKey { key: String },
     #[error("--set {key}={value}: {why}")]
     BadValue {
@@ -95,6 +95,55 @@ pub struct Settings {
     pub app: crate::app::detect::DetectConfig,
     /// `action-order`.
     pub action_order: crate::detect::ActionOrder,
+    /// `exception-policy` (or `stream.midstream-policy`): what IPS mode does with a TCP
+    /// flow picked up mid-stream when `stream.midstream` is off.
+    pub midstream_policy: ExceptionPolicy,
+}
+
+/// Suricata's exception policies (`exception-policy`, `*.<exception>-policy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExceptionPolicy {
+    /// IPS: drop the flow; IDS: ignore.
+    #[default]
+    Auto,
+    Ignore,
+    DropFlow,
+    DropPacket,
+    PassFlow,
+    PassPacket,
+    Bypass,
+    Reject,
+}
+
+impl ExceptionPolicy {
+    pub fn parse(v: &str) -> Option<ExceptionPolicy> {
+        Some(match v {
+            "auto" => ExceptionPolicy::Auto,
+            "ignore" => ExceptionPolicy::Ignore,
+            "drop-flow" => ExceptionPolicy::DropFlow,
+            "drop-packet" => ExceptionPolicy::DropPacket,
+            "pass-flow" => ExceptionPolicy::PassFlow,
+            "pass-packet" => ExceptionPolicy::PassPacket,
+            "bypass" => ExceptionPolicy::Bypass,
+            "reject" => ExceptionPolicy::Reject,
+            _ => return None,
+        })
+    }
+
+    /// The policy in effect: `auto` is drop-flow in IPS mode; drops are ignored in IDS
+    /// mode, as Suricata does.
+    pub fn effective(self, ips: bool) -> ExceptionPolicy {
+        match self {
+            ExceptionPolicy::Auto if ips => ExceptionPolicy::DropFlow,
+            ExceptionPolicy::Auto => ExceptionPolicy::Ignore,
+            ExceptionPolicy::DropFlow | ExceptionPolicy::DropPacket | ExceptionPolicy::Reject
+                if !ips =>
+            {
+                ExceptionPolicy::Ignore
+            }
+            p => p,
+        }
+    }
 }
 
 /// Reads an IP set reference file: a JSON object from reference name or ARN to a list of
@@ -154,6 +203,8 @@ const YAML_KEYS: &[&str] = &[
     "vlan.use-for-tracking",
     "stream.midstream",
     "action-order",
+    "exception-policy",
+    "stream.midstream-policy",
     "host-os-policy.",
     "app-layer.protocols.dns.detection-ports.dp",
     "app-layer.protocols.dns.tcp.detection-ports.dp",
@@ -302,6 +353,11 @@ impl Settings {
             }
             "stream.midstream" => {
                 self.flow.midstream = boolean(value).ok_or_else(|| bad("expected true or false"))?
+            }
+            "exception-policy" | "stream.midstream-policy" => {
+                self.midstream_policy = ExceptionPolicy::parse(value).ok_or_else(|| {
+                    bad("expected auto, ignore, drop-flow, drop-packet, pass-flow, pass-packet, bypass or reject")
+                })?
             }
             "action-order" => {
                 self.action_order = crate::detect::ActionOrder::parse(value).map_err(|e| bad(&e))?

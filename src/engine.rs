@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::app::{AppConfig, AppProto, AppShared, FlowApp, Parser};
 use crate::capture::{CaptureError, CaptureErrorKind, CaptureReader, Frame};
-use crate::config::Settings;
+use crate::config::{ExceptionPolicy, Settings};
 use crate::decode::{proto, DefragConfig, Decoded, Decoder, LinkType, Packet, Transport};
 use crate::detect::{DetectEngine, FlowAction, PacketOutcome, PacketView};
 use crate::flow::tcp::TcpState;
@@ -46,6 +46,8 @@ struct Core {
     /// Host OS ranges (`host-os-policy`), for the stream overlap policy.
     defrag: DefragConfig,
     ips: bool,
+    /// What a mid-stream TCP flow gets when `stream.midstream` is off.
+    midstream_policy: ExceptionPolicy,
 }
 
 /// A problem met while reading the inputs; the run goes on past it.
@@ -78,6 +80,11 @@ impl Engine {
                 shared,
                 defrag: settings.defrag.clone(),
                 ips: settings.simulate_ips,
+                midstream_policy: if settings.flow.midstream {
+                    ExceptionPolicy::Ignore
+                } else {
+                    settings.midstream_policy.effective(settings.simulate_ips)
+                },
             },
             pcap_cnt: 0,
             first_ts: None,
@@ -361,6 +368,24 @@ impl Core {
             return Ok(());
         };
         let to_server = l.direction == Direction::ToServer;
+        if flow.tcp.is_some_and(|t| !t.has_session()) && flow.detect.action.is_none() {
+            // A TCP flow without a handshake: the midstream exception policy.
+            match self.midstream_policy {
+                ExceptionPolicy::DropFlow | ExceptionPolicy::Reject => {
+                    flow.detect.action = Some(FlowAction::Drop);
+                    flow.app.stop(&mut self.shared);
+                    self.stats.detect.exception_drops += 1;
+                }
+                ExceptionPolicy::PassFlow | ExceptionPolicy::Bypass => {
+                    flow.detect.action = Some(FlowAction::Pass);
+                }
+                ExceptionPolicy::DropPacket => {
+                    self.stats.detect.exception_drops += 1;
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
         if flow.detect.action == Some(FlowAction::Drop) {
             // Every later packet of a dropped flow is dropped undetected; inline, its
             // stream and app layer stop too.

@@ -33,6 +33,7 @@ const MODELLED_SETTINGS: &[&str] = &[
     "stream.midstream",
     "vlan.use-for-tracking",
     "action-order",
+    "exception-policy",
     "app-layer.protocols.dns.detection-ports.dp",
 ];
 

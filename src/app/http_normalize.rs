@@ -216,6 +216,12 @@ impl Request {
     /// `http.host`: the absolute URI's host (decoded, lower case, no trailing dots), else
     /// the Host header without its port, lower-cased only when it had no `:` (libhtp).
     pub fn host(&self) -> Option<Vec<u8>> {
+        if self.method.eq_ignore_ascii_case(b"CONNECT") {
+            // libhtp reads a CONNECT target as `host:port`, whatever it holds.
+            let mut h = strip_port(self.target.trim_ascii()).to_vec();
+            h.make_ascii_lowercase();
+            return Some(h);
+        }
         if let (Some(authority), _) = split_absolute(self.target.trim_ascii_end()) {
             let host = authority.rsplit(|&b| b == b'@').next().unwrap_or(authority);
             let mut h = percent_decode(strip_port(host), false);

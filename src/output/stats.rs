@@ -88,6 +88,8 @@ pub struct DetectStats {
     pub flow_drop_packets: u64,
     pub flows_dropped: u64,
     pub flows_passed: u64,
+    /// Packets dropped by an exception policy (a mid-stream flow in IPS mode).
+    pub exception_drops: u64,
 }
 
 /// TCP reassembly counters.
