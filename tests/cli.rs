@@ -66,10 +66,22 @@ fn bundled_sample_runs_and_writes_netflow_for_every_flow() {
         out.path().to_str().expect("utf8"),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let records = lines(&out.path().join("eve.json"));
-    assert!(records.iter().all(|r| r["event_type"] == "netflow"));
+    let all = lines(&out.path().join("eve.json"));
+    let records: Vec<&Value> = all.iter().filter(|r| r["event_type"] == "netflow").collect();
     // 13 flows, each with a reply direction.
     assert_eq!(records.len(), 26);
+    // The alerts Suricata 7.0.10 writes on the same captures with the same rules (the
+    // policy's groups printed by `rulesim rules show`, HOME_NET [10.0.0.0/16], IDS mode).
+    let mut sids: Vec<u64> = all
+        .iter()
+        .filter(|r| r["event_type"] == "alert")
+        .map(|r| r["alert"]["signature_id"].as_u64().expect("sid"))
+        .collect();
+    sids.sort_unstable();
+    assert_eq!(
+        sids,
+        [2, 4, 100001, 100003, 100003, 1000001, 1000002, 1000003, 1000003, 1000003]
+    );
     let ids: std::collections::BTreeSet<u64> = records
         .iter()
         .map(|r| r["flow_id"].as_u64().expect("id"))

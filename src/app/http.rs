@@ -414,6 +414,19 @@ impl HttpSession {
                 .allow_multiple_spaces_in_request_line_delimiters(true)
                 .ignore_invalid_headers_in_requests(true)
                 .clone();
+            // A request line without a protocol (`GET /x`) followed by headers: libhtp
+            // still reads the headers; parse it as if `HTTP/1.0` had been written.
+            let patched;
+            let mut head = head;
+            let line_end = memchr::memchr(b'\n', head).unwrap_or(head.len());
+            let line = head[..line_end].trim_ascii_end();
+            if line.split(|&b| b == b' ').filter(|w| !w.is_empty()).count() == 2 {
+                let mut p = line.to_vec();
+                p.extend_from_slice(b" HTTP/1.0");
+                p.extend_from_slice(&head[line.len()..]);
+                patched = p;
+                head = &patched;
+            }
             match lenient.parse_request(&mut req, head) {
                 Ok(httparse::Status::Complete(_)) => {}
                 Err(httparse::Error::TooManyHeaders) => return Err(HttpError::TooManyHeaders),
