@@ -262,12 +262,8 @@ impl Signature {
                 ts = true;
                 tc = true;
             }
-            // A rule mixing request and response buffers is inspected with the response.
-            tx_dirs = if ts && tc && sticky.iter().any(|b| buffer_sides(b) == (false, true)) {
-                [false, true]
-            } else {
-                [ts, tc]
-            };
+            // Suricata refuses a rule mixing request and response buffers (check.rs).
+            tx_dirs = [ts, tc];
         }
         if d.flow.to_server {
             tx_dirs[1] = false;
@@ -340,5 +336,101 @@ pub fn num_test(t: &NumTest, v: u64) -> bool {
         NumTest::Ge(n) => v >= n,
         NumTest::Between(a, b) => v > a && v < b,
         NumTest::Ne(n) => v != n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{parse_rules_text, RuleContext};
+
+    fn sig(text: &str) -> Signature {
+        let (rules, errors) = parse_rules_text(text, "t.rules", &RuleContext::default());
+        assert!(errors.is_empty(), "{text}: {errors:?}");
+        let mut names: Vec<String> = Vec::new();
+        let mut id = |n: &str| match names.iter().position(|x| x == n) {
+            Some(i) => i as u32,
+            None => {
+                names.push(n.to_string());
+                names.len() as u32 - 1
+            }
+        };
+        Signature::compile(0, &rules[0], &VarTable::default(), &mut id).expect("compiles")
+    }
+
+    /// Suricata 7.0.10's rule types (`SignatureSetType`), as the spec's table gives them.
+    #[test]
+    fn rule_types_follow_suricata() {
+        use SigKind::*;
+        let table: &[(&str, SigKind)] = &[
+            ("alert tcp any any -> any any (sid:1;)", IpOnly),
+            ("alert ip 10.0.0.0/8 any <> any 53 (flowbits:set,a; sid:1;)", IpOnly),
+            ("alert ip any any -> any any (ip_proto:47; sid:1;)", IpOnly),
+            ("alert tcp any any -> ![1.2.3.4] any (sid:1;)", LikeIpOnly),
+            ("alert tcp $HOME_NET any -> $EXTERNAL_NET any (sid:1;)", LikeIpOnly),
+            ("alert tcp any any -> any any (flow:established; sid:1;)", Packet),
+            ("alert tcp any any -> any any (flowbits:isset,a; sid:1;)", Packet),
+            ("alert icmp any any -> any any (itype:8; sid:1;)", Packet),
+            ("alert udp any any -> any any (content:\"x\"; sid:1;)", Packet),
+            ("alert tcp any any -> any any (content:\"x\"; dsize:>3; sid:1;)", Packet),
+            ("alert tcp-pkt any any -> any any (content:\"x\"; sid:1;)", Packet),
+            ("alert tcp any any -> any any (content:\"x\"; sid:1;)", Stream),
+            ("alert tcp-stream any any -> any any (content:\"x\"; depth:4; sid:1;)", Stream),
+            ("alert tcp any any -> any any (content:\"x\"; depth:4; sid:1;)", PacketStream),
+            ("alert tcp any any -> any any (content:\"x\"; startswith; sid:1;)", PacketStream),
+            ("alert http any any -> any any (sid:1;)", AppLayer),
+            ("alert tcp any any -> any any (app-layer-protocol:tls; sid:1;)", ProtoDetect),
+            ("alert tcp any any -> any any (app-layer-protocol:tls; flow:to_server; sid:1;)", Packet),
+            ("alert tls any any -> any any (tls.sni; content:\"x\"; sid:1;)", Tx),
+            ("alert tls any any -> any any (ssl_state:client_hello; sid:1;)", Tx),
+            ("alert http any any -> any any (content:\"GET\"; http_method; sid:1;)", Tx),
+        ];
+        for (text, kind) in table {
+            assert_eq!(sig(text).kind, *kind, "{text}");
+        }
+    }
+
+    #[test]
+    fn scope_of_pass_and_drop_follows_the_type() {
+        assert!(SigKind::IpOnly.flow_scoped() && SigKind::Tx.flow_scoped());
+        assert!(SigKind::LikeIpOnly.flow_scoped() && SigKind::AppLayer.flow_scoped());
+        assert!(!SigKind::Packet.flow_scoped() && !SigKind::Stream.flow_scoped());
+    }
+
+    #[test]
+    fn transaction_rules_take_the_side_of_their_buffers() {
+        let req = sig("alert http any any -> any any (http.host; content:\"a\"; sid:1;)");
+        assert_eq!(req.tx_dirs, [true, false]);
+        let resp = sig("alert http any any -> any any (http.stat_code; content:\"200\"; sid:1;)");
+        assert_eq!(resp.tx_dirs, [false, true]);
+        let both = sig("alert tls any any -> any any (ssl_state:server_hello; sid:1;)");
+        assert_eq!(both.tx_dirs, [true, true]);
+        let narrowed = sig("alert tls any any -> any any (flow:to_client; ssl_state:server_hello; sid:1;)");
+        assert_eq!(narrowed.tx_dirs, [false, true]);
+    }
+
+    #[test]
+    fn flowbit_setters_sort_before_readers_and_rules_without_bits() {
+        let set = sig("alert tcp any any -> any any (flowbits:set,a; sid:1;)");
+        let both = sig("alert tcp any any -> any any (flowbits:isset,a; flowbits:set,b; sid:1;)");
+        let read = sig("alert tcp any any -> any any (flowbits:isset,a; sid:1;)");
+        let none = sig("alert tcp any any -> any any (sid:1;)");
+        let ranks: Vec<u8> = [set, both, read, none].iter().map(|s| s.flowbits_rank()).collect();
+        assert_eq!(ranks, [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn pass_alerts_only_with_the_alert_keyword() {
+        assert!(!sig("pass tcp any any -> any any (sid:1;)").alerts);
+        assert!(sig("pass tcp any any -> any any (alert; sid:1;)").alerts);
+        assert!(!sig("drop tcp any any -> any any (noalert; sid:1;)").alerts);
+        assert!(sig("drop tcp any any -> any any (sid:1;)").alerts);
+    }
+
+    #[test]
+    fn numeric_tests() {
+        assert!(num_test(&NumTest::Between(7, 20), 8) && !num_test(&NumTest::Between(7, 20), 7));
+        assert!(num_test(&NumTest::Lt(15), 14) && !num_test(&NumTest::Lt(15), 15));
+        assert!(num_test(&NumTest::Ne(3), 4) && num_test(&NumTest::Ge(3), 3));
     }
 }
