@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::app::{AppConfig, AppProto, AppShared, FlowApp, Parser};
 use crate::capture::{CaptureError, CaptureErrorKind, CaptureReader, Frame};
 use crate::config::{ExceptionPolicy, Settings};
-use crate::decode::{proto, DefragConfig, Decoded, Decoder, LinkType, Packet, Transport};
+use crate::decode::{proto, Decoded, Decoder, DefragConfig, LinkType, Packet, Transport};
 use crate::detect::{DetectEngine, FlowAction, PacketOutcome, PacketView};
 use crate::flow::tcp::TcpState;
 use crate::flow::{Direction, EndReason, Flow, FlowTable};
@@ -392,14 +392,24 @@ impl Core {
             self.stats.detect.flow_drop_packets += 1;
             if !self.ips {
                 let defrag = &self.defrag;
-                flow.app.on_packet(p, to_server, &self.app, &|a| defrag.host_os_for(a), &mut self.shared);
+                flow.app.on_packet(
+                    p,
+                    to_server,
+                    &self.app,
+                    &|a| defrag.host_os_for(a),
+                    &mut self.shared,
+                );
             }
             return Ok(());
         }
         let defrag = &self.defrag;
-        let update = flow
-            .app
-            .on_packet(p, to_server, &self.app, &|a| defrag.host_os_for(a), &mut self.shared);
+        let update = flow.app.on_packet(
+            p,
+            to_server,
+            &self.app,
+            &|a| defrag.host_os_for(a),
+            &mut self.shared,
+        );
         let to_server = if update.reverse {
             // Detection saw server data from the side taken for the client.
             flow.reverse();
@@ -575,7 +585,9 @@ impl Core {
                 .is_some_and(|t| t.state >= TcpState::Established && t.state != TcpState::Closed);
             for to_server in [true, false] {
                 let had_data = flow.app.has_pending(to_server);
-                let update = flow.app.flush_direction(to_server, &self.app, &mut self.shared);
+                let update = flow
+                    .app
+                    .flush_direction(to_server, &self.app, &mut self.shared);
                 let raw_waiting = !flow.app.raw_pending(to_server).0.is_empty();
                 let Some(detect) = self.detect.as_mut() else {
                     continue;
@@ -639,7 +651,8 @@ impl Core {
         }
         let app = flow.app.proto.name();
         *self.stats.app_layer.entry(app).or_insert(0) += 1;
-        self.output.flow_ended(&flow, reason, written_at, (app, app))
+        self.output
+            .flow_ended(&flow, reason, written_at, (app, app))
     }
 }
 
@@ -668,7 +681,8 @@ fn write_alerts(
     if outcome.alerts.is_empty() {
         return Ok(());
     }
-    let dropped = ips && (outcome.drop || flow.is_some_and(|(f, _)| f.detect.action == Some(FlowAction::Drop)));
+    let dropped = ips
+        && (outcome.drop || flow.is_some_and(|(f, _)| f.detect.action == Some(FlowAction::Drop)));
     let reject = outcome.reject.map(|a| {
         let target = match a {
             Action::RejectDst => "to_server",

@@ -67,7 +67,10 @@ fn bundled_sample_runs_and_writes_netflow_for_every_flow() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let all = lines(&out.path().join("eve.json"));
-    let records: Vec<&Value> = all.iter().filter(|r| r["event_type"] == "netflow").collect();
+    let records: Vec<&Value> = all
+        .iter()
+        .filter(|r| r["event_type"] == "netflow")
+        .collect();
     // 13 flows, each with a reply direction.
     assert_eq!(records.len(), 26);
     // The alerts Suricata 7.0.10 writes on the same captures with the same rules (the

@@ -431,9 +431,8 @@ fn run_case(dir: &Path, work: &Path) -> CaseResult {
             notes.push(format!("alerts differ (known gap: {why})"));
             notes.extend(alert_diffs);
         }
-        Some(_) => failures.push(
-            "alerts now match Suricata's: remove the case from ALERT_GAPS".to_string(),
-        ),
+        Some(_) => failures
+            .push("alerts now match Suricata's: remove the case from ALERT_GAPS".to_string()),
         None => failures.extend(alert_diffs),
     }
     CaseResult {

@@ -84,7 +84,10 @@ fn summary(alerts: &[Value]) -> Vec<(Option<u64>, u64, String, String)> {
                 a["pcap_cnt"].as_u64(),
                 a["alert"]["signature_id"].as_u64().expect("sid"),
                 a["alert"]["action"].as_str().expect("action").to_string(),
-                a["verdict"]["action"].as_str().expect("verdict").to_string(),
+                a["verdict"]["action"]
+                    .as_str()
+                    .expect("verdict")
+                    .to_string(),
             )
         })
         .collect()

@@ -2,10 +2,10 @@
 //! with reassembled stream data (TCP) or datagrams (UDP).
 
 pub mod detect;
-pub mod session;
 pub mod dns;
 pub mod http;
 pub mod http_normalize;
+pub mod session;
 pub mod tls;
 
 #[cfg(test)]

@@ -17,8 +17,8 @@ use std::net::IpAddr;
 use crate::decode::{tcp_flags, HostOs, Packet, Transport};
 use crate::stream::{AppChunk, MemBudget, OverlapPolicy, StreamBuffer, StreamConfig};
 
-use super::detect::{probe_tcp, DetectConfig, Probe};
 use super::detect::{krb5_message, server_side, sip_probe, AppProto};
+use super::detect::{probe_tcp, DetectConfig, Probe};
 use super::{dns, http, tls};
 
 /// Bytes of a direction probed before it gives up.
@@ -29,7 +29,7 @@ pub const RAW_WINDOW: usize = 64 * 1024;
 const MAX_DNS_TXS: usize = 256;
 
 /// How the application layer of every flow is run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct AppConfig {
     pub detect: DetectConfig,
     /// Inline timing (`--simulate-ips`).
@@ -39,18 +39,6 @@ pub struct AppConfig {
     pub stream: StreamConfig,
     /// Keep reassembled bytes for raw-stream rules (only when some rule inspects them).
     pub keep_raw: bool,
-}
-
-impl Default for AppConfig {
-    fn default() -> Self {
-        AppConfig {
-            detect: DetectConfig::default(),
-            inline: false,
-            midstream: false,
-            stream: StreamConfig::default(),
-            keep_raw: false,
-        }
-    }
 }
 
 /// Shared state of all flows' application layers: the reassembly memcap and counters.
@@ -441,7 +429,13 @@ impl FlowApp {
     }
 
     /// New in-order bytes of one direction of a TCP session.
-    fn app_data(&mut self, to_server: bool, data: &[u8], config: &AppConfig, update: &mut AppUpdate) {
+    fn app_data(
+        &mut self,
+        to_server: bool,
+        data: &[u8],
+        config: &AppConfig,
+        update: &mut AppUpdate,
+    ) {
         let i = idx(to_server);
         if self.proto == AppProto::Unknown {
             let det = self.detection.get_or_insert_with(Default::default);
@@ -453,7 +447,8 @@ impl FlowApp {
             let (dns_port, krb5_port) = self.port_hints;
             match probe_tcp(&det.seen[i], to_server, dns_port, krb5_port) {
                 Probe::Found(name) => {
-                    update.reverse = to_server && self.midstream_session && server_side(&det.seen[i]);
+                    update.reverse =
+                        to_server && self.midstream_session && server_side(&det.seen[i]);
                     update.detected = true;
                     self.proto = AppProto::Known(name);
                     self.parser = new_parser(name);

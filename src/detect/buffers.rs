@@ -52,7 +52,10 @@ pub fn transactions(parser: &Parser, from: u64) -> Vec<TxView<'_>> {
             vec![TxView {
                 id: 0,
                 tx: TxRef::Tls(t),
-                ready: [t.seen_flags != 0 || t.client_hello.is_some(), t.server_hello.is_some()],
+                ready: [
+                    t.seen_flags != 0 || t.client_hello.is_some(),
+                    t.server_hello.is_some(),
+                ],
                 complete: [false, false],
             }]
         }

@@ -25,8 +25,8 @@ use crate::app::{AppProto, FlowApp, Parser};
 use crate::rules::options::ThresholdValue;
 use crate::rules::{Action, Rule, RuleSet, VarTable};
 
-pub use signature::{CompileError, SigKind, Signature};
 use signature::{num_test, FlowbitOp, ProtoMatch};
+pub use signature::{CompileError, SigKind, Signature};
 
 /// The order of actions (Suricata's `action-order`), first wins.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,7 +35,12 @@ pub struct ActionOrder(pub Vec<Action>);
 impl Default for ActionOrder {
     /// Suricata's default: pass, drop, reject, alert.
     fn default() -> Self {
-        ActionOrder(vec![Action::Pass, Action::Drop, Action::Reject, Action::Alert])
+        ActionOrder(vec![
+            Action::Pass,
+            Action::Drop,
+            Action::Reject,
+            Action::Alert,
+        ])
     }
 }
 
@@ -45,7 +50,10 @@ impl ActionOrder {
             Action::RejectSrc | Action::RejectDst | Action::RejectBoth => Action::Reject,
             a => a,
         };
-        self.0.iter().position(|&x| x == class).unwrap_or(self.0.len())
+        self.0
+            .iter()
+            .position(|&x| x == class)
+            .unwrap_or(self.0.len())
     }
 
     /// Parses `pass,drop,reject,alert` (any order of the four).
@@ -62,7 +70,11 @@ impl ActionOrder {
                 "drop" => Action::Drop,
                 "reject" => Action::Reject,
                 "alert" => Action::Alert,
-                other => return Err(format!("`{other}` is not an action (pass, drop, reject, alert)")),
+                other => {
+                    return Err(format!(
+                        "`{other}` is not an action (pass, drop, reject, alert)"
+                    ))
+                }
             };
             if out.contains(&a) {
                 return Err(format!("`{w}` is listed twice"));
@@ -171,11 +183,14 @@ pub struct PacketOutcome {
     pub pass: bool,
 }
 
+/// What a threshold counts by: the signature and the tracked addresses.
+type ThresholdKey = (u32, Option<IpAddr>, Option<IpAddr>);
+
 /// Alert suppression state of `threshold` and `detection_filter`.
 #[derive(Debug, Default)]
 struct Thresholds {
-    /// (signature, tracked address) -> (count in window, window start secs, alerted).
-    state: HashMap<(u32, Option<IpAddr>, Option<IpAddr>), (u64, i64)>,
+    /// Key -> (count in the window, window start secs).
+    state: HashMap<ThresholdKey, (u64, i64)>,
 }
 
 /// Most threshold entries kept; the oldest windows are dropped beyond it.
@@ -183,7 +198,15 @@ const MAX_THRESHOLD_ENTRIES: usize = 100_000;
 
 impl Thresholds {
     /// Whether an alert of `sig` for this packet is written.
-    fn allows(&mut self, sig: u32, t: &ThresholdValue, df: bool, src: IpAddr, dst: IpAddr, now: i64) -> bool {
+    fn allows(
+        &mut self,
+        sig: u32,
+        t: &ThresholdValue,
+        df: bool,
+        src: IpAddr,
+        dst: IpAddr,
+        now: i64,
+    ) -> bool {
         let key = match t.track.as_str() {
             "by_src" => (sig, Some(src), None),
             "by_dst" => (sig, None, Some(dst)),
@@ -360,7 +383,9 @@ impl DetectEngine {
             }
             for &n in &self.iponly {
                 let s = &self.sigs[n as usize];
-                if self.header_matches(s, p) && self.options_match(s, p, flow.as_ref().map(|(f, a)| (&**f, *a))) {
+                if self.header_matches(s, p)
+                    && self.options_match(s, p, flow.as_ref().map(|(f, a)| (&**f, *a)))
+                {
                     if let Some((fd, _)) = flow.as_mut() {
                         apply_bits(s, fd);
                     }
@@ -496,7 +521,13 @@ impl DetectEngine {
         }
     }
 
-    fn tx_matches(&self, s: &Signature, tx: &buffers::TxView<'_>, to_server: bool, parser: &Parser) -> bool {
+    fn tx_matches(
+        &self,
+        s: &Signature,
+        tx: &buffers::TxView<'_>,
+        to_server: bool,
+        parser: &Parser,
+    ) -> bool {
         if !s.ssl_state.is_empty() || s.ssl_version.is_some() || s.tls_version.is_some() {
             let Parser::Tls(t) = parser else {
                 return false;
@@ -580,7 +611,12 @@ impl DetectEngine {
     }
 
     /// Everything but the payload and transaction buffers.
-    fn options_match(&self, s: &Signature, p: &PacketView<'_>, flow: Option<(&FlowDetect, &FlowApp)>) -> bool {
+    fn options_match(
+        &self,
+        s: &Signature,
+        p: &PacketView<'_>,
+        flow: Option<(&FlowDetect, &FlowApp)>,
+    ) -> bool {
         if let Some(proto) = &s.app_proto {
             match flow.map(|(_, a)| a.proto) {
                 Some(AppProto::Known(have)) if app_proto_matches(Some(proto), have) => {}
@@ -615,10 +651,16 @@ impl DetectEngine {
             let Some((ty, code)) = p.icmp else {
                 return false;
             };
-            if s.itype.as_ref().is_some_and(|t| !num_test(t, u64::from(ty))) {
+            if s.itype
+                .as_ref()
+                .is_some_and(|t| !num_test(t, u64::from(ty)))
+            {
                 return false;
             }
-            if s.icode.as_ref().is_some_and(|t| !num_test(t, u64::from(code))) {
+            if s.icode
+                .as_ref()
+                .is_some_and(|t| !num_test(t, u64::from(code)))
+            {
                 return false;
             }
         }
@@ -642,16 +684,8 @@ impl DetectEngine {
         let bits: &[u32] = flow.map_or(&[], |(f, _)| &f.bits);
         for op in &s.flowbits {
             match op {
-                FlowbitOp::IsSet(ids) => {
-                    if !ids.iter().any(|i| bits.contains(i)) {
-                        return false;
-                    }
-                }
-                FlowbitOp::IsNotSet(ids) => {
-                    if !ids.iter().any(|i| !bits.contains(i)) {
-                        return false;
-                    }
-                }
+                FlowbitOp::IsSet(ids) if !ids.iter().any(|i| bits.contains(i)) => return false,
+                FlowbitOp::IsNotSet(ids) if !ids.iter().any(|i| !bits.contains(i)) => return false,
                 _ => {}
             }
         }
@@ -677,17 +711,25 @@ impl DetectEngine {
             let mut alert = s.alerts;
             if alert {
                 if let Some(t) = &s.threshold {
-                    alert = self.thresholds.allows(h.sig, t, false, p.src, p.dst, now_secs);
+                    alert = self
+                        .thresholds
+                        .allows(h.sig, t, false, p.src, p.dst, now_secs);
                 }
             }
             if alert {
                 if let Some(t) = &s.detection_filter {
-                    alert = self.thresholds.allows(h.sig, t, true, p.src, p.dst, now_secs);
+                    alert = self
+                        .thresholds
+                        .allows(h.sig, t, true, p.src, p.dst, now_secs);
                 }
             }
             let blocks = matches!(
                 s.action,
-                Action::Drop | Action::Reject | Action::RejectSrc | Action::RejectDst | Action::RejectBoth
+                Action::Drop
+                    | Action::Reject
+                    | Action::RejectSrc
+                    | Action::RejectDst
+                    | Action::RejectBoth
             );
             if blocks {
                 out.drop = true;
@@ -728,7 +770,9 @@ impl DetectEngine {
 fn app_proto_matches(want: Option<&str>, have: &str) -> bool {
     match want {
         None => true,
-        Some(w) => w == have || (w == "http" && have == "http1") || (w == "http1" && have == "http"),
+        Some(w) => {
+            w == have || (w == "http" && have == "http1") || (w == "http1" && have == "http")
+        }
     }
 }
 
@@ -797,4 +841,77 @@ fn metadata_pairs(rule: &Rule) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(kind: Option<&str>, count: u64, seconds: u64) -> ThresholdValue {
+        ThresholdValue {
+            kind: kind.map(str::to_string),
+            track: "by_src".into(),
+            count,
+            seconds,
+        }
+    }
+
+    /// Which of `times` (seconds) let an alert through.
+    fn run(v: &ThresholdValue, df: bool, times: &[i64]) -> Vec<bool> {
+        let mut th = Thresholds::default();
+        let a: IpAddr = "10.0.0.1".parse().expect("ip");
+        let b: IpAddr = "10.0.0.2".parse().expect("ip");
+        times.iter().map(|&s| th.allows(1, v, df, a, b, s)).collect()
+    }
+
+    #[test]
+    fn threshold_types_as_suricata_documents_them() {
+        // limit: the first `count` per window.
+        assert_eq!(
+            run(&t(Some("limit"), 2, 60), false, &[0, 1, 2, 3, 61]),
+            [true, true, false, false, true]
+        );
+        // threshold: every `count`th.
+        assert_eq!(
+            run(&t(Some("threshold"), 3, 60), false, &[0, 1, 2, 3, 4, 5]),
+            [false, false, true, false, false, true]
+        );
+        // both: once per window, at the `count`th.
+        assert_eq!(
+            run(&t(Some("both"), 2, 60), false, &[0, 1, 2, 3, 61, 62]),
+            [false, true, false, false, false, true]
+        );
+        // detection_filter: every match after the first `count` in the window.
+        assert_eq!(
+            run(&t(None, 2, 60), true, &[0, 1, 2, 3]),
+            [false, false, true, true]
+        );
+    }
+
+    #[test]
+    fn action_order_parses_and_ranks() {
+        let o = ActionOrder::parse("drop,alert,reject,pass").expect("valid");
+        assert!(o.rank(Action::Drop) < o.rank(Action::Alert));
+        assert!(o.rank(Action::RejectBoth) == o.rank(Action::Reject));
+        assert!(o.rank(Action::Pass) == 3);
+        assert!(ActionOrder::parse("drop,alert").is_err());
+        assert!(ActionOrder::parse("drop,alert,reject,pass,pass").is_err());
+        assert!(ActionOrder::parse("drop,alert,reject,accept").is_err());
+    }
+
+    #[test]
+    fn ssl_state_is_an_or_of_listed_flags_and_an_and_of_negated_ones() {
+        use crate::rules::detection::SslState;
+        let st = |s: &'static str, negated| SslState { state: s, negated };
+        let ch = ssl_flags::CLIENT_HELLO;
+        let sh = ssl_flags::SERVER_HELLO;
+        assert!(ssl_state_matches(&[st("client_hello", false)], ch));
+        assert!(!ssl_state_matches(&[st("client_hello", false)], sh));
+        assert!(ssl_state_matches(
+            &[st("client_hello", false), st("server_hello", false)],
+            sh
+        ));
+        assert!(!ssl_state_matches(&[st("server_hello", true)], sh | ch));
+        assert!(ssl_state_matches(&[st("server_hello", true)], ch));
+    }
 }

@@ -41,7 +41,10 @@ pub enum SigKind {
 impl SigKind {
     /// Whether pass/drop of a match applies to the flow (on the packet otherwise).
     pub fn flow_scoped(self) -> bool {
-        !matches!(self, SigKind::Packet | SigKind::Stream | SigKind::PacketStream)
+        !matches!(
+            self,
+            SigKind::Packet | SigKind::Stream | SigKind::PacketStream
+        )
     }
 }
 
@@ -174,8 +177,7 @@ impl Signature {
         let dp = vars
             .ports_of(&rule.dst_port)
             .map_err(|e| err(format!("destination port: {e}")))?;
-        let programs =
-            compile_matches(&d.matches).map_err(|e| err(format!("pcre: {e}")))?;
+        let programs = compile_matches(&d.matches).map_err(|e| err(format!("pcre: {e}")))?;
         let protocol = rule.protocol.as_str();
         let proto = match protocol {
             "ip" => ProtoMatch::Any,
@@ -219,13 +221,16 @@ impl Signature {
             || d.itype.is_some()
             || d.icode.is_some()
             || !d.xbits.is_empty();
-        let negated = addr_has_negation(&rule.src, vars, 0) || addr_has_negation(&rule.dst, vars, 0);
+        let negated =
+            addr_has_negation(&rule.src, vars, 0) || addr_has_negation(&rule.dst, vars, 0);
         let app_proto = d.app_proto.clone();
         let kind = if !sticky.is_empty() || tls_generic {
             SigKind::Tx
         } else if has_payload {
-            let tcp_possible =
-                matches!(proto, ProtoMatch::Any | ProtoMatch::Ip(6) | ProtoMatch::TcpOrUdp);
+            let tcp_possible = matches!(
+                proto,
+                ProtoMatch::Any | ProtoMatch::Ip(6) | ProtoMatch::TcpOrUdp
+            );
             // Suricata's SIG_FLAG_REQUIRE_PACKET / _STREAM: dsize and `flow:no_stream` need
             // the packet; `flow:only_stream` the stream; depth or offset both.
             let anchored = d.matches.iter().any(|m| {
@@ -288,7 +293,7 @@ impl Signature {
             sp,
             dp,
             bidirectional: rule.bidirectional,
-            flow: d.flow.clone(),
+            flow: d.flow,
             programs,
             flowbits,
             dsize: d.dsize,
@@ -309,10 +314,12 @@ impl Signature {
     /// Suricata's flowbits class for ordering: rules that set come first, then those that
     /// set and read, then readers, then rules without flowbits.
     pub fn flowbits_rank(&self) -> u8 {
-        let set = self
-            .flowbits
-            .iter()
-            .any(|f| matches!(f, FlowbitOp::Set(_) | FlowbitOp::Unset(_) | FlowbitOp::Toggle(_)));
+        let set = self.flowbits.iter().any(|f| {
+            matches!(
+                f,
+                FlowbitOp::Set(_) | FlowbitOp::Unset(_) | FlowbitOp::Toggle(_)
+            )
+        });
         let read = self
             .flowbits
             .iter()
@@ -364,26 +371,74 @@ mod tests {
         use SigKind::*;
         let table: &[(&str, SigKind)] = &[
             ("alert tcp any any -> any any (sid:1;)", IpOnly),
-            ("alert ip 10.0.0.0/8 any <> any 53 (flowbits:set,a; sid:1;)", IpOnly),
+            (
+                "alert ip 10.0.0.0/8 any <> any 53 (flowbits:set,a; sid:1;)",
+                IpOnly,
+            ),
             ("alert ip any any -> any any (ip_proto:47; sid:1;)", IpOnly),
             ("alert tcp any any -> ![1.2.3.4] any (sid:1;)", LikeIpOnly),
-            ("alert tcp $HOME_NET any -> $EXTERNAL_NET any (sid:1;)", LikeIpOnly),
-            ("alert tcp any any -> any any (flow:established; sid:1;)", Packet),
-            ("alert tcp any any -> any any (flowbits:isset,a; sid:1;)", Packet),
+            (
+                "alert tcp $HOME_NET any -> $EXTERNAL_NET any (sid:1;)",
+                LikeIpOnly,
+            ),
+            (
+                "alert tcp any any -> any any (flow:established; sid:1;)",
+                Packet,
+            ),
+            (
+                "alert tcp any any -> any any (flowbits:isset,a; sid:1;)",
+                Packet,
+            ),
             ("alert icmp any any -> any any (itype:8; sid:1;)", Packet),
-            ("alert udp any any -> any any (content:\"x\"; sid:1;)", Packet),
-            ("alert tcp any any -> any any (content:\"x\"; dsize:>3; sid:1;)", Packet),
-            ("alert tcp-pkt any any -> any any (content:\"x\"; sid:1;)", Packet),
-            ("alert tcp any any -> any any (content:\"x\"; sid:1;)", Stream),
-            ("alert tcp-stream any any -> any any (content:\"x\"; depth:4; sid:1;)", Stream),
-            ("alert tcp any any -> any any (content:\"x\"; depth:4; sid:1;)", PacketStream),
-            ("alert tcp any any -> any any (content:\"x\"; startswith; sid:1;)", PacketStream),
+            (
+                "alert udp any any -> any any (content:\"x\"; sid:1;)",
+                Packet,
+            ),
+            (
+                "alert tcp any any -> any any (content:\"x\"; dsize:>3; sid:1;)",
+                Packet,
+            ),
+            (
+                "alert tcp-pkt any any -> any any (content:\"x\"; sid:1;)",
+                Packet,
+            ),
+            (
+                "alert tcp any any -> any any (content:\"x\"; sid:1;)",
+                Stream,
+            ),
+            (
+                "alert tcp-stream any any -> any any (content:\"x\"; depth:4; sid:1;)",
+                Stream,
+            ),
+            (
+                "alert tcp any any -> any any (content:\"x\"; depth:4; sid:1;)",
+                PacketStream,
+            ),
+            (
+                "alert tcp any any -> any any (content:\"x\"; startswith; sid:1;)",
+                PacketStream,
+            ),
             ("alert http any any -> any any (sid:1;)", AppLayer),
-            ("alert tcp any any -> any any (app-layer-protocol:tls; sid:1;)", ProtoDetect),
-            ("alert tcp any any -> any any (app-layer-protocol:tls; flow:to_server; sid:1;)", Packet),
-            ("alert tls any any -> any any (tls.sni; content:\"x\"; sid:1;)", Tx),
-            ("alert tls any any -> any any (ssl_state:client_hello; sid:1;)", Tx),
-            ("alert http any any -> any any (content:\"GET\"; http_method; sid:1;)", Tx),
+            (
+                "alert tcp any any -> any any (app-layer-protocol:tls; sid:1;)",
+                ProtoDetect,
+            ),
+            (
+                "alert tcp any any -> any any (app-layer-protocol:tls; flow:to_server; sid:1;)",
+                Packet,
+            ),
+            (
+                "alert tls any any -> any any (tls.sni; content:\"x\"; sid:1;)",
+                Tx,
+            ),
+            (
+                "alert tls any any -> any any (ssl_state:client_hello; sid:1;)",
+                Tx,
+            ),
+            (
+                "alert http any any -> any any (content:\"GET\"; http_method; sid:1;)",
+                Tx,
+            ),
         ];
         for (text, kind) in table {
             assert_eq!(sig(text).kind, *kind, "{text}");
@@ -405,7 +460,8 @@ mod tests {
         assert_eq!(resp.tx_dirs, [false, true]);
         let both = sig("alert tls any any -> any any (ssl_state:server_hello; sid:1;)");
         assert_eq!(both.tx_dirs, [true, true]);
-        let narrowed = sig("alert tls any any -> any any (flow:to_client; ssl_state:server_hello; sid:1;)");
+        let narrowed =
+            sig("alert tls any any -> any any (flow:to_client; ssl_state:server_hello; sid:1;)");
         assert_eq!(narrowed.tx_dirs, [false, true]);
     }
 
@@ -415,7 +471,10 @@ mod tests {
         let both = sig("alert tcp any any -> any any (flowbits:isset,a; flowbits:set,b; sid:1;)");
         let read = sig("alert tcp any any -> any any (flowbits:isset,a; sid:1;)");
         let none = sig("alert tcp any any -> any any (sid:1;)");
-        let ranks: Vec<u8> = [set, both, read, none].iter().map(|s| s.flowbits_rank()).collect();
+        let ranks: Vec<u8> = [set, both, read, none]
+            .iter()
+            .map(|s| s.flowbits_rank())
+            .collect();
         assert_eq!(ranks, [0, 1, 2, 3]);
     }
 

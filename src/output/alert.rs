@@ -133,7 +133,10 @@ impl AlertRecord<'_> {
             o.string("app_proto", p);
         }
         if let Some((flow, to_server)) = self.flow {
-            o.string("direction", if to_server { "to_server" } else { "to_client" });
+            o.string(
+                "direction",
+                if to_server { "to_server" } else { "to_client" },
+            );
             o.object("flow", |f| {
                 f.uint("pkts_toserver", flow.to_server.pkts);
                 f.uint("pkts_toclient", flow.to_client.pkts);
