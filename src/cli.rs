@@ -312,6 +312,20 @@ fn run(args: &Args) -> Result<i32, String> {
             },
         )
     });
+    let strict = ruleset
+        .policy
+        .as_ref()
+        .is_some_and(|p| p.rule_order == crate::rules::aws::RuleOrder::StrictOrder)
+        || ruleset
+            .groups
+            .iter()
+            .any(|g| g.rule_order == crate::rules::aws::RuleOrder::StrictOrder);
+    if strict {
+        // Not silently: the verdicts would be those of another rule order.
+        eprintln!(
+            "rulesim: warning: AWS STRICT_ORDER is not evaluated yet: rules run in Suricata's action order and the policy's default actions are not applied"
+        );
+    }
     if let Some(d) = &detect {
         for e in &d.errors {
             eprintln!("rulesim: warning: rule not evaluated: {e}");
