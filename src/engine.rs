@@ -714,7 +714,7 @@ fn write_alerts(
     for hit in &outcome.alerts {
         let rule = detect.rule_of(hit.sig);
         let metadata = detect.metadata_of(hit.sig);
-        let app_object = flow.and_then(|(f, _)| app_writer(&f.app));
+        let app_object = flow.and_then(|(f, _)| app_writer(&f.app, hit.tx_id));
         let app = app_object
             .as_ref()
             .map(|(name, w)| (*name, w.as_ref() as &dyn Fn(&mut JsonObject<'_>)));
@@ -752,8 +752,9 @@ fn write_alerts(
 
 type AppWriter<'a> = (&'static str, Box<dyn Fn(&mut JsonObject<'_>) + 'a>);
 
-/// The app-layer object an alert carries: what the flow's parser knows at alert time.
-fn app_writer(app: &FlowApp) -> Option<AppWriter<'_>> {
+/// The app-layer object an alert carries: what the flow's parser knows at alert time
+/// about the alert's transaction (the latest one for alerts without a transaction).
+fn app_writer(app: &FlowApp, tx_id: Option<u64>) -> Option<AppWriter<'_>> {
     match &app.parser {
         Parser::Tls(t) => Some((
             "tls",
@@ -765,7 +766,10 @@ fn app_writer(app: &FlowApp) -> Option<AppWriter<'_>> {
             }),
         )),
         Parser::Http(h) => {
-            let tx = h.transactions.last()?;
+            let tx = match tx_id {
+                Some(id) => h.transaction(id)?,
+                None => h.transactions.last()?,
+            };
             Some((
                 "http",
                 Box::new(move |o: &mut JsonObject<'_>| {
@@ -785,6 +789,36 @@ fn app_writer(app: &FlowApp) -> Option<AppWriter<'_>> {
                     } else {
                         o.uint("length", 0);
                     }
+                }),
+            ))
+        }
+        Parser::Dns(d) => {
+            let tx = match tx_id {
+                Some(id) => d.txs.iter().find(|t| t.id == id)?,
+                None => d.txs.back()?,
+            };
+            let q = tx.query.as_ref()?;
+            let tx_number = tx.id;
+            Some((
+                "dns",
+                Box::new(move |o: &mut JsonObject<'_>| {
+                    o.uint("version", 2);
+                    let queries: Vec<serde_json::Value> = q
+                        .questions
+                        .iter()
+                        .map(|question| {
+                            serde_json::json!({
+                                "type": "query",
+                                "id": q.id,
+                                "rrname": String::from_utf8_lossy(&question.name),
+                                "rrtype": crate::app::dns::rrtype_name(question.rrtype),
+                                "tx_id": tx_number,
+                                "opcode": q.opcode(),
+                            })
+                        })
+                        .collect();
+                    let text = serde_json::to_vec(&queries).unwrap_or_else(|_| b"[]".to_vec());
+                    o.raw("query", &text);
                 }),
             ))
         }

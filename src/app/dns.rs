@@ -226,3 +226,35 @@ impl TcpReader {
         out
     }
 }
+
+/// The record type's name as EVE writes it (`A`, `AAAA`, ...); the number for others.
+pub fn rrtype_name(t: u16) -> String {
+    let name = match t {
+        1 => "A",
+        2 => "NS",
+        5 => "CNAME",
+        6 => "SOA",
+        12 => "PTR",
+        13 => "HINFO",
+        15 => "MX",
+        16 => "TXT",
+        28 => "AAAA",
+        33 => "SRV",
+        35 => "NAPTR",
+        39 => "DNAME",
+        41 => "OPT",
+        43 => "DS",
+        46 => "RRSIG",
+        47 => "NSEC",
+        48 => "DNSKEY",
+        50 => "NSEC3",
+        64 => "SVCB",
+        65 => "HTTPS",
+        99 => "SPF",
+        252 => "AXFR",
+        255 => "ANY",
+        257 => "CAA",
+        _ => return t.to_string(),
+    };
+    name.to_string()
+}
