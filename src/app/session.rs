@@ -125,6 +125,9 @@ impl DnsState {
 #[derive(Clone, Debug)]
 struct TcpDirection {
     stream: StreamBuffer,
+    /// Stream offset of the direction's FIN, once seen: the sequence number it takes is
+    /// no data, so an ACK past it is no gap.
+    fin_at: Option<u64>,
     /// A hole was skipped: the parser of this direction stops (its state is unknown).
     gap: bool,
 }
@@ -150,6 +153,19 @@ pub struct AppUpdate {
     pub stored: bool,
 }
 
+/// Reassembled bytes waiting for raw-stream rules, per direction.
+#[derive(Clone, Debug, Default)]
+struct RawWindows {
+    /// Bytes not yet inspected.
+    data: [Vec<u8>; 2],
+    /// Stream offset of the first byte in `data`.
+    offset: [u64; 2],
+    /// Bytes ever delivered (the stream's right edge).
+    delivered: [u64; 2],
+    /// App-layer progress since the last inspection (Suricata's raw trigger).
+    trigger: [bool; 2],
+}
+
 /// Application-layer state of one flow.
 #[derive(Clone, Debug, Default)]
 pub struct FlowApp {
@@ -161,20 +177,16 @@ pub struct FlowApp {
     udp_tried: [bool; 2],
     /// The session was picked up mid-stream (no SYN seen).
     midstream_session: bool,
-    /// Reassembled bytes not yet inspected by raw-stream rules.
-    raw: [Vec<u8>; 2],
-    /// Stream offset of the first byte in `raw`.
-    raw_offset: [u64; 2],
-    /// Bytes ever delivered per direction (the stream's right edge for raw inspection).
-    delivered: [u64; 2],
-    /// App-layer progress since the last raw inspection (Suricata's raw trigger).
-    raw_trigger: [bool; 2],
+    /// Raw-stream windows, when some rule inspects the raw stream.
+    raw: Option<Box<RawWindows>>,
     /// The flow was dropped in inline mode: its stream and parsers stop.
     stopped: bool,
     /// Bumped whenever a parser consumed bytes: transactions may have progressed.
     pub generation: u64,
     /// The flow's ports are DNS detection ports / Kerberos' port (probing hints).
     port_hints: (bool, bool),
+    /// A direction whose bytes nothing needs any more: its stream was released.
+    released: [bool; 2],
 }
 
 fn idx(to_server: bool) -> usize {
@@ -204,24 +216,30 @@ impl FlowApp {
             }
         }
         self.streams = None;
-        for r in &mut self.raw {
-            *r = Vec::new();
-        }
+        self.raw = None;
     }
 
     /// Raw-stream bytes of a direction waiting for inspection, with the stream offset of
     /// the first one, and whether the app layer made progress since the last inspection.
     pub fn raw_pending(&self, to_server: bool) -> (&[u8], u64, bool) {
         let i = idx(to_server);
-        (&self.raw[i], self.raw_offset[i], self.raw_trigger[i])
+        match &self.raw {
+            Some(r) => (&r.data[i], r.offset[i], r.trigger[i]),
+            None => (&[], 0, false),
+        }
     }
 
     /// Takes the pending raw bytes of a direction (they have been inspected).
     pub fn take_raw(&mut self, to_server: bool) -> Vec<u8> {
         let i = idx(to_server);
-        self.raw_trigger[i] = false;
-        self.raw_offset[i] = self.delivered[i];
-        std::mem::take(&mut self.raw[i])
+        match self.raw.as_mut() {
+            Some(r) => {
+                r.trigger[i] = false;
+                r.offset[i] = r.delivered[i];
+                std::mem::take(&mut r.data[i])
+            }
+            None => Vec::new(),
+        }
     }
 
     /// Looks at one packet of the flow (`to_server`: sent by the client).
@@ -240,6 +258,9 @@ impl FlowApp {
         match p.transport {
             Transport::Udp { .. } => self.on_udp(p, to_server, config, &mut update),
             Transport::Tcp(t) => {
+                if self.released == [true, true] {
+                    return update;
+                }
                 let i = idx(to_server);
                 if self.streams.is_none() {
                     let (sp, dp) = p.ports();
@@ -259,8 +280,12 @@ impl FlowApp {
                         &config.stream,
                     ),
                     gap: false,
+                    fin_at: None,
                 };
-                if syn {
+                let released = self.released[i];
+                if released {
+                    // Nothing needs this direction's bytes; its ACKs still matter.
+                } else if syn {
                     // No client SYN, no session: a flow picked up at its SYN/ACK is not
                     // parsed (stream.midstream: false).
                     let opens = (to_server && !ack) || (!to_server && ack && streams[0].is_some());
@@ -276,7 +301,7 @@ impl FlowApp {
                 // Data on a SYN is not reassembled (no TCP Fast Open support, as Suricata
                 // without it); a segment reaching before the stream's start is not "added"
                 // either: stream rules see such packets themselves.
-                if !p.payload.is_empty() && !syn {
+                if !p.payload.is_empty() && !syn && !released {
                     if let Some(d) = streams[i].as_mut() {
                         let starts_inside = d.stream.offset_of(t.seq) >= 0;
                         let inserted = d.stream.insert(t.seq, p.payload, &mut shared.mem);
@@ -284,18 +309,25 @@ impl FlowApp {
                             && matches!(inserted, crate::stream::Inserted::Stored { .. });
                     }
                 }
+                if t.flags & tcp_flags::FIN != 0 {
+                    if let Some(d) = streams[i].as_mut() {
+                        let end = d.stream.offset_of(t.seq) + p.payload.len() as i64;
+                        d.fin_at = Some(end.max(0) as u64);
+                    }
+                }
                 if config.inline {
                     self.deliver(to_server, None, config, shared, &mut update);
                 } else if ack {
                     let o = 1 - i;
                     let limit = self.streams.as_ref().and_then(|s| s[o].as_ref()).map(|d| {
-                        let off = d.stream.offset_of(t.ack);
-                        off.max(0) as u64
+                        let off = d.stream.offset_of(t.ack).max(0) as u64;
+                        d.fin_at.map_or(off, |f| off.min(f))
                     });
                     if let Some(limit) = limit {
                         self.deliver(!to_server, Some(limit), config, shared, &mut update);
                     }
                 }
+                self.release_unneeded(config, shared);
             }
             _ => {}
         }
@@ -308,6 +340,46 @@ impl FlowApp {
             .as_ref()
             .and_then(|s| s[idx(to_server)].as_ref())
             .is_some_and(|d| d.stream.held() > 0)
+    }
+
+    /// Whether anything still needs a direction's bytes: protocol detection, a parser
+    /// before its handshake is over, or raw-stream rules.
+    fn needs_bytes(&self, i: usize, config: &AppConfig) -> bool {
+        if config.keep_raw {
+            return true;
+        }
+        match self.proto {
+            AppProto::Unknown => !self.detection.as_ref().is_some_and(|d| d.gave_up[i]),
+            AppProto::Failed => false,
+            AppProto::Known(_) => match &self.parser {
+                Parser::None => false,
+                Parser::Tls(t) => !t.done(i == 0),
+                Parser::Http(_) | Parser::Dns(_) => true,
+            },
+        }
+    }
+
+    /// Frees the streams of directions whose bytes nothing needs (most of a capture's
+    /// bytes, in flows of protocols rulesim does not parse, or after a TLS handshake).
+    fn release_unneeded(&mut self, config: &AppConfig, shared: &mut AppShared) {
+        for i in 0..2 {
+            let held = self.streams.as_ref().is_some_and(|s| s[i].is_some());
+            if held && !self.needs_bytes(i, config) {
+                if let Some(d) = self.streams.as_mut().and_then(|s| s[i].take()) {
+                    let mut d = d;
+                    d.stream.clear(&mut shared.mem);
+                }
+                self.released[i] = true;
+            }
+        }
+        if self
+            .streams
+            .as_ref()
+            .is_some_and(|s| s.iter().all(Option::is_none))
+            && self.released != [false, false]
+        {
+            self.streams = None;
+        }
     }
 
     /// End of the flow, one direction (Suricata's pseudo packet of that direction):
@@ -337,11 +409,14 @@ impl FlowApp {
         if let Some(s) = self.streams.as_mut() {
             s.swap(0, 1);
         }
-        self.raw.swap(0, 1);
-        self.raw_offset.swap(0, 1);
-        self.delivered.swap(0, 1);
-        self.raw_trigger.swap(0, 1);
+        if let Some(r) = self.raw.as_mut() {
+            r.data.swap(0, 1);
+            r.offset.swap(0, 1);
+            r.delivered.swap(0, 1);
+            r.trigger.swap(0, 1);
+        }
         self.udp_tried.swap(0, 1);
+        self.released.swap(0, 1);
     }
 
     fn on_udp(
@@ -411,14 +486,15 @@ impl FlowApp {
             };
             let gap = d.gap;
             d.stream.consume(chunk.len() as u64, &mut shared.mem);
-            self.delivered[i] += chunk.len() as u64;
             if config.keep_raw {
-                let raw = &mut self.raw[i];
-                raw.extend_from_slice(&chunk);
-                if raw.len() > RAW_WINDOW {
-                    let cut = raw.len() - RAW_WINDOW;
-                    raw.drain(..cut);
-                    self.raw_offset[i] += cut as u64;
+                let r = self.raw.get_or_insert_with(Default::default);
+                r.delivered[i] += chunk.len() as u64;
+                let data = &mut r.data[i];
+                data.extend_from_slice(&chunk);
+                if data.len() > RAW_WINDOW {
+                    let cut = data.len() - RAW_WINDOW;
+                    data.drain(..cut);
+                    r.offset[i] += cut as u64;
                     shared.raw_dropped += cut as u64;
                 }
             }
@@ -462,8 +538,8 @@ impl FlowApp {
                             self.parse(ts, seen, update);
                         }
                     }
-                    if !config.inline {
-                        self.raw_trigger = [true, true];
+                    if let Some(r) = self.raw.as_mut().filter(|_| !config.inline) {
+                        r.trigger = [true, true];
                     }
                     return;
                 }
@@ -498,7 +574,9 @@ impl FlowApp {
             }
         }
         update.parsed[i] = true;
-        self.raw_trigger[i] = true;
+        if let Some(r) = self.raw.as_mut() {
+            r.trigger[i] = true;
+        }
         self.generation += 1;
     }
 }

@@ -124,6 +124,13 @@ impl TlsSession {
         Some(matches!(data[0], CONTENT_HANDSHAKE | CONTENT_ALERT) && data[1] == 3 && data[2] <= 4)
     }
 
+    /// Whether a direction's handshake is over (encrypted, or parsing failed): its further
+    /// bytes change nothing the parser reports.
+    pub fn done(&self, to_server: bool) -> bool {
+        let d = self.dir(to_server);
+        d.encrypted || d.error.is_some()
+    }
+
     /// The version EVE shows: the ServerHello's, `UNDETERMINED` before it.
     pub fn version_name(&self) -> &'static str {
         match self.server_hello.as_ref().map(|s| s.version) {

@@ -103,21 +103,27 @@ pub enum FlowAction {
     Drop,
 }
 
-/// Per-flow detection state.
+/// Per-flow detection state. Small inline; flowbits and transaction progress, which
+/// most flows never need, live behind a box.
 #[derive(Clone, Debug, Default)]
 pub struct FlowDetect {
     pub action: Option<FlowAction>,
     iponly_done: [bool; 2],
     pd_done: [bool; 2],
+    /// The TCP session was established before the current packet.
+    pub established: bool,
+    /// An alert was written for the flow.
+    pub alerted: bool,
+    more: Option<Box<FlowDetectMore>>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct FlowDetectMore {
     bits: Vec<u32>,
     /// (signature, transaction) inspections that are over (matched or can no longer match).
     tx_done: rustc_hash::FxHashSet<(u32, u64)>,
     /// Per direction, the first transaction still inspected.
     inspect_id: [u64; 2],
-    /// The TCP session was established before the current packet.
-    pub established: bool,
-    /// An alert was written for the flow.
-    pub alerted: bool,
 }
 
 impl FlowDetect {
@@ -125,7 +131,17 @@ impl FlowDetect {
     pub fn reverse(&mut self) {
         self.iponly_done.swap(0, 1);
         self.pd_done.swap(0, 1);
-        self.inspect_id.swap(0, 1);
+        if let Some(m) = self.more.as_mut() {
+            m.inspect_id.swap(0, 1);
+        }
+    }
+
+    fn bits(&self) -> &[u32] {
+        self.more.as_ref().map_or(&[], |m| &m.bits)
+    }
+
+    fn more(&mut self) -> &mut FlowDetectMore {
+        self.more.get_or_insert_with(Default::default)
     }
 }
 
@@ -483,7 +499,8 @@ impl DetectEngine {
         let AppProto::Known(proto) = app.proto else {
             return;
         };
-        let txs = buffers::transactions(&app.parser, fd.inspect_id[d]);
+        let from = fd.more.as_ref().map_or(0, |m| m.inspect_id[d]);
+        let txs = buffers::transactions(&app.parser, from);
         let mut all_complete_before = true;
         for tx in &txs {
             if !tx.ready[d] {
@@ -492,7 +509,12 @@ impl DetectEngine {
             }
             for &n in &self.tx {
                 let s = &self.sigs[n as usize];
-                if !s.tx_dirs[d] || fd.tx_done.contains(&(n, tx.id)) {
+                if !s.tx_dirs[d]
+                    || fd
+                        .more
+                        .as_ref()
+                        .is_some_and(|m| m.tx_done.contains(&(n, tx.id)))
+                {
                     continue;
                 }
                 if !app_proto_matches(s.app_proto.as_deref(), proto) {
@@ -503,18 +525,18 @@ impl DetectEngine {
                 }
                 if self.tx_matches(s, tx, to_server, &app.parser) {
                     apply_bits(s, fd);
-                    fd.tx_done.insert((n, tx.id));
+                    fd.more().tx_done.insert((n, tx.id));
                     hits.push(Hit {
                         sig: n,
                         flow_scoped: true,
                         tx_id: Some(tx.id),
                     });
                 } else if tx.complete[d] {
-                    fd.tx_done.insert((n, tx.id));
+                    fd.more().tx_done.insert((n, tx.id));
                 }
             }
             if all_complete_before && tx.complete[d] {
-                fd.inspect_id[d] = tx.id + 1;
+                fd.more().inspect_id[d] = tx.id + 1;
             } else {
                 all_complete_before = false;
             }
@@ -681,7 +703,7 @@ impl DetectEngine {
                 return false;
             }
         }
-        let bits: &[u32] = flow.map_or(&[], |(f, _)| &f.bits);
+        let bits: &[u32] = flow.map_or(&[], |(f, _)| f.bits());
         for op in &s.flowbits {
             match op {
                 FlowbitOp::IsSet(ids) if !ids.iter().any(|i| bits.contains(i)) => return false,
@@ -802,19 +824,25 @@ fn apply_bits(s: &Signature, fd: &mut FlowDetect) {
     for op in &s.flowbits {
         match op {
             FlowbitOp::Set(ids) => {
+                let bits = &mut fd.more().bits;
                 for i in ids {
-                    if !fd.bits.contains(i) {
-                        fd.bits.push(*i);
+                    if !bits.contains(i) {
+                        bits.push(*i);
                     }
                 }
             }
-            FlowbitOp::Unset(ids) => fd.bits.retain(|b| !ids.contains(b)),
+            FlowbitOp::Unset(ids) => {
+                if let Some(m) = fd.more.as_mut() {
+                    m.bits.retain(|b| !ids.contains(b));
+                }
+            }
             FlowbitOp::Toggle(ids) => {
+                let bits = &mut fd.more().bits;
                 for i in ids {
-                    if let Some(at) = fd.bits.iter().position(|b| b == i) {
-                        fd.bits.swap_remove(at);
+                    if let Some(at) = bits.iter().position(|b| b == i) {
+                        bits.swap_remove(at);
                     } else {
-                        fd.bits.push(*i);
+                        bits.push(*i);
                     }
                 }
             }
@@ -861,7 +889,10 @@ mod tests {
         let mut th = Thresholds::default();
         let a: IpAddr = "10.0.0.1".parse().expect("ip");
         let b: IpAddr = "10.0.0.2".parse().expect("ip");
-        times.iter().map(|&s| th.allows(1, v, df, a, b, s)).collect()
+        times
+            .iter()
+            .map(|&s| th.allows(1, v, df, a, b, s))
+            .collect()
     }
 
     #[test]
