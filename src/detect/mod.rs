@@ -14,6 +14,7 @@
 
 pub mod buffers;
 pub mod payload;
+pub mod pcre;
 pub mod signature;
 
 use std::borrow::Cow;

@@ -12,7 +12,7 @@ use crate::rules::options::{FlowValue, FlowbitsValue, NumTest, ThresholdValue};
 use crate::rules::sets::{AddrSet, PortSet};
 use crate::rules::{Action, Rule, VarTable};
 
-use super::payload::{compile_matches, BufferProgram};
+use super::payload::{compile_detection, BufferProgram};
 
 /// When a rule is evaluated, and what its pass/drop applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,7 +177,7 @@ impl Signature {
         let dp = vars
             .ports_of(&rule.dst_port)
             .map_err(|e| err(format!("destination port: {e}")))?;
-        let programs = compile_matches(&d.matches).map_err(|e| err(format!("pcre: {e}")))?;
+        let programs = compile_detection(d).map_err(|e| err(format!("pcre: {e}")))?;
         let protocol = rule.protocol.as_str();
         let proto = match protocol {
             "ip" => ProtoMatch::Any,

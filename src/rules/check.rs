@@ -16,6 +16,7 @@ use super::options::{
 use super::parse::{parse_rule, RawOption};
 use super::rule::{Action, Detection, Rule, RuleOption, RuleOrigin};
 use super::RuleContext;
+use crate::detect::pcre::PcreError;
 
 /// Which side of a transaction a buffer belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,6 +206,34 @@ impl Checker<'_> {
             RuleErrorKind::InvalidValue(o.keyword.clone()),
             e,
         )
+    }
+
+    /// A pattern PCRE2 refuses (invalid value) or rulesim cannot evaluate exactly
+    /// (unsupported), pointing at the construct; `pattern_at` is where the pattern starts
+    /// in the value.
+    fn pcre_err(&self, o: &RawOption, pattern_at: usize, e: &PcreError) -> RuleError {
+        let (vo, vlen) = o.value_span.unwrap_or(o.keyword_span);
+        let (at, len) = match e.offset() {
+            Some(off) => ((pattern_at + off).min(vlen.saturating_sub(1)), 1),
+            None => (0, vlen.max(1)),
+        };
+        if e.is_invalid() {
+            self.source.error(
+                RuleErrorKind::InvalidValue(o.keyword.clone()),
+                vo + at,
+                len,
+                format!("invalid `{}`: {e}", o.keyword),
+                None,
+            )
+        } else {
+            self.source.error(
+                RuleErrorKind::Unsupported(o.keyword.clone()),
+                vo + at,
+                len,
+                format!("`{}`: {e}; the rule is not loaded", o.keyword),
+                Some("not supported by rulesim's regex engine".to_string()),
+            )
+        }
     }
 
     // Errors are built once per bad rule; their size does not matter here.
@@ -457,6 +486,13 @@ impl Checker<'_> {
                     name,
                     value: value.map(|v| v.trim().trim_matches('"').to_string()),
                 });
+                if name == "pcrexform" {
+                    let pattern = v.trim().trim_matches('"');
+                    if let Err(e) = crate::detect::payload::compile_pcrexform(pattern) {
+                        let pattern_at = v.find(pattern).unwrap_or(0);
+                        return Err(self.pcre_err(o, pattern_at, &e));
+                    }
+                }
                 if name == "xor" {
                     let key = v.trim_matches('"');
                     if key.len() % 2 != 0 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -659,6 +695,12 @@ impl Checker<'_> {
             }
             "pcre" => {
                 let p = parse_pcre(v).map_err(|e| self.value_err(o, e))?;
+                // Translated and compiled now, so a pattern rulesim cannot evaluate
+                // exactly refuses the rule at load.
+                if let Err(e) = crate::detect::pcre::compile_pcre(&p) {
+                    let pattern_at = v.find('/').map_or(0, |i| i + 1);
+                    return Err(self.pcre_err(o, pattern_at, &e));
+                }
                 let mut buffer = st.buffer.map(|(b, _)| b);
                 if let Some(flag_buffer) = p.buffer() {
                     if let Some(b) = buffer.filter(|b| !same_buffer(b, flag_buffer)) {

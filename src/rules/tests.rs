@@ -248,3 +248,66 @@ fn same_verdicts_as_suricata_on_the_tricky_corpus() {
         disagreements.join("\n")
     );
 }
+
+#[test]
+fn pcre_the_regex_engine_cannot_evaluate_is_refused_at_load() {
+    // (rule, construct named, column of the caret: the construct in the pattern)
+    let cases = [
+        (
+            r#"alert tcp any any -> any any (pcre:"/(a|b)x\1/"; sid:1;)"#,
+            "backreference",
+            44,
+        ),
+        (
+            r#"alert tcp any any -> any any (pcre:"/a(?!b)/i"; sid:2;)"#,
+            "negative lookahead",
+            39,
+        ),
+        (
+            r#"alert tcp any any -> any any (content:"x"; pcre:"/(?<=x)y/R"; sid:3;)"#,
+            "lookbehind",
+            51,
+        ),
+        (
+            r#"alert http any any -> any any (http.uri; pcrexform:"a(?=b)(c)"; content:"c"; sid:4;)"#,
+            "lookahead",
+            54,
+        ),
+    ];
+    for (text, what, column) in cases {
+        let e = error_of(text);
+        assert!(
+            matches!(e.kind, RuleErrorKind::Unsupported(_)),
+            "{text}: {e}"
+        );
+        assert!(e.message.contains(what), "{text}: {}", e.message);
+        assert_eq!(e.column, column, "{text}: {e}");
+    }
+    let e = error_of(r#"alert tcp any any -> any any (pcre:"/(a/"; sid:5;)"#);
+    assert_eq!(e.kind, RuleErrorKind::InvalidValue("pcre".into()), "{e}");
+    assert!(e.message.contains("missing closing parenthesis"), "{e}");
+    let e = error_of(
+        r#"alert http any any -> any any (http.uri; pcrexform:"(a)(b)"; content:"c"; sid:6;)"#,
+    );
+    assert_eq!(
+        e.kind,
+        RuleErrorKind::InvalidValue("pcrexform".into()),
+        "{e}"
+    );
+}
+
+#[test]
+fn ordinary_et_style_pcres_load() {
+    let text = [
+        r#"alert http any any -> any any (flow:established,to_server; http.uri; content:"/gate.php"; pcre:"/\/gate\.php\?id=[a-f0-9]{16}$/U"; sid:1;)"#,
+        r#"alert http any any -> any any (http.header; content:"User-Agent|3a 20|"; pcre:"/^User-Agent\x3a\x20[^\r\n]*(?:curl|wget)\/\d/mi"; sid:2;)"#,
+        r#"alert tcp any any -> any any (content:"|00 01|"; depth:2; pcre:"/^.{2}(?P<len>[\x00-\xff]{2})\s+\d+/sR"; sid:3;)"#,
+        r#"alert tls any any -> any any (tls.sni; content:".top"; endswith; pcre:"/^(?:[a-z0-9-]+\.){2,}top$/"; sid:4;)"#,
+        r#"alert http any any -> any any (http.request_body; pcre:"/[&?](?:cmd|exec)=[^&]*(?:%3B|\;|\|)/Pi"; sid:5;)"#,
+        r#"alert tcp any any -> any any (pcre:!"/^(?:GET|POST)\s/"; content:"HTTP/1."; sid:6;)"#,
+    ]
+    .join("\n");
+    let (rules, errors) = parse_rules_text(&text, "et.rules", &ctx());
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(rules.len(), 6);
+}
