@@ -22,7 +22,7 @@ const NETFLOW_GAPS: &[(&str, &str)] = &[];
 /// Netflow records whose `app_proto` equals Suricata's: a floor that only rises. The rest
 /// need HTTP CONNECT tunnels, detection-engine effects on the app layer (flow drops), and
 /// two HTTP requests Suricata calls `failed`.
-const APP_PROTO_AGREEMENT: usize = 435;
+const APP_PROTO_AGREEMENT: usize = 443;
 
 /// Cases whose per-flow alerts differ from Suricata's, with the reason. Everything else
 /// about them (netflow, refusals) is still checked.

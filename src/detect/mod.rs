@@ -524,7 +524,7 @@ impl DetectEngine {
                 if !self.header_matches(s, p) || !self.options_match(s, p, Some((fd, app))) {
                     continue;
                 }
-                if self.tx_matches(s, tx, to_server, &app.parser) {
+                if self.tx_matches(s, tx, to_server, &app.parser, p) {
                     apply_bits(s, fd);
                     fd.more().tx_done.insert((n, tx.id));
                     hits.push(Hit {
@@ -550,6 +550,7 @@ impl DetectEngine {
         tx: &buffers::TxView<'_>,
         to_server: bool,
         parser: &Parser,
+        p: &PacketView<'_>,
     ) -> bool {
         if !s.ssl_state.is_empty() || s.ssl_version.is_some() || s.tls_version.is_some() {
             let Parser::Tls(t) = parser else {
@@ -588,7 +589,12 @@ impl DetectEngine {
         let mut instances: Vec<Cow<'_, [u8]>> = Vec::new();
         for prog in &s.programs {
             let Some(name) = prog.buffer() else {
-                return false;
+                // Payload keywords of a transaction rule look at the stream (or the packet).
+                let data = p.raw.unwrap_or(p.payload);
+                if data.is_empty() || !prog.inspect(data) {
+                    return false;
+                }
+                continue;
             };
             instances.clear();
             buffers::buffer(tx.tx, name, to_server, &mut instances);
