@@ -19,9 +19,10 @@ use serde_json::Value;
 /// Cases whose netflow records depend on a layer not built yet, with the reason.
 const NETFLOW_GAPS: &[(&str, &str)] = &[];
 
-/// Netflow records whose `app_proto` equals Suricata's: a floor that only rises. The rest
-/// need HTTP CONNECT tunnels, detection-engine effects on the app layer (flow drops), and
-/// two HTTP requests Suricata calls `failed`.
+/// Netflow records whose `app_proto` equals Suricata's: a floor that only rises. The six
+/// others: an HTTP CONNECT tunnel carrying TLS (sv-bug-2769), a CONNECT request and a
+/// request line without protocol that Suricata's HTTP parser ends as `failed`, and an SMTP
+/// reply direction Suricata fails (sv-bug-5867-fp-drop-01).
 const APP_PROTO_AGREEMENT: usize = 443;
 
 /// Cases whose per-flow alerts differ from Suricata's, with the reason. Everything else
