@@ -435,7 +435,6 @@ impl Core {
         if flow.detect.action == Some(FlowAction::Pass) {
             return Ok(());
         }
-        let (sp, dp) = p.ports();
         let is_tcp = matches!(p.transport, Transport::Tcp(_));
         let in_stream = is_tcp && update.stored;
         let raw_ready = {
@@ -446,31 +445,15 @@ impl Core {
                     || pending.len() >= RAW_CHUNK
                     || flow.tcp.is_some_and(|t| t.state >= TcpState::LastAck))
         };
-        let icmp = match p.transport {
-            Transport::Icmp {
-                icmp_type,
-                icmp_code,
-                ..
-            } => Some((icmp_type, icmp_code)),
-            _ => None,
-        };
         let outcome = {
             let raw = raw_ready.then(|| flow.app.raw_pending(to_server).0);
             let view = PacketView {
-                src: p.src,
-                dst: p.dst,
-                sp,
-                dp,
-                proto: p.proto,
-                icmp,
-                payload: p.payload,
                 to_server: Some(to_server),
                 established,
                 in_stream,
                 raw,
-                fragment: p.pcap_cnt.is_none(),
                 proto_detected: update.detected,
-                pseudo: false,
+                ..packet_view(p)
             };
             detect.inspect(&view, Some((&mut flow.detect, &flow.app)), p.ts.secs())
         };
@@ -487,19 +470,8 @@ impl Core {
             detect,
             &outcome,
             self.ips,
-            &AlertPacket {
-                ts: p.ts,
-                pcap_cnt: p.pcap_cnt,
-                src: p.src,
-                dst: p.dst,
-                sp,
-                dp,
-                proto: p.proto,
-                icmp,
-                // Suricata writes the flow's VLANs (also on an untagged reply).
-                vlans: flow.vlans.as_slice(),
-                pseudo: false,
-            },
+            // Suricata writes the flow's VLANs (also on an untagged reply).
+            &AlertPacket::of(p, flow.vlans.as_slice()),
             Some((flow, to_server)),
         )
     }
@@ -519,50 +491,14 @@ impl Core {
         let Some(detect) = self.detect.as_mut() else {
             return Ok(());
         };
-        let (sp, dp) = p.ports();
-        let icmp = match p.transport {
-            Transport::Icmp {
-                icmp_type,
-                icmp_code,
-                ..
-            } => Some((icmp_type, icmp_code)),
-            _ => None,
-        };
-        let view = PacketView {
-            src: p.src,
-            dst: p.dst,
-            sp,
-            dp,
-            proto: p.proto,
-            icmp,
-            payload: p.payload,
-            to_server: None,
-            established: false,
-            in_stream: false,
-            raw: None,
-            fragment: p.pcap_cnt.is_none(),
-            proto_detected: false,
-            pseudo: false,
-        };
-        let outcome = detect.inspect(&view, None, p.ts.secs());
+        let outcome = detect.inspect(&packet_view(p), None, p.ts.secs());
         Core::count_outcome(&mut self.stats, &outcome);
         write_alerts(
             &mut self.output,
             detect,
             &outcome,
             self.ips,
-            &AlertPacket {
-                ts: p.ts,
-                pcap_cnt: p.pcap_cnt,
-                src: p.src,
-                dst: p.dst,
-                sp,
-                dp,
-                proto: p.proto,
-                icmp,
-                vlans: p.vlans.as_slice(),
-                pseudo: false,
-            },
+            &AlertPacket::of(p, p.vlans.as_slice()),
             None,
         )
     }
@@ -653,6 +589,56 @@ impl Core {
         *self.stats.app_layer.entry(app).or_insert(0) += 1;
         self.output
             .flow_ended(&flow, reason, written_at, (app, app))
+    }
+}
+
+fn icmp_of(p: &Packet<'_>) -> Option<(u8, u8)> {
+    match p.transport {
+        Transport::Icmp {
+            icmp_type,
+            icmp_code,
+            ..
+        } => Some((icmp_type, icmp_code)),
+        _ => None,
+    }
+}
+
+/// A captured packet as detection sees it; the flow-dependent fields start empty.
+fn packet_view<'a>(p: &Packet<'a>) -> PacketView<'a> {
+    let (sp, dp) = p.ports();
+    PacketView {
+        src: p.src,
+        dst: p.dst,
+        sp,
+        dp,
+        proto: p.proto,
+        icmp: icmp_of(p),
+        payload: p.payload,
+        to_server: None,
+        established: false,
+        in_stream: false,
+        raw: None,
+        fragment: p.pcap_cnt.is_none(),
+        proto_detected: false,
+        pseudo: false,
+    }
+}
+
+impl<'a> AlertPacket<'a> {
+    fn of(p: &Packet<'_>, vlans: &'a [u16]) -> Self {
+        let (sp, dp) = p.ports();
+        AlertPacket {
+            ts: p.ts,
+            pcap_cnt: p.pcap_cnt,
+            src: p.src,
+            dst: p.dst,
+            sp,
+            dp,
+            proto: p.proto,
+            icmp: icmp_of(p),
+            vlans,
+            pseudo: false,
+        }
     }
 }
 
