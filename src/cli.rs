@@ -302,30 +302,32 @@ fn run(args: &Args) -> Result<i32, String> {
     });
     let output = EventOutput::create(&args.log_dir, aws).map_err(|e| e.to_string())?;
 
-    let detect = (!ruleset.rules.is_empty()).then(|| {
+    let strict = ruleset
+        .policy
+        .as_ref()
+        .is_some_and(|p| p.rule_order == crate::rules::aws::RuleOrder::StrictOrder)
+        || (ruleset.policy.is_none()
+            && !ruleset.groups.is_empty()
+            && ruleset
+                .groups
+                .iter()
+                .all(|g| g.rule_order == crate::rules::aws::RuleOrder::StrictOrder));
+    let default_actions = match &ruleset.policy {
+        Some(p) if strict => p.default_actions.clone(),
+        _ => Vec::new(),
+    };
+    let detect = (!ruleset.rules.is_empty() || !default_actions.is_empty()).then(|| {
         crate::detect::DetectEngine::new(
             &ruleset,
             &VarTable::from_config(&settings.vars),
             crate::detect::DetectSettings {
                 ips: settings.simulate_ips,
                 action_order: settings.action_order.clone(),
+                strict,
+                default_actions,
             },
         )
     });
-    let strict = ruleset
-        .policy
-        .as_ref()
-        .is_some_and(|p| p.rule_order == crate::rules::aws::RuleOrder::StrictOrder)
-        || ruleset
-            .groups
-            .iter()
-            .any(|g| g.rule_order == crate::rules::aws::RuleOrder::StrictOrder);
-    if strict {
-        // Not silently: the verdicts would be those of another rule order.
-        eprintln!(
-            "rulesim: warning: AWS STRICT_ORDER is not evaluated yet: rules run in Suricata's action order and the policy's default actions are not applied"
-        );
-    }
     if let Some(d) = &detect {
         for e in &d.errors {
             eprintln!("rulesim: warning: rule not evaluated: {e}");

@@ -76,7 +76,7 @@ fn alerts(packets: &[TimedPacket], rules: &str, ips: bool) -> Vec<Value> {
 }
 
 /// (pcap_cnt, sid, alert.action, verdict.action) of each alert.
-fn summary(alerts: &[Value]) -> Vec<(Option<u64>, u64, String, String)> {
+fn summary(alerts: &[Value]) -> Vec<AlertLine> {
     alerts
         .iter()
         .map(|a| {
@@ -200,4 +200,146 @@ alert tcp any 443 -> any any (flow:to_client; flowbits:isset,hello; sid:31;)
         got.iter().map(|g| (g.0, g.1)).collect::<Vec<_>>(),
         [(Some(9), 31)]
     );
+}
+
+/// A TLS flow from 10.0.0.5 with this SNI, inline: handshake (1-3), ClientHello (4), ...
+fn tls_flow_to(sni: &str, port: u16) -> Vec<TimedPacket> {
+    let mut c = TcpConversation::new(
+        SocketAddr::new("10.0.0.5".parse().expect("ip"), port),
+        sa("93.184.216.34:443"),
+        Timestamp::new(1_700_000_000 + i64::from(port), 0),
+    );
+    c.handshake()
+        .client_sends(&packets::tls_client_hello(Some(sni)))
+        .server_sends(&packets::tls_server_hello())
+        .close();
+    c.packets
+}
+
+/// (pcap_cnt, sid, alert.action, signature) of each alert.
+type AlertLine = (Option<u64>, u64, String, String);
+
+/// Runs a strict-order policy of one rule group (`rules`) with `defaults` inline; returns
+/// (pcap_cnt, sid, alert.action, signature) per alert and the run's drop counters.
+fn strict_run(
+    packets: &[TimedPacket],
+    rules: &str,
+    defaults: &[&str],
+) -> (Vec<AlertLine>, Value) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("in.pcap");
+    write_pcap(&pcap, packets);
+    let group = dir.path().join("group.json");
+    let g = serde_json::json!({
+        "RuleGroup": {"RulesSource": {"RulesString": rules}, "StatefulRuleOptions": {"RuleOrder": "STRICT_ORDER"}},
+        "RuleGroupResponse": {"RuleGroupName": "g", "RuleGroupArn": "arn:aws:network-firewall:us-east-1:1:stateful-rulegroup/g"}
+    });
+    std::fs::write(&group, g.to_string()).expect("write");
+    let policy = dir.path().join("policy.json");
+    let p = serde_json::json!({"FirewallPolicy": {
+        "StatelessDefaultActions": ["aws:forward_to_sfe"], "StatelessFragmentDefaultActions": ["aws:forward_to_sfe"],
+        "StatefulRuleGroupReferences": [
+            {"ResourceArn": "arn:aws:network-firewall:us-east-1:1:stateful-rulegroup/g", "Priority": 1}],
+        "StatefulDefaultActions": defaults,
+        "StatefulEngineOptions": {"RuleOrder": "STRICT_ORDER"},
+        "PolicyVariables": {"RuleVariables": {"HOME_NET": {"Definition": ["10.0.0.0/16"]}}}}});
+    std::fs::write(&policy, p.to_string()).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_rulesim"))
+        .arg("-r")
+        .arg(&pcap)
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--rule-group")
+        .arg(&group)
+        .arg("-l")
+        .arg(dir.path())
+        .arg("-q")
+        .arg("--simulate-ips")
+        .output()
+        .expect("run rulesim");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("eve.json")).expect("eve");
+    let alerts = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json"))
+        .filter(|r| r["event_type"] == "alert")
+        .map(|a| {
+            (
+                a["pcap_cnt"].as_u64(),
+                a["alert"]["signature_id"].as_u64().expect("sid"),
+                a["alert"]["action"].as_str().expect("action").to_string(),
+                a["alert"]["signature"].as_str().expect("msg").to_string(),
+            )
+        })
+        .collect();
+    let stats: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("stats.json")).expect("stats"),
+    )
+    .expect("json");
+    (alerts, stats["detect"].clone())
+}
+
+const ALLOW_GOOD: &str = "pass tls $HOME_NET any -> any any (tls.sni; content:\"good.example\"; nocase; endswith; flow:to_server; sid:1;)";
+
+#[test]
+fn strict_order_drop_established_lets_the_handshake_through_then_drops_what_no_rule_passed() {
+    let defaults = ["aws:drop_established", "aws:alert_established"];
+    // An allowed SNI: the ClientHello (the first established packet) is passed with the
+    // flow; nothing is dropped or logged.
+    let (alerts, detect) = strict_run(
+        &tls_flow_to("www.good.example", 40001),
+        ALLOW_GOOD,
+        &defaults,
+    );
+    assert!(alerts.is_empty(), "{alerts:?}");
+    assert_eq!(detect["drop_packets"], 0);
+    // Another SNI: SYN, SYN/ACK and ACK pass; every established packet is dropped and
+    // logged as AWS logs it (sid 4, "aws:alert_established action", blocked).
+    let (alerts, detect) = strict_run(
+        &tls_flow_to("www.other.example", 40002),
+        ALLOW_GOOD,
+        &defaults,
+    );
+    assert_eq!(alerts.len(), 7, "{alerts:?}");
+    assert_eq!(
+        alerts[0],
+        (
+            Some(4),
+            4,
+            "blocked".into(),
+            "aws:alert_established action".into()
+        )
+    );
+    assert!(alerts.iter().all(|a| a.1 == 4 && a.2 == "blocked"));
+    assert_eq!(detect["drop_packets"], 7);
+}
+
+#[test]
+fn strict_order_drop_strict_drops_the_handshake_too() {
+    let (alerts, detect) = strict_run(
+        &tls_flow_to("www.other.example", 40003),
+        ALLOW_GOOD,
+        &["aws:drop_strict"],
+    );
+    // No alert default: drops are silent (AWS's generated rule carries noalert).
+    assert!(alerts.is_empty(), "{alerts:?}");
+    assert_eq!(detect["drop_packets"], 10);
+}
+
+#[test]
+fn strict_order_logs_an_alert_written_before_a_pass() {
+    // In action order the pass would sort first and silence the alert; in strict order
+    // the alert, written first, logs and the pass then decides.
+    let rules = "alert tls $HOME_NET any -> any any (msg:\"seen\"; tls.sni; content:\"good.example\"; flow:to_server; sid:7;)\n".to_string() + ALLOW_GOOD;
+    let (alerts, detect) = strict_run(
+        &tls_flow_to("www.good.example", 40004),
+        &rules,
+        &["aws:drop_established", "aws:alert_established"],
+    );
+    assert_eq!(alerts, [(Some(4), 7, "allowed".into(), "seen".into())]);
+    assert_eq!(detect["drop_packets"], 0);
 }

@@ -24,7 +24,8 @@ use std::net::IpAddr;
 use crate::app::tls::state as ssl_flags;
 use crate::app::{AppProto, FlowApp, Parser};
 use crate::rules::options::ThresholdValue;
-use crate::rules::{Action, Rule, RuleSet, VarTable};
+use crate::rules::policy::DefaultAction;
+use crate::rules::{Action, Rule, RuleContext, RuleSet, VarTable};
 
 use signature::{num_test, FlowbitOp, ProtoMatch};
 pub use signature::{CompileError, SigKind, Signature};
@@ -95,6 +96,11 @@ pub struct DetectSettings {
     /// IPS (`--simulate-ips`): drops are `blocked`, the packet's verdict is `drop`.
     pub ips: bool,
     pub action_order: ActionOrder,
+    /// AWS `STRICT_ORDER`: rules in the order loaded (groups by priority, rules as
+    /// written), the first pass/drop/reject decides, then `default_actions`.
+    pub strict: bool,
+    /// The policy's stateful default actions (strict order only).
+    pub default_actions: Vec<DefaultAction>,
 }
 
 /// What a flow got from a flow-scoped pass or drop (the first one wins forever).
@@ -273,6 +279,8 @@ pub struct DetectEngine {
     settings: DetectSettings,
     needs_raw: bool,
     thresholds: Thresholds,
+    /// The alert signatures of the default actions (sid 2, 4, 6, 8), by action.
+    default_alerts: Vec<(DefaultAction, u32)>,
     /// Per signature: `alert.category` and the `metadata` pairs.
     categories: Vec<String>,
     metadata: Vec<Vec<(String, String)>>,
@@ -296,19 +304,69 @@ impl DetectEngine {
             }
         }
         let order = &settings.action_order;
-        sigs.sort_by(|a, b| {
-            order
-                .rank(a.action)
-                .cmp(&order.rank(b.action))
-                .then(a.flowbits_rank().cmp(&b.flowbits_rank()))
-                .then(a.priority.cmp(&b.priority))
-                .then(a.sid.cmp(&b.sid))
-                .then(a.gid.cmp(&b.gid))
-        });
+        if settings.strict {
+            // Groups were loaded by priority and rules as written: that is the order.
+            sigs.sort_by_key(|s| s.rule);
+        } else {
+            sigs.sort_by(|a, b| {
+                order
+                    .rank(a.action)
+                    .cmp(&order.rank(b.action))
+                    .then(a.flowbits_rank().cmp(&b.flowbits_rank()))
+                    .then(a.priority.cmp(&b.priority))
+                    .then(a.sid.cmp(&b.sid))
+                    .then(a.gid.cmp(&b.gid))
+            });
+        }
+        let mut rules = ruleset.rules.clone();
+        let mut default_alerts = Vec::new();
+        if settings.strict {
+            // AWS logs default-action alerts as these system signatures.
+            for (action, sid, name) in [
+                (DefaultAction::AlertStrict, 2, "aws:alert_strict"),
+                (DefaultAction::AlertEstablished, 4, "aws:alert_established"),
+                (
+                    DefaultAction::AlertEstablishedAppLayer,
+                    6,
+                    "aws:alert_established_app_layer",
+                ),
+                (
+                    DefaultAction::AlertEstablishedAppLayerToServer,
+                    8,
+                    "aws:alert_established_app_layer_to_server",
+                ),
+            ] {
+                if !settings.default_actions.contains(&action) {
+                    continue;
+                }
+                // No `rev`: the rule's is 0 (Suricata refuses `rev:0` written out).
+                let text =
+                    format!("alert ip any any -> any any (msg:\"{name} action\"; sid:{sid};)");
+                let rule = match crate::rules::parse_rule(&text, &RuleContext::default()) {
+                    Ok(rule) => rule,
+                    Err(e) => {
+                        errors.push(CompileError::Rule {
+                            sid: sid.to_string(),
+                            message: e.message,
+                        });
+                        continue;
+                    }
+                };
+                rules.push(rule);
+                let index = rules.len() - 1;
+                if let Ok(sig) = Signature::compile(index, &rules[index], vars, &mut bit) {
+                    sigs.push(sig);
+                    default_alerts.push((action, sigs.len() as u32 - 1));
+                }
+            }
+        }
         let mut iponly = Vec::new();
         let mut packet = Vec::new();
         let mut tx = Vec::new();
         for (n, s) in sigs.iter().enumerate() {
+            if default_alerts.iter().any(|&(_, d)| d as usize == n) {
+                continue;
+            }
             match s.kind {
                 SigKind::IpOnly => iponly.push(n as u32),
                 SigKind::Tx => tx.push(n as u32),
@@ -322,7 +380,7 @@ impl DetectEngine {
         let categories = sigs
             .iter()
             .map(|s| {
-                let r = &ruleset.rules[s.rule];
+                let r = &rules[s.rule];
                 r.classtype
                     .as_deref()
                     .and_then(|c| classes.get(c))
@@ -331,12 +389,13 @@ impl DetectEngine {
             .collect();
         let metadata = sigs
             .iter()
-            .map(|s| metadata_pairs(&ruleset.rules[s.rule]))
+            .map(|s| metadata_pairs(&rules[s.rule]))
             .collect();
         DetectEngine {
             categories,
             metadata,
-            rules: ruleset.rules.clone(),
+            default_alerts,
+            rules,
             sigs,
             iponly,
             packet,
@@ -366,8 +425,9 @@ impl DetectEngine {
         &self.rules[self.sigs[n as usize].rule]
     }
 
+    /// No rule and no default action: nothing to evaluate.
     pub fn is_empty(&self) -> bool {
-        self.sigs.is_empty()
+        self.sigs.is_empty() && self.settings.default_actions.is_empty()
     }
 
     /// `alert.category`: the classtype's description, or empty.
@@ -484,8 +544,11 @@ impl DetectEngine {
                 self.inspect_transactions(p, to_server, fd, app, &mut hits);
             }
         }
+        let app_decided = flow
+            .as_ref()
+            .is_some_and(|(_, a)| a.proto != AppProto::Unknown);
         let fd = flow.map(|(f, _)| f);
-        self.finalize(hits, p, fd, now_secs)
+        self.finalize(hits, p, fd, now_secs, app_decided)
     }
 
     fn inspect_transactions(
@@ -728,11 +791,9 @@ impl DetectEngine {
         p: &PacketView<'_>,
         mut fd: Option<&mut FlowDetect>,
         now_secs: i64,
+        app_decided: bool,
     ) -> PacketOutcome {
         let mut out = PacketOutcome::default();
-        if hits.is_empty() {
-            return out;
-        }
         hits.sort_by_key(|h| (h.sig, h.tx_id));
         hits.dedup_by_key(|h| (h.sig, h.tx_id));
         for h in hits {
@@ -792,7 +853,58 @@ impl DetectEngine {
                 break;
             }
         }
+        if self.settings.strict && !out.pass && !out.drop && !p.pseudo {
+            self.apply_defaults(p, fd, app_decided, &mut out);
+        }
         out
+    }
+
+    /// AWS stateful default actions, for a packet no pass, drop or reject rule decided.
+    /// "Established" is Suricata's (`flow:established`); the application-layer variants
+    /// wait, approximately, until the flow's protocol is decided.
+    fn apply_defaults(
+        &self,
+        p: &PacketView<'_>,
+        mut fd: Option<&mut FlowDetect>,
+        app_decided: bool,
+        out: &mut PacketOutcome,
+    ) {
+        use DefaultAction as D;
+        let to_server = p.to_server != Some(false);
+        let applies = |a: D| match a {
+            D::DropStrict | D::AlertStrict => true,
+            D::DropEstablished | D::AlertEstablished => p.established,
+            D::DropEstablishedAppLayer | D::AlertEstablishedAppLayer => {
+                p.established && app_decided
+            }
+            D::DropEstablishedAppLayerToServer | D::AlertEstablishedAppLayerToServer => {
+                p.established && app_decided && to_server
+            }
+        };
+        let drops = self.settings.default_actions.iter().any(|&a| {
+            matches!(
+                a,
+                D::DropStrict
+                    | D::DropEstablished
+                    | D::DropEstablishedAppLayer
+                    | D::DropEstablishedAppLayerToServer
+            ) && applies(a)
+        });
+        if drops {
+            out.drop = true;
+        }
+        for &(action, sig) in &self.default_alerts {
+            if applies(action) {
+                out.alerts.push(AlertHit {
+                    sig,
+                    tx_id: None,
+                    blocked: drops && self.settings.ips,
+                });
+                if let Some(f) = fd.as_deref_mut() {
+                    f.alerted = true;
+                }
+            }
+        }
     }
 }
 
