@@ -28,18 +28,8 @@ fn lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-fn sa(s: &str) -> SocketAddr {
-    s.parse().expect("socket address literal")
-}
-
-fn write_pcap(path: &Path, packets: &[TimedPacket]) {
-    let mut w = PcapWriter::new(Vec::new(), 1).expect("header");
-    for p in packets {
-        w.packet(p.ts, &Link::ethernet().wrap(&p.ip))
-            .expect("packet");
-    }
-    std::fs::write(path, w.into_inner()).expect("write pcap");
-}
+mod common;
+use common::{sa, write_pcap};
 
 fn http_conversation(port: u16, start: i64) -> Vec<TimedPacket> {
     let mut c = TcpConversation::new(

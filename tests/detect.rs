@@ -4,26 +4,16 @@
 //! single`, with and without `--simulate-ips`) on the same capture and rules.
 
 use std::net::SocketAddr;
-use std::path::Path;
+
 use std::process::Command;
 
-use rulesim::synth::packets::{self, Link, TcpConversation};
-use rulesim::synth::{PcapWriter, TimedPacket};
+use rulesim::synth::packets::{self, TcpConversation};
+use rulesim::synth::TimedPacket;
 use rulesim::time::Timestamp;
 use serde_json::Value;
 
-fn sa(s: &str) -> SocketAddr {
-    s.parse().expect("socket address literal")
-}
-
-fn write_pcap(path: &Path, packets: &[TimedPacket]) {
-    let mut w = PcapWriter::new(Vec::new(), 1).expect("header");
-    for p in packets {
-        w.packet(p.ts, &Link::ethernet().wrap(&p.ip))
-            .expect("packet");
-    }
-    std::fs::write(path, w.into_inner()).expect("write pcap");
-}
+mod common;
+use common::{sa, write_pcap};
 
 /// SYN(1) SYN/ACK(2) ACK(3) ClientHello(4) ACK(5) ServerHello(6) ACK(7) FIN(8..10): the
 /// sequence the spec's timing confirmation uses.
@@ -221,11 +211,7 @@ type AlertLine = (Option<u64>, u64, String, String);
 
 /// Runs a strict-order policy of one rule group (`rules`) with `defaults` inline; returns
 /// (pcap_cnt, sid, alert.action, signature) per alert and the run's drop counters.
-fn strict_run(
-    packets: &[TimedPacket],
-    rules: &str,
-    defaults: &[&str],
-) -> (Vec<AlertLine>, Value) {
+fn strict_run(packets: &[TimedPacket], rules: &str, defaults: &[&str]) -> (Vec<AlertLine>, Value) {
     let dir = tempfile::tempdir().expect("tempdir");
     let pcap = dir.path().join("in.pcap");
     write_pcap(&pcap, packets);
