@@ -242,15 +242,7 @@ impl Engine {
                             self.core.stats.decoder.reassembled += 1;
                             self.core.track(&mut self.flows, &p)?;
                         }
-                        Err(invalid) => {
-                            *self
-                                .core
-                                .stats
-                                .decoder
-                                .invalid
-                                .entry(invalid.name().to_string())
-                                .or_insert(0) += 1;
-                        }
+                        Err(invalid) => self.count_invalid(invalid.name()),
                     }
                     self.decoder.clear_reassembled();
                 }
@@ -264,15 +256,7 @@ impl Engine {
                 };
                 *self.core.stats.decoder.non_ip.entry(name).or_insert(0) += 1;
             }
-            Decoded::Invalid(invalid) => {
-                *self
-                    .core
-                    .stats
-                    .decoder
-                    .invalid
-                    .entry(invalid.name().to_string())
-                    .or_insert(0) += 1;
-            }
+            Decoded::Invalid(invalid) => self.count_invalid(invalid.name()),
         }
         Ok(())
     }

@@ -471,37 +471,42 @@ impl FlowApp {
         update: &mut AppUpdate,
     ) {
         let i = idx(to_server);
-        loop {
-            let Some(d) = self.streams.as_mut().and_then(|s| s[i].as_mut()) else {
-                return;
-            };
-            let chunk = match d.stream.next_app_chunk(limit) {
-                None => return,
-                Some(AppChunk::Gap(_)) => {
-                    d.gap = true;
-                    shared.gaps += 1;
-                    continue;
+        // The streams are set aside while their bytes are handed on, so that the parsers
+        // read them in place (no copy per chunk).
+        let Some(mut streams) = self.streams.take() else {
+            return;
+        };
+        if let Some(d) = streams[i].as_mut() {
+            loop {
+                let chunk = match d.stream.next_app_chunk(limit) {
+                    None => break,
+                    Some(AppChunk::Gap(_)) => {
+                        d.gap = true;
+                        shared.gaps += 1;
+                        continue;
+                    }
+                    Some(AppChunk::Data(c)) => c,
+                };
+                let len = chunk.len() as u64;
+                if config.keep_raw {
+                    let r = self.raw.get_or_insert_with(Default::default);
+                    r.delivered[i] += len;
+                    let data = &mut r.data[i];
+                    data.extend_from_slice(chunk);
+                    if data.len() > RAW_WINDOW {
+                        let cut = data.len() - RAW_WINDOW;
+                        data.drain(..cut);
+                        r.offset[i] += cut as u64;
+                        shared.raw_dropped += cut as u64;
+                    }
                 }
-                Some(AppChunk::Data(c)) => c.to_vec(),
-            };
-            let gap = d.gap;
-            d.stream.consume(chunk.len() as u64, &mut shared.mem);
-            if config.keep_raw {
-                let r = self.raw.get_or_insert_with(Default::default);
-                r.delivered[i] += chunk.len() as u64;
-                let data = &mut r.data[i];
-                data.extend_from_slice(&chunk);
-                if data.len() > RAW_WINDOW {
-                    let cut = data.len() - RAW_WINDOW;
-                    data.drain(..cut);
-                    r.offset[i] += cut as u64;
-                    shared.raw_dropped += cut as u64;
+                if !d.gap {
+                    self.app_data(to_server, chunk, config, update);
                 }
-            }
-            if !gap {
-                self.app_data(to_server, &chunk, config, update);
+                d.stream.consume(len, &mut shared.mem);
             }
         }
+        self.streams = Some(streams);
     }
 
     /// New in-order bytes of one direction of a TCP session.
