@@ -325,6 +325,7 @@ fn run(args: &Args) -> Result<i32, String> {
                 action_order: settings.action_order.clone(),
                 strict,
                 default_actions,
+                prefilter_off: settings.prefilter_off,
             },
         )
     });

@@ -98,6 +98,9 @@ pub struct Settings {
     /// `exception-policy` (or `stream.midstream-policy`): what IPS mode does with a TCP
     /// flow picked up mid-stream when `stream.midstream` is off.
     pub midstream_policy: ExceptionPolicy,
+    /// `detect.prefilter: false`: inspect every rule on every packet (a diagnostic: the
+    /// prefilter never changes an answer, this checks that it does not).
+    pub prefilter_off: bool,
 }
 
 /// Suricata's exception policies (`exception-policy`, `*.<exception>-policy`).
@@ -358,6 +361,10 @@ impl Settings {
                 self.midstream_policy = ExceptionPolicy::parse(value).ok_or_else(|| {
                     bad("expected auto, ignore, drop-flow, drop-packet, pass-flow, pass-packet, bypass or reject")
                 })?
+            }
+            "detect.prefilter" => {
+                self.prefilter_off =
+                    !boolean(value).ok_or_else(|| bad("expected true or false"))?
             }
             "action-order" => {
                 self.action_order = crate::detect::ActionOrder::parse(value).map_err(|e| bad(&e))?

@@ -15,6 +15,7 @@
 pub mod buffers;
 pub mod payload;
 pub mod pcre;
+pub mod prefilter;
 pub mod signature;
 
 use std::borrow::Cow;
@@ -27,6 +28,7 @@ use crate::rules::options::ThresholdValue;
 use crate::rules::policy::DefaultAction;
 use crate::rules::{Action, Rule, RuleContext, RuleSet, VarTable};
 
+use prefilter::{Prefilter, PrefilterSummary, Scratch};
 use signature::{num_test, FlowbitOp, ProtoMatch};
 pub use signature::{CompileError, SigKind, Signature};
 
@@ -101,6 +103,8 @@ pub struct DetectSettings {
     pub strict: bool,
     /// The policy's stateful default actions (strict order only).
     pub default_actions: Vec<DefaultAction>,
+    /// Inspect every rule on every packet instead of the prefilter's candidates.
+    pub prefilter_off: bool,
 }
 
 /// What a flow got from a flow-scoped pass or drop (the first one wins forever).
@@ -274,7 +278,6 @@ pub struct DetectEngine {
     sigs: Vec<Signature>,
     /// Signature numbers by phase.
     iponly: Vec<u32>,
-    packet: Vec<u32>,
     tx: Vec<u32>,
     settings: DetectSettings,
     needs_raw: bool,
@@ -286,6 +289,16 @@ pub struct DetectEngine {
     metadata: Vec<Vec<(String, String)>>,
     /// Rules that could not be compiled, with why.
     pub errors: Vec<CompileError>,
+    prefilter: Prefilter,
+    work: Work,
+}
+
+/// Per-packet working memory, reused so that inspection does not allocate.
+#[derive(Default)]
+struct Work {
+    hits: Vec<Hit>,
+    candidates: Vec<u32>,
+    scratch: Scratch,
 }
 
 impl DetectEngine {
@@ -391,20 +404,46 @@ impl DetectEngine {
             .iter()
             .map(|s| metadata_pairs(&rules[s.rule]))
             .collect();
+        let built = if settings.prefilter_off {
+            Ok(Prefilter::none(&sigs, &packet, &tx))
+        } else {
+            Prefilter::build(&sigs, &packet, &tx)
+        };
+        let prefilter = match built {
+            Ok(p) => p,
+            Err(e) => {
+                // Only automaton size limits can fail; every rule is then inspected.
+                errors.push(CompileError::Rule {
+                    sid: "-".into(),
+                    message: format!("prefilter not built, all rules inspected: {e}"),
+                });
+                Prefilter::none(&sigs, &packet, &tx)
+            }
+        };
+        let work = Work {
+            scratch: prefilter.scratch(),
+            ..Work::default()
+        };
         DetectEngine {
+            prefilter,
+            work,
             categories,
             metadata,
             default_alerts,
             rules,
             sigs,
             iponly,
-            packet,
             tx,
             settings,
             needs_raw,
             thresholds: Thresholds::default(),
             errors,
         }
+    }
+
+    /// How the prefilter groups the signatures.
+    pub fn prefilter_summary(&self) -> PrefilterSummary {
+        self.prefilter.summary()
     }
 
     /// Whether any rule inspects the reassembled stream.
@@ -447,7 +486,8 @@ impl DetectEngine {
         mut flow: Option<(&mut FlowDetect, &FlowApp)>,
         now_secs: i64,
     ) -> PacketOutcome {
-        let mut hits: Vec<Hit> = Vec::new();
+        let mut work = std::mem::take(&mut self.work);
+        work.hits.clear();
         let dir = p.to_server.map(|ts| usize::from(!ts));
         // Phase 1: IP-only rules on the first packet of each direction.
         let first = match (&flow, dir) {
@@ -466,7 +506,7 @@ impl DetectEngine {
                     if let Some((fd, _)) = flow.as_mut() {
                         apply_bits(s, fd);
                     }
-                    hits.push(Hit {
+                    work.hits.push(Hit {
                         sig: n,
                         flow_scoped: true,
                         tx_id: None,
@@ -475,7 +515,15 @@ impl DetectEngine {
             }
         }
         // Phase 2: packet, stream, app-layer and protocol-detection rules.
-        for &n in &self.packet {
+        self.prefilter.packet_candidates(
+            &mut work.scratch,
+            p.proto,
+            p.to_server,
+            p.payload,
+            p.raw,
+            &mut work.candidates,
+        );
+        for &n in &work.candidates {
             let s = &self.sigs[n as usize];
             if p.pseudo && s.kind == SigKind::ProtoDetect {
                 continue;
@@ -527,7 +575,7 @@ impl DetectEngine {
             if let Some((fd, _)) = flow.as_mut() {
                 apply_bits(s, fd);
             }
-            hits.push(Hit {
+            work.hits.push(Hit {
                 sig: n,
                 flow_scoped,
                 tx_id: None,
@@ -541,14 +589,22 @@ impl DetectEngine {
         // Phase 3: transactions.
         if let (Some((fd, app)), Some(to_server)) = (flow.as_mut(), p.to_server) {
             if !self.tx.is_empty() {
-                self.inspect_transactions(p, to_server, fd, app, &mut hits);
+                self.inspect_transactions(
+                    p,
+                    to_server,
+                    fd,
+                    app,
+                    &mut work,
+                );
             }
         }
         let app_decided = flow
             .as_ref()
             .is_some_and(|(_, a)| a.proto != AppProto::Unknown);
         let fd = flow.map(|(f, _)| f);
-        self.finalize(hits, p, fd, now_secs, app_decided)
+        let outcome = self.finalize(&mut work.hits, p, fd, now_secs, app_decided);
+        self.work = work;
+        outcome
     }
 
     fn inspect_transactions(
@@ -557,8 +613,13 @@ impl DetectEngine {
         to_server: bool,
         fd: &mut FlowDetect,
         app: &FlowApp,
-        hits: &mut Vec<Hit>,
+        work: &mut Work,
     ) {
+        let Work {
+            hits,
+            candidates,
+            scratch,
+        } = work;
         let d = usize::from(!to_server);
         let AppProto::Known(proto) = app.proto else {
             return;
@@ -571,7 +632,9 @@ impl DetectEngine {
                 all_complete_before = false;
                 continue;
             }
-            for &n in &self.tx {
+            self.prefilter
+                .tx_candidates(scratch, tx.tx, to_server, candidates);
+            for &n in candidates.iter() {
                 let s = &self.sigs[n as usize];
                 if !s.tx_dirs[d]
                     || fd
@@ -787,7 +850,7 @@ impl DetectEngine {
     /// Orders the matches and applies them (`PacketAlertFinalize`).
     fn finalize(
         &mut self,
-        mut hits: Vec<Hit>,
+        hits: &mut Vec<Hit>,
         p: &PacketView<'_>,
         mut fd: Option<&mut FlowDetect>,
         now_secs: i64,
@@ -796,7 +859,7 @@ impl DetectEngine {
         let mut out = PacketOutcome::default();
         hits.sort_by_key(|h| (h.sig, h.tx_id));
         hits.dedup_by_key(|h| (h.sig, h.tx_id));
-        for h in hits {
+        for &h in hits.iter() {
             let s = &self.sigs[h.sig as usize];
             let mut alert = s.alerts;
             if alert {

@@ -81,6 +81,8 @@ struct ContentTest {
     offset: u16,
     distance: i32,
     within: i32,
+    /// Marked `fast_pattern` in the rule.
+    fast_pattern: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -252,6 +254,7 @@ fn content_test(c: &ContentMatch, extra_ends_with: bool) -> ContentTest {
         offset,
         distance: c.distance.unwrap_or(0),
         within: c.within.unwrap_or(0),
+        fast_pattern: c.fast_pattern.is_some(),
     }
 }
 
@@ -716,6 +719,39 @@ impl BufferProgram {
     /// The transforms applied to the buffer before the tests, as written.
     pub fn transforms(&self) -> &[Transform] {
         &self.transform_list
+    }
+
+    /// A pattern that occurs in every (transformed) buffer this program matches, for the
+    /// prefilter: the content marked `fast_pattern` when it is not negated, otherwise the
+    /// longest non-negated content (all contents of a program must match; negated ones
+    /// need not occur). Lower-cased when the content is `nocase`. `None` without one.
+    pub fn prefilter_pattern(&self) -> Option<&[u8]> {
+        let required = self.tests.iter().filter_map(|t| match t {
+            Test::Content(c) if c.flags & NEGATED == 0 && !c.pattern.is_empty() => Some(c),
+            _ => None,
+        });
+        let mut best: Option<&ContentTest> = None;
+        for c in required {
+            let better = match best {
+                None => true,
+                Some(b) => (c.fast_pattern, c.pattern.len()) > (b.fast_pattern, b.pattern.len()),
+            };
+            if better {
+                best = Some(c);
+            }
+        }
+        best.map(|c| c.pattern.as_slice())
+    }
+
+    /// The same buffer and transforms without tests: what a prefilter group applies to a
+    /// buffer before scanning it.
+    pub fn transforms_only(&self) -> BufferProgram {
+        BufferProgram {
+            buffer: self.buffer,
+            transform_list: self.transform_list.clone(),
+            transforms: self.transforms.clone(),
+            tests: Vec::new(),
+        }
     }
 
     /// Whether the buffer matches: transforms, then the tests, with Suricata's default

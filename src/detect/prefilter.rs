@@ -1,0 +1,530 @@
+//! The prefilter: which signatures can match a packet or a transaction, found by scanning
+//! each buffer once for the patterns the signatures require (Suricata's multi-pattern
+//! matcher stage). Only the candidates it returns are inspected in full.
+//!
+//! Exactness: a signature's pattern is one of its contents that every match needs (not
+//! negated), taken from the buffer it is inspected in, after that buffer's transforms
+//! (see [`BufferProgram::prefilter_pattern`]). A signature is left out only when its
+//! pattern does not occur, so the prefilter never changes an answer; it is a superset
+//! (matching ignores case, and groups are wider than some of their signatures). Signatures
+//! without a pattern are always candidates of their group.
+//!
+//! Groups: packet-phase signatures by transport (TCP, UDP, other) and flow direction;
+//! transaction signatures by buffer, transforms and direction. Each group has one
+//! `aho-corasick` automaton. Candidates come back in signature order, which is the order
+//! they must be evaluated in (flowbits set by one rule are seen by the later ones).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::buffers::{self, TxRef};
+use super::payload::BufferProgram;
+use super::signature::{ProtoMatch, SigKind, Signature};
+
+/// The patterns of one group and the signatures that require each.
+struct PatternSet {
+    matcher: AhoCorasick,
+    /// Per pattern id: the signatures requiring it, in signature order.
+    sigs: Vec<Vec<u32>>,
+}
+
+#[derive(Default)]
+struct PatternSetBuilder {
+    index: HashMap<Vec<u8>, usize>,
+    patterns: Vec<Vec<u8>>,
+    sigs: Vec<Vec<u32>>,
+}
+
+impl PatternSetBuilder {
+    fn add(&mut self, pattern: &[u8], sig: u32) {
+        let lower = pattern.to_ascii_lowercase();
+        let id = match self.index.get(&lower) {
+            Some(&id) => id,
+            None => {
+                self.patterns.push(lower.clone());
+                self.sigs.push(Vec::new());
+                self.index.insert(lower, self.patterns.len() - 1);
+                self.patterns.len() - 1
+            }
+        };
+        self.sigs[id].push(sig);
+    }
+
+    fn build(self) -> Result<Option<PatternSet>, aho_corasick::BuildError> {
+        if self.patterns.is_empty() {
+            return Ok(None);
+        }
+        let matcher = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            .build(&self.patterns)?;
+        Ok(Some(PatternSet {
+            matcher,
+            sigs: self.sigs,
+        }))
+    }
+}
+
+/// Per-packet working memory, kept between packets so the hot path does not allocate.
+#[derive(Default)]
+pub struct Scratch {
+    /// Per pattern id: the scan that last saw it.
+    pattern_seen: Vec<u32>,
+    pattern_stamp: u32,
+    /// Per signature: the candidate collection that last added it.
+    sig_seen: Vec<u32>,
+    sig_stamp: u32,
+    /// Candidates found by scanning, sorted when collection ends.
+    found: Vec<u32>,
+}
+
+impl Scratch {
+    fn sized(patterns: usize, sigs: usize) -> Scratch {
+        Scratch {
+            pattern_seen: vec![0; patterns],
+            sig_seen: vec![0; sigs],
+            ..Scratch::default()
+        }
+    }
+
+    /// Starts a candidate collection.
+    fn begin(&mut self) {
+        self.found.clear();
+        self.sig_stamp = self.sig_stamp.wrapping_add(1);
+        if self.sig_stamp == 0 {
+            self.sig_seen.fill(0);
+            self.sig_stamp = 1;
+        }
+    }
+
+    fn scan(&mut self, set: &PatternSet, hay: &[u8]) {
+        if hay.is_empty() {
+            return;
+        }
+        self.pattern_stamp = self.pattern_stamp.wrapping_add(1);
+        if self.pattern_stamp == 0 {
+            self.pattern_seen.fill(0);
+            self.pattern_stamp = 1;
+        }
+        for m in set.matcher.find_overlapping_iter(hay) {
+            let id = m.pattern().as_usize();
+            if self.pattern_seen[id] == self.pattern_stamp {
+                continue;
+            }
+            self.pattern_seen[id] = self.pattern_stamp;
+            for &sig in &set.sigs[id] {
+                if self.sig_seen[sig as usize] != self.sig_stamp {
+                    self.sig_seen[sig as usize] = self.sig_stamp;
+                    self.found.push(sig);
+                }
+            }
+        }
+    }
+
+    /// Ends a collection: the found signatures in order.
+    fn finish(&mut self) {
+        self.found.sort_unstable();
+    }
+}
+
+/// A group's signatures: those always inspected and those selected by pattern.
+#[derive(Default)]
+struct Group {
+    always: Vec<u32>,
+    patterns: Option<PatternSet>,
+}
+
+/// Transaction signatures requiring a pattern in one buffer (with transforms), for one
+/// direction.
+struct TxGroup {
+    /// The buffer and its transforms (a program without tests).
+    buffer: BufferProgram,
+    patterns: PatternSet,
+}
+
+/// The prefilter of a compiled ruleset.
+pub struct Prefilter {
+    /// Packet-phase groups by `transport * 2 + direction`.
+    packet: Vec<Group>,
+    /// Transaction signatures without a pattern, by direction.
+    tx_always: [Vec<u32>; 2],
+    tx_groups: [Vec<TxGroup>; 2],
+    patterns_max: usize,
+    sigs: usize,
+}
+
+/// What the prefilter holds, for `-v` and the stats.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PrefilterSummary {
+    /// Packet-phase signatures selected by a payload pattern.
+    pub packet_patterned: usize,
+    /// Packet-phase signatures inspected on every packet of their group.
+    pub packet_always: usize,
+    /// Transaction signatures selected by a buffer pattern.
+    pub tx_patterned: usize,
+    pub tx_always: usize,
+    /// Automata built (one per group with patterns).
+    pub automata: usize,
+}
+
+const TRANSPORTS: usize = 3;
+
+fn transport(proto: u8) -> usize {
+    match proto {
+        6 => 0,
+        17 => 1,
+        _ => 2,
+    }
+}
+
+fn transports_of(s: &Signature) -> &'static [usize] {
+    match s.proto {
+        ProtoMatch::Ip(6) => &[0],
+        ProtoMatch::Ip(17) => &[1],
+        ProtoMatch::Ip(_) | ProtoMatch::Icmp => &[2],
+        ProtoMatch::TcpOrUdp => &[0, 1],
+        ProtoMatch::Any => &[0, 1, 2],
+    }
+}
+
+/// Directions a packet-phase signature can match: 0 to server (or no flow), 1 to client.
+fn directions_of(s: &Signature) -> &'static [usize] {
+    if s.flow.to_server {
+        &[0]
+    } else if s.flow.to_client {
+        &[1]
+    } else {
+        &[0, 1]
+    }
+}
+
+/// The pattern selecting a packet-phase signature: from its payload program.
+fn packet_pattern(s: &Signature) -> Option<&[u8]> {
+    if !matches!(
+        s.kind,
+        SigKind::Packet | SigKind::Stream | SigKind::PacketStream
+    ) {
+        return None;
+    }
+    s.programs
+        .iter()
+        .filter(|p| p.buffer().is_none())
+        .filter_map(BufferProgram::prefilter_pattern)
+        .max_by_key(|p| p.len())
+}
+
+/// The pattern selecting a transaction signature: from one of its sticky buffers.
+fn tx_pattern(s: &Signature) -> Option<(&BufferProgram, &[u8])> {
+    s.programs
+        .iter()
+        .filter(|p| p.buffer().is_some())
+        .filter_map(|p| p.prefilter_pattern().map(|pat| (p, pat)))
+        .max_by_key(|(_, pat)| pat.len())
+}
+
+impl Prefilter {
+    /// Groups the signatures of the packet phase (`packet`) and the transaction phase
+    /// (`tx`), given in signature order.
+    pub fn build(
+        sigs: &[Signature],
+        packet: &[u32],
+        tx: &[u32],
+    ) -> Result<Prefilter, aho_corasick::BuildError> {
+        let mut groups: Vec<(Vec<u32>, PatternSetBuilder)> = (0..TRANSPORTS * 2)
+            .map(|_| (Vec::new(), PatternSetBuilder::default()))
+            .collect();
+        for &n in packet {
+            let s = &sigs[n as usize];
+            let pattern = packet_pattern(s);
+            for &t in transports_of(s) {
+                for &d in directions_of(s) {
+                    let (always, builder) = &mut groups[t * 2 + d];
+                    match pattern {
+                        Some(pat) => builder.add(pat, n),
+                        None => always.push(n),
+                    }
+                }
+            }
+        }
+        let mut patterns_max = 0;
+        let mut packet_groups = Vec::with_capacity(groups.len());
+        for (always, builder) in groups {
+            patterns_max = patterns_max.max(builder.patterns.len());
+            packet_groups.push(Group {
+                always,
+                patterns: builder.build()?,
+            });
+        }
+
+        let mut tx_always: [Vec<u32>; 2] = Default::default();
+        let mut tx_builders: [Vec<(BufferProgram, PatternSetBuilder)>; 2] = Default::default();
+        for &n in tx {
+            let s = &sigs[n as usize];
+            let pattern = tx_pattern(s);
+            for d in 0..2 {
+                if !s.tx_dirs[d] {
+                    continue;
+                }
+                let Some((program, pat)) = pattern else {
+                    tx_always[d].push(n);
+                    continue;
+                };
+                let builders = &mut tx_builders[d];
+                let i = match builders.iter().position(|(b, _)| {
+                    b.buffer() == program.buffer() && b.transforms() == program.transforms()
+                }) {
+                    Some(i) => i,
+                    None => {
+                        builders.push((program.transforms_only(), PatternSetBuilder::default()));
+                        builders.len() - 1
+                    }
+                };
+                builders[i].1.add(pat, n);
+            }
+        }
+        let mut tx_groups: [Vec<TxGroup>; 2] = Default::default();
+        for (d, builders) in tx_builders.into_iter().enumerate() {
+            for (buffer, builder) in builders {
+                patterns_max = patterns_max.max(builder.patterns.len());
+                if let Some(patterns) = builder.build()? {
+                    tx_groups[d].push(TxGroup { buffer, patterns });
+                }
+            }
+        }
+        Ok(Prefilter {
+            packet: packet_groups,
+            tx_always,
+            tx_groups,
+            patterns_max,
+            sigs: sigs.len(),
+        })
+    }
+
+    /// A prefilter that selects nothing out: every signature is a candidate of every
+    /// packet and transaction it could apply to.
+    pub fn none(sigs: &[Signature], packet: &[u32], tx: &[u32]) -> Prefilter {
+        let mut groups: Vec<Group> = (0..TRANSPORTS * 2).map(|_| Group::default()).collect();
+        for &n in packet {
+            let s = &sigs[n as usize];
+            for &t in transports_of(s) {
+                for &d in directions_of(s) {
+                    groups[t * 2 + d].always.push(n);
+                }
+            }
+        }
+        let mut tx_always: [Vec<u32>; 2] = Default::default();
+        for &n in tx {
+            for (d, always) in tx_always.iter_mut().enumerate() {
+                if sigs[n as usize].tx_dirs[d] {
+                    always.push(n);
+                }
+            }
+        }
+        Prefilter {
+            packet: groups,
+            tx_always,
+            tx_groups: Default::default(),
+            patterns_max: 0,
+            sigs: sigs.len(),
+        }
+    }
+
+    /// Working memory sized for this prefilter.
+    pub fn scratch(&self) -> Scratch {
+        Scratch::sized(self.patterns_max, self.sigs)
+    }
+
+    pub fn summary(&self) -> PrefilterSummary {
+        let count = |g: &Group| g.patterns.as_ref().map_or(0, |p| p.sigs.len());
+        let mut s = PrefilterSummary::default();
+        let mut packet_patterned: Vec<u32> = Vec::new();
+        let mut packet_always: Vec<u32> = Vec::new();
+        for g in &self.packet {
+            packet_always.extend(&g.always);
+            if let Some(p) = &g.patterns {
+                packet_patterned.extend(p.sigs.iter().flatten());
+            }
+            s.automata += usize::from(count(g) > 0);
+        }
+        packet_patterned.sort_unstable();
+        packet_patterned.dedup();
+        packet_always.sort_unstable();
+        packet_always.dedup();
+        s.packet_patterned = packet_patterned.len();
+        s.packet_always = packet_always.len();
+        let mut tx_patterned: Vec<u32> = Vec::new();
+        let mut tx_always: Vec<u32> = Vec::new();
+        for d in 0..2 {
+            tx_always.extend(&self.tx_always[d]);
+            for g in &self.tx_groups[d] {
+                tx_patterned.extend(g.patterns.sigs.iter().flatten());
+                s.automata += 1;
+            }
+        }
+        tx_patterned.sort_unstable();
+        tx_patterned.dedup();
+        tx_always.sort_unstable();
+        tx_always.dedup();
+        s.tx_patterned = tx_patterned.len();
+        s.tx_always = tx_always.len();
+        s
+    }
+
+    /// The packet-phase candidates for a packet of IP protocol `proto` in direction
+    /// `to_server`, whose payload and reassembled stream bytes are given, in signature
+    /// order (`out` is cleared first).
+    pub fn packet_candidates(
+        &self,
+        scratch: &mut Scratch,
+        proto: u8,
+        to_server: Option<bool>,
+        payload: &[u8],
+        raw: Option<&[u8]>,
+        out: &mut Vec<u32>,
+    ) {
+        let d = usize::from(to_server == Some(false));
+        let group = &self.packet[transport(proto) * 2 + d];
+        scratch.begin();
+        if let Some(set) = &group.patterns {
+            scratch.scan(set, payload);
+            if let Some(raw) = raw {
+                scratch.scan(set, raw);
+            }
+        }
+        scratch.finish();
+        merge(&group.always, &scratch.found, out);
+    }
+
+    /// The transaction candidates for one transaction seen from `to_server`, in signature
+    /// order (`out` is cleared first).
+    pub fn tx_candidates(
+        &self,
+        scratch: &mut Scratch,
+        tx: TxRef<'_>,
+        to_server: bool,
+        out: &mut Vec<u32>,
+    ) {
+        let d = usize::from(!to_server);
+        scratch.begin();
+        let mut instances: Vec<Cow<'_, [u8]>> = Vec::new();
+        for g in &self.tx_groups[d] {
+            let Some(name) = g.buffer.buffer() else {
+                continue;
+            };
+            instances.clear();
+            buffers::buffer(tx, name, to_server, &mut instances);
+            for b in &instances {
+                let data = g.buffer.transform(b);
+                scratch.scan(&g.patterns, &data);
+            }
+        }
+        scratch.finish();
+        merge(&self.tx_always[d], &scratch.found, out);
+    }
+}
+
+/// `out` = the union of two sorted, disjoint lists, in order.
+fn merge(a: &[u32], b: &[u32], out: &mut Vec<u32>) {
+    out.clear();
+    out.reserve(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] < b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{parse_rule, RuleContext, VarTable};
+
+    fn sigs(rules: &[&str]) -> Vec<Signature> {
+        let vars = VarTable::default();
+        let mut bit = |_: &str| 0;
+        rules
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let rule = parse_rule(text, &RuleContext::default()).expect("rule parses");
+                Signature::compile(i, &rule, &vars, &mut bit).expect("rule compiles")
+            })
+            .collect()
+    }
+
+    fn packet_candidates(
+        sigs: &[Signature],
+        proto: u8,
+        to_server: Option<bool>,
+        payload: &[u8],
+    ) -> Vec<u32> {
+        let all: Vec<u32> = (0..sigs.len() as u32).collect();
+        let pf = Prefilter::build(sigs, &all, &[]).expect("builds");
+        let mut scratch = pf.scratch();
+        let mut out = Vec::new();
+        pf.packet_candidates(&mut scratch, proto, to_server, payload, None, &mut out);
+        out
+    }
+
+    #[test]
+    fn patterns_select_signatures_and_the_rest_always_run() {
+        let s = sigs(&[
+            r#"alert tcp any any -> any any (content:"evil"; sid:1;)"#,
+            r#"alert tcp any any -> any any (flow:to_server; dsize:>10; sid:2;)"#,
+            r#"alert tcp any any -> any any (content:"a"; content:!"longer pattern"; sid:3;)"#,
+            r#"alert udp any any -> any any (content:"evil"; sid:4;)"#,
+            r#"alert tcp any any -> any any (content:"EVIL"; nocase; flow:to_client; sid:5;)"#,
+            r#"alert ip any any -> any any (content:"x"; content:"evil"; sid:6;)"#,
+        ]);
+        // sid 3's pattern is "a" (the negated content need not occur).
+        assert_eq!(
+            packet_candidates(&s, 6, Some(true), b"no match"),
+            vec![1, 2]
+        );
+        assert_eq!(packet_candidates(&s, 6, Some(true), b"EvIl"), vec![0, 1, 5]);
+        assert_eq!(
+            packet_candidates(&s, 6, Some(false), b"eViL"),
+            vec![0, 4, 5]
+        );
+        assert_eq!(packet_candidates(&s, 17, None, b"evil"), vec![3, 5]);
+        assert_eq!(packet_candidates(&s, 1, None, b"xevil"), vec![5]);
+    }
+
+    #[test]
+    fn overlapping_patterns_are_all_found() {
+        let s = sigs(&[
+            r#"alert tcp any any -> any any (content:"abc"; sid:1;)"#,
+            r#"alert tcp any any -> any any (content:"bcd"; sid:2;)"#,
+            r#"alert tcp any any -> any any (content:"c"; sid:3;)"#,
+        ]);
+        assert_eq!(packet_candidates(&s, 6, Some(true), b"abcd"), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn the_fast_pattern_keyword_chooses_the_pattern() {
+        let s = sigs(&[
+            r#"alert tcp any any -> any any (content:"short"; fast_pattern; content:"much longer"; sid:1;)"#,
+        ]);
+        assert_eq!(
+            packet_candidates(&s, 6, Some(true), b"much longer"),
+            Vec::<u32>::new()
+        );
+        assert_eq!(packet_candidates(&s, 6, Some(true), b"short"), vec![0]);
+    }
+
+    #[test]
+    fn merge_keeps_signature_order() {
+        let mut out = Vec::new();
+        merge(&[1, 4, 9], &[0, 2, 10, 11], &mut out);
+        assert_eq!(out, vec![0, 1, 2, 4, 9, 10, 11]);
+    }
+}
