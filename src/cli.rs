@@ -280,7 +280,7 @@ fn run(args: &Args) -> Result<i32, String> {
     } else {
         Verbosity::Normal
     };
-    let ruleset = load_rules(
+    let mut ruleset = load_rules(
         &args.rules,
         &args.rule_groups,
         args.policy.as_deref(),
@@ -316,9 +316,10 @@ fn run(args: &Args) -> Result<i32, String> {
         Some(p) if strict => p.default_actions.clone(),
         _ => Vec::new(),
     };
+    let rules_summary = ruleset.summary();
     let detect = (!ruleset.rules.is_empty() || !default_actions.is_empty()).then(|| {
-        crate::detect::DetectEngine::new(
-            &ruleset,
+        crate::detect::DetectEngine::from_rules(
+            std::mem::take(&mut ruleset.rules),
             &VarTable::from_config(&settings.vars),
             crate::detect::DetectSettings {
                 ips: settings.simulate_ips,
@@ -390,8 +391,11 @@ fn run(args: &Args) -> Result<i32, String> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let mut stats = engine.finish().map_err(|e| e.to_string())?;
-    stats.rules = ruleset.summary();
+    let (mut stats, detect) = engine.finish_with_detect().map_err(|e| e.to_string())?;
+    // The process ends next: freeing hundreds of thousands of compiled rule parts one by
+    // one would take longer than a small run.
+    std::mem::forget(detect);
+    stats.rules = rules_summary;
     write_stats(&args.log_dir, &stats).map_err(|e| e.to_string())?;
 
     let mut failed = false;

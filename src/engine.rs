@@ -274,7 +274,15 @@ impl Engine {
     }
 
     /// Ends all flows (end of input), flushes the output and returns the run's stats.
-    pub fn finish(mut self) -> io::Result<RunStats> {
+    pub fn finish(self) -> io::Result<RunStats> {
+        self.finish_with_detect().map(|(stats, _)| stats)
+    }
+
+    /// As [`finish`](Self::finish), handing back the detection engine (its rules and
+    /// state) so that the caller decides when to free it.
+    pub fn finish_with_detect(
+        mut self,
+    ) -> io::Result<(RunStats, Option<crate::detect::DetectEngine>)> {
         let at = self.first_ts.unwrap_or(Timestamp::ZERO);
         let last = self.last_ts;
         let mut result = Ok(());
@@ -303,7 +311,7 @@ impl Engine {
         stats.memory.max_fragments = stats.defrag.max_fragments_held;
         stats.memory.peak_rss_kib = peak_rss_kib();
         stats.elapsed_secs = self.started.elapsed().as_secs_f64();
-        Ok(stats)
+        Ok((stats, self.core.detect.take()))
     }
 }
 

@@ -219,10 +219,15 @@ fn traffic(rule: &Rule, i: u32, start: Timestamp, out: &mut Vec<TimedPacket>) ->
 fn run(pcap: &Path, rules: &Path, prefilter: bool, ips: bool) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulesim"));
+    let source = if rules.extension().is_some_and(|e| e == "json") {
+        "--rule-group"
+    } else {
+        "-S"
+    };
     cmd.arg("-q")
         .arg("-r")
         .arg(pcap)
-        .arg("-S")
+        .arg(source)
         .arg(rules)
         .arg("-l")
         .arg(dir.path())
@@ -286,6 +291,104 @@ fn et_open_gives_the_same_answers_with_and_without_the_prefilter() {
             "EVE output differs with the prefilter (ips: {ips}): {} vs {} lines",
             with.lines().count(),
             without.lines().count()
+        );
+    }
+}
+
+/// The 10,000-domain list as an AWS DENYLIST (20,000 rules: exact names and, for a
+/// leading dot, the name and its subdomains) over TLS and HTTP flows to listed names,
+/// their subdomains, case variants, names that only share a suffix, and unlisted names.
+#[test]
+fn a_domain_list_gives_the_same_answers_with_and_without_the_prefilter() {
+    let Some(dir) = rulesets() else {
+        eprintln!("rulesets not found beside the repository; set RULESIM_RULESETS");
+        return;
+    };
+    let text = std::fs::read_to_string(dir.join("domains/adservers-10k.txt")).expect("domains");
+    let domains: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(domains.len() >= 10_000);
+    let group = serde_json::json!({
+        "RuleGroup": {
+            "RulesSource": {"RulesSourceList": {
+                "Targets": domains,
+                "TargetTypes": ["TLS_SNI", "HTTP_HOST"],
+                "GeneratedRulesType": "DENYLIST"
+            }},
+            "StatefulRuleOptions": {"RuleOrder": "DEFAULT_ACTION_ORDER"}
+        },
+        "RuleGroupResponse": {
+            "RuleGroupName": "deny10k",
+            "RuleGroupArn": "arn:aws:network-firewall:us-east-1:123456789012:stateful-rulegroup/deny10k",
+            "Type": "STATEFUL",
+            "Capacity": 30000
+        }
+    });
+    let work = tempfile::tempdir().expect("tempdir");
+    let rules_path = work.path().join("deny10k.json");
+    std::fs::write(&rules_path, group.to_string()).expect("write group");
+
+    let mut capture = Vec::new();
+    let mut now = Timestamp::new(1_700_000_000, 0);
+    for (i, d) in domains.iter().step_by(100).enumerate() {
+        let bare = d.trim_start_matches('.');
+        let names = [
+            bare.to_string(),
+            format!("www.{bare}"),
+            bare.to_ascii_uppercase(),
+            format!("not{bare}"),
+            format!("{bare}.example"),
+        ];
+        for (j, name) in names.iter().enumerate() {
+            let n = (i * names.len() + j) as u32;
+            let client = SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::new(10, 2, (n >> 8) as u8, n as u8)),
+                41_000,
+            );
+            let server = SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::new(203, 0, 113, (n % 250) as u8 + 1)),
+                443,
+            );
+            let mut c = TcpConversation::new(client, server, now);
+            c.handshake()
+                .client_sends(&packets::tls_client_hello(Some(name)))
+                .server_sends(&packets::tls_server_hello())
+                .close();
+            now = c.now();
+            capture.extend(c.packets);
+            let mut c = TcpConversation::new(
+                SocketAddr::new(client.ip(), 41_001),
+                SocketAddr::new(server.ip(), 80),
+                now,
+            );
+            c.handshake()
+                .client_sends(&packets::http_request("GET", name, "/", "test"))
+                .server_sends(&packets::http_response(200, "OK", "text/plain", "ok"))
+                .close();
+            now = c.now();
+            capture.extend(c.packets);
+        }
+    }
+    let pcap = work.path().join("domains.pcap");
+    write_pcap(&pcap, &capture);
+    if let Some(keep) = std::env::var_os("RULESIM_KEEP_PCAP") {
+        std::fs::copy(&pcap, keep).expect("keep pcap");
+    }
+    for ips in [false, true] {
+        let with = run(&pcap, &rules_path, true, ips);
+        let without = run(&pcap, &rules_path, false, ips);
+        let alerts = with
+            .lines()
+            .filter(|l| l.contains("\"event_type\":\"alert\""))
+            .count();
+        eprintln!("ips: {ips}: {} packets, {alerts} alerts", capture.len());
+        assert!(alerts > 200, "only {alerts} alerts");
+        assert!(
+            with == without,
+            "EVE output differs with the prefilter (ips: {ips})"
         );
     }
 }

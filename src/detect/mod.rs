@@ -303,6 +303,15 @@ struct Work {
 
 impl DetectEngine {
     pub fn new(ruleset: &RuleSet, vars: &VarTable, settings: DetectSettings) -> DetectEngine {
+        Self::from_rules(ruleset.rules.clone(), vars, settings)
+    }
+
+    /// As [`new`](Self::new), taking the rules (in load order) without copying them.
+    pub fn from_rules(
+        mut rules: Vec<Rule>,
+        vars: &VarTable,
+        settings: DetectSettings,
+    ) -> DetectEngine {
         let mut names: HashMap<String, u32> = HashMap::new();
         let mut bit = |n: &str| {
             let next = names.len() as u32;
@@ -310,8 +319,9 @@ impl DetectEngine {
         };
         let mut sigs = Vec::new();
         let mut errors = Vec::new();
-        for (i, rule) in ruleset.rules.iter().enumerate() {
-            match Signature::compile(i, rule, vars, &mut bit) {
+        let mut resolver = vars.cached();
+        for (i, rule) in rules.iter().enumerate() {
+            match Signature::compile(i, rule, &mut resolver, &mut bit) {
                 Ok(s) => sigs.push(s),
                 Err(e) => errors.push(e),
             }
@@ -331,7 +341,6 @@ impl DetectEngine {
                     .then(a.gid.cmp(&b.gid))
             });
         }
-        let mut rules = ruleset.rules.clone();
         let mut default_alerts = Vec::new();
         if settings.strict {
             // AWS logs default-action alerts as these system signatures.
@@ -367,7 +376,7 @@ impl DetectEngine {
                 };
                 rules.push(rule);
                 let index = rules.len() - 1;
-                if let Ok(sig) = Signature::compile(index, &rules[index], vars, &mut bit) {
+                if let Ok(sig) = Signature::compile(index, &rules[index], &mut resolver, &mut bit) {
                     sigs.push(sig);
                     default_alerts.push((action, sigs.len() as u32 - 1));
                 }
@@ -589,13 +598,7 @@ impl DetectEngine {
         // Phase 3: transactions.
         if let (Some((fd, app)), Some(to_server)) = (flow.as_mut(), p.to_server) {
             if !self.tx.is_empty() {
-                self.inspect_transactions(
-                    p,
-                    to_server,
-                    fd,
-                    app,
-                    &mut work,
-                );
+                self.inspect_transactions(p, to_server, fd, app, &mut work);
             }
         }
         let app_decided = flow

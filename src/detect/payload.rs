@@ -52,6 +52,16 @@ const RELATIVE_NEXT: u32 = WITHIN_NEXT | DISTANCE_NEXT;
 /// is keyword id 31, so the mask is in effect NOCASE|DISTANCE|WITHIN|OFFSET|DEPTH.
 const PROPAGATE_QUIRK_MASK: u32 = 31 | WITHIN;
 
+/// A pattern every match of a program needs, and where in the buffer it must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrefilterPattern<'a> {
+    pub bytes: &'a [u8],
+    /// The buffer starts with it (`startswith`, or `depth` of its length at offset 0).
+    pub prefix: bool,
+    /// The buffer ends with it (`endswith`).
+    pub suffix: bool,
+}
+
 /// The compiled matches of one buffer: what one Suricata inspection engine runs.
 #[derive(Clone, Debug)]
 pub struct BufferProgram {
@@ -725,7 +735,7 @@ impl BufferProgram {
     /// prefilter: the content marked `fast_pattern` when it is not negated, otherwise the
     /// longest non-negated content (all contents of a program must match; negated ones
     /// need not occur). Lower-cased when the content is `nocase`. `None` without one.
-    pub fn prefilter_pattern(&self) -> Option<&[u8]> {
+    pub fn prefilter_pattern(&self) -> Option<PrefilterPattern<'_>> {
         let required = self.tests.iter().filter_map(|t| match t {
             Test::Content(c) if c.flags & NEGATED == 0 && !c.pattern.is_empty() => Some(c),
             _ => None,
@@ -740,7 +750,18 @@ impl BufferProgram {
                 best = Some(c);
             }
         }
-        best.map(|c| c.pattern.as_slice())
+        best.map(|c| {
+            // Absolute, at offset 0, with a depth of its own length: it starts the buffer.
+            let prefix = c.flags & (DISTANCE | WITHIN) == 0
+                && c.flags & DEPTH != 0
+                && c.offset == 0
+                && usize::from(c.depth) == c.pattern.len();
+            PrefilterPattern {
+                bytes: &c.pattern,
+                prefix,
+                suffix: c.flags & ENDS_WITH != 0,
+            }
+        })
     }
 
     /// The same buffer and transforms without tests: what a prefilter group applies to a

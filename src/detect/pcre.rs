@@ -165,7 +165,10 @@ pub fn compile(p: &PcreValue) -> Result<Regex, PcreError> {
 
 /// Translates and compiles a `pcre` keyword's pattern and flags.
 pub fn compile_pcre(p: &PcreValue) -> Result<Pcre, PcreError> {
-    compile_pattern(&p.pattern, &p.flags)
+    match &p.compiled {
+        Some(c) => Ok((*c.0).clone()),
+        None => compile_pattern(&p.pattern, &p.flags),
+    }
 }
 
 /// Translates and compiles a PCRE pattern with Suricata's pcre flags (`i s m x A E G`

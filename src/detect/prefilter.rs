@@ -18,16 +18,44 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use rustc_hash::FxHashMap;
 
 use super::buffers::{self, TxRef};
-use super::payload::BufferProgram;
+use super::payload::{BufferProgram, PrefilterPattern};
 use super::signature::{ProtoMatch, SigKind, Signature};
+
+/// Signatures by a pattern that must start or end the buffer (or be all of it): found by
+/// looking up the buffer's prefixes or suffixes of the lengths present, not by scanning.
+#[derive(Default)]
+struct AnchoredSet {
+    sigs: FxHashMap<Vec<u8>, Vec<u32>>,
+    /// The distinct pattern lengths, ascending.
+    lens: Vec<usize>,
+}
+
+impl AnchoredSet {
+    fn add(&mut self, pattern: Vec<u8>, sig: u32) {
+        if let Err(i) = self.lens.binary_search(&pattern.len()) {
+            self.lens.insert(i, pattern.len());
+        }
+        self.sigs.entry(pattern).or_default().push(sig);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.sigs.is_empty()
+    }
+}
 
 /// The patterns of one group and the signatures that require each.
 struct PatternSet {
-    matcher: AhoCorasick,
-    /// Per pattern id: the signatures requiring it, in signature order.
+    /// Unanchored patterns.
+    matcher: Option<AhoCorasick>,
+    /// Per pattern id of `matcher`: the signatures requiring it, in signature order.
     sigs: Vec<Vec<u32>>,
+    /// Patterns that are the whole buffer (`startswith` and `endswith`).
+    exact: FxHashMap<Vec<u8>, Vec<u32>>,
+    prefix: AnchoredSet,
+    suffix: AnchoredSet,
 }
 
 #[derive(Default)]
@@ -35,11 +63,20 @@ struct PatternSetBuilder {
     index: HashMap<Vec<u8>, usize>,
     patterns: Vec<Vec<u8>>,
     sigs: Vec<Vec<u32>>,
+    exact: FxHashMap<Vec<u8>, Vec<u32>>,
+    prefix: AnchoredSet,
+    suffix: AnchoredSet,
 }
 
 impl PatternSetBuilder {
-    fn add(&mut self, pattern: &[u8], sig: u32) {
-        let lower = pattern.to_ascii_lowercase();
+    fn add(&mut self, pattern: PrefilterPattern<'_>, sig: u32) {
+        let lower = pattern.bytes.to_ascii_lowercase();
+        match (pattern.prefix, pattern.suffix) {
+            (true, true) => return self.exact.entry(lower).or_default().push(sig),
+            (true, false) => return self.prefix.add(lower, sig),
+            (false, true) => return self.suffix.add(lower, sig),
+            (false, false) => {}
+        }
         let id = match self.index.get(&lower) {
             Some(&id) => id,
             None => {
@@ -52,18 +89,51 @@ impl PatternSetBuilder {
         self.sigs[id].push(sig);
     }
 
+    fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+            && self.exact.is_empty()
+            && self.prefix.is_empty()
+            && self.suffix.is_empty()
+    }
+
     fn build(self) -> Result<Option<PatternSet>, aho_corasick::BuildError> {
-        if self.patterns.is_empty() {
+        if self.is_empty() {
             return Ok(None);
         }
-        let matcher = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .ascii_case_insensitive(true)
-            .build(&self.patterns)?;
+        let matcher = if self.patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .ascii_case_insensitive(true)
+                    .build(&self.patterns)?,
+            )
+        };
         Ok(Some(PatternSet {
             matcher,
             sigs: self.sigs,
+            exact: self.exact,
+            prefix: self.prefix,
+            suffix: self.suffix,
         }))
+    }
+}
+
+impl PatternSet {
+    fn anchored(&self) -> bool {
+        !(self.exact.is_empty() && self.prefix.is_empty() && self.suffix.is_empty())
+    }
+
+    /// Every signature of the set, for the summary.
+    fn all_sigs(&self) -> impl Iterator<Item = u32> + '_ {
+        self.sigs
+            .iter()
+            .chain(self.exact.values())
+            .chain(self.prefix.sigs.values())
+            .chain(self.suffix.sigs.values())
+            .flatten()
+            .copied()
     }
 }
 
@@ -78,6 +148,8 @@ pub struct Scratch {
     sig_stamp: u32,
     /// Candidates found by scanning, sorted when collection ends.
     found: Vec<u32>,
+    /// The buffer lower-cased, for anchored lookups.
+    lower: Vec<u8>,
 }
 
 impl Scratch {
@@ -103,12 +175,34 @@ impl Scratch {
         if hay.is_empty() {
             return;
         }
+        if set.anchored() {
+            let mut lower = std::mem::take(&mut self.lower);
+            lower.clear();
+            lower.extend(hay.iter().map(u8::to_ascii_lowercase));
+            if let Some(sigs) = set.exact.get(lower.as_slice()) {
+                self.add(sigs);
+            }
+            for &len in set.prefix.lens.iter().take_while(|&&l| l <= lower.len()) {
+                if let Some(sigs) = set.prefix.sigs.get(&lower[..len]) {
+                    self.add(sigs);
+                }
+            }
+            for &len in set.suffix.lens.iter().take_while(|&&l| l <= lower.len()) {
+                if let Some(sigs) = set.suffix.sigs.get(&lower[lower.len() - len..]) {
+                    self.add(sigs);
+                }
+            }
+            self.lower = lower;
+        }
+        let Some(matcher) = &set.matcher else {
+            return;
+        };
         self.pattern_stamp = self.pattern_stamp.wrapping_add(1);
         if self.pattern_stamp == 0 {
             self.pattern_seen.fill(0);
             self.pattern_stamp = 1;
         }
-        for m in set.matcher.find_overlapping_iter(hay) {
+        for m in matcher.find_overlapping_iter(hay) {
             let id = m.pattern().as_usize();
             if self.pattern_seen[id] == self.pattern_stamp {
                 continue;
@@ -119,6 +213,15 @@ impl Scratch {
                     self.sig_seen[sig as usize] = self.sig_stamp;
                     self.found.push(sig);
                 }
+            }
+        }
+    }
+
+    fn add(&mut self, sigs: &[u32]) {
+        for &sig in sigs {
+            if self.sig_seen[sig as usize] != self.sig_stamp {
+                self.sig_seen[sig as usize] = self.sig_stamp;
+                self.found.push(sig);
             }
         }
     }
@@ -165,8 +268,10 @@ pub struct PrefilterSummary {
     /// Transaction signatures selected by a buffer pattern.
     pub tx_patterned: usize,
     pub tx_always: usize,
-    /// Automata built (one per group with patterns).
+    /// Automata built (one per group with unanchored patterns).
     pub automata: usize,
+    /// Groups with hash sets of whole-buffer, prefix or suffix patterns.
+    pub anchored_sets: usize,
 }
 
 const TRANSPORTS: usize = 3;
@@ -201,7 +306,7 @@ fn directions_of(s: &Signature) -> &'static [usize] {
 }
 
 /// The pattern selecting a packet-phase signature: from its payload program.
-fn packet_pattern(s: &Signature) -> Option<&[u8]> {
+fn packet_pattern(s: &Signature) -> Option<PrefilterPattern<'_>> {
     if !matches!(
         s.kind,
         SigKind::Packet | SigKind::Stream | SigKind::PacketStream
@@ -212,16 +317,16 @@ fn packet_pattern(s: &Signature) -> Option<&[u8]> {
         .iter()
         .filter(|p| p.buffer().is_none())
         .filter_map(BufferProgram::prefilter_pattern)
-        .max_by_key(|p| p.len())
+        .max_by_key(|p| p.bytes.len())
 }
 
 /// The pattern selecting a transaction signature: from one of its sticky buffers.
-fn tx_pattern(s: &Signature) -> Option<(&BufferProgram, &[u8])> {
+fn tx_pattern(s: &Signature) -> Option<(&BufferProgram, PrefilterPattern<'_>)> {
     s.programs
         .iter()
         .filter(|p| p.buffer().is_some())
         .filter_map(|p| p.prefilter_pattern().map(|pat| (p, pat)))
-        .max_by_key(|(_, pat)| pat.len())
+        .max_by_key(|(_, pat)| pat.bytes.len())
 }
 
 impl Prefilter {
@@ -337,16 +442,16 @@ impl Prefilter {
     }
 
     pub fn summary(&self) -> PrefilterSummary {
-        let count = |g: &Group| g.patterns.as_ref().map_or(0, |p| p.sigs.len());
         let mut s = PrefilterSummary::default();
         let mut packet_patterned: Vec<u32> = Vec::new();
         let mut packet_always: Vec<u32> = Vec::new();
         for g in &self.packet {
             packet_always.extend(&g.always);
             if let Some(p) = &g.patterns {
-                packet_patterned.extend(p.sigs.iter().flatten());
+                packet_patterned.extend(p.all_sigs());
+                s.automata += usize::from(p.matcher.is_some());
+                s.anchored_sets += usize::from(p.anchored());
             }
-            s.automata += usize::from(count(g) > 0);
         }
         packet_patterned.sort_unstable();
         packet_patterned.dedup();
@@ -359,8 +464,9 @@ impl Prefilter {
         for d in 0..2 {
             tx_always.extend(&self.tx_always[d]);
             for g in &self.tx_groups[d] {
-                tx_patterned.extend(g.patterns.sigs.iter().flatten());
-                s.automata += 1;
+                tx_patterned.extend(g.patterns.all_sigs());
+                s.automata += usize::from(g.patterns.matcher.is_some());
+                s.anchored_sets += usize::from(g.patterns.anchored());
             }
         }
         tx_patterned.sort_unstable();
@@ -456,7 +562,7 @@ mod tests {
             .enumerate()
             .map(|(i, text)| {
                 let rule = parse_rule(text, &RuleContext::default()).expect("rule parses");
-                Signature::compile(i, &rule, &vars, &mut bit).expect("rule compiles")
+                Signature::compile(i, &rule, &mut vars.cached(), &mut bit).expect("rule compiles")
             })
             .collect()
     }
@@ -519,6 +625,25 @@ mod tests {
             Vec::<u32>::new()
         );
         assert_eq!(packet_candidates(&s, 6, Some(true), b"short"), vec![0]);
+    }
+
+    #[test]
+    fn anchored_patterns_are_looked_up_at_the_ends_of_the_buffer() {
+        let s = sigs(&[
+            r#"alert tcp any any -> any any (content:"GET "; startswith; sid:1;)"#,
+            r#"alert tcp any any -> any any (content:"GET "; depth:4; sid:2;)"#,
+            r#"alert tcp any any -> any any (content:".example.com"; endswith; sid:3;)"#,
+            r#"alert tcp any any -> any any (content:"exact"; startswith; endswith; sid:4;)"#,
+            r#"alert tcp any any -> any any (content:"GET "; offset:1; depth:4; sid:5;)"#,
+        ]);
+        let c = |payload: &[u8]| packet_candidates(&s, 6, Some(true), payload);
+        // sid 5 is not anchored (offset 1): found by scanning.
+        assert_eq!(c(b"GET /www.example.com/"), vec![0, 1, 4]);
+        assert_eq!(c(b"get www.EXAMPLE.com"), vec![0, 1, 2, 4]);
+        assert_eq!(c(b"xGET .example.com"), vec![2, 4]);
+        assert_eq!(c(b"EXACT"), vec![3]);
+        assert_eq!(c(b"exact!"), Vec::<u32>::new());
+        assert_eq!(c(b"GE"), Vec::<u32>::new());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::rules::detection::{AppLayerProtocol, MatchTest, SslState, SslVersion}
 use crate::rules::expr::AddrExpr;
 use crate::rules::options::{FlowValue, FlowbitsValue, NumTest, ThresholdValue};
 use crate::rules::sets::{AddrSet, PortSet};
+use crate::rules::vars::CachedResolver;
 use crate::rules::{Action, Rule, VarTable};
 
 use super::payload::{compile_detection, BufferProgram};
@@ -157,7 +158,7 @@ impl Signature {
     pub fn compile(
         index: usize,
         rule: &Rule,
-        vars: &VarTable,
+        resolver: &mut CachedResolver<'_>,
         flowbit_id: &mut dyn FnMut(&str) -> u32,
     ) -> Result<Signature, CompileError> {
         let err = |message: String| CompileError::Rule {
@@ -165,16 +166,16 @@ impl Signature {
             message,
         };
         let d = &rule.detection;
-        let src = vars
+        let src = resolver
             .addresses_of(&rule.src)
             .map_err(|e| err(format!("source address: {e}")))?;
-        let dst = vars
+        let dst = resolver
             .addresses_of(&rule.dst)
             .map_err(|e| err(format!("destination address: {e}")))?;
-        let sp = vars
+        let sp = resolver
             .ports_of(&rule.src_port)
             .map_err(|e| err(format!("source port: {e}")))?;
-        let dp = vars
+        let dp = resolver
             .ports_of(&rule.dst_port)
             .map_err(|e| err(format!("destination port: {e}")))?;
         let programs = compile_detection(d).map_err(|e| err(format!("pcre: {e}")))?;
@@ -221,6 +222,7 @@ impl Signature {
             || d.itype.is_some()
             || d.icode.is_some()
             || !d.xbits.is_empty();
+        let vars = resolver.vars();
         let negated =
             addr_has_negation(&rule.src, vars, 0) || addr_has_negation(&rule.dst, vars, 0);
         let app_proto = d.app_proto.clone();
@@ -362,7 +364,8 @@ mod tests {
                 names.len() as u32 - 1
             }
         };
-        Signature::compile(0, &rules[0], &VarTable::default(), &mut id).expect("compiles")
+        Signature::compile(0, &rules[0], &mut VarTable::default().cached(), &mut id)
+            .expect("compiles")
     }
 
     /// Suricata 7.0.10's rule types (`SignatureSetType`), as the spec's table gives them.

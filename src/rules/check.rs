@@ -694,12 +694,18 @@ impl Checker<'_> {
                 Ok(())
             }
             "pcre" => {
-                let p = parse_pcre(v).map_err(|e| self.value_err(o, e))?;
+                let mut p = parse_pcre(v).map_err(|e| self.value_err(o, e))?;
                 // Translated and compiled now, so a pattern rulesim cannot evaluate
-                // exactly refuses the rule at load.
-                if let Err(e) = crate::detect::pcre::compile_pcre(&p) {
-                    let pattern_at = v.find('/').map_or(0, |i| i + 1);
-                    return Err(self.pcre_err(o, pattern_at, &e));
+                // exactly refuses the rule at load; the rule keeps the compiled form.
+                match crate::detect::pcre::compile_pcre(&p) {
+                    Ok(compiled) => {
+                        p.compiled =
+                            Some(super::options::CompiledPcre(std::sync::Arc::new(compiled)))
+                    }
+                    Err(e) => {
+                        let pattern_at = v.find('/').map_or(0, |i| i + 1);
+                        return Err(self.pcre_err(o, pattern_at, &e));
+                    }
                 }
                 let mut buffer = st.buffer.map(|(b, _)| b);
                 if let Some(flag_buffer) = p.buffer() {

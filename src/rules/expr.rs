@@ -6,7 +6,7 @@ use std::fmt;
 use ipnet::IpNet;
 
 /// An address expression.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AddrExpr {
     Any,
     Var(String),
@@ -21,7 +21,7 @@ pub enum AddrExpr {
 }
 
 /// A port expression.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PortExpr {
     Any,
     Var(String),

@@ -258,6 +258,28 @@ pub struct PcreValue {
     pub negated: bool,
     pub pattern: String,
     pub flags: String,
+    /// The pattern as compiled when the rule was checked, so that building the detection
+    /// engine does not compile it again.
+    pub compiled: Option<CompiledPcre>,
+}
+
+/// A compiled pattern carried with its rule. Two are equal when their rules' patterns
+/// and flags are (the compiled form follows from them).
+#[derive(Clone)]
+pub struct CompiledPcre(pub std::sync::Arc<crate::detect::pcre::Pcre>);
+
+impl PartialEq for CompiledPcre {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for CompiledPcre {}
+
+impl std::fmt::Debug for CompiledPcre {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CompiledPcre")
+    }
 }
 
 /// PCRE flags Suricata 7.0.10 accepts: PCRE options, Suricata's own, and the legacy
@@ -339,6 +361,7 @@ pub fn parse_pcre(v: &str) -> Result<PcreValue, ValueError> {
         }
     }
     Ok(PcreValue {
+        compiled: None,
         negated,
         pattern: pattern.to_string(),
         flags: flags.to_string(),

@@ -69,6 +69,15 @@ impl VarTable {
         Ok(set)
     }
 
+    /// A resolver that remembers each expression's set (see [`CachedResolver`]).
+    pub fn cached(&self) -> CachedResolver<'_> {
+        CachedResolver {
+            vars: self,
+            addrs: std::collections::HashMap::new(),
+            ports: std::collections::HashMap::new(),
+        }
+    }
+
     /// The set a port expression stands for; an empty set is an error.
     pub fn ports_of(&self, expr: &PortExpr) -> Result<PortSet, ResolveError> {
         let mut pos = RangeSet::empty();
@@ -238,6 +247,40 @@ impl VarTable {
             }
         }
         Ok(())
+    }
+}
+
+/// Resolves expressions through a [`VarTable`], remembering each expression's set: a large
+/// ruleset names the same few variables (`$HOME_NET`, `$HTTP_PORTS`) thousands of times.
+pub struct CachedResolver<'a> {
+    vars: &'a VarTable,
+    addrs: std::collections::HashMap<AddrExpr, Result<AddrSet, ResolveError>>,
+    ports: std::collections::HashMap<PortExpr, Result<PortSet, ResolveError>>,
+}
+
+impl CachedResolver<'_> {
+    pub fn vars(&self) -> &VarTable {
+        self.vars
+    }
+
+    /// As [`VarTable::addresses_of`].
+    pub fn addresses_of(&mut self, expr: &AddrExpr) -> Result<AddrSet, ResolveError> {
+        if let Some(r) = self.addrs.get(expr) {
+            return r.clone();
+        }
+        let r = self.vars.addresses_of(expr);
+        self.addrs.insert(expr.clone(), r.clone());
+        r
+    }
+
+    /// As [`VarTable::ports_of`].
+    pub fn ports_of(&mut self, expr: &PortExpr) -> Result<PortSet, ResolveError> {
+        if let Some(r) = self.ports.get(expr) {
+            return r.clone();
+        }
+        let r = self.vars.ports_of(expr);
+        self.ports.insert(expr.clone(), r.clone());
+        r
     }
 }
 
