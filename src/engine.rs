@@ -311,6 +311,10 @@ impl Engine {
         stats.memory.max_fragments = stats.defrag.max_fragments_held;
         stats.memory.peak_rss_kib = peak_rss_kib();
         stats.elapsed_secs = self.started.elapsed().as_secs_f64();
+        if let Some(d) = &self.core.detect {
+            stats.detect.inspected = d.inspected();
+            stats.detect.prefilter = Some(d.prefilter_summary());
+        }
         Ok((stats, self.core.detect.take()))
     }
 }

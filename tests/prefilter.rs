@@ -14,7 +14,7 @@ use std::process::Command;
 
 use rulesim::rules::detection::MatchTest;
 use rulesim::rules::expr::PortExpr;
-use rulesim::rules::{load_rule_files, Rule, RuleContext};
+use rulesim::rules::{load_rule_files, Rule, RuleContext, VarTable};
 use rulesim::synth::packets::{self, TcpConversation};
 use rulesim::synth::TimedPacket;
 use rulesim::time::Timestamp;
@@ -216,6 +216,47 @@ fn traffic(rule: &Rule, i: u32, start: Timestamp, out: &mut Vec<TimedPacket>) ->
     Timestamp::new(now.secs() + 1, 0)
 }
 
+/// Traffic for a rule without contents (IP-only and header rules): a TCP handshake with
+/// data and a UDP packet from the first address and port of its source to the first of
+/// its destination.
+fn header_traffic(
+    rule: &Rule,
+    vars: &VarTable,
+    start: Timestamp,
+    out: &mut Vec<TimedPacket>,
+) -> Timestamp {
+    let first_v4 = |set: &rulesim::rules::sets::AddrSet| {
+        set.v4.ranges().first().map(|&(lo, hi)| {
+            // Not the network address itself when the range is wide.
+            Ipv4Addr::from(if hi > lo { lo + 1 } else { lo })
+        })
+    };
+    let (Ok(src), Ok(dst), Ok(sp), Ok(dp)) = (
+        vars.addresses_of(&rule.src),
+        vars.addresses_of(&rule.dst),
+        vars.ports_of(&rule.src_port),
+        vars.ports_of(&rule.dst_port),
+    ) else {
+        return start;
+    };
+    let (Some(src), Some(dst)) = (first_v4(&src), first_v4(&dst)) else {
+        return start;
+    };
+    let sp = sp.ranges().first().map_or(1024, |&(lo, _)| lo.max(1));
+    let dp = dp.ranges().first().map_or(80, |&(lo, _)| lo.max(1));
+    let client = SocketAddr::new(IpAddr::V4(src), sp);
+    let server = SocketAddr::new(IpAddr::V4(dst), dp);
+    let mut c = TcpConversation::new(client, server, start);
+    c.handshake().client_sends(b"hello").close();
+    let now = c.now();
+    out.extend(c.packets);
+    out.push(TimedPacket {
+        ts: now,
+        ip: packets::udp(client, server, 64, b"hello"),
+    });
+    Timestamp::new(now.secs() + 1, 0)
+}
+
 fn run(pcap: &Path, rules: &Path, prefilter: bool, ips: bool) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulesim"));
@@ -266,6 +307,16 @@ fn et_open_gives_the_same_answers_with_and_without_the_prefilter() {
     let mut now = Timestamp::new(1_700_000_000, 0);
     for (i, rule) in sample.iter().enumerate() {
         now = traffic(rule, i as u32, now, &mut capture);
+    }
+    // Every 4th rule without contents (IP-only and header rules, about 350).
+    let vars = VarTable::default();
+    for rule in set
+        .rules
+        .iter()
+        .filter(|r| contents(r).is_empty())
+        .step_by(4)
+    {
+        now = header_traffic(rule, &vars, now, &mut capture);
     }
     let work = tempfile::tempdir().expect("tempdir");
     let pcap = work.path().join("et-contents.pcap");

@@ -13,6 +13,7 @@
 //! packet (and the flow, when the rule type acts on flows), alerts are written.
 
 pub mod buffers;
+pub mod header_index;
 pub mod payload;
 pub mod pcre;
 pub mod prefilter;
@@ -299,6 +300,8 @@ struct Work {
     hits: Vec<Hit>,
     candidates: Vec<u32>,
     scratch: Scratch,
+    /// Candidates inspected in full.
+    inspected: u64,
 }
 
 impl DetectEngine {
@@ -414,9 +417,9 @@ impl DetectEngine {
             .map(|s| metadata_pairs(&rules[s.rule]))
             .collect();
         let built = if settings.prefilter_off {
-            Ok(Prefilter::none(&sigs, &packet, &tx))
+            Ok(Prefilter::none(&sigs, &iponly, &packet, &tx))
         } else {
-            Prefilter::build(&sigs, &packet, &tx)
+            Prefilter::build(&sigs, &iponly, &packet, &tx)
         };
         let prefilter = match built {
             Ok(p) => p,
@@ -426,7 +429,7 @@ impl DetectEngine {
                     sid: "-".into(),
                     message: format!("prefilter not built, all rules inspected: {e}"),
                 });
-                Prefilter::none(&sigs, &packet, &tx)
+                Prefilter::none(&sigs, &iponly, &packet, &tx)
             }
         };
         let work = Work {
@@ -450,9 +453,17 @@ impl DetectEngine {
         }
     }
 
+    /// Signatures inspected in full so far (the prefilter's candidates).
+    pub fn inspected(&self) -> u64 {
+        self.work.inspected
+    }
+
     /// How the prefilter groups the signatures.
     pub fn prefilter_summary(&self) -> PrefilterSummary {
-        self.prefilter.summary()
+        PrefilterSummary {
+            iponly: self.iponly.len(),
+            ..self.prefilter.summary()
+        }
     }
 
     /// Whether any rule inspects the reassembled stream.
@@ -507,7 +518,13 @@ impl DetectEngine {
             if let (Some((fd, _)), Some(d)) = (flow.as_mut(), dir) {
                 fd.iponly_done[d] = true;
             }
-            for &n in &self.iponly {
+            self.prefilter.iponly_candidates(
+                &mut work.scratch,
+                (p.src, p.dst, p.sp, p.dp, p.proto),
+                &mut work.candidates,
+            );
+            work.inspected += work.candidates.len() as u64;
+            for &n in &work.candidates {
                 let s = &self.sigs[n as usize];
                 if self.header_matches(s, p)
                     && self.options_match(s, p, flow.as_ref().map(|(f, a)| (&**f, *a)))
@@ -532,6 +549,7 @@ impl DetectEngine {
             p.raw,
             &mut work.candidates,
         );
+        work.inspected += work.candidates.len() as u64;
         for &n in &work.candidates {
             let s = &self.sigs[n as usize];
             if p.pseudo && s.kind == SigKind::ProtoDetect {
@@ -622,6 +640,7 @@ impl DetectEngine {
             hits,
             candidates,
             scratch,
+            inspected,
         } = work;
         let d = usize::from(!to_server);
         let AppProto::Known(proto) = app.proto else {
@@ -637,6 +656,7 @@ impl DetectEngine {
             }
             self.prefilter
                 .tx_candidates(scratch, tx.tx, to_server, candidates);
+            *inspected += candidates.len() as u64;
             for &n in candidates.iter() {
                 let s = &self.sigs[n as usize];
                 if !s.tx_dirs[d]

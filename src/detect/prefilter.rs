@@ -16,11 +16,13 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rustc_hash::FxHashMap;
 
 use super::buffers::{self, TxRef};
+use super::header_index::HeaderIndex;
 use super::payload::{BufferProgram, PrefilterPattern};
 use super::signature::{ProtoMatch, SigKind, Signature};
 
@@ -96,7 +98,9 @@ impl PatternSetBuilder {
             && self.suffix.is_empty()
     }
 
-    fn build(self) -> Result<Option<PatternSet>, aho_corasick::BuildError> {
+    /// `dfa`: a full DFA (faster scans, more memory and build time) for groups that scan
+    /// every payload; the default kind for the short transaction buffers.
+    fn build(self, dfa: bool) -> Result<Option<PatternSet>, aho_corasick::BuildError> {
         if self.is_empty() {
             return Ok(None);
         }
@@ -107,6 +111,7 @@ impl PatternSetBuilder {
                 AhoCorasickBuilder::new()
                     .match_kind(MatchKind::Standard)
                     .ascii_case_insensitive(true)
+                    .kind(dfa.then_some(aho_corasick::AhoCorasickKind::DFA))
                     .build(&self.patterns)?,
             )
         };
@@ -249,6 +254,8 @@ struct TxGroup {
 
 /// The prefilter of a compiled ruleset.
 pub struct Prefilter {
+    /// IP-only signatures by header.
+    iponly: HeaderIndex,
     /// Packet-phase groups by `transport * 2 + direction`.
     packet: Vec<Group>,
     /// Transaction signatures without a pattern, by direction.
@@ -261,6 +268,8 @@ pub struct Prefilter {
 /// What the prefilter holds, for `-v` and the stats.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PrefilterSummary {
+    /// IP-only signatures (checked on the first packet of each direction of a flow).
+    pub iponly: usize,
     /// Packet-phase signatures selected by a payload pattern.
     pub packet_patterned: usize,
     /// Packet-phase signatures inspected on every packet of their group.
@@ -334,6 +343,7 @@ impl Prefilter {
     /// (`tx`), given in signature order.
     pub fn build(
         sigs: &[Signature],
+        iponly: &[u32],
         packet: &[u32],
         tx: &[u32],
     ) -> Result<Prefilter, aho_corasick::BuildError> {
@@ -359,7 +369,7 @@ impl Prefilter {
             patterns_max = patterns_max.max(builder.patterns.len());
             packet_groups.push(Group {
                 always,
-                patterns: builder.build()?,
+                patterns: builder.build(true)?,
             });
         }
 
@@ -393,12 +403,13 @@ impl Prefilter {
         for (d, builders) in tx_builders.into_iter().enumerate() {
             for (buffer, builder) in builders {
                 patterns_max = patterns_max.max(builder.patterns.len());
-                if let Some(patterns) = builder.build()? {
+                if let Some(patterns) = builder.build(false)? {
                     tx_groups[d].push(TxGroup { buffer, patterns });
                 }
             }
         }
         Ok(Prefilter {
+            iponly: HeaderIndex::build(sigs, iponly),
             packet: packet_groups,
             tx_always,
             tx_groups,
@@ -409,7 +420,7 @@ impl Prefilter {
 
     /// A prefilter that selects nothing out: every signature is a candidate of every
     /// packet and transaction it could apply to.
-    pub fn none(sigs: &[Signature], packet: &[u32], tx: &[u32]) -> Prefilter {
+    pub fn none(sigs: &[Signature], iponly: &[u32], packet: &[u32], tx: &[u32]) -> Prefilter {
         let mut groups: Vec<Group> = (0..TRANSPORTS * 2).map(|_| Group::default()).collect();
         for &n in packet {
             let s = &sigs[n as usize];
@@ -428,6 +439,7 @@ impl Prefilter {
             }
         }
         Prefilter {
+            iponly: HeaderIndex::none(iponly),
             packet: groups,
             tx_always,
             tx_groups: Default::default(),
@@ -476,6 +488,22 @@ impl Prefilter {
         s.tx_patterned = tx_patterned.len();
         s.tx_always = tx_always.len();
         s
+    }
+
+    /// The IP-only candidates for a packet header, in signature order (`out` is cleared
+    /// first).
+    pub fn iponly_candidates(
+        &self,
+        scratch: &mut Scratch,
+        header: (IpAddr, IpAddr, u16, u16, u8),
+        out: &mut Vec<u32>,
+    ) {
+        let (src, dst, sp, dp, proto) = header;
+        scratch.begin();
+        self.iponly
+            .lookup(src, dst, sp, dp, proto, &mut |sigs| scratch.add(sigs));
+        scratch.finish();
+        merge(self.iponly.always(), &scratch.found, out);
     }
 
     /// The packet-phase candidates for a packet of IP protocol `proto` in direction
@@ -574,7 +602,7 @@ mod tests {
         payload: &[u8],
     ) -> Vec<u32> {
         let all: Vec<u32> = (0..sigs.len() as u32).collect();
-        let pf = Prefilter::build(sigs, &all, &[]).expect("builds");
+        let pf = Prefilter::build(sigs, &[], &all, &[]).expect("builds");
         let mut scratch = pf.scratch();
         let mut out = Vec::new();
         pf.packet_candidates(&mut scratch, proto, to_server, payload, None, &mut out);
@@ -644,6 +672,34 @@ mod tests {
         assert_eq!(c(b"EXACT"), vec![3]);
         assert_eq!(c(b"exact!"), Vec::<u32>::new());
         assert_eq!(c(b"GE"), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn ip_only_signatures_are_found_by_their_narrowest_header_part() {
+        let s = sigs(&[
+            r#"alert tcp any any -> any 3306 (sid:1;)"#,
+            r#"alert ip 1.2.3.4 any -> any any (sid:2;)"#,
+            r#"alert ip any any -> [5.6.7.0/24,5.6.8.1] any (sid:3;)"#,
+            r#"alert udp any 53 -> any any (sid:4;)"#,
+            r#"alert ip any any -> any any (sid:5;)"#,
+            r#"alert tcp 1.2.3.4 any <> any 3306 (sid:6;)"#,
+            r#"alert ip $HOME_NET any -> any any (sid:7;)"#,
+            r#"alert ip any any -> 2001:db8::1 any (sid:8;)"#,
+        ]);
+        let all: Vec<u32> = (0..s.len() as u32).collect();
+        let pf = Prefilter::build(&s, &all, &[], &[]).expect("builds");
+        let mut scratch = pf.scratch();
+        let mut c = |src: &str, dst: &str, sp: u16, dp: u16, proto: u8| {
+            let mut out = Vec::new();
+            let header = (src.parse().unwrap(), dst.parse().unwrap(), sp, dp, proto);
+            pf.iponly_candidates(&mut scratch, header, &mut out);
+            out
+        };
+        assert_eq!(c("1.2.3.4", "5.6.7.9", 1000, 3306, 6), vec![0, 1, 2, 4, 5]);
+        assert_eq!(c("10.0.0.1", "8.8.8.8", 53, 1000, 17), vec![3, 4, 5, 6]);
+        // No ports outside TCP, UDP and SCTP.
+        assert_eq!(c("10.0.0.1", "5.6.8.1", 53, 3306, 1), vec![2, 4, 5, 6]);
+        assert_eq!(c("2001:db8::2", "2001:db8::1", 1, 1, 58), vec![4, 5, 7]);
     }
 
     #[test]

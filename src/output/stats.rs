@@ -90,6 +90,12 @@ pub struct DetectStats {
     pub flows_passed: u64,
     /// Packets dropped by an exception policy (a mid-stream flow in IPS mode).
     pub exception_drops: u64,
+    /// Signatures the prefilter handed on and that were inspected in full (per packet
+    /// or transaction, summed).
+    pub inspected: u64,
+    /// How the prefilter groups the rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefilter: Option<crate::detect::prefilter::PrefilterSummary>,
 }
 
 /// TCP reassembly counters.
