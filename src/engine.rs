@@ -399,6 +399,9 @@ impl Core {
             return Ok(());
         }
         let defrag = &self.defrag;
+        // Suricata marks the packet from the flow's flags before the app layer runs, so
+        // the packet that brings TLS application data is still inspected.
+        let payload_inspection = !flow.app.payload_inspection_off();
         let update = flow.app.on_packet(
             p,
             to_server,
@@ -435,7 +438,8 @@ impl Core {
         let in_stream = is_tcp && update.stored;
         let raw_ready = {
             let (pending, _, trigger) = flow.app.raw_pending(to_server);
-            !pending.is_empty()
+            payload_inspection
+                && !pending.is_empty()
                 && (self.app.inline
                     || trigger
                     || pending.len() >= RAW_CHUNK
@@ -449,12 +453,17 @@ impl Core {
                 in_stream,
                 raw,
                 proto_detected: update.detected,
+                payload_inspection,
                 ..packet_view(p)
             };
             detect.inspect(&view, Some((&mut flow.detect, &flow.app)), p.ts.secs())
         };
         if raw_ready {
             flow.app.take_raw(to_server);
+        }
+        if flow.app.payload_inspection_off() {
+            // Raw reassembly ends with payload inspection: what waited is never inspected.
+            flow.app.discard_raw();
         }
         if self.ips && flow.detect.action == Some(FlowAction::Drop) {
             flow.app.stop(&mut self.shared);
@@ -548,6 +557,7 @@ impl Core {
                         raw,
                         fragment: false,
                         proto_detected: update.detected,
+                        payload_inspection: !flow.app.payload_inspection_off(),
                         pseudo: true,
                     };
                     detect.inspect(&view, Some((&mut flow.detect, &flow.app)), now.secs())
@@ -616,6 +626,7 @@ fn packet_view<'a>(p: &Packet<'a>) -> PacketView<'a> {
         raw: None,
         fragment: p.pcap_cnt.is_none(),
         proto_detected: false,
+        payload_inspection: true,
         pseudo: false,
     }
 }

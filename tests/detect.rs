@@ -329,3 +329,57 @@ fn strict_order_logs_an_alert_written_before_a_pass() {
     assert_eq!(alerts, [(Some(4), 7, "allowed".into(), "seen".into())]);
     assert_eq!(detect["drop_packets"], 0);
 }
+
+/// A TLS 1.2 record of type `content` carrying `body`.
+fn tls_record(content: u8, body: &[u8]) -> Vec<u8> {
+    let mut r = vec![content, 3, 3];
+    r.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    r.extend_from_slice(body);
+    r
+}
+
+/// The TLS flow with application data: after the ServerHello (6, ACK 7), the client
+/// sends ChangeCipherSpec + application data "SECRET1" (8, ACK 9), the server
+/// application data "SECRET2" (10, ACK 11), the client "SECRET3" (12, ACK 13).
+fn tls_flow_with_data() -> Vec<TimedPacket> {
+    let mut c = TcpConversation::new(
+        sa("10.0.0.5:40001"),
+        sa("93.184.216.34:443"),
+        Timestamp::new(1_700_000_000, 0),
+    );
+    let mut first = tls_record(20, &[1]);
+    first.extend(tls_record(23, b"....SECRET1...."));
+    c.handshake()
+        .client_sends(&packets::tls_client_hello(Some("www.Example.com")))
+        .server_sends(&packets::tls_server_hello())
+        .client_sends(&first)
+        .server_sends(&tls_record(23, b"....SECRET2...."))
+        .client_sends(&tls_record(23, b"....SECRET3...."))
+        .close();
+    c.packets
+}
+
+const SECRET_RULES: &str = "\
+alert tcp any any -> any any (msg:\"stream 1\"; content:\"SECRET1\"; sid:41;)
+alert tcp any any -> any any (msg:\"stream 2\"; content:\"SECRET2\"; sid:42;)
+alert tcp any any -> any any (msg:\"stream 3\"; content:\"SECRET3\"; sid:43;)
+alert tcp any any -> any any (msg:\"packet 1\"; content:\"SECRET1\"; dsize:>0; sid:51;)
+alert tcp any any -> any any (msg:\"packet 2\"; content:\"SECRET2\"; dsize:>0; sid:52;)
+alert tcp any any -> any any (msg:\"packet 3\"; content:\"SECRET3\"; dsize:>0; sid:53;)
+alert tcp any any -> any any (msg:\"size 3\"; dsize:20; flow:to_server; sid:60;)
+";
+
+#[test]
+fn tls_application_data_ends_payload_inspection() {
+    // Suricata (default `encryption-handling`) stops inspecting packet payloads and the
+    // raw stream once the TLS parser sees application data, so only the packet bringing
+    // the first record is inspected: on its own payload in IDS mode (the raw stream waits
+    // for the server's ACK, by when inspection is off), and on the stream as well inline.
+    // A `dsize` that needs payload no longer matches either (packet 12 is 20 bytes).
+    let at = |ips| -> Vec<(Option<u64>, u64)> {
+        let got = summary(&alerts(&tls_flow_with_data(), SECRET_RULES, ips));
+        got.iter().map(|g| (g.0, g.1)).collect()
+    };
+    assert_eq!(at(false), [(Some(8), 51)], "IDS");
+    assert_eq!(at(true), [(Some(8), 41), (Some(8), 51)], "IPS");
+}

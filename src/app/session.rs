@@ -202,6 +202,13 @@ impl FlowApp {
             .is_some_and(|s| s[idx(to_server)].is_some())
     }
 
+    /// Whether the flow's packet payloads and raw stream are no longer inspected: a TLS
+    /// session reached application data (Suricata's `FLOW_NOPAYLOAD_INSPECTION` under the
+    /// default `encryption-handling`).
+    pub fn payload_inspection_off(&self) -> bool {
+        matches!(&self.parser, Parser::Tls(t) if t.app_data)
+    }
+
     /// Stops all further app-layer work (a dropped flow in inline mode).
     pub fn stop(&mut self, shared: &mut AppShared) {
         self.stopped = true;
@@ -345,7 +352,7 @@ impl FlowApp {
     /// Whether anything still needs a direction's bytes: protocol detection, a parser
     /// before its handshake is over, or raw-stream rules.
     fn needs_bytes(&self, i: usize, config: &AppConfig) -> bool {
-        if config.keep_raw {
+        if config.keep_raw && !self.payload_inspection_off() {
             return true;
         }
         match self.proto {
@@ -488,7 +495,7 @@ impl FlowApp {
                     Some(AppChunk::Data(c)) => c,
                 };
                 let len = chunk.len() as u64;
-                if config.keep_raw {
+                if config.keep_raw && !self.payload_inspection_off() {
                     let r = self.raw.get_or_insert_with(Default::default);
                     r.delivered[i] += len;
                     let data = &mut r.data[i];
@@ -507,6 +514,12 @@ impl FlowApp {
             }
         }
         self.streams = Some(streams);
+    }
+
+    /// Drops the raw-stream bytes waiting for inspection, and the windows (payload
+    /// inspection is off: Suricata disables raw reassembly).
+    pub fn discard_raw(&mut self) {
+        self.raw = None;
     }
 
     /// New in-order bytes of one direction of a TCP session.

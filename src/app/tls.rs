@@ -47,6 +47,8 @@ pub struct ClientHello {
     pub supported_versions: Vec<u16>,
     /// JA3 string: version, ciphers, extensions, groups, point formats (GREASE left out).
     pub ja3: String,
+    /// The early_data extension (TLS 1.3 0-RTT) is present.
+    pub early_data: bool,
 }
 
 impl ClientHello {
@@ -104,6 +106,11 @@ pub struct TlsSession {
     pub current_flags: u8,
     /// Flags of every message parsed so far.
     pub seen_flags: u8,
+    /// An application data record was parsed (0-RTT data before the ServerHello aside):
+    /// the handshake is over. Suricata's default `encryption-handling` then stops
+    /// inspecting the flow's packet payloads and raw stream (app-layer-ssl.c sets
+    /// `APP_LAYER_PARSER_NO_INSPECTION_PAYLOAD`).
+    pub app_data: bool,
 }
 
 impl TlsSession {
@@ -124,11 +131,11 @@ impl TlsSession {
         Some(matches!(data[0], CONTENT_HANDSHAKE | CONTENT_ALERT) && data[1] == 3 && data[2] <= 4)
     }
 
-    /// Whether a direction's handshake is over (encrypted, or parsing failed): its further
-    /// bytes change nothing the parser reports.
+    /// Whether a direction's further bytes change nothing the parser reports: its parsing
+    /// failed, or application data was seen (a direction that is merely encrypted still
+    /// counts: its next record may be the first application data).
     pub fn done(&self, to_server: bool) -> bool {
-        let d = self.dir(to_server);
-        d.encrypted || d.error.is_some()
+        self.app_data || self.dir(to_server).error.is_some()
     }
 
     /// The version EVE shows: the ServerHello's, `UNDETERMINED` before it.
@@ -252,6 +259,11 @@ impl TlsSession {
             }
             CONTENT_APPLICATION_DATA => {
                 d.encrypted = true;
+                let early = self.client_hello.as_ref().is_some_and(|c| c.early_data)
+                    && self.server_hello.is_none();
+                if !early {
+                    self.app_data = true;
+                }
                 Ok(())
             }
             CONTENT_ALERT | CONTENT_HEARTBEAT => Ok(()),
@@ -360,6 +372,8 @@ fn client_hello(ch: &tls_parser::TlsClientHelloContents<'_>) -> ClientHello {
     let mut formats: Vec<u16> = Vec::new();
     for (ty, raw) in extensions(ch.ext.unwrap_or_default()) {
         ids.push(ty);
+        // early_data (RFC 8446 section 4.2.10).
+        hello.early_data |= ty == 42;
         let Ok((_, ext)) = parse_tls_client_hello_extension(raw) else {
             continue;
         };

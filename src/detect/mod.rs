@@ -25,7 +25,7 @@ use std::net::IpAddr;
 
 use crate::app::tls::state as ssl_flags;
 use crate::app::{AppProto, FlowApp, Parser};
-use crate::rules::options::ThresholdValue;
+use crate::rules::options::{NumTest, ThresholdValue};
 use crate::rules::policy::DefaultAction;
 use crate::rules::{Action, Rule, RuleContext, RuleSet, VarTable};
 
@@ -175,11 +175,30 @@ pub struct PacketView<'a> {
     pub in_stream: bool,
     /// Reassembled stream bytes to inspect with this packet.
     pub raw: Option<&'a [u8]>,
+    /// The payload may be inspected: false once the flow's payload inspection is off
+    /// (TLS application data), when content keywords match nothing (`dsize` still
+    /// sees the payload's size).
+    pub payload_inspection: bool,
     /// A reassembled IP datagram.
     pub fragment: bool,
     /// The app-layer protocol finished detection (for protocol-detection rules).
     pub proto_detected: bool,
     pub pseudo: bool,
+}
+
+impl<'a> PacketView<'a> {
+    /// The payload content keywords look at (none once payload inspection is off).
+    fn inspected_payload(&self) -> &'a [u8] {
+        if self.payload_inspection {
+            self.payload
+        } else {
+            &[]
+        }
+    }
+
+    fn inspected_raw(&self) -> Option<&'a [u8]> {
+        self.raw.filter(|_| self.payload_inspection)
+    }
 }
 
 /// A rule's match on a packet.
@@ -545,8 +564,8 @@ impl DetectEngine {
             &mut work.scratch,
             p.proto,
             p.to_server,
-            p.payload,
-            p.raw,
+            p.inspected_payload(),
+            p.inspected_raw(),
             &mut work.candidates,
         );
         work.inspected += work.candidates.len() as u64;
@@ -575,13 +594,13 @@ impl DetectEngine {
                 SigKind::AppLayer | SigKind::LikeIpOnly => true,
                 SigKind::Packet => {
                     let has_payload = s.programs.iter().any(|p| p.buffer().is_none());
-                    if has_payload && !self.packet_payload_matches(s, p.payload) {
+                    if has_payload && !self.packet_payload_matches(s, p.inspected_payload()) {
                         continue;
                     }
                     false
                 }
                 SigKind::Stream | SigKind::PacketStream => {
-                    let on_stream = p.raw.is_some_and(|raw| {
+                    let on_stream = p.inspected_raw().is_some_and(|raw| {
                         !s.flow.no_stream && self.packet_payload_matches(s, raw)
                     });
                     if on_stream {
@@ -590,7 +609,7 @@ impl DetectEngine {
                         let packet_ok = !s.tcp_stream
                             && !s.flow.only_stream
                             && (s.kind == SigKind::PacketStream || !p.in_stream)
-                            && self.packet_payload_matches(s, p.payload);
+                            && self.packet_payload_matches(s, p.inspected_payload());
                         if !packet_ok {
                             continue;
                         }
@@ -739,7 +758,7 @@ impl DetectEngine {
         for prog in &s.programs {
             let Some(name) = prog.buffer() else {
                 // Payload keywords of a transaction rule look at the stream (or the packet).
-                let data = p.raw.unwrap_or(p.payload);
+                let data = p.inspected_raw().unwrap_or(p.inspected_payload());
                 if data.is_empty() || !prog.inspect(data) {
                     return false;
                 }
@@ -822,6 +841,16 @@ impl DetectEngine {
         }
         if let Some(t) = &s.dsize {
             if p.pseudo || !num_test(t, p.payload.len() as u64) {
+                return false;
+            }
+            // A size that needs payload puts the rule behind Suricata's payload mask,
+            // which a packet without payload inspection does not pass.
+            let needs_payload = match *t {
+                NumTest::Gt(_) | NumTest::Ge(_) | NumTest::Between(..) | NumTest::Ne(_) => true,
+                NumTest::Eq(n) => n > 0,
+                NumTest::Lt(_) | NumTest::Le(_) => false,
+            };
+            if needs_payload && !p.payload_inspection {
                 return false;
             }
         }
