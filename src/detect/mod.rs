@@ -565,6 +565,7 @@ impl DetectEngine {
             p.proto,
             p.to_server,
             p.inspected_payload(),
+            p.in_stream,
             p.inspected_raw(),
             &mut work.candidates,
         );

@@ -237,11 +237,16 @@ impl Scratch {
     }
 }
 
-/// A group's signatures: those always inspected and those selected by pattern.
+/// A group's signatures: those always inspected and those selected by pattern, in two
+/// sets: signatures that can match a packet's own payload (packet and packet+stream
+/// types) and those that can match the reassembled stream (stream and packet+stream).
+/// A packet whose bytes went into a stream is scanned with the first set only, its
+/// stream bytes with the second, so no byte is scanned for rules that cannot use it.
 #[derive(Default)]
 struct Group {
     always: Vec<u32>,
-    patterns: Option<PatternSet>,
+    packet: Option<PatternSet>,
+    stream: Option<PatternSet>,
 }
 
 /// Transaction signatures requiring a pattern in one buffer (with transforms), for one
@@ -281,6 +286,8 @@ pub struct PrefilterSummary {
     pub automata: usize,
     /// Groups with hash sets of whole-buffer, prefix or suffix patterns.
     pub anchored_sets: usize,
+    /// Memory the automata take.
+    pub automata_bytes: usize,
 }
 
 const TRANSPORTS: usize = 3;
@@ -347,29 +354,37 @@ impl Prefilter {
         packet: &[u32],
         tx: &[u32],
     ) -> Result<Prefilter, aho_corasick::BuildError> {
-        let mut groups: Vec<(Vec<u32>, PatternSetBuilder)> = (0..TRANSPORTS * 2)
-            .map(|_| (Vec::new(), PatternSetBuilder::default()))
-            .collect();
+        type Builders = (Vec<u32>, PatternSetBuilder, PatternSetBuilder);
+        let mut groups: Vec<Builders> = (0..TRANSPORTS * 2).map(|_| Default::default()).collect();
         for &n in packet {
             let s = &sigs[n as usize];
             let pattern = packet_pattern(s);
             for &t in transports_of(s) {
                 for &d in directions_of(s) {
-                    let (always, builder) = &mut groups[t * 2 + d];
-                    match pattern {
-                        Some(pat) => builder.add(pat, n),
-                        None => always.push(n),
+                    let (always, on_packet, on_stream) = &mut groups[t * 2 + d];
+                    let Some(pat) = pattern else {
+                        always.push(n);
+                        continue;
+                    };
+                    if matches!(s.kind, SigKind::Packet | SigKind::PacketStream) {
+                        on_packet.add(pat, n);
+                    }
+                    if matches!(s.kind, SigKind::Stream | SigKind::PacketStream) {
+                        on_stream.add(pat, n);
                     }
                 }
             }
         }
         let mut patterns_max = 0;
         let mut packet_groups = Vec::with_capacity(groups.len());
-        for (always, builder) in groups {
-            patterns_max = patterns_max.max(builder.patterns.len());
+        for (always, on_packet, on_stream) in groups {
+            patterns_max = patterns_max
+                .max(on_packet.patterns.len())
+                .max(on_stream.patterns.len());
             packet_groups.push(Group {
                 always,
-                patterns: builder.build(true)?,
+                packet: on_packet.build(true)?,
+                stream: on_stream.build(true)?,
             });
         }
 
@@ -459,10 +474,11 @@ impl Prefilter {
         let mut packet_always: Vec<u32> = Vec::new();
         for g in &self.packet {
             packet_always.extend(&g.always);
-            if let Some(p) = &g.patterns {
+            for p in g.packet.iter().chain(&g.stream) {
                 packet_patterned.extend(p.all_sigs());
                 s.automata += usize::from(p.matcher.is_some());
                 s.anchored_sets += usize::from(p.anchored());
+                s.automata_bytes += p.matcher.as_ref().map_or(0, |m| m.memory_usage());
             }
         }
         packet_patterned.sort_unstable();
@@ -478,6 +494,7 @@ impl Prefilter {
             for g in &self.tx_groups[d] {
                 tx_patterned.extend(g.patterns.all_sigs());
                 s.automata += usize::from(g.patterns.matcher.is_some());
+                s.automata_bytes += g.patterns.matcher.as_ref().map_or(0, |m| m.memory_usage());
                 s.anchored_sets += usize::from(g.patterns.anchored());
             }
         }
@@ -515,14 +532,21 @@ impl Prefilter {
         proto: u8,
         to_server: Option<bool>,
         payload: &[u8],
+        in_stream: bool,
         raw: Option<&[u8]>,
         out: &mut Vec<u32>,
     ) {
         let d = usize::from(to_server == Some(false));
         let group = &self.packet[transport(proto) * 2 + d];
         scratch.begin();
-        if let Some(set) = &group.patterns {
+        if let Some(set) = &group.packet {
             scratch.scan(set, payload);
+        }
+        if let Some(set) = &group.stream {
+            // Stream rules look at a packet's payload only where it is in no stream.
+            if !in_stream {
+                scratch.scan(set, payload);
+            }
             if let Some(raw) = raw {
                 scratch.scan(set, raw);
             }
@@ -605,7 +629,15 @@ mod tests {
         let pf = Prefilter::build(sigs, &[], &all, &[]).expect("builds");
         let mut scratch = pf.scratch();
         let mut out = Vec::new();
-        pf.packet_candidates(&mut scratch, proto, to_server, payload, None, &mut out);
+        pf.packet_candidates(
+            &mut scratch,
+            proto,
+            to_server,
+            payload,
+            false,
+            None,
+            &mut out,
+        );
         out
     }
 
