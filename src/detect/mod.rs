@@ -188,7 +188,7 @@ pub struct PacketView<'a> {
 
 impl<'a> PacketView<'a> {
     /// The payload content keywords look at (none once payload inspection is off).
-    fn inspected_payload(&self) -> &'a [u8] {
+    pub(crate) fn inspected_payload(&self) -> &'a [u8] {
         if self.payload_inspection {
             self.payload
         } else {
@@ -196,7 +196,7 @@ impl<'a> PacketView<'a> {
         }
     }
 
-    fn inspected_raw(&self) -> Option<&'a [u8]> {
+    pub(crate) fn inspected_raw(&self) -> Option<&'a [u8]> {
         self.raw.filter(|_| self.payload_inspection)
     }
 }
@@ -560,15 +560,8 @@ impl DetectEngine {
             }
         }
         // Phase 2: packet, stream, app-layer and protocol-detection rules.
-        self.prefilter.packet_candidates(
-            &mut work.scratch,
-            p.proto,
-            p.to_server,
-            p.inspected_payload(),
-            p.in_stream,
-            p.inspected_raw(),
-            &mut work.candidates,
-        );
+        self.prefilter
+            .packet_candidates(&mut work.scratch, p, &mut work.candidates);
         work.inspected += work.candidates.len() as u64;
         for &n in &work.candidates {
             let s = &self.sigs[n as usize];

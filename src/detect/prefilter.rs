@@ -25,6 +25,7 @@ use super::buffers::{self, TxRef};
 use super::header_index::HeaderIndex;
 use super::payload::{BufferProgram, PrefilterPattern};
 use super::signature::{ProtoMatch, SigKind, Signature};
+use super::PacketView;
 
 /// Signatures by a pattern that must start or end the buffer (or be all of it): found by
 /// looking up the buffer's prefixes or suffixes of the lengths present, not by scanning.
@@ -523,31 +524,22 @@ impl Prefilter {
         merge(self.iponly.always(), &scratch.found, out);
     }
 
-    /// The packet-phase candidates for a packet of IP protocol `proto` in direction
-    /// `to_server`, whose payload and reassembled stream bytes are given, in signature
-    /// order (`out` is cleared first).
-    pub fn packet_candidates(
-        &self,
-        scratch: &mut Scratch,
-        proto: u8,
-        to_server: Option<bool>,
-        payload: &[u8],
-        in_stream: bool,
-        raw: Option<&[u8]>,
-        out: &mut Vec<u32>,
-    ) {
-        let d = usize::from(to_server == Some(false));
-        let group = &self.packet[transport(proto) * 2 + d];
+    /// The packet-phase candidates for a packet (its payload and the reassembled stream
+    /// bytes it carries), in signature order (`out` is cleared first).
+    pub fn packet_candidates(&self, scratch: &mut Scratch, p: &PacketView<'_>, out: &mut Vec<u32>) {
+        let payload = p.inspected_payload();
+        let d = usize::from(p.to_server == Some(false));
+        let group = &self.packet[transport(p.proto) * 2 + d];
         scratch.begin();
         if let Some(set) = &group.packet {
             scratch.scan(set, payload);
         }
         if let Some(set) = &group.stream {
             // Stream rules look at a packet's payload only where it is in no stream.
-            if !in_stream {
+            if !p.in_stream {
                 scratch.scan(set, payload);
             }
-            if let Some(raw) = raw {
+            if let Some(raw) = p.inspected_raw() {
                 scratch.scan(set, raw);
             }
         }
@@ -628,16 +620,26 @@ mod tests {
         let all: Vec<u32> = (0..sigs.len() as u32).collect();
         let pf = Prefilter::build(sigs, &[], &all, &[]).expect("builds");
         let mut scratch = pf.scratch();
-        let mut out = Vec::new();
-        pf.packet_candidates(
-            &mut scratch,
+        let addr: IpAddr = "192.0.2.1".parse().expect("address");
+        let view = PacketView {
+            src: addr,
+            dst: addr,
+            sp: 1,
+            dp: 2,
             proto,
-            to_server,
+            icmp: None,
             payload,
-            false,
-            None,
-            &mut out,
-        );
+            to_server,
+            established: true,
+            in_stream: false,
+            raw: None,
+            payload_inspection: true,
+            fragment: false,
+            proto_detected: false,
+            pseudo: false,
+        };
+        let mut out = Vec::new();
+        pf.packet_candidates(&mut scratch, &view, &mut out);
         out
     }
 
