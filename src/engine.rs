@@ -409,6 +409,15 @@ impl Core {
             &|a| defrag.host_os_for(a),
             &mut self.shared,
         );
+        // Transactions detection is done with are freed (all of them when nothing
+        // inspects transactions, or the flow's fate is decided).
+        let done_below = match &self.detect {
+            Some(d) if d.has_tx_rules() && flow.detect.action.is_none() => {
+                flow.detect.transactions_done_below()
+            }
+            _ => u64::MAX,
+        };
+        flow.app.release_done(done_below);
         let to_server = if update.reverse {
             // Detection saw server data from the side taken for the client.
             flow.reverse();

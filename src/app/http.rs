@@ -551,6 +551,29 @@ impl HttpSession {
         }
     }
 
+    /// Frees what detection no longer needs: transactions complete on both sides with an
+    /// id below `below` are dropped (the newest is kept, alerts of packet rules log it),
+    /// and the bodies of such a kept one are freed.
+    pub fn release_done(&mut self, below: u64) {
+        let done =
+            |t: &Transaction| t.request.complete && t.response.as_ref().is_some_and(|r| r.complete);
+        while self.transactions.len() > 1
+            && self.first_id < below
+            && self.next_response > 0
+            && done(&self.transactions[0])
+        {
+            self.drop_oldest();
+        }
+        if let Some(t) = self.transactions.first_mut() {
+            if self.first_id < below && done(t) {
+                t.request.body = Vec::new();
+                if let Some(r) = t.response.as_mut() {
+                    r.body = Vec::new();
+                }
+            }
+        }
+    }
+
     /// Drops the oldest transaction (bounded memory on long sessions).
     fn drop_oldest(&mut self) {
         if self.transactions.is_empty() {

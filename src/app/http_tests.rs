@@ -227,3 +227,34 @@ fn byte_at_a_time() {
         .collect();
     assert_eq!(got, [(&b"/slow"[..], &b""[..]), (&b"/b"[..], &b"ok"[..])]);
 }
+
+#[test]
+fn transactions_detection_is_done_with_are_freed() {
+    let mut s = HttpSession::default();
+    for i in 0..3 {
+        s.feed(true, &http_request("GET", "h", &format!("/{i}"), "ua"));
+        s.feed(false, &http_response(200, "OK", "text/plain", "body bytes"));
+    }
+    // Inspection done below id 1: only transaction 0 may go.
+    s.release_done(1);
+    assert_eq!(s.first_id, 1);
+    assert_eq!(s.transactions.len(), 2);
+    assert!(!s
+        .transaction(1)
+        .expect("tx 1")
+        .response
+        .as_ref()
+        .expect("resp")
+        .body
+        .is_empty());
+    // Done with everything: the newest stays, for logging, without its bodies.
+    s.release_done(u64::MAX);
+    assert_eq!((s.first_id, s.transactions.len()), (2, 1));
+    let last = s.transaction(2).expect("tx 2");
+    assert_eq!(last.request.target, b"/2");
+    assert!(last.response.as_ref().expect("resp").body.is_empty());
+    // An unanswered request is never dropped.
+    s.feed(true, &http_request("GET", "h", "/3", "ua"));
+    s.release_done(u64::MAX);
+    assert!(s.transaction(3).is_some());
+}

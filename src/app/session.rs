@@ -112,6 +112,18 @@ impl DnsState {
         }
     }
 
+    /// Drops answered transactions with an id below `below`, the newest kept.
+    fn release_done(&mut self, below: u64) {
+        while self.txs.len() > 1
+            && self
+                .txs
+                .front()
+                .is_some_and(|t| t.id < below && t.response.is_some())
+        {
+            self.txs.pop_front();
+        }
+    }
+
     fn push(&mut self, mut tx: DnsTx) {
         tx.id = self.next_id;
         self.next_id += 1;
@@ -207,6 +219,16 @@ impl FlowApp {
     /// default `encryption-handling`).
     pub fn payload_inspection_off(&self) -> bool {
         matches!(&self.parser, Parser::Tls(t) if t.app_data)
+    }
+
+    /// Frees the transactions detection is done with (ids below `below`; `u64::MAX` when
+    /// nothing inspects transactions), as Suricata cleans up transactions once inspected.
+    pub fn release_done(&mut self, below: u64) {
+        match &mut self.parser {
+            Parser::Http(h) => h.release_done(below),
+            Parser::Dns(d) => d.release_done(below),
+            Parser::Tls(_) | Parser::None => {}
+        }
     }
 
     /// Stops all further app-layer work (a dropped flow in inline mode).

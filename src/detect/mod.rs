@@ -136,6 +136,8 @@ struct FlowDetectMore {
     tx_done: rustc_hash::FxHashSet<(u32, u64)>,
     /// Per direction, the first transaction still inspected.
     inspect_id: [u64; 2],
+    /// Per direction, the prefilter's findings on the transaction last inspected.
+    tx_memo: [prefilter::TxMemo; 2],
 }
 
 impl FlowDetect {
@@ -145,7 +147,15 @@ impl FlowDetect {
         self.pd_done.swap(0, 1);
         if let Some(m) = self.more.as_mut() {
             m.inspect_id.swap(0, 1);
+            m.tx_memo.swap(0, 1);
         }
+    }
+
+    /// Transactions with an id below this are inspected in both directions for good.
+    pub fn transactions_done_below(&self) -> u64 {
+        self.more
+            .as_ref()
+            .map_or(0, |m| m.inspect_id[0].min(m.inspect_id[1]))
     }
 
     fn bits(&self) -> &[u32] {
@@ -485,6 +495,11 @@ impl DetectEngine {
         }
     }
 
+    /// Whether any rule inspects transactions.
+    pub fn has_tx_rules(&self) -> bool {
+        !self.tx.is_empty()
+    }
+
     /// Whether any rule inspects the reassembled stream.
     pub fn needs_raw(&self) -> bool {
         self.needs_raw
@@ -667,8 +682,9 @@ impl DetectEngine {
                 all_complete_before = false;
                 continue;
             }
+            let memo = &mut fd.more().tx_memo[d];
             self.prefilter
-                .tx_candidates(scratch, tx.tx, to_server, candidates);
+                .tx_candidates(scratch, tx, to_server, app.generation, memo, candidates);
             *inspected += candidates.len() as u64;
             for &n in candidates.iter() {
                 let s = &self.sigs[n as usize];

@@ -60,6 +60,8 @@ pub struct PrefilterPattern<'a> {
     pub prefix: bool,
     /// The buffer ends with it (`endswith`).
     pub suffix: bool,
+    /// It ends within this many bytes of the buffer start (an absolute `depth`).
+    pub window: Option<usize>,
 }
 
 /// The compiled matches of one buffer: what one Suricata inspection engine runs.
@@ -756,10 +758,12 @@ impl BufferProgram {
                 && c.flags & DEPTH != 0
                 && c.offset == 0
                 && usize::from(c.depth) == c.pattern.len();
+            let absolute = c.flags & (DISTANCE | WITHIN) == 0;
             PrefilterPattern {
                 bytes: &c.pattern,
                 prefix,
                 suffix: c.flags & ENDS_WITH != 0,
+                window: (absolute && c.flags & DEPTH != 0).then_some(usize::from(c.depth)),
             }
         })
     }

@@ -21,7 +21,7 @@ use std::net::IpAddr;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rustc_hash::FxHashMap;
 
-use super::buffers::{self, TxRef};
+use super::buffers::{self, TxView};
 use super::header_index::HeaderIndex;
 use super::payload::{BufferProgram, PrefilterPattern};
 use super::signature::{ProtoMatch, SigKind, Signature};
@@ -37,6 +37,12 @@ struct AnchoredSet {
 }
 
 impl AnchoredSet {
+    fn longest(&self) -> usize {
+        self.lens.last().copied().unwrap_or(0)
+    }
+}
+
+impl AnchoredSet {
     fn add(&mut self, pattern: Vec<u8>, sig: u32) {
         if let Err(i) = self.lens.binary_search(&pattern.len()) {
             self.lens.insert(i, pattern.len());
@@ -49,14 +55,31 @@ impl AnchoredSet {
     }
 }
 
+/// Patterns needed within this many bytes of the start of the buffer (an absolute
+/// `depth`) are scanned for there only.
+const SHALLOW_LIMIT: usize = 512;
+
+/// Unanchored patterns, searched with one automaton.
+struct Unanchored {
+    matcher: AhoCorasick,
+    /// Per pattern of `matcher`: its id in the set.
+    ids: Vec<u32>,
+    /// Scanned over this many bytes from the buffer start (`usize::MAX`: all).
+    window: usize,
+}
+
 /// The patterns of one group and the signatures that require each.
 struct PatternSet {
-    /// Unanchored patterns.
-    matcher: Option<AhoCorasick>,
-    /// Per pattern id of `matcher`: the signatures requiring it, in signature order.
+    /// Patterns anywhere in the buffer.
+    deep: Option<Unanchored>,
+    /// Patterns within the first bytes.
+    shallow: Option<Unanchored>,
+    /// Per pattern id: the signatures requiring it, in signature order.
     sigs: Vec<Vec<u32>>,
+    /// The longest unanchored pattern.
+    longest: usize,
     /// Patterns that are the whole buffer (`startswith` and `endswith`).
-    exact: FxHashMap<Vec<u8>, Vec<u32>>,
+    exact: AnchoredSet,
     prefix: AnchoredSet,
     suffix: AnchoredSet,
 }
@@ -65,8 +88,10 @@ struct PatternSet {
 struct PatternSetBuilder {
     index: HashMap<Vec<u8>, usize>,
     patterns: Vec<Vec<u8>>,
+    /// Per pattern: where it must end at the latest (`None`: anywhere).
+    windows: Vec<Option<usize>>,
     sigs: Vec<Vec<u32>>,
-    exact: FxHashMap<Vec<u8>, Vec<u32>>,
+    exact: AnchoredSet,
     prefix: AnchoredSet,
     suffix: AnchoredSet,
 }
@@ -75,15 +100,24 @@ impl PatternSetBuilder {
     fn add(&mut self, pattern: PrefilterPattern<'_>, sig: u32) {
         let lower = pattern.bytes.to_ascii_lowercase();
         match (pattern.prefix, pattern.suffix) {
-            (true, true) => return self.exact.entry(lower).or_default().push(sig),
+            (true, true) => return self.exact.add(lower, sig),
             (true, false) => return self.prefix.add(lower, sig),
             (false, true) => return self.suffix.add(lower, sig),
             (false, false) => {}
         }
         let id = match self.index.get(&lower) {
-            Some(&id) => id,
+            Some(&id) => {
+                // Shared by signatures with different windows: the widest counts.
+                let w = &mut self.windows[id];
+                *w = match (*w, pattern.window) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    _ => None,
+                };
+                id
+            }
             None => {
                 self.patterns.push(lower.clone());
+                self.windows.push(pattern.window);
                 self.sigs.push(Vec::new());
                 self.index.insert(lower, self.patterns.len() - 1);
                 self.patterns.len() - 1
@@ -99,25 +133,44 @@ impl PatternSetBuilder {
             && self.suffix.is_empty()
     }
 
-    /// `dfa`: a full DFA (faster scans, more memory and build time) for groups that scan
-    /// every payload; the default kind for the short transaction buffers.
+    /// `dfa`: full DFAs (faster scans, more memory and build time) for groups that scan
+    /// much data; the default kind for the short transaction buffers.
     fn build(self, dfa: bool) -> Result<Option<PatternSet>, aho_corasick::BuildError> {
         if self.is_empty() {
             return Ok(None);
         }
-        let matcher = if self.patterns.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::Standard)
-                    .ascii_case_insensitive(true)
-                    .kind(dfa.then_some(aho_corasick::AhoCorasickKind::DFA))
-                    .build(&self.patterns)?,
-            )
+        let automaton = |ids: Vec<u32>,
+                         window: usize|
+         -> Result<Option<Unanchored>, aho_corasick::BuildError> {
+            if ids.is_empty() {
+                return Ok(None);
+            }
+            let matcher = AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .ascii_case_insensitive(true)
+                .kind(dfa.then_some(aho_corasick::AhoCorasickKind::DFA))
+                .build(ids.iter().map(|&i| &self.patterns[i as usize]))?;
+            Ok(Some(Unanchored {
+                matcher,
+                ids,
+                window,
+            }))
         };
+        let (mut shallow, mut deep) = (Vec::new(), Vec::new());
+        let mut window = 0;
+        for (id, w) in self.windows.iter().enumerate() {
+            match w {
+                Some(w) if *w <= SHALLOW_LIMIT => {
+                    window = window.max(*w);
+                    shallow.push(id as u32);
+                }
+                _ => deep.push(id as u32),
+            }
+        }
         Ok(Some(PatternSet {
-            matcher,
+            deep: automaton(deep, usize::MAX)?,
+            shallow: automaton(shallow, window)?,
+            longest: self.patterns.iter().map(Vec::len).max().unwrap_or(0),
             sigs: self.sigs,
             exact: self.exact,
             prefix: self.prefix,
@@ -131,16 +184,35 @@ impl PatternSet {
         !(self.exact.is_empty() && self.prefix.is_empty() && self.suffix.is_empty())
     }
 
+    fn automata(&self) -> impl Iterator<Item = &AhoCorasick> {
+        self.deep.iter().chain(&self.shallow).map(|u| &u.matcher)
+    }
+
     /// Every signature of the set, for the summary.
     fn all_sigs(&self) -> impl Iterator<Item = u32> + '_ {
         self.sigs
             .iter()
-            .chain(self.exact.values())
+            .chain(self.exact.sigs.values())
             .chain(self.prefix.sigs.values())
             .chain(self.suffix.sigs.values())
             .flatten()
             .copied()
     }
+}
+
+/// Buffers that only ever grow at their end while a transaction progresses.
+const APPEND_ONLY: &[&str] = &["http.request_body", "http.response_body", "file.data"];
+
+/// What the prefilter found for a flow's current transaction in one direction.
+#[derive(Clone, Debug, Default)]
+pub struct TxMemo {
+    tx_id: Option<u64>,
+    /// The parser generation of the last scan.
+    generation: Option<u64>,
+    /// Candidates found so far, in signature order.
+    sigs: Vec<u32>,
+    /// Per buffer group: the bytes of an append-only buffer already scanned.
+    scanned: Vec<usize>,
 }
 
 /// Per-packet working memory, kept between packets so the hot path does not allocate.
@@ -178,46 +250,77 @@ impl Scratch {
     }
 
     fn scan(&mut self, set: &PatternSet, hay: &[u8]) {
-        if hay.is_empty() {
+        self.scan_anchored(set, hay);
+        self.scan_unanchored(set, hay, 0);
+    }
+
+    /// Looks up the whole-buffer, prefix and suffix patterns of a buffer (lower-casing
+    /// only the ends that can hold one).
+    fn scan_anchored(&mut self, set: &PatternSet, hay: &[u8]) {
+        if hay.is_empty() || !set.anchored() {
             return;
         }
-        if set.anchored() {
-            let mut lower = std::mem::take(&mut self.lower);
+        let mut lower = std::mem::take(&mut self.lower);
+        if set.exact.lens.binary_search(&hay.len()).is_ok() {
             lower.clear();
             lower.extend(hay.iter().map(u8::to_ascii_lowercase));
-            if let Some(sigs) = set.exact.get(lower.as_slice()) {
+            if let Some(sigs) = set.exact.sigs.get(lower.as_slice()) {
                 self.add(sigs);
             }
-            for &len in set.prefix.lens.iter().take_while(|&&l| l <= lower.len()) {
-                if let Some(sigs) = set.prefix.sigs.get(&lower[..len]) {
-                    self.add(sigs);
-                }
-            }
-            for &len in set.suffix.lens.iter().take_while(|&&l| l <= lower.len()) {
-                if let Some(sigs) = set.suffix.sigs.get(&lower[lower.len() - len..]) {
-                    self.add(sigs);
-                }
-            }
-            self.lower = lower;
         }
-        let Some(matcher) = &set.matcher else {
+        for (anchored, at_end) in [(&set.prefix, false), (&set.suffix, true)] {
+            if anchored.is_empty() {
+                continue;
+            }
+            let n = hay.len().min(anchored.longest());
+            let end = if at_end {
+                &hay[hay.len() - n..]
+            } else {
+                &hay[..n]
+            };
+            lower.clear();
+            lower.extend(end.iter().map(u8::to_ascii_lowercase));
+            for &len in anchored.lens.iter().take_while(|&&l| l <= n) {
+                let key = if at_end {
+                    &lower[n - len..]
+                } else {
+                    &lower[..len]
+                };
+                if let Some(sigs) = anchored.sigs.get(key) {
+                    self.add(sigs);
+                }
+            }
+        }
+        self.lower = lower;
+    }
+
+    /// Scans a buffer for the unanchored patterns, from byte `from` on (bytes before it
+    /// were scanned before).
+    fn scan_unanchored(&mut self, set: &PatternSet, hay: &[u8], from: usize) {
+        if hay.len() <= from {
             return;
-        };
+        }
         self.pattern_stamp = self.pattern_stamp.wrapping_add(1);
         if self.pattern_stamp == 0 {
             self.pattern_seen.fill(0);
             self.pattern_stamp = 1;
         }
-        for m in matcher.find_overlapping_iter(hay) {
-            let id = m.pattern().as_usize();
-            if self.pattern_seen[id] == self.pattern_stamp {
+        for u in set.deep.iter().chain(&set.shallow) {
+            let end = hay.len().min(u.window);
+            if end <= from {
                 continue;
             }
-            self.pattern_seen[id] = self.pattern_stamp;
-            for &sig in &set.sigs[id] {
-                if self.sig_seen[sig as usize] != self.sig_stamp {
-                    self.sig_seen[sig as usize] = self.sig_stamp;
-                    self.found.push(sig);
+            for m in u.matcher.find_overlapping_iter(&hay[from..end]) {
+                let id = u.ids[m.pattern().as_usize()] as usize;
+                if self.pattern_seen[id] == self.pattern_stamp {
+                    continue;
+                }
+                self.pattern_seen[id] = self.pattern_stamp;
+                for &sig in &set.sigs[id] {
+                    if self.sig_seen[sig as usize] != self.sig_stamp {
+                        self.sig_seen[sig as usize] = self.sig_stamp;
+                        self.found.push(sig);
+                    }
                 }
             }
         }
@@ -419,7 +522,8 @@ impl Prefilter {
         for (d, builders) in tx_builders.into_iter().enumerate() {
             for (buffer, builder) in builders {
                 patterns_max = patterns_max.max(builder.patterns.len());
-                if let Some(patterns) = builder.build(false)? {
+                let large = buffer.buffer().is_some_and(|b| APPEND_ONLY.contains(&b));
+                if let Some(patterns) = builder.build(large)? {
                     tx_groups[d].push(TxGroup { buffer, patterns });
                 }
             }
@@ -477,9 +581,9 @@ impl Prefilter {
             packet_always.extend(&g.always);
             for p in g.packet.iter().chain(&g.stream) {
                 packet_patterned.extend(p.all_sigs());
-                s.automata += usize::from(p.matcher.is_some());
+                s.automata += p.automata().count();
                 s.anchored_sets += usize::from(p.anchored());
-                s.automata_bytes += p.matcher.as_ref().map_or(0, |m| m.memory_usage());
+                s.automata_bytes += p.automata().map(AhoCorasick::memory_usage).sum::<usize>();
             }
         }
         packet_patterned.sort_unstable();
@@ -494,8 +598,12 @@ impl Prefilter {
             tx_always.extend(&self.tx_always[d]);
             for g in &self.tx_groups[d] {
                 tx_patterned.extend(g.patterns.all_sigs());
-                s.automata += usize::from(g.patterns.matcher.is_some());
-                s.automata_bytes += g.patterns.matcher.as_ref().map_or(0, |m| m.memory_usage());
+                s.automata += g.patterns.automata().count();
+                s.automata_bytes += g
+                    .patterns
+                    .automata()
+                    .map(AhoCorasick::memory_usage)
+                    .sum::<usize>();
                 s.anchored_sets += usize::from(g.patterns.anchored());
             }
         }
@@ -548,30 +656,67 @@ impl Prefilter {
     }
 
     /// The transaction candidates for one transaction seen from `to_server`, in signature
-    /// order (`out` is cleared first).
+    /// order (`out` is cleared first). `memo` carries what earlier packets found for the
+    /// same transaction: a transaction's buffers only grow, so its candidates only grow,
+    /// and a body (append-only) is scanned from where the last scan stopped, less the
+    /// longest pattern. `generation` is the flow's parser generation: unchanged, nothing
+    /// was parsed since, and the remembered candidates stand.
     pub fn tx_candidates(
         &self,
         scratch: &mut Scratch,
-        tx: TxRef<'_>,
+        view: &TxView<'_>,
         to_server: bool,
+        generation: u64,
+        memo: &mut TxMemo,
         out: &mut Vec<u32>,
     ) {
+        let (tx, tx_id) = (view.tx, view.id);
         let d = usize::from(!to_server);
-        scratch.begin();
-        let mut instances: Vec<Cow<'_, [u8]>> = Vec::new();
-        for g in &self.tx_groups[d] {
-            let Some(name) = g.buffer.buffer() else {
-                continue;
-            };
-            instances.clear();
-            buffers::buffer(tx, name, to_server, &mut instances);
-            for b in &instances {
-                let data = g.buffer.transform(b);
-                scratch.scan(&g.patterns, &data);
-            }
+        let groups = &self.tx_groups[d];
+        if memo.tx_id != Some(tx_id) {
+            memo.tx_id = Some(tx_id);
+            memo.generation = None;
+            memo.sigs.clear();
+            memo.scanned.clear();
         }
-        scratch.finish();
-        merge(&self.tx_always[d], &scratch.found, out);
+        if memo.generation != Some(generation) {
+            memo.generation = Some(generation);
+            memo.scanned.resize(groups.len(), 0);
+            scratch.begin();
+            // Already found: not found again.
+            for &sig in &memo.sigs {
+                scratch.sig_seen[sig as usize] = scratch.sig_stamp;
+            }
+            let mut instances: Vec<Cow<'_, [u8]>> = Vec::new();
+            for (gi, g) in groups.iter().enumerate() {
+                let Some(name) = g.buffer.buffer() else {
+                    continue;
+                };
+                instances.clear();
+                buffers::buffer(tx, name, to_server, &mut instances);
+                let append_only = g.buffer.transforms().is_empty()
+                    && instances.len() == 1
+                    && APPEND_ONLY.contains(&name);
+                for b in &instances {
+                    let data = g.buffer.transform(b);
+                    scratch.scan_anchored(&g.patterns, &data);
+                    let from = if append_only && data.len() >= memo.scanned[gi] {
+                        memo.scanned[gi].saturating_sub(g.patterns.longest.saturating_sub(1))
+                    } else {
+                        0
+                    };
+                    scratch.scan_unanchored(&g.patterns, &data, from);
+                    if append_only {
+                        memo.scanned[gi] = data.len();
+                    }
+                }
+            }
+            scratch.finish();
+            let mut merged = Vec::with_capacity(memo.sigs.len() + scratch.found.len());
+            merge(&memo.sigs, &scratch.found, &mut merged);
+            memo.sigs = merged;
+        }
+        merge(&self.tx_always[d], &memo.sigs, out);
     }
 }
 
@@ -734,6 +879,19 @@ mod tests {
         // No ports outside TCP, UDP and SCTP.
         assert_eq!(c("10.0.0.1", "5.6.8.1", 53, 3306, 1), vec![2, 4, 5, 6]);
         assert_eq!(c("2001:db8::2", "2001:db8::1", 1, 1, 58), vec![4, 5, 7]);
+    }
+
+    #[test]
+    fn patterns_with_a_depth_are_looked_for_within_it_only() {
+        let s = sigs(&[
+            r#"alert tcp any any -> any any (content:"abc"; depth:10; sid:1;)"#,
+            r#"alert tcp any any -> any any (content:"abc"; offset:2; depth:8; sid:2;)"#,
+            r#"alert tcp any any -> any any (content:"xyz"; sid:3;)"#,
+        ]);
+        let c = |payload: &[u8]| packet_candidates(&s, 6, Some(true), payload);
+        assert_eq!(c(b"1234567abc"), vec![0, 1]);
+        assert_eq!(c(b"12345678abc"), Vec::<u32>::new());
+        assert_eq!(c(b"12345678abcxyz"), vec![2]);
     }
 
     #[test]
