@@ -60,9 +60,14 @@ fn bench(c: &mut Criterion) {
     // 8 MB of mixed traffic (TLS, HTTP pages and downloads, DNS).
     let pcap = dir.path().join("mix.pcap");
     let file = std::fs::File::create(&pcap).expect("capture");
-    let summary =
-        rulesim::synth::mix::write_mixed_capture(std::io::BufWriter::new(file), 8_000_000, 100, 7, &[])
-            .expect("write capture");
+    let summary = rulesim::synth::mix::write_mixed_capture(
+        std::io::BufWriter::new(file),
+        8_000_000,
+        100,
+        7,
+        &[],
+    )
+    .expect("write capture");
     let mut g = c.benchmark_group("detect");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(summary.bytes));
