@@ -507,7 +507,8 @@ impl Prefilter {
                 };
                 let builders = &mut tx_builders[d];
                 let i = match builders.iter().position(|(b, _)| {
-                    b.buffer() == program.buffer() && b.transforms() == program.transforms()
+                    same_bytes(b.buffer(), program.buffer())
+                        && b.transforms() == program.transforms()
                 }) {
                     Some(i) => i,
                     None => {
@@ -718,6 +719,18 @@ impl Prefilter {
         }
         merge(&self.tx_always[d], &memo.sigs, out);
     }
+}
+
+/// Whether two buffer names give the same bytes (`file.data` of HTTP is the response
+/// body, as `http.response_body`; see [`buffers::buffer`]): one scan serves both.
+fn same_bytes(a: Option<&str>, b: Option<&str>) -> bool {
+    fn canonical(n: Option<&str>) -> Option<&str> {
+        match n {
+            Some("http.response_body") => Some("file.data"),
+            other => other,
+        }
+    }
+    canonical(a) == canonical(b)
 }
 
 /// `out` = the union of two sorted, disjoint lists, in order.
