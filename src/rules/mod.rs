@@ -207,8 +207,10 @@ pub fn parse_rules_text(
 ) -> (Vec<Rule>, Vec<RuleError>) {
     let mut rules = Vec::new();
     let mut errors = Vec::new();
-    for (position, (rule_text, source)) in split_rules(text, origin).into_iter().enumerate() {
-        match check::compile(&rule_text, &source, ctx) {
+    let texts = split_rules(text, origin);
+    for (position, ((_, source), result)) in texts.iter().zip(compile_all(&texts, ctx)).enumerate()
+    {
+        match result {
             Ok(mut rule) => {
                 rule.origin = RuleOrigin {
                     source: origin.to_string(),
@@ -222,6 +224,44 @@ pub fn parse_rules_text(
         }
     }
     (rules, errors)
+}
+
+/// Checks rule texts on every core (a large file's rules are independent), results in
+/// the texts' order.
+fn compile_all(
+    texts: &[(String, RuleSource)],
+    ctx: &RuleContext,
+) -> Vec<Result<Rule, Box<RuleError>>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Small files are not worth a thread.
+    if threads < 2 || texts.len() < 512 {
+        return texts
+            .iter()
+            .map(|(t, src)| check::compile(t, src, ctx))
+            .collect();
+    }
+    let chunk = texts.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = texts
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(t, src)| check::compile(t, src, ctx))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(texts.len());
+        for w in workers {
+            match w.join() {
+                Ok(part) => out.extend(part),
+                // A panic in a check is a bug; resume it as the sequential code would.
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        }
+        out
+    })
 }
 
 /// Parses one rule text (no comments or continuation lines).
