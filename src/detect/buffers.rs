@@ -25,31 +25,25 @@ pub struct TxView<'a> {
     pub complete: [bool; 2],
 }
 
-/// The transactions of a parser, oldest first, from id `from`.
-pub fn transactions(parser: &Parser, from: u64) -> Vec<TxView<'_>> {
+/// The transactions of a parser, oldest first, from id `from` (an iterator: detection
+/// walks them on every packet and collects nothing).
+pub fn transactions(parser: &Parser, from: u64) -> Transactions<'_> {
     match parser {
-        Parser::None => Vec::new(),
-        Parser::Http(h) => h
-            .transactions
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (h.first_id + i as u64, t))
-            .filter(|(id, _)| *id >= from)
-            .map(|(id, t)| TxView {
-                id,
-                tx: TxRef::Http(t),
-                ready: [true, t.response.is_some()],
-                complete: [
-                    t.request.complete,
-                    t.response.as_ref().is_some_and(|r| r.complete),
-                ],
-            })
-            .collect(),
+        Parser::None => Transactions::None,
+        Parser::Http(h) => {
+            let skip = from
+                .saturating_sub(h.first_id)
+                .min(h.transactions.len() as u64);
+            Transactions::Http {
+                first_id: h.first_id + skip,
+                iter: h.transactions[skip as usize..].iter().enumerate(),
+            }
+        }
         Parser::Tls(t) => {
             if from > 0 || (t.seen_flags == 0 && t.client_hello.is_none()) {
-                return Vec::new();
+                return Transactions::None;
             }
-            vec![TxView {
+            Transactions::Tls(Some(TxView {
                 id: 0,
                 tx: TxRef::Tls(t),
                 ready: [
@@ -57,19 +51,52 @@ pub fn transactions(parser: &Parser, from: u64) -> Vec<TxView<'_>> {
                     t.server_hello.is_some(),
                 ],
                 complete: [false, false],
-            }]
+            }))
         }
-        Parser::Dns(d) => d
-            .txs
-            .iter()
-            .filter(|t| t.id >= from)
-            .map(|t| TxView {
+        Parser::Dns(d) => Transactions::Dns {
+            from,
+            iter: d.txs.iter(),
+        },
+    }
+}
+
+/// The iterator [`transactions`] returns.
+pub enum Transactions<'a> {
+    None,
+    Http {
+        first_id: u64,
+        iter: std::iter::Enumerate<std::slice::Iter<'a, Transaction>>,
+    },
+    Tls(Option<TxView<'a>>),
+    Dns {
+        from: u64,
+        iter: std::collections::vec_deque::Iter<'a, DnsTx>,
+    },
+}
+
+impl<'a> Iterator for Transactions<'a> {
+    type Item = TxView<'a>;
+
+    fn next(&mut self) -> Option<TxView<'a>> {
+        match self {
+            Transactions::None => None,
+            Transactions::Http { first_id, iter } => iter.next().map(|(i, t)| TxView {
+                id: *first_id + i as u64,
+                tx: TxRef::Http(t),
+                ready: [true, t.response.is_some()],
+                complete: [
+                    t.request.complete,
+                    t.response.as_ref().is_some_and(|r| r.complete),
+                ],
+            }),
+            Transactions::Tls(view) => view.take(),
+            Transactions::Dns { from, iter } => iter.find(|t| t.id >= *from).map(|t| TxView {
                 id: t.id,
                 tx: TxRef::Dns(t),
                 ready: [t.query.is_some(), t.response.is_some()],
                 complete: [true, true],
-            })
-            .collect(),
+            }),
+        }
     }
 }
 
@@ -85,9 +112,39 @@ fn http_version(minor: u8) -> Vec<u8> {
     format!("HTTP/1.{minor}").into_bytes()
 }
 
+/// Calls `f` with each instance of buffer `name` in a transaction, seen from direction
+/// `to_server`, until it returns true; whether it did. Nothing is collected.
+pub fn any_instance(
+    tx: TxRef<'_>,
+    name: &str,
+    to_server: bool,
+    f: &mut dyn FnMut(&[u8]) -> bool,
+) -> bool {
+    if let TxRef::Dns(d) = tx {
+        return name == "dns.query"
+            && d.query
+                .as_ref()
+                .is_some_and(|q| q.questions.iter().any(|q| f(&q.name)));
+    }
+    single(tx, name, to_server).is_some_and(|b| f(&b))
+}
+
 /// The instances of buffer `name` in a transaction, seen from direction `to_server`
 /// (buffers that exist on both sides, such as `http.header_names`, take that side's).
 pub fn buffer<'a>(tx: TxRef<'a>, name: &str, to_server: bool, out: &mut Vec<Cow<'a, [u8]>>) {
+    if let TxRef::Dns(d) = tx {
+        if name == "dns.query" {
+            if let Some(q) = &d.query {
+                out.extend(q.questions.iter().map(|q| Cow::Borrowed(q.name.as_slice())));
+            }
+        }
+        return;
+    }
+    out.extend(single(tx, name, to_server));
+}
+
+/// The one instance of an HTTP or TLS buffer.
+fn single<'a>(tx: TxRef<'a>, name: &str, to_server: bool) -> Option<Cow<'a, [u8]>> {
     match tx {
         TxRef::Http(t) => {
             let req = &t.request;
@@ -191,7 +248,7 @@ pub fn buffer<'a>(tx: TxRef<'a>, name: &str, to_server: bool, out: &mut Vec<Cow<
                 "http.location" => resp.and_then(|r| response_header(r, "location")),
                 _ => None,
             };
-            out.extend(v);
+            v
         }
         TxRef::Tls(t) => {
             let ch = t.client_hello.as_ref();
@@ -204,14 +261,8 @@ pub fn buffer<'a>(tx: TxRef<'a>, name: &str, to_server: bool, out: &mut Vec<Cow<
                 "ja3s.hash" => sh.map(|s| Cow::Owned(s.ja3s_hash().into_bytes())),
                 _ => None,
             };
-            out.extend(v);
+            v
         }
-        TxRef::Dns(d) => {
-            if name == "dns.query" {
-                if let Some(q) = &d.query {
-                    out.extend(q.questions.iter().map(|q| Cow::Borrowed(q.name.as_slice())));
-                }
-            }
-        }
+        TxRef::Dns(_) => None,
     }
 }

@@ -19,7 +19,6 @@ pub mod pcre;
 pub mod prefilter;
 pub mod signature;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -675,9 +674,9 @@ impl DetectEngine {
             return;
         };
         let from = fd.more.as_ref().map_or(0, |m| m.inspect_id[d]);
-        let txs = buffers::transactions(&app.parser, from);
         let mut all_complete_before = true;
-        for tx in &txs {
+        for tx in buffers::transactions(&app.parser, from) {
+            let tx = &tx;
             if !tx.ready[d] {
                 all_complete_before = false;
                 continue;
@@ -764,7 +763,6 @@ impl DetectEngine {
                 }
             }
         }
-        let mut instances: Vec<Cow<'_, [u8]>> = Vec::new();
         for prog in &s.programs {
             let Some(name) = prog.buffer() else {
                 // Payload keywords of a transaction rule look at the stream (or the packet).
@@ -774,9 +772,7 @@ impl DetectEngine {
                 }
                 continue;
             };
-            instances.clear();
-            buffers::buffer(tx.tx, name, to_server, &mut instances);
-            if !instances.iter().any(|b| prog.inspect(b)) {
+            if !buffers::any_instance(tx.tx, name, to_server, &mut |b| prog.inspect(b)) {
                 return false;
             }
         }

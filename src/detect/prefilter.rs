@@ -14,7 +14,6 @@
 //! `aho-corasick` automaton. Candidates come back in signature order, which is the order
 //! they must be evaluated in (flowbits set by one rule are seen by the later ones).
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -688,20 +687,18 @@ impl Prefilter {
             for &sig in &memo.sigs {
                 scratch.sig_seen[sig as usize] = scratch.sig_stamp;
             }
-            let mut instances: Vec<Cow<'_, [u8]>> = Vec::new();
             for (gi, g) in groups.iter().enumerate() {
                 let Some(name) = g.buffer.buffer() else {
                     continue;
                 };
-                instances.clear();
-                buffers::buffer(tx, name, to_server, &mut instances);
-                let append_only = g.buffer.transforms().is_empty()
-                    && instances.len() == 1
-                    && APPEND_ONLY.contains(&name);
-                for b in &instances {
+                // Bodies are scanned where they grew; they have one instance.
+                let append_only = g.buffer.transforms().is_empty() && APPEND_ONLY.contains(&name);
+                let mut instances = 0;
+                buffers::any_instance(tx, name, to_server, &mut |b| {
+                    instances += 1;
                     let data = g.buffer.transform(b);
                     scratch.scan_anchored(&g.patterns, &data);
-                    let from = if append_only && data.len() >= memo.scanned[gi] {
+                    let from = if append_only && instances == 1 && data.len() >= memo.scanned[gi] {
                         memo.scanned[gi].saturating_sub(g.patterns.longest.saturating_sub(1))
                     } else {
                         0
@@ -710,7 +707,8 @@ impl Prefilter {
                     if append_only {
                         memo.scanned[gi] = data.len();
                     }
-                }
+                    false
+                });
             }
             scratch.finish();
             let mut merged = Vec::with_capacity(memo.sigs.len() + scratch.found.len());
