@@ -67,15 +67,19 @@ struct Cursor<'a> {
     path: &'a Path,
 }
 
+/// The capture's bytes: the header already read to sniff the format, then the rest of
+/// the file (read once, so a pipe or FIFO works as well as a file).
+type Source = std::io::Chain<std::io::Cursor<Vec<u8>>, File>;
+
 enum Inner {
     Pcap {
-        reader: LegacyPcapReader<File>,
+        reader: LegacyPcapReader<Source>,
         capacity: usize,
         format: PcapFormat,
     },
     /// `last_ts`: time of the previous packet (Simple Packet Blocks carry none).
     PcapNg {
-        reader: PcapNGReader<File>,
+        reader: PcapNGReader<Source>,
         capacity: usize,
         section: NgSection,
         last_ts: Timestamp,
@@ -127,7 +131,7 @@ impl CaptureReader {
                 ))))
             }
         };
-        let file = File::open(path).map_err(|e| err(CaptureErrorKind::Io(e)))?;
+        let file = std::io::Cursor::new(head[..got].to_vec()).chain(file);
         let header_err = |e: PcapError<&[u8]>| match e {
             PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
                 err(CaptureErrorKind::TruncatedHeader)
@@ -335,7 +339,7 @@ macro_rules! next_block {
 }
 
 fn next_pcap(
-    reader: &mut LegacyPcapReader<File>,
+    reader: &mut LegacyPcapReader<Source>,
     capacity: &mut usize,
     format: &mut PcapFormat,
     cursor: Cursor<'_>,
@@ -444,7 +448,7 @@ fn read_u16(b: &[u8], at: usize, big_endian: bool) -> Option<u16> {
 }
 
 fn next_pcapng(
-    reader: &mut PcapNGReader<File>,
+    reader: &mut PcapNGReader<Source>,
     capacity: &mut usize,
     section: &mut NgSection,
     last_ts: &mut Timestamp,
