@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the detection engine: loading a 10,000-domain AWS denylist
-//! (20,000 rules) and, when `../shared/rulesets` is there, Emerging Threats Open; and
-//! detection over a generated capture of mixed benign traffic with each.
+//! (20,000 rules) and, when `../shared/rulesets` is there, Emerging Threats Open
+//! (parse, check, compile, index); and a run over 8 MB of generated mixed benign traffic
+//! with each (compiling the engine from the parsed rules, then the whole pipeline).
 //! `cargo bench --bench detect` (`-- --test` runs each once, as CI does).
 
 use std::path::{Path, PathBuf};
