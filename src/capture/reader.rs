@@ -68,8 +68,26 @@ struct Cursor<'a> {
 }
 
 /// The capture's bytes: the header already read to sniff the format, then the rest of
-/// the file (read once, so a pipe or FIFO works as well as a file).
-type Source = std::io::Chain<std::io::Cursor<Vec<u8>>, File>;
+/// the file (read once, so a pipe or FIFO works as well as a file). Its `read` fills the
+/// buffer unless the input ends: pcap-parser reads a header or a block with one call,
+/// which a pipe, or the sniffed bytes chained before the file, would answer short.
+struct Source(std::io::Chain<std::io::Cursor<Vec<u8>>, File>);
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.0.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) if filled > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(filled)
+    }
+}
 
 enum Inner {
     Pcap {
@@ -131,7 +149,7 @@ impl CaptureReader {
                 ))))
             }
         };
-        let file = std::io::Cursor::new(head[..got].to_vec()).chain(file);
+        let file = Source(std::io::Cursor::new(head[..got].to_vec()).chain(file));
         let header_err = |e: PcapError<&[u8]>| match e {
             PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
                 err(CaptureErrorKind::TruncatedHeader)
