@@ -4,12 +4,11 @@
 //! multi-gigabyte file needs no memory. Deterministic for a given seed.
 
 use std::io::{self, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 
 use super::bulk::BulkSummary;
-use super::capture::PcapWriter;
-use super::packets::{self, Link, TcpConversation};
-use crate::time::Timestamp;
+use super::packets::{self, TcpConversation};
+use super::{write_interleaved, Rng};
 
 /// The largest TCP payload a generated segment carries (Ethernet MSS).
 const MSS: usize = 1460;
@@ -39,23 +38,8 @@ const USER_AGENTS: &[&str] = &[
     "curl/8.5.0",
 ];
 
-/// xorshift64*: reproducible, and fast enough to fill gigabytes.
-struct Rng(u64);
-
+/// Helpers of the shared generator for this capture's contents.
 impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
@@ -168,80 +152,36 @@ pub fn write_mixed_capture<W: Write>(
     seed: u64,
     extra_hosts: &[String],
 ) -> io::Result<BulkSummary> {
-    let mut w = PcapWriter::new(out, 1)?;
-    let mut rng = Rng(seed | 1);
-    let link = Link::ethernet();
-    let mut summary = BulkSummary {
-        bytes: 24,
-        ..BulkSummary::default()
-    };
-    let mut clock = Timestamp::new(1_767_225_600, 0);
-    let mut slots: Vec<(Vec<Vec<u8>>, usize)> = Vec::with_capacity(concurrent);
-    let mut next_flow: u64 = 0;
-    let mut frame = Vec::with_capacity(1600);
-    while summary.bytes < target_bytes {
-        if slots.len() < concurrent.max(1) {
-            slots.push((Vec::new(), 0));
-        }
-        let i = rng.below(slots.len() as u64) as usize;
-        if slots[i].1 >= slots[i].0.len() {
-            let n = next_flow;
-            next_flow += 1;
-            summary.flows += 1;
-            let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000u32 | (n as u32 & 0x00ff_ffff)));
-            let server = IpAddr::V4(Ipv4Addr::from(0xc633_6400u32 | (rng.below(250) as u32 + 1)));
-            let cport = 1024 + (n % 60_000) as u16;
+    write_interleaved(
+        out,
+        target_bytes,
+        concurrent,
+        seed,
+        (20_000, 40_000),
+        |rng, n, clock, client, server| {
             let kind = rng.below(100);
-            let packets = if kind >= 85 {
+            if kind >= 85 {
                 let name = format!("{}{}.example.com", rng.pick(WORDS), rng.below(1000));
                 let q = packets::dns_query(n as u16, &name, 1);
                 let a = packets::dns_response_a(n as u16, &name, [198, 51, 100, 10]);
-                vec![
-                    packets::udp(
-                        SocketAddr::new(client, cport),
-                        SocketAddr::new(server, 53),
-                        64,
-                        &q,
-                    ),
-                    packets::udp(
-                        SocketAddr::new(server, 53),
-                        SocketAddr::new(client, cport),
-                        60,
-                        &a,
-                    ),
-                ]
+                let server = SocketAddr::new(server, 53);
+                return vec![
+                    packets::udp(client, server, 64, &q),
+                    packets::udp(server, client, 60, &a),
+                ];
+            }
+            let port = if kind < 45 { 443 } else { 80 };
+            let mut c = TcpConversation::new(client, SocketAddr::new(server, port), clock);
+            let name = host(rng, extra_hosts);
+            if kind < 45 {
+                tls_session(&mut c, rng, &name);
             } else {
-                let port = if kind < 45 { 443 } else { 80 };
-                let mut c = TcpConversation::new(
-                    SocketAddr::new(client, cport),
-                    SocketAddr::new(server, port),
-                    clock,
-                );
-                let name = host(&mut rng, extra_hosts);
-                if kind < 45 {
-                    tls_session(&mut c, &mut rng, &name);
-                } else {
-                    http_exchange(&mut c, &mut rng, &name, kind >= 75);
-                }
-                c.close();
-                c.packets.into_iter().map(|p| p.ip).collect()
-            };
-            slots[i] = (packets, 0);
-        }
-        let (packets, pos) = &mut slots[i];
-        frame.clear();
-        frame.extend_from_slice(&link.wrap(&packets[*pos]));
-        *pos += 1;
-        clock = Timestamp::new(
-            clock.secs(),
-            clock.nanos() + 20_000 + rng.below(40_000) as u32,
-        );
-        w.packet(clock, &frame)?;
-        summary.packets += 1;
-        summary.bytes += 16 + frame.len() as u64;
-    }
-    w.into_inner().flush()?;
-    Ok(summary)
+                http_exchange(&mut c, rng, &name, kind >= 75);
+            }
+            c.close();
+            c.packets.into_iter().map(|p| p.ip).collect()
+        },
+    )
 }
 
 #[cfg(test)]
