@@ -383,3 +383,57 @@ fn tls_application_data_ends_payload_inspection() {
     assert_eq!(at(false), [(Some(8), 51)], "IDS");
     assert_eq!(at(true), [(Some(8), 41), (Some(8), 51)], "IPS");
 }
+
+/// Three HTTP requests on one connection: `/abcdefgh` (9 bytes), `/a/../bcdefghijk`
+/// (16 raw, `/bcdefghijk` = 11 normalised) and `/%41bc` (6 raw, `/Abc` = 4 normalised).
+fn http_uri_flow() -> Vec<TimedPacket> {
+    let mut c = TcpConversation::new(
+        sa("10.0.0.5:40002"),
+        sa("93.184.216.34:80"),
+        Timestamp::new(1_700_000_000, 0),
+    );
+    c.handshake();
+    for uri in ["/abcdefgh", "/a/../bcdefghijk", "/%41bc"] {
+        c.client_sends(&packets::http_request(
+            "GET",
+            "www.example.com",
+            uri,
+            "test",
+        ))
+        .server_sends(&packets::http_response(200, "OK", "text/plain", "ok"));
+    }
+    c.close();
+    c.packets
+}
+
+const URILEN_RULES: &str = "\
+alert http any any -> any any (msg:\"9\"; urilen:9; sid:71;)
+alert http any any -> any any (msg:\">10\"; urilen:>10; sid:72;)
+alert http any any -> any any (msg:\"16 raw\"; urilen:16,raw; sid:73;)
+alert http any any -> any any (msg:\"11\"; urilen:11; sid:74;)
+alert http any any -> any any (msg:\"<5\"; urilen:<5; sid:75;)
+alert http any any -> any any (msg:\"4<>7 raw\"; urilen:4<>7,raw; sid:76;)
+alert http any any -> any any (msg:\"content and 11\"; http.uri; content:\"/b\"; urilen:11; sid:77;)
+alert http any any -> any any (msg:\"20<>21 is 20\"; urilen:20<>21; sid:78;)
+";
+
+#[test]
+fn urilen_tests_the_normalised_or_raw_uri_length() {
+    // Suricata 7.0.10 on the same capture: each request's rules fire on the client's
+    // packet after the server acknowledged it (7, 11, 15); `20<>21` is read as `20`.
+    let got = summary(&alerts(&http_uri_flow(), URILEN_RULES, false));
+    let mut got: Vec<(u64, Option<u64>)> = got.iter().map(|g| (g.1, g.0)).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (71, Some(7)),
+            (72, Some(11)),
+            (73, Some(11)),
+            (74, Some(11)),
+            (75, Some(15)),
+            (76, Some(15)),
+            (77, Some(11)),
+        ]
+    );
+}

@@ -120,7 +120,7 @@ fn et_open_loads_with_a_named_reason_for_every_refused_rule() {
         .failed_by_keyword
         .keys()
         .all(|k| k.ends_with("(not supported yet)")));
-    // pcres the `regex` engine cannot evaluate exactly (311 of the active rules:
+    // pcres the `regex` engine cannot evaluate exactly (323 of the active rules:
     // backreferences, lookahead/lookbehind, possessive quantifiers). A translation
     // regression would refuse many more.
     let pcre = s
@@ -128,7 +128,7 @@ fn et_open_loads_with_a_named_reason_for_every_refused_rule() {
         .get("pcre (not supported yet)")
         .copied()
         .unwrap_or(0);
-    assert!(pcre <= 320, "{pcre} rules refused for their pcre");
+    assert!(pcre <= 330, "{pcre} rules refused for their pcre");
 }
 
 /// The full ET Open set, its commented-out rules enabled (about 34,800 rules): Suricata

@@ -29,6 +29,7 @@ use md5::Digest as _;
 use memchr::memmem;
 
 use super::pcre::{compile_pattern, compile_pcre, Pcre, PcreError};
+use super::signature::num_test;
 use crate::rules::detection::{
     BufferMatch, ContentMatch, Detection, IsDataAt, MatchTest, Transform,
 };
@@ -78,6 +79,7 @@ enum Test {
     Content(Box<ContentTest>),
     Pcre(Box<PcreTest>),
     Bsize(NumTest),
+    Urilen(NumTest),
     IsDataAt(IsDataAt),
 }
 
@@ -157,7 +159,7 @@ fn compile_with_dsize(
                 && match matches[j].test {
                     MatchTest::Content(_) | MatchTest::Pcre(_) => true,
                     MatchTest::IsDataAt(_) => m.buffer.is_none(),
-                    MatchTest::Bsize(_) => false,
+                    MatchTest::Bsize(_) | MatchTest::Urilen(_) => false,
                 }
         });
         if let Some(j) = prev {
@@ -195,6 +197,7 @@ fn compile_with_dsize(
                     relative_next: false,
                 })),
                 MatchTest::Bsize(t) => Test::Bsize(*t),
+                MatchTest::Urilen(t) => Test::Urilen(*t),
                 MatchTest::IsDataAt(d) => Test::IsDataAt(*d),
             });
         }
@@ -304,7 +307,7 @@ fn set_next_flags(tests: &mut [Test], sticky: bool) {
             // A relative isdataat outside a sticky buffer takes the previous isdataat
             // as its anchor too, and then sets no flag.
             Test::IsDataAt(_) => isdataat && !sticky,
-            Test::Bsize(_) => false,
+            Test::Bsize(_) | Test::Urilen(_) => false,
         });
         match prev.and_then(|j| tests.get_mut(j)) {
             Some(Test::Content(c)) => c.flags |= flag,
@@ -850,6 +853,16 @@ impl BufferProgram {
                 }
             },
             Test::Pcre(p) => self.pcre(cx, i, p),
+            // The buffer's length, capped to 16 bits; a miss ends the inspection
+            // (detect-engine-content-inspection.c, DETECT_AL_URILEN).
+            Test::Urilen(t) => {
+                if num_test(t, u64::from(cx.len.min(u32::from(u16::MAX)))) {
+                    self.matched(cx, i)
+                } else {
+                    cx.discontinue = true;
+                    false
+                }
+            }
         }
     }
 

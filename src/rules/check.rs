@@ -1108,6 +1108,31 @@ impl Checker<'_> {
                     st.det.threshold = Some(t);
                 }
             }
+            "urilen" => {
+                // Suricata's DetectUrilenSetup: an HTTP keyword on the (raw) URI list,
+                // whatever sticky buffer is active.
+                self.set_alproto(o, "http", st)?;
+                let (test, kind) = match v.split_once(',') {
+                    Some((t, k)) => (t, k.trim()),
+                    None => (v, ""),
+                };
+                // As Suricata's parser: `raw` selects the raw URI; anything else after
+                // the comma (`norm`, or words it does not know) leaves the normalised one.
+                let buffer = if kind.starts_with("raw") {
+                    "http.uri.raw"
+                } else {
+                    "http.uri"
+                };
+                let t = parse_num_test_prefix(test, 65_535).map_err(|e| self.value_err(o, e))?;
+                st.sides.push((o, buffer, Side::ToServer));
+                st.app_buffer.get_or_insert(o);
+                st.urilens.push((o, buffer, t));
+                st.matches.push(PendingMatch::Done(BufferMatch {
+                    buffer: Some(buffer),
+                    transforms: Vec::new(),
+                    test: MatchTest::Urilen(t),
+                }));
+            }
             "dsize" => {
                 if st.dsize.is_some() {
                     return Err(self.err(o, "only one `dsize` is allowed in a rule"));
@@ -1422,6 +1447,40 @@ impl Checker<'_> {
                 }
             }
         }
+        // urilen bounds the depth of its list's contents (DetectUrilenApplyToContent, the
+        // last urilen of the list deciding) and a content longer than that bound refuses
+        // the rule (DetectUrilenValidateContent).
+        for buffer in ["http.uri", "http.uri.raw"] {
+            let Some((o, _, t)) = st.urilens.iter().rev().find(|(_, b, _)| *b == buffer) else {
+                continue;
+            };
+            let high: i64 = match *t {
+                NumTest::Lt(n) => n as i64 + 1,
+                NumTest::Le(n) | NumTest::Eq(n) => n as i64,
+                NumTest::Between(_, hi) => hi as i64 + 1,
+                NumTest::Ne(_) | NumTest::Ge(_) | NumTest::Gt(_) => 65_535,
+            };
+            if high >= 65_535 {
+                continue;
+            }
+            for c in st
+                .contents
+                .iter()
+                .filter(|c| c.buffer == Some(buffer) && c.transforms.is_empty())
+            {
+                let own = c
+                    .depth
+                    .map(|d| d + c.offset.unwrap_or(0))
+                    .filter(|&d| d != 0);
+                let depth = match own {
+                    Some(d) if d <= high => d,
+                    _ => high,
+                };
+                if depth < c.len {
+                    return Err(self.err(o, format!("depth or urilen smaller than content len: a `{buffer}` content of {} bytes cannot fit in {depth}", c.len)));
+                }
+            }
+        }
         // ja3/ja3s hashes are 32 hex characters.
         for c in &st.contents {
             if matches!(c.buffer, Some("ja3.hash" | "ja3s.hash")) && c.len != 32 {
@@ -1473,6 +1532,7 @@ struct State<'r> {
     matches_in: std::collections::HashMap<Option<&'static str>, usize>,
     contents: Vec<Content<'r>>,
     bsizes: Vec<(&'r RawOption, &'static str, NumTest)>,
+    urilens: Vec<(&'r RawOption, &'static str, NumTest)>,
     dsize: Option<(&'r RawOption, NumTest)>,
     app_buffer: Option<&'r RawOption>,
     sides: Vec<(&'r RawOption, &'static str, Side)>,
@@ -1620,4 +1680,25 @@ fn ip_proto_number(name: &str) -> Option<u8> {
         ("UDPLite", 136),
     ];
     NAMES.iter().find(|(n, _)| *n == name).map(|(_, p)| *p)
+}
+
+/// A number test as Suricata's `detect_parse_uint_notending` reads one (`urilen`): the
+/// longest leading part that is a test, the rest ignored, so `3 x` is `3` and `20<>21`
+/// (too narrow a range) is `20`. Digits are never cut: `70000` is still out of range.
+fn parse_num_test_prefix(text: &str, max: u64) -> Result<NumTest, ValueError> {
+    let t = text.trim_start();
+    let whole = parse_num_test(t, max);
+    if whole.is_ok() {
+        return whole;
+    }
+    let bytes = t.as_bytes();
+    for end in (1..t.len()).rev() {
+        if !t.is_char_boundary(end) || bytes[end].is_ascii_digit() {
+            continue;
+        }
+        if let Ok(test) = parse_num_test(&t[..end], max) {
+            return Ok(test);
+        }
+    }
+    whole
 }

@@ -62,6 +62,9 @@ pub enum MatchTest {
     Content(ContentMatch),
     Pcre(PcreValue),
     Bsize(NumTest),
+    /// `urilen`: the length of the `http.uri` (or, with `raw`, `http.uri.raw`) buffer,
+    /// counted up to 65,535.
+    Urilen(NumTest),
     IsDataAt(IsDataAt),
 }
 

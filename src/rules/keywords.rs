@@ -115,7 +115,7 @@ pub const KEYWORDS: &[Keyword] = &[
     kw("byte_jump", Payload, R, false),
     kw("byte_extract", Payload, R, false),
     kw("byte_math", Payload, R, false),
-    kw("urilen", Match, R, false),
+    kw("urilen", Match, R, true),
     kw("base64_decode", Payload, O, false),
     kw("base64_data", StickyBuffer, N, false),
     kw("asn1", Payload, R, false),
