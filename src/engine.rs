@@ -477,9 +477,9 @@ impl Core {
         if self.ips && flow.detect.action == Some(FlowAction::Drop) {
             flow.app.stop(&mut self.shared);
         }
-        Core::count_outcome(&mut self.stats, &outcome);
         let flow: &Flow = flow;
-        write_alerts(
+        record_outcome(
+            &mut self.stats,
             &mut self.output,
             detect,
             &outcome,
@@ -506,8 +506,8 @@ impl Core {
             return Ok(());
         };
         let outcome = detect.inspect(&packet_view(p), None, p.ts.secs());
-        Core::count_outcome(&mut self.stats, &outcome);
-        write_alerts(
+        record_outcome(
+            &mut self.stats,
             &mut self.output,
             detect,
             &outcome,
@@ -572,8 +572,8 @@ impl Core {
                     detect.inspect(&view, Some((&mut flow.detect, &flow.app)), now.secs())
                 };
                 flow.app.take_raw(to_server);
-                Core::count_outcome(&mut self.stats, &outcome);
-                write_alerts(
+                record_outcome(
+                    &mut self.stats,
                     &mut self.output,
                     detect,
                     &outcome,
@@ -672,7 +672,9 @@ struct AlertPacket<'a> {
     pseudo: bool,
 }
 
-fn write_alerts(
+/// What detection decided for a packet: counted in the stats, its alerts written.
+fn record_outcome(
+    stats: &mut RunStats,
     output: &mut EventOutput,
     detect: &DetectEngine,
     outcome: &PacketOutcome,
@@ -680,6 +682,7 @@ fn write_alerts(
     p: &AlertPacket<'_>,
     flow: Option<(&Flow, bool)>,
 ) -> io::Result<()> {
+    Core::count_outcome(stats, outcome);
     if outcome.alerts.is_empty() {
         return Ok(());
     }

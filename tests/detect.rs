@@ -13,7 +13,7 @@ use rulesim::time::Timestamp;
 use serde_json::Value;
 
 mod common;
-use common::{sa, write_pcap};
+use common::{eve_of_run, sa, write_pcap};
 
 /// SYN(1) SYN/ACK(2) ACK(3) ClientHello(4) ACK(5) ServerHello(6) ACK(7) FIN(8..10): the
 /// sequence the spec's timing confirmation uses.
@@ -41,24 +41,7 @@ fn alerts(packets: &[TimedPacket], rules: &str, ips: bool) -> Vec<Value> {
     }
     let rules_path = dir.path().join("r.rules");
     std::fs::write(&rules_path, rules).expect("rules");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulesim"));
-    cmd.arg("-r")
-        .arg(&pcap)
-        .arg("-S")
-        .arg(&rules_path)
-        .arg("-l")
-        .arg(dir.path())
-        .arg("-q");
-    if ips {
-        cmd.arg("--simulate-ips");
-    }
-    let out = cmd.output().expect("run rulesim");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = std::fs::read_to_string(dir.path().join("eve.json")).expect("eve");
+    let text = eve_of_run(&pcap, &["-S".as_ref(), rules_path.as_os_str()], ips);
     text.lines()
         .map(|l| serde_json::from_str::<Value>(l).expect("json"))
         .filter(|r| r["event_type"] == "alert")

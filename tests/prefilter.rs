@@ -10,7 +10,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use rulesim::rules::detection::MatchTest;
 use rulesim::rules::expr::PortExpr;
@@ -20,7 +19,7 @@ use rulesim::synth::TimedPacket;
 use rulesim::time::Timestamp;
 
 mod common;
-use common::write_pcap;
+use common::{eve_of_run, write_pcap};
 
 fn rulesets() -> Option<PathBuf> {
     match std::env::var_os("RULESIM_RULESETS") {
@@ -283,32 +282,19 @@ fn assert_prefilter_changes_nothing(pcap: &Path, rules: &Path, packets: usize, m
 }
 
 fn run(pcap: &Path, rules: &Path, prefilter: bool, ips: bool) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulesim"));
     let source = if rules.extension().is_some_and(|e| e == "json") {
         "--rule-group"
     } else {
         "-S"
     };
-    cmd.arg("-q")
-        .arg("-r")
-        .arg(pcap)
-        .arg(source)
-        .arg(rules)
-        .arg("-l")
-        .arg(dir.path())
-        .arg("--set")
-        .arg(format!("detect.prefilter={prefilter}"));
-    if ips {
-        cmd.arg("--simulate-ips");
-    }
-    let out = cmd.output().expect("run rulesim");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read_to_string(dir.path().join("eve.json")).expect("eve.json")
+    let setting = format!("detect.prefilter={prefilter}");
+    let args = [
+        source.as_ref(),
+        rules.as_os_str(),
+        "--set".as_ref(),
+        setting.as_ref(),
+    ];
+    eve_of_run(pcap, &args, ips)
 }
 
 #[test]
