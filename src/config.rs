@@ -133,6 +133,20 @@ impl ExceptionPolicy {
         })
     }
 
+    /// The name as written in `suricata.yaml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExceptionPolicy::Auto => "auto",
+            ExceptionPolicy::Ignore => "ignore",
+            ExceptionPolicy::DropFlow => "drop-flow",
+            ExceptionPolicy::DropPacket => "drop-packet",
+            ExceptionPolicy::PassFlow => "pass-flow",
+            ExceptionPolicy::PassPacket => "pass-packet",
+            ExceptionPolicy::Bypass => "bypass",
+            ExceptionPolicy::Reject => "reject",
+        }
+    }
+
     /// The policy in effect: `auto` is drop-flow in IPS mode; drops are ignored in IDS
     /// mode, as Suricata does.
     pub fn effective(self, ips: bool) -> ExceptionPolicy {

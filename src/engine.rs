@@ -18,6 +18,7 @@ use crate::output::EventOutput;
 use crate::rules::Action;
 use crate::stream::StreamConfig;
 use crate::time::Timestamp;
+use crate::trace::{TracePoint, Tracer};
 
 /// Processes packets and writes records as flows end.
 pub struct Engine {
@@ -48,6 +49,8 @@ struct Core {
     ips: bool,
     /// What a mid-stream TCP flow gets when `stream.midstream` is off.
     midstream_policy: ExceptionPolicy,
+    /// Per-flow decision records, when asked for.
+    tracer: Option<Tracer>,
 }
 
 /// A problem met while reading the inputs; the run goes on past it.
@@ -85,6 +88,7 @@ impl Engine {
                 } else {
                     settings.midstream_policy.effective(settings.simulate_ips)
                 },
+                tracer: None,
             },
             pcap_cnt: 0,
             first_ts: None,
@@ -93,6 +97,12 @@ impl Engine {
             per_linktype: Vec::new(),
             started: std::time::Instant::now(),
         }
+    }
+
+    /// Records every flow's decision (which rules matched, which decided) with `tracer`;
+    /// the detection engine must have been built with `DetectSettings::trace`.
+    pub fn set_tracer(&mut self, tracer: Tracer) {
+        self.core.tracer = Some(tracer);
     }
 
     pub fn stats(&self) -> &RunStats {
@@ -113,6 +123,9 @@ impl Engine {
         mut on_packet: impl FnMut(&Engine, u64),
     ) -> io::Result<Vec<InputProblem>> {
         self.core.stats.capture.files += 1;
+        if let Some(t) = self.core.tracer.as_mut() {
+            t.set_capture(&path.display().to_string());
+        }
         let mut problems = Vec::new();
         let mut reader = match CaptureReader::open(path) {
             Ok(r) => r,
@@ -371,12 +384,19 @@ impl Core {
                     flow.detect.action = Some(FlowAction::Drop);
                     flow.app.stop(&mut self.shared);
                     self.stats.detect.exception_drops += 1;
+                    if let Some(t) = self.tracer.as_mut() {
+                        t.on_exception(flow, self.midstream_policy.name(), p.pcap_cnt);
+                    }
                 }
                 ExceptionPolicy::PassFlow | ExceptionPolicy::Bypass => {
                     flow.detect.action = Some(FlowAction::Pass);
                 }
                 ExceptionPolicy::DropPacket => {
                     self.stats.detect.exception_drops += 1;
+                    if let Some(t) = self.tracer.as_mut() {
+                        t.on_packet(flow, p.pcap_cnt);
+                        t.on_exception(flow, self.midstream_policy.name(), p.pcap_cnt);
+                    }
                     return Ok(());
                 }
                 _ => {}
@@ -396,6 +416,10 @@ impl Core {
                     &mut self.shared,
                 );
             }
+            if let (Some(t), Some(d)) = (self.tracer.as_mut(), self.detect.as_mut()) {
+                t.on_packet(flow, p.pcap_cnt);
+                inspect_shadow(d, t, flow, p, to_server);
+            }
             return Ok(());
         }
         let defrag = &self.defrag;
@@ -411,9 +435,18 @@ impl Core {
         );
         // Transactions detection is done with are freed (all of them when nothing
         // inspects transactions, or the flow's fate is decided).
+        let shadow_below = self
+            .tracer
+            .as_mut()
+            .and_then(|t| t.shadow_of(flow.id))
+            .map(|s| s.transactions_done_below());
         let done_below = match &self.detect {
             Some(d) if d.has_tx_rules() && flow.detect.action.is_none() => {
                 flow.detect.transactions_done_below()
+            }
+            // Tracing a decided flow: kept for the rules the decision shadows.
+            Some(d) if d.has_tx_rules() && shadow_below.is_some() => {
+                shadow_below.unwrap_or(u64::MAX)
             }
             _ => u64::MAX,
         };
@@ -437,10 +470,16 @@ impl Core {
             established_now
         };
         flow.detect.established = established_now;
+        if let Some(t) = self.tracer.as_mut() {
+            t.on_packet(flow, p.pcap_cnt);
+        }
         let Some(detect) = self.detect.as_mut() else {
             return Ok(());
         };
         if flow.detect.action == Some(FlowAction::Pass) {
+            if let Some(t) = self.tracer.as_mut() {
+                inspect_shadow(detect, t, flow, p, to_server);
+            }
             return Ok(());
         }
         let is_tcp = matches!(p.transport, Transport::Tcp(_));
@@ -478,6 +517,14 @@ impl Core {
             flow.app.stop(&mut self.shared);
         }
         let flow: &Flow = flow;
+        if let Some(t) = self.tracer.as_mut() {
+            let at = TracePoint {
+                packet: p.pcap_cnt,
+                ts: p.ts,
+                to_server,
+            };
+            t.on_outcome(detect, flow, &outcome, &at);
+        }
         record_outcome(
             &mut self.stats,
             &mut self.output,
@@ -572,6 +619,14 @@ impl Core {
                     detect.inspect(&view, Some((&mut flow.detect, &flow.app)), now.secs())
                 };
                 flow.app.take_raw(to_server);
+                if let Some(t) = self.tracer.as_mut() {
+                    let at = TracePoint {
+                        packet: None,
+                        ts: now,
+                        to_server,
+                    };
+                    t.on_outcome(detect, &flow, &outcome, &at);
+                }
                 record_outcome(
                     &mut self.stats,
                     &mut self.output,
@@ -600,11 +655,45 @@ impl Core {
         } else if flow.detect.action == Some(FlowAction::Pass) {
             self.stats.detect.flows_passed += 1;
         }
+        if let Some(t) = self.tracer.as_mut() {
+            t.on_flow_end(&flow);
+        }
         let app = flow.app.proto.name();
         *self.stats.app_layer.entry(app).or_insert(0) += 1;
         self.output
             .flow_ended(&flow, reason, written_at, (app, app))
     }
+}
+
+/// Tracing: a packet of a flow already passed or dropped goes through detection in the
+/// shadow of that decision, to name the rules the decision kept from running.
+fn inspect_shadow(
+    detect: &mut DetectEngine,
+    tracer: &mut Tracer,
+    flow: &Flow,
+    p: &Packet<'_>,
+    to_server: bool,
+) {
+    let Some(shadow) = tracer.shadow_of(flow.id) else {
+        return;
+    };
+    let established = match &flow.tcp {
+        Some(t) => t.state >= TcpState::Established,
+        None => flow.to_server.pkts > 0 && flow.to_client.pkts > 0,
+    };
+    let view = PacketView {
+        to_server: Some(to_server),
+        established,
+        payload_inspection: !flow.app.payload_inspection_off(),
+        ..packet_view(p)
+    };
+    let hits = detect.inspect_shadowed(&view, shadow, &flow.app, p.ts.secs());
+    let at = TracePoint {
+        packet: p.pcap_cnt,
+        ts: p.ts,
+        to_server,
+    };
+    tracer.on_shadowed(detect, flow.id, &hits, &at);
 }
 
 fn icmp_of(p: &Packet<'_>) -> Option<(u8, u8)> {

@@ -105,6 +105,9 @@ pub struct DetectSettings {
     pub default_actions: Vec<DefaultAction>,
     /// Inspect every rule on every packet instead of the prefilter's candidates.
     pub prefilter_off: bool,
+    /// Record every matching rule and its part in the verdict ([`PacketOutcome::trace`]),
+    /// for `explain`, `test` and `diff`.
+    pub trace: bool,
 }
 
 /// What a flow got from a flow-scoped pass or drop (the first one wins forever).
@@ -237,6 +240,35 @@ pub struct PacketOutcome {
     pub reject: Option<Action>,
     /// A pass matched.
     pub pass: bool,
+    /// With [`DetectSettings::trace`]: every rule that matched, in evaluation order.
+    pub trace: Vec<TracedHit>,
+    /// The policy default action that dropped the packet (strict order), if one did.
+    pub default_drop: Option<DefaultAction>,
+}
+
+/// A rule's part in a packet's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HitRole {
+    /// The first pass, drop or reject of the packet: it decided.
+    Decided,
+    /// Matched and applied, without deciding (alert rules, rules with `noalert`, drops
+    /// after the deciding one).
+    Matched,
+    /// Matched, but evaluation had ended: after a pass on the same packet, or on a
+    /// later packet of a flow already passed or dropped (see
+    /// [`DetectEngine::inspect_shadowed`]).
+    Shadowed,
+}
+
+/// One matching rule in a traced outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TracedHit {
+    pub sig: u32,
+    pub tx_id: Option<u64>,
+    pub role: HitRole,
+    /// An alert was written (not for `noalert`, nor when `threshold` suppressed it).
+    pub alerted: bool,
 }
 
 /// What a threshold counts by: the signature and the tracked addresses.
@@ -320,6 +352,8 @@ pub struct DetectEngine {
     pub errors: Vec<CompileError>,
     prefilter: Prefilter,
     work: Work,
+    /// Inside [`inspect_shadowed`](Self::inspect_shadowed): hits are only recorded.
+    shadow: bool,
 }
 
 /// Per-packet working memory, reused so that inspection does not allocate.
@@ -478,6 +512,7 @@ impl DetectEngine {
             needs_raw,
             thresholds: Thresholds::default(),
             errors,
+            shadow: false,
         }
     }
 
@@ -530,6 +565,27 @@ impl DetectEngine {
     /// The rule's `metadata` as (key, value) pairs in rule order.
     pub fn metadata_of(&self, n: u32) -> &[(String, String)] {
         &self.metadata[n as usize]
+    }
+
+    /// What detection would find on a packet of a flow whose fate is already decided
+    /// (detection is over for it): the rules the decision shadows, for `explain`.
+    /// `shadow` is a copy of the flow's detection state taken before the decision, with
+    /// no action, which this call advances (flowbits, transaction progress); thresholds,
+    /// counters and default actions are left alone.
+    pub fn inspect_shadowed(
+        &mut self,
+        p: &PacketView<'_>,
+        shadow: &mut FlowDetect,
+        app: &FlowApp,
+        now_secs: i64,
+    ) -> Vec<TracedHit> {
+        let inspected = self.work.inspected;
+        self.shadow = true;
+        shadow.action = None;
+        let out = self.inspect(p, Some((shadow, app)), now_secs);
+        self.shadow = false;
+        self.work.inspected = inspected;
+        out.trace
     }
 
     /// Runs detection on one packet. `flow` is `None` for packets without a flow.
@@ -917,7 +973,20 @@ impl DetectEngine {
         let mut out = PacketOutcome::default();
         hits.sort_by_key(|h| (h.sig, h.tx_id));
         hits.dedup_by_key(|h| (h.sig, h.tx_id));
-        for &h in hits.iter() {
+        if self.shadow {
+            out.trace = hits
+                .iter()
+                .map(|h| TracedHit {
+                    sig: h.sig,
+                    tx_id: h.tx_id,
+                    role: HitRole::Shadowed,
+                    alerted: false,
+                })
+                .collect();
+            return out;
+        }
+        let trace = self.settings.trace;
+        for (at, &h) in hits.iter().enumerate() {
             let s = &self.sigs[h.sig as usize];
             let mut alert = s.alerts;
             if alert {
@@ -958,6 +1027,21 @@ impl DetectEngine {
                     f.action.get_or_insert(FlowAction::Pass);
                 }
             }
+            if trace {
+                let decides = s.action == Action::Pass || blocks;
+                let decided_before = out.trace.iter().any(|t| t.role == HitRole::Decided);
+                let role = if decides && !decided_before {
+                    HitRole::Decided
+                } else {
+                    HitRole::Matched
+                };
+                out.trace.push(TracedHit {
+                    sig: h.sig,
+                    tx_id: h.tx_id,
+                    role,
+                    alerted: alert,
+                });
+            }
             if alert {
                 let blocked = blocks && (self.settings.ips || s.action != Action::Drop);
                 out.alerts.push(AlertHit {
@@ -971,6 +1055,15 @@ impl DetectEngine {
             }
             if s.action == Action::Pass {
                 out.pass = true;
+                if trace {
+                    // Suricata stops at a pass: the rest matched but were never applied.
+                    out.trace.extend(hits[at + 1..].iter().map(|h| TracedHit {
+                        sig: h.sig,
+                        tx_id: h.tx_id,
+                        role: HitRole::Shadowed,
+                        alerted: false,
+                    }));
+                }
                 break;
             }
         }
@@ -1002,7 +1095,7 @@ impl DetectEngine {
                 p.established && app_decided && to_server
             }
         };
-        let drops = self.settings.default_actions.iter().any(|&a| {
+        let default_drop = self.settings.default_actions.iter().copied().find(|&a| {
             matches!(
                 a,
                 D::DropStrict
@@ -1011,11 +1104,21 @@ impl DetectEngine {
                     | D::DropEstablishedAppLayerToServer
             ) && applies(a)
         });
+        let drops = default_drop.is_some();
         if drops {
             out.drop = true;
+            out.default_drop = default_drop;
         }
         for &(action, sig) in &self.default_alerts {
             if applies(action) {
+                if self.settings.trace {
+                    out.trace.push(TracedHit {
+                        sig,
+                        tx_id: None,
+                        role: HitRole::Matched,
+                        alerted: true,
+                    });
+                }
                 out.alerts.push(AlertHit {
                     sig,
                     tx_id: None,

@@ -58,6 +58,47 @@ impl JsonLines {
     }
 }
 
+/// A JSON-lines file of serialisable records (`explain.json`); the first write error is
+/// kept and returned by [`finish`](Self::finish), later records are dropped.
+pub struct JsonLinesFile {
+    lines: JsonLines,
+    error: Option<io::Error>,
+}
+
+impl JsonLinesFile {
+    pub fn create(path: PathBuf) -> io::Result<JsonLinesFile> {
+        Ok(JsonLinesFile {
+            lines: JsonLines::create(path)?,
+            error: None,
+        })
+    }
+
+    pub fn write_serialized<T: serde::Serialize>(&mut self, record: &T) {
+        if self.error.is_some() {
+            return;
+        }
+        let mut failed = None;
+        let written = self.lines.write_with(|buf| {
+            if let Err(e) = serde_json::to_writer(&mut *buf, record) {
+                failed = Some(e);
+            }
+        });
+        self.error = match (written, failed) {
+            (Err(e), _) => Some(e),
+            (_, Some(e)) => Some(io::Error::other(e)),
+            _ => None,
+        };
+    }
+
+    /// Flushes; the first error met, if any.
+    pub fn finish(&mut self) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.lines.flush()
+    }
+}
+
 /// Where records go: `eve.json`, and with AWS logging `flow.json` and `alert.json`.
 pub struct EventOutput {
     eve: Option<JsonLines>,

@@ -15,6 +15,8 @@ use crate::output::aws::AwsLogIdentity;
 use crate::output::EventOutput;
 use crate::rules::{RuleContext, RuleSet, VarTable};
 
+mod jobs;
+
 /// Exit code: success.
 pub const EXIT_OK: i32 = 0;
 /// Exit code: usage error, unreadable input, or failed output.
@@ -25,7 +27,7 @@ pub const EXIT_ERROR: i32 = 2;
     name = "rulesim",
     version,
     about = "Replay pcap/pcapng captures through Suricata-style rules offline and write Suricata-compatible EVE JSON",
-    after_help = "Example: rulesim -r pcaps/ -S rules/ -l out/"
+    after_help = "Examples:\n  rulesim -r pcaps/ -S rules/ -l out/\n  rulesim -r capture.pcap --policy policy.json --rule-group groups/*.json --simulate-ips --explain\n\nSubcommands (each has --help):\n  rulesim test EXPECTATIONS.toml    check expectations about flows (CI)\n  rulesim diff -r PCAPS --old A --new B    what a rule change does, flow by flow\n  rulesim explain -r PCAPS -S RULES --sni NAME    which rule decided a flow\n  rulesim lint -S RULES    what is wrong with a ruleset\n  rulesim rules show -S RULES    the Suricata rules AWS rule groups compile to"
 )]
 pub struct Args {
     /// Capture files (pcap or pcapng) or directories of them (read in name order, as one stream).
@@ -89,6 +91,12 @@ pub struct Args {
     #[arg(long = "max-flows", value_name = "N")]
     pub max_flows: Option<usize>,
 
+    /// Also write explain.json: one record per flow with its verdict, the rule that
+    /// decided it, every rule that matched (packet by packet) and the rules the decision
+    /// shadowed.
+    #[arg(long = "explain")]
+    pub explain: bool,
+
     /// More output (per-file details).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -106,6 +114,12 @@ pub fn main() -> i32 {
     }
     if argv.get(1).is_some_and(|a| a == "lint") {
         return lint_command(&argv[1..]);
+    }
+    match argv.get(1).and_then(|a| a.to_str()) {
+        Some("test") => return jobs::test_command(&argv[1..]),
+        Some("diff") => return jobs::diff_command(&argv[1..]),
+        Some("explain") => return jobs::explain_command(&argv[1..]),
+        _ => {}
     }
     let args: Args = match parse_subcommand(&argv) {
         Ok(a) => a,
@@ -256,8 +270,85 @@ fn load_rules(
 }
 
 /// Whether to draw a progress bar: only on a terminal, never under CI.
-fn progress_wanted(args: &Args) -> bool {
-    !args.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+fn progress_wanted(quiet: bool) -> bool {
+    !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+/// The progress bar of a long run: appears after a second, on a terminal only.
+struct Progress {
+    show: bool,
+    started: Instant,
+    total: u64,
+    /// Bytes of the files before each file.
+    done_before: Vec<u64>,
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn new(files: &[PathBuf], show: bool) -> Progress {
+        let sizes: Vec<u64> = files
+            .iter()
+            .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+            .collect();
+        let mut done_before = Vec::with_capacity(sizes.len());
+        let mut acc = 0;
+        for s in &sizes {
+            done_before.push(acc);
+            acc += s;
+        }
+        Progress {
+            show,
+            started: Instant::now(),
+            total: acc,
+            done_before,
+            bar: None,
+        }
+    }
+
+    fn tick(&mut self, e: &Engine, file: usize, offset: u64) {
+        if !self.show || e.packets() % 4096 != 0 {
+            return;
+        }
+        let done = self.done_before.get(file).copied().unwrap_or(0) + offset;
+        if self.bar.is_none() && self.started.elapsed() > Duration::from_secs(1) {
+            // Start from where the run already is, so that the rate shown is the rate.
+            let b = ProgressBar::new(self.total)
+                .with_position(done)
+                .with_elapsed(self.started.elapsed());
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            self.bar = Some(b);
+        }
+        if let Some(b) = &self.bar {
+            // Rate and ETA over the whole run (indicatif's estimator starts when the bar
+            // appears, a second in).
+            let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+            let rate = done as f64 / secs;
+            let eta = if rate > 0.0 {
+                self.total.saturating_sub(done) as f64 / rate
+            } else {
+                0.0
+            };
+            b.set_position(done);
+            b.set_message(format!(
+                "{:.0} MB/s, {} packets ({:.0}/s), eta {:.0}s",
+                rate / 1e6,
+                e.packets(),
+                e.packets() as f64 / secs,
+                eta
+            ));
+        }
+    }
+
+    fn finish(self) {
+        if let Some(b) = self.bar {
+            b.finish_and_clear();
+        }
+    }
 }
 
 fn run(args: &Args) -> Result<i32, String> {
@@ -302,102 +393,41 @@ fn run(args: &Args) -> Result<i32, String> {
     });
     let output = EventOutput::create(&args.log_dir, aws).map_err(|e| e.to_string())?;
 
-    let strict = ruleset
-        .policy
-        .as_ref()
-        .is_some_and(|p| p.rule_order == crate::rules::aws::RuleOrder::StrictOrder)
-        || (ruleset.policy.is_none()
-            && !ruleset.groups.is_empty()
-            && ruleset
-                .groups
-                .iter()
-                .all(|g| g.rule_order == crate::rules::aws::RuleOrder::StrictOrder));
-    let default_actions = match &ruleset.policy {
-        Some(p) if strict => p.default_actions.clone(),
-        _ => Vec::new(),
-    };
     let rules_summary = ruleset.summary();
-    let detect = (!ruleset.rules.is_empty() || !default_actions.is_empty()).then(|| {
-        crate::detect::DetectEngine::from_rules(
-            std::mem::take(&mut ruleset.rules),
-            &VarTable::from_config(&settings.vars),
-            crate::detect::DetectSettings {
-                ips: settings.simulate_ips,
-                action_order: settings.action_order.clone(),
-                strict,
-                default_actions,
-                prefilter_off: settings.prefilter_off,
-            },
-        )
-    });
+    let detect = crate::jobs::build_detect(&mut ruleset, &settings, args.explain);
     if let Some(d) = &detect {
         for e in &d.errors {
             eprintln!("rulesim: warning: rule not evaluated: {e}");
         }
     }
     let mut engine = Engine::new(&settings, output, detect);
-    let sizes: Vec<u64> = files
-        .iter()
-        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
-        .collect();
-    let total: u64 = sizes.iter().sum();
-    let mut done_before: Vec<u64> = Vec::with_capacity(sizes.len());
-    let mut acc = 0;
-    for s in &sizes {
-        done_before.push(acc);
-        acc += s;
-    }
-    let show_progress = progress_wanted(args);
-    let started = Instant::now();
-    let mut bar: Option<ProgressBar> = None;
+    let explain = if args.explain {
+        let path = args.log_dir.join("explain.json");
+        let out = crate::output::JsonLinesFile::create(path).map_err(|e| e.to_string())?;
+        let out = std::rc::Rc::new(std::cell::RefCell::new(out));
+        let sink = out.clone();
+        engine.set_tracer(crate::trace::Tracer::new(Box::new(move |record| {
+            sink.borrow_mut().write_serialized(&record);
+        })));
+        Some(out)
+    } else {
+        None
+    };
+    let mut progress = Progress::new(&files, progress_wanted(args.quiet));
     let problems = run_files(&mut engine, &files, |e, file, offset| {
-        if !show_progress || e.packets() % 4096 != 0 {
-            return;
-        }
-        if bar.is_none() && started.elapsed() > Duration::from_secs(1) {
-            // Start from where the run already is, so that the rate shown is the rate.
-            let b = ProgressBar::new(total)
-                .with_position(done_before[file] + offset)
-                .with_elapsed(started.elapsed());
-            b.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar = Some(b);
-        }
-        if let Some(b) = &bar {
-            // Rate and ETA over the whole run (indicatif's estimator starts when the bar
-            // appears, a second in).
-            let done = done_before[file] + offset;
-            let secs = started.elapsed().as_secs_f64().max(1e-3);
-            let rate = done as f64 / secs;
-            let eta = if rate > 0.0 {
-                total.saturating_sub(done) as f64 / rate
-            } else {
-                0.0
-            };
-            b.set_position(done);
-            b.set_message(format!(
-                "{:.0} MB/s, {} packets, eta {:.0}s",
-                rate / 1e6,
-                e.packets(),
-                eta
-            ));
-        }
+        progress.tick(e, file, offset)
     })
     .map_err(|e| e.to_string())?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    progress.finish();
     let (mut stats, detect) = engine.finish_with_detect().map_err(|e| e.to_string())?;
+    if let Some(out) = explain {
+        out.borrow_mut().finish().map_err(|e| e.to_string())?;
+    }
     // The process ends next: freeing hundreds of thousands of compiled rule parts one by
     // one would take longer than a small run.
     std::mem::forget(detect);
     stats.rules = rules_summary;
     write_stats(&args.log_dir, &stats).map_err(|e| e.to_string())?;
-
     let mut failed = false;
     for p in &problems {
         if p.is_warning {

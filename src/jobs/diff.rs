@@ -1,0 +1,281 @@
+//! `rulesim diff`: the same captures under two rulesets, compared flow by flow.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::trace::{Decision, FlowRecord, FlowVerdict};
+
+/// A kind of change, as `--fail-on` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeKind {
+    NewlyBlocked,
+    NewlyAllowed,
+    DecisionMoved,
+    NewAlerts,
+    SilencedAlerts,
+}
+
+impl ChangeKind {
+    pub const ALL: [ChangeKind; 5] = [
+        ChangeKind::NewlyBlocked,
+        ChangeKind::NewlyAllowed,
+        ChangeKind::DecisionMoved,
+        ChangeKind::NewAlerts,
+        ChangeKind::SilencedAlerts,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ChangeKind::NewlyBlocked => "newly-blocked",
+            ChangeKind::NewlyAllowed => "newly-allowed",
+            ChangeKind::DecisionMoved => "decision-moved",
+            ChangeKind::NewAlerts => "new-alerts",
+            ChangeKind::SilencedAlerts => "silenced-alerts",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChangeKind> {
+        ChangeKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            ChangeKind::NewlyBlocked => "Newly blocked",
+            ChangeKind::NewlyAllowed => "Newly allowed",
+            ChangeKind::DecisionMoved => "Decision moved to another rule",
+            ChangeKind::NewAlerts => "New alerts",
+            ChangeKind::SilencedAlerts => "Silenced alerts",
+        }
+    }
+}
+
+/// One flow's change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FlowChange {
+    pub kind: ChangeKind,
+    /// The rule the change is about: the new decider (newly blocked, decision moved), the
+    /// old one (newly allowed), or the alert's sid.
+    pub rule: String,
+    pub flow: String,
+    pub capture: String,
+    pub first_packet: Option<u64>,
+    pub flow_id: u64,
+    pub old: String,
+    pub new: String,
+}
+
+/// Changes of one kind and rule.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChangeGroup {
+    pub kind: ChangeKind,
+    pub rule: String,
+    pub flows: usize,
+    /// The first few flows (by capture and packet).
+    pub examples: Vec<FlowChange>,
+}
+
+/// The comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct DiffReport {
+    pub flows: usize,
+    pub flows_changed: usize,
+    /// Flows per change kind.
+    pub counts: BTreeMap<ChangeKind, usize>,
+    pub groups: Vec<ChangeGroup>,
+}
+
+fn decider(d: &Option<Decision>) -> String {
+    match d {
+        None => "no decision".into(),
+        Some(Decision::Rule { rule, .. }) => {
+            format!(
+                "{} {}:{} \"{}\" ({})",
+                rule.action,
+                rule.gid,
+                rule.sid,
+                rule.msg,
+                rule.location()
+            )
+        }
+        Some(Decision::DefaultAction { action, .. }) => format!("default action {action}"),
+        Some(Decision::ExceptionPolicy { policy, .. }) => format!("exception policy {policy}"),
+    }
+}
+
+/// A decision's identity, without where the rule sits (moving a rule is no change).
+fn decision_key(d: &Option<Decision>) -> Option<(String, u32, u32, &'static str)> {
+    d.as_ref().map(|d| match d {
+        Decision::Rule { rule, .. } => (rule.action.clone(), rule.gid, rule.sid, ""),
+        Decision::DefaultAction { action, .. } => ("default".into(), 0, 0, *action),
+        Decision::ExceptionPolicy { policy, .. } => ("exception".into(), 0, 0, *policy),
+    })
+}
+
+fn state(f: &FlowRecord) -> String {
+    format!("{} ({})", f.verdict.name(), decider(&f.decided_by))
+}
+
+/// How many example flows each group keeps.
+pub const EXAMPLES: usize = 5;
+
+/// Compares the records of two runs over the same captures.
+pub fn diff(old: &[FlowRecord], new: &[FlowRecord]) -> DiffReport {
+    let key = |f: &FlowRecord| (f.capture.to_string(), f.first_packet, f.flow_id);
+    let old_by: BTreeMap<_, &FlowRecord> = old.iter().map(|f| (key(f), f)).collect();
+    let mut changes: Vec<FlowChange> = Vec::new();
+    let mut changed_flows = BTreeSet::new();
+    let mut news: Vec<&FlowRecord> = new.iter().collect();
+    news.sort_by_key(|f| key(f));
+    for n in news {
+        let Some(o) = old_by.get(&key(n)) else {
+            continue;
+        };
+        let mut add = |kind, rule: String| {
+            changed_flows.insert(key(n));
+            changes.push(FlowChange {
+                kind,
+                rule,
+                flow: n.label(),
+                capture: n.capture.to_string(),
+                first_packet: n.first_packet,
+                flow_id: n.flow_id,
+                old: state(o),
+                new: state(n),
+            });
+        };
+        match (o.verdict, n.verdict) {
+            (FlowVerdict::Allowed, FlowVerdict::Blocked) => {
+                add(ChangeKind::NewlyBlocked, decider(&n.decided_by))
+            }
+            (FlowVerdict::Blocked, FlowVerdict::Allowed) => {
+                add(ChangeKind::NewlyAllowed, decider(&o.decided_by))
+            }
+            _ => {
+                if decision_key(&o.decided_by) != decision_key(&n.decided_by) {
+                    add(ChangeKind::DecisionMoved, decider(&n.decided_by))
+                }
+            }
+        }
+        let old_alerts = o.alerted_sids();
+        let new_alerts = n.alerted_sids();
+        let name = |f: &FlowRecord, (g, s): (u32, u32)| {
+            let msg = f
+                .matches
+                .iter()
+                .find(|e| e.rule.gid == g && e.rule.sid == s)
+                .map_or(String::new(), |e| format!(" \"{}\"", e.rule.msg));
+            format!("{g}:{s}{msg}")
+        };
+        for &a in new_alerts.iter().filter(|a| !old_alerts.contains(a)) {
+            add(ChangeKind::NewAlerts, name(n, a));
+        }
+        for &a in old_alerts.iter().filter(|a| !new_alerts.contains(a)) {
+            add(ChangeKind::SilencedAlerts, name(o, a));
+        }
+    }
+    let mut counts: BTreeMap<ChangeKind, usize> = BTreeMap::new();
+    let mut grouped: BTreeMap<(ChangeKind, String), Vec<FlowChange>> = BTreeMap::new();
+    for c in changes {
+        *counts.entry(c.kind).or_insert(0) += 1;
+        grouped.entry((c.kind, c.rule.clone())).or_default().push(c);
+    }
+    let mut groups: Vec<ChangeGroup> = grouped
+        .into_iter()
+        .map(|((kind, rule), flows)| ChangeGroup {
+            kind,
+            rule,
+            flows: flows.len(),
+            examples: flows.into_iter().take(EXAMPLES).collect(),
+        })
+        .collect();
+    // Kind first, then the biggest groups.
+    groups.sort_by(|a, b| {
+        a.kind
+            .cmp(&b.kind)
+            .then(b.flows.cmp(&a.flows))
+            .then(a.rule.cmp(&b.rule))
+    });
+    DiffReport {
+        flows: new.len(),
+        flows_changed: changed_flows.len(),
+        counts,
+        groups,
+    }
+}
+
+impl DiffReport {
+    pub fn has(&self, kind: ChangeKind) -> bool {
+        self.counts.get(&kind).is_some_and(|&n| n > 0)
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "{} flow(s) compared, {} changed\n",
+            self.flows, self.flows_changed
+        ));
+        for kind in ChangeKind::ALL {
+            let n = self.counts.get(&kind).copied().unwrap_or(0);
+            out.push_str(&format!("  {:<16} {n}\n", kind.name()));
+        }
+        let mut current = None;
+        for g in &self.groups {
+            if current != Some(g.kind) {
+                current = Some(g.kind);
+                out.push_str(&format!("\n{}:\n", g.kind.title()));
+            }
+            out.push_str(&format!("  {}: {} flow(s)\n", g.rule, g.flows));
+            for e in &g.examples {
+                let at = e
+                    .first_packet
+                    .map_or(String::new(), |p| format!(", packet {p}"));
+                out.push_str(&format!("    {} ({}{at})\n", e.flow, e.capture));
+                out.push_str(&format!("      old: {}\n      new: {}\n", e.old, e.new));
+            }
+            if g.flows > g.examples.len() {
+                out.push_str(&format!(
+                    "    ... and {} more\n",
+                    g.flows - g.examples.len()
+                ));
+            }
+        }
+        out
+    }
+
+    /// GitHub-flavoured Markdown, for a pull-request comment.
+    pub fn markdown(&self) -> String {
+        let mut out = String::from("### rulesim diff\n\n");
+        out.push_str(&format!(
+            "{} flow(s) compared, **{} changed**\n\n| change | flows |\n|---|---:|\n",
+            self.flows, self.flows_changed
+        ));
+        for kind in ChangeKind::ALL {
+            let n = self.counts.get(&kind).copied().unwrap_or(0);
+            out.push_str(&format!("| {} | {n} |\n", kind.name()));
+        }
+        let mut current = None;
+        for g in &self.groups {
+            if current != Some(g.kind) {
+                current = Some(g.kind);
+                out.push_str(&format!("\n#### {}\n\n", g.kind.title()));
+            }
+            out.push_str(&format!(
+                "- `{}`: {} flow(s)\n",
+                g.rule.replace('`', "'"),
+                g.flows
+            ));
+            for e in &g.examples {
+                out.push_str(&format!(
+                    "  - {} ({}): {} → {}\n",
+                    e.flow.replace('|', "\\|"),
+                    e.capture,
+                    e.old,
+                    e.new
+                ));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,107 @@
+//! The jobs on top of the engine: `test` (expectations for CI), `diff` (two rulesets
+//! over the same captures), `explain` (which rule decided a flow) and the shared
+//! replay that produces per-flow decision records ([`crate::trace`]).
+
+pub mod diff;
+pub mod expect;
+pub mod explain;
+pub mod git;
+pub mod select;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use crate::config::Settings;
+use crate::detect::{DetectEngine, DetectSettings};
+use crate::engine::{run_files, Engine, InputProblem};
+use crate::output::stats::RunStats;
+use crate::output::EventOutput;
+use crate::rules::aws::RuleOrder;
+use crate::rules::{RuleSet, VarTable};
+use crate::trace::{FlowRecord, Tracer};
+
+/// Whether a ruleset runs in AWS strict order: its policy says so, or (no policy) all its
+/// rule groups are strict-order groups.
+pub fn is_strict(ruleset: &RuleSet) -> bool {
+    match &ruleset.policy {
+        Some(p) => p.rule_order == RuleOrder::StrictOrder,
+        None => {
+            !ruleset.groups.is_empty()
+                && ruleset
+                    .groups
+                    .iter()
+                    .all(|g| g.rule_order == RuleOrder::StrictOrder)
+        }
+    }
+}
+
+/// The detection engine for a loaded ruleset (its rules are taken), or none when there is
+/// nothing to evaluate.
+pub fn build_detect(
+    ruleset: &mut RuleSet,
+    settings: &Settings,
+    trace: bool,
+) -> Option<DetectEngine> {
+    let strict = is_strict(ruleset);
+    let default_actions = match &ruleset.policy {
+        Some(p) if strict => p.default_actions.clone(),
+        _ => Vec::new(),
+    };
+    if ruleset.rules.is_empty() && default_actions.is_empty() {
+        return None;
+    }
+    Some(DetectEngine::from_rules(
+        std::mem::take(&mut ruleset.rules),
+        &VarTable::from_config(&settings.vars),
+        DetectSettings {
+            ips: settings.simulate_ips,
+            action_order: settings.action_order.clone(),
+            strict,
+            default_actions,
+            prefilter_off: settings.prefilter_off,
+            trace,
+        },
+    ))
+}
+
+/// A replay with decision records.
+pub struct Evaluation {
+    /// One record per flow, by first packet.
+    pub records: Vec<FlowRecord>,
+    pub stats: RunStats,
+    pub problems: Vec<InputProblem>,
+    /// Rules the engine could not compile (they are not evaluated).
+    pub compile_errors: Vec<String>,
+}
+
+/// Replays `files` through `ruleset`, writing records to `output` and collecting every
+/// flow's decision record.
+pub fn evaluate(
+    settings: &Settings,
+    files: &[PathBuf],
+    mut ruleset: RuleSet,
+    output: EventOutput,
+    mut on_packet: impl FnMut(&Engine, usize, u64),
+) -> std::io::Result<Evaluation> {
+    let detect = build_detect(&mut ruleset, settings, true);
+    let compile_errors = detect
+        .as_ref()
+        .map(|d| d.errors.iter().map(|e| e.to_string()).collect())
+        .unwrap_or_default();
+    let records: Rc<RefCell<Vec<FlowRecord>>> = Rc::default();
+    let sink = records.clone();
+    let mut engine = Engine::new(settings, output, detect);
+    engine.set_tracer(Tracer::new(Box::new(move |r| sink.borrow_mut().push(r))));
+    let problems = run_files(&mut engine, files, &mut on_packet)?;
+    let (stats, detect) = engine.finish_with_detect()?;
+    std::mem::forget(detect);
+    let mut records = std::mem::take(&mut *records.borrow_mut());
+    records.sort_by_key(|r| (r.first_packet, r.flow_id));
+    Ok(Evaluation {
+        records,
+        stats,
+        problems,
+        compile_errors,
+    })
+}
