@@ -399,3 +399,298 @@ fn explain_json_on_a_run_leaves_the_eve_output_unchanged() {
         assert_eq!(blocked, if ips { 4 } else { 2 }, "ips={ips}");
     }
 }
+
+/// Runs `diff` on the bundled captures (inline timing) between two sources; returns the
+/// JSON report and the exit code.
+fn diff_json(old: &str, new: &str, extra: &[&str], cwd: Option<&Path>) -> (Value, Option<i32>) {
+    let o = diff_output(old, new, extra, cwd);
+    let v = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("json: {}{}", stdout(&o), stderr(&o)));
+    (v, o.status.code())
+}
+
+fn diff_output(old: &str, new: &str, extra: &[&str], cwd: Option<&Path>) -> Output {
+    let pcaps = root().join("pcaps");
+    let mut args = vec![
+        "diff",
+        "-q",
+        "-r",
+        path(&pcaps),
+        "--simulate-ips",
+        "--old",
+        old,
+        "--new",
+        new,
+        "--format",
+        "json",
+    ];
+    args.extend(extra);
+    rulesim(&args, cwd)
+}
+
+/// (kind, rule sid, flow label) of every example in the report, and the counts.
+fn changes(v: &Value) -> (Vec<(String, String, String)>, Value) {
+    let mut out = Vec::new();
+    for g in v["groups"].as_array().expect("groups") {
+        for e in g["examples"].as_array().expect("examples") {
+            out.push((
+                e["kind"].as_str().unwrap_or("").to_string(),
+                e["rule"].as_str().unwrap_or("").to_string(),
+                e["flow"].as_str().unwrap_or("").to_string(),
+            ));
+        }
+    }
+    (out, v["counts"].clone())
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+const DENY_EXAMPLE_NET: &str = "drop tls any any -> any any (msg:\"deny example.net\"; tls.sni; content:\"example.net\"; endswith; nocase; sid:10; rev:1;)\n";
+const MALWARE_TLS: &str = "10.0.0.10:51001 -> 203.0.113.66:443 TCP tls sni malware.example.net";
+const V6_TLS: &str =
+    "[fd00:0:0:1::10]:55000 -> [2001:db8::443]:443 TCP tls sni v6.malware.example.net";
+
+#[test]
+fn diff_narrowing_a_domain_newly_allows_exactly_the_flows_it_left_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let old = write(dir.path(), "old.rules", DENY_EXAMPLE_NET);
+    let new = write(
+        dir.path(),
+        "new.rules",
+        &DENY_EXAMPLE_NET
+            .replace(
+                "content:\"example.net\"",
+                "content:\"v6.malware.example.net\"",
+            )
+            .replace("rev:1", "rev:2"),
+    );
+    let (v, code) = diff_json(path(&old), path(&new), &[], None);
+    assert_eq!(code, Some(0));
+    let (list, counts) = changes(&v);
+    assert_eq!(
+        counts,
+        serde_json::json!({"newly-allowed": 1, "silenced-alerts": 1})
+    );
+    assert_eq!(v["flows"], 13);
+    assert_eq!(v["flows_changed"], 1);
+    assert_eq!(list.len(), 2);
+    for (kind, rule, flow) in &list {
+        assert!(kind == "newly-allowed" || kind == "silenced-alerts");
+        assert!(rule.contains("1:10"), "{rule}");
+        assert!(flow.starts_with(MALWARE_TLS), "{flow}");
+    }
+    let old_state = v["groups"][0]["examples"][0]["old"].as_str().unwrap_or("");
+    assert!(
+        old_state.starts_with("blocked (drop 1:10 \"deny example.net\" ("),
+        "{old_state}"
+    );
+    assert_eq!(
+        v["groups"][0]["examples"][0]["new"],
+        "allowed (no decision)"
+    );
+    // Gating.
+    let (_, code) = diff_json(
+        path(&old),
+        path(&new),
+        &["--fail-on", "newly-blocked,decision-moved"],
+        None,
+    );
+    assert_eq!(code, Some(0));
+    let (_, code) = diff_json(
+        path(&old),
+        path(&new),
+        &["--fail-on", "newly-allowed"],
+        None,
+    );
+    assert_eq!(code, Some(1));
+    let (_, code) = diff_json(path(&old), path(&new), &["--fail-on", "any"], None);
+    assert_eq!(code, Some(1));
+    // Text and Markdown say the same.
+    let pcaps = root().join("pcaps");
+    let o = rulesim(
+        &[
+            "diff",
+            "-q",
+            "-r",
+            path(&pcaps),
+            "--simulate-ips",
+            "--old",
+            path(&old),
+            "--new",
+            path(&new),
+        ],
+        None,
+    );
+    let text = stdout(&o);
+    assert!(
+        text.starts_with("13 flow(s) compared, 1 changed\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nNewly allowed:\n  drop 1:10 \"deny example.net\" ("),
+        "{text}"
+    );
+    assert!(text.contains(&format!("    {MALWARE_TLS}")), "{text}");
+    let o = rulesim(
+        &[
+            "diff",
+            "-q",
+            "-r",
+            path(&pcaps),
+            "--simulate-ips",
+            "--old",
+            path(&old),
+            "--new",
+            path(&new),
+            "--format",
+            "markdown",
+        ],
+        None,
+    );
+    assert!(
+        stdout(&o).contains("| newly-allowed | 1 |"),
+        "{}",
+        stdout(&o)
+    );
+    // A bad kind is a usage error.
+    let o = diff_output(path(&old), path(&new), &["--fail-on", "newly-banned"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown change kind \"newly-banned\""),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn diff_changing_an_action_or_adding_a_pass_above_a_drop() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let old = write(dir.path(), "old.rules", DENY_EXAMPLE_NET);
+    // drop -> alert: both flows newly allowed, the alerts stay.
+    let alert = write(
+        dir.path(),
+        "alert.rules",
+        &DENY_EXAMPLE_NET.replacen("drop", "alert", 1),
+    );
+    let (v, _) = diff_json(path(&old), path(&alert), &[], None);
+    let (list, counts) = changes(&v);
+    assert_eq!(counts, serde_json::json!({"newly-allowed": 2}));
+    let flows: Vec<&str> = list.iter().map(|(_, _, f)| f.as_str()).collect();
+    assert!(
+        flows[0].starts_with(MALWARE_TLS) && flows[1].starts_with(V6_TLS),
+        "{flows:?}"
+    );
+    // A pass above the drop: Suricata stops at the pass, the drop never applies.
+    let pass = write(
+        dir.path(),
+        "pass.rules",
+        &format!("pass tls any any -> any any (msg:\"research\"; tls.sni; content:\"malware.example.net\"; endswith; sid:9;)\n{DENY_EXAMPLE_NET}"),
+    );
+    let (v, _) = diff_json(path(&old), path(&pass), &[], None);
+    let (list, counts) = changes(&v);
+    assert_eq!(
+        counts,
+        serde_json::json!({"newly-allowed": 2, "silenced-alerts": 2})
+    );
+    assert!(
+        list.iter().all(|(_, rule, _)| rule.contains("1:10")),
+        "{list:?}"
+    );
+    let new_state = v["groups"][0]["examples"][0]["new"].as_str().unwrap_or("");
+    assert!(
+        new_state.starts_with("allowed (pass 1:9 \"research\""),
+        "{new_state}"
+    );
+}
+
+#[test]
+fn diff_reordering_strict_order_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let group = |rules: &str| {
+        serde_json::json!({
+            "RuleGroup": {"RulesSource": {"RulesString": rules}, "StatefulRuleOptions": {"RuleOrder": "STRICT_ORDER"}},
+            "RuleGroupResponse": {"RuleGroupName": "g", "RuleGroupArn": "arn:aws:network-firewall:us-east-1:1:stateful-rulegroup/g"}
+        })
+        .to_string()
+    };
+    let drop = "drop tls any any -> any any (msg:\"deny malware\"; tls.sni; content:\"malware.example.net\"; endswith; sid:20; rev:1;)";
+    let pass = "pass tls any any -> any any (msg:\"other TLS\"; sid:21; rev:1;)";
+    let old = write(dir.path(), "old.json", &group(&format!("{drop}\n{pass}")));
+    let new = write(dir.path(), "new.json", &group(&format!("{pass}\n{drop}")));
+    let (v, _) = diff_json(path(&old), path(&new), &[], None);
+    let (list, counts) = changes(&v);
+    assert_eq!(
+        counts,
+        serde_json::json!({"newly-allowed": 2, "silenced-alerts": 2}),
+        "{v}"
+    );
+    let allowed: Vec<&str> = list
+        .iter()
+        .filter(|(k, _, _)| k == "newly-allowed")
+        .map(|(_, _, f)| f.as_str())
+        .collect();
+    assert!(
+        allowed[0].starts_with(MALWARE_TLS) && allowed[1].starts_with(V6_TLS),
+        "{allowed:?}"
+    );
+    let new_state = v["groups"][0]["examples"][0]["new"].as_str().unwrap_or("");
+    assert!(
+        new_state.starts_with("allowed (pass 1:21 \"other TLS\" (group \"g\""),
+        "{new_state}"
+    );
+}
+
+#[test]
+fn diff_reads_the_old_ruleset_from_git() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("git");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    git(&["init", "-q"]);
+    std::fs::create_dir(dir.path().join("rules")).expect("mkdir");
+    write(&dir.path().join("rules"), "r.rules", DENY_EXAMPLE_NET);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "old"]);
+    write(
+        &dir.path().join("rules"),
+        "r.rules",
+        &DENY_EXAMPLE_NET.replacen("drop", "alert", 1),
+    );
+    // A file and a directory at a revision.
+    for old in ["git:HEAD:rules/r.rules", "git:HEAD:rules"] {
+        let (v, code) = diff_json(
+            old,
+            "rules/",
+            &["--fail-on", "newly-allowed"],
+            Some(dir.path()),
+        );
+        assert_eq!(code, Some(1));
+        let (list, counts) = changes(&v);
+        assert_eq!(counts, serde_json::json!({"newly-allowed": 2}), "{old}");
+        assert!(list[0].1.contains("(git:HEAD:rules/r.rules:1)"), "{list:?}");
+    }
+    let o = diff_output("git:NOREV:rules", "rules/", &[], Some(dir.path()));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--old: git:NOREV:rules: git cat-file failed"),
+        "{}",
+        stderr(&o)
+    );
+}

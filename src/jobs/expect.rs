@@ -675,6 +675,68 @@ mod tests {
             .contains(9, 1));
     }
 
+    /// Every key the shipped JSON Schema documents is one the parser takes, and a key it
+    /// does not know is refused.
+    #[test]
+    fn the_json_schema_names_only_keys_the_parser_accepts() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../schemas/expectations.schema.json"))
+                .expect("schema is JSON");
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v["properties"]
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let sample = |key: &str| -> &'static str {
+            match key {
+                "src_port" | "sport" | "dst_port" | "dport" | "dest_port" | "flow_id" => "1",
+                "src" | "src_ip" | "dst" | "dest" | "dest_ip" => "\"10.0.0.0/8\"",
+                "proto" => "\"tcp\"",
+                _ => "\"x\"",
+            }
+        };
+        let selector = &schema["$defs"]["selector"];
+        let selector_keys = keys(selector);
+        assert!(selector_keys.len() >= 12);
+        for k in &selector_keys {
+            let text = format!("verdict = \"blocked\"\n[flow]\n{k} = {}\n", sample(k));
+            let e: Result<Expectation, _> = toml::from_str(&text);
+            assert!(e.is_ok(), "selector key {k}: {e:?}");
+        }
+        let values = [
+            ("name", "\"n\""),
+            ("flow", "{}"),
+            ("verdict", "\"blocked\""),
+            ("decided_by", "5"),
+            ("alerts", "[1, \"2-3\"]"),
+            ("no_alerts", "[\"*\"]"),
+            ("alert_count", "{ sids = [1], max = 2 }"),
+            ("flows", "{ min = 1 }"),
+        ];
+        let expectation_keys = keys(&schema["$defs"]["expectation"]);
+        assert_eq!(expectation_keys.len(), values.len());
+        for k in &expectation_keys {
+            let v = values.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+            let v = v.unwrap_or_else(|| panic!("schema key {k} has no sample here"));
+            let text = format!("{k} = {v}\n");
+            let e: Result<Expectation, _> = toml::from_str(&text);
+            assert!(e.is_ok(), "expectation key {k}: {e:?}");
+        }
+        let top: Vec<String> = keys(&schema);
+        for k in &top {
+            let v = match k.as_str() {
+                "captures" | "rules" | "rule_groups" | "set" => "[]",
+                "expect" => "[]",
+                _ => "\"x\"",
+            };
+            let f: Result<ExpectationFile, _> = toml::from_str(&format!("{k} = {v}\n"));
+            assert!(f.is_ok(), "top-level key {k}: {f:?}");
+        }
+        assert!(toml::from_str::<Expectation>("verdikt = \"blocked\"\n").is_err());
+        assert!(toml::from_str::<ExpectationFile>("capture = []\n").is_err());
+    }
+
     #[test]
     fn xml_escaping() {
         assert_eq!(
