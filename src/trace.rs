@@ -296,6 +296,8 @@ struct FlowTrace {
     http: Vec<HttpSeen>,
     dns: Vec<String>,
     dns_next: u64,
+    /// The parser generation last observed: nothing new to read while it stays.
+    app_generation: Option<u64>,
     blocked: bool,
     decided_by: Option<Decision>,
     pass_decision: Option<Decision>,
@@ -380,13 +382,21 @@ impl Tracer {
         outcome: &PacketOutcome,
         at: &TracePoint,
     ) {
+        let decided = flow.detect.action.is_some();
+        if outcome.trace.is_empty() && outcome.default_drop.is_none() && !outcome.drop && !decided {
+            return;
+        }
         let events: Vec<(TracedHit, Arc<RuleRef>)> = outcome
             .trace
             .iter()
             .map(|h| (*h, self.rule(detect, h.sig)))
             .collect();
         let t = self.flow(flow.id);
-        let ts = at.ts.eve().to_string();
+        let ts = if events.is_empty() {
+            String::new()
+        } else {
+            at.ts.eve().to_string()
+        };
         let direction = if at.to_server {
             "to_server"
         } else {
@@ -429,7 +439,7 @@ impl Tracer {
             // A drop without a traced decision (should not happen; keep the verdict).
             t.blocked = true;
         }
-        if flow.detect.action.is_some() && t.shadow.is_none() {
+        if decided && t.shadow.is_none() {
             let mut shadow = flow.detect.clone();
             shadow.action = None;
             t.shadow = Some(Box::new(shadow));
@@ -559,9 +569,10 @@ fn lossy(b: &[u8]) -> String {
 /// Remembers the SNI, HTTP requests and DNS queries the flow's parser holds now
 /// (transactions are freed as detection finishes with them, so this runs per packet).
 fn observe_app(t: &mut FlowTrace, app: &FlowApp) {
-    if !matches!(app.proto, AppProto::Known(_)) {
+    if !matches!(app.proto, AppProto::Known(_)) || t.app_generation == Some(app.generation) {
         return;
     }
+    t.app_generation = Some(app.generation);
     match &app.parser {
         Parser::Tls(tls) => {
             if t.sni.is_none() {

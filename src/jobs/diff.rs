@@ -279,3 +279,164 @@ impl DiffReport {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::detect::HitRole;
+    use crate::trace::{RuleEvent, RuleRef};
+
+    fn rule(action: &str, sid: u32) -> Arc<RuleRef> {
+        Arc::new(RuleRef {
+            gid: 1,
+            sid,
+            rev: 1,
+            action: action.into(),
+            msg: format!("rule {sid}"),
+            source: "r.rules".into(),
+            line: sid as usize,
+            position: 0,
+            group: None,
+            group_priority: None,
+        })
+    }
+
+    /// A flow decided by `decider` (action, sid) with alerts of `alerts`.
+    fn flow(id: u64, decider: Option<(&str, u32)>, alerts: &[u32]) -> FlowRecord {
+        let mut matches = Vec::new();
+        let event = |r: Arc<RuleRef>, role, alerted| RuleEvent {
+            packet: Some(id),
+            timestamp: String::new(),
+            direction: "to_server",
+            tx_id: None,
+            role,
+            alerted,
+            rule: r,
+        };
+        let decided_by = decider.map(|(a, s)| {
+            let r = rule(a, s);
+            matches.push(event(r.clone(), HitRole::Decided, alerts.contains(&s)));
+            Decision::Rule {
+                packet: Some(id),
+                rule: r,
+            }
+        });
+        for &s in alerts
+            .iter()
+            .filter(|&&s| decider.is_none_or(|(_, d)| d != s))
+        {
+            matches.push(event(rule("alert", s), HitRole::Matched, true));
+        }
+        let blocked = decider.is_some_and(|(a, _)| a != "pass");
+        FlowRecord {
+            flow_id: id,
+            capture: Arc::from("c.pcap"),
+            first_packet: Some(id),
+            last_packet: Some(id),
+            start: String::new(),
+            end: String::new(),
+            proto: "TCP".into(),
+            src_ip: "10.0.0.1".parse().expect("ip"),
+            src_port: 1000 + id as u16,
+            dest_ip: "10.0.0.2".parse().expect("ip"),
+            dest_port: 443,
+            app_proto: "tls",
+            tls_sni: None,
+            http: Vec::new(),
+            dns_queries: Vec::new(),
+            pkts_toserver: 1,
+            pkts_toclient: 0,
+            verdict: if blocked {
+                FlowVerdict::Blocked
+            } else {
+                FlowVerdict::Allowed
+            },
+            decided_by,
+            matches,
+            shadowed: Vec::new(),
+            events_not_kept: 0,
+        }
+    }
+
+    #[test]
+    fn each_kind_of_change_is_found_once_per_flow() {
+        let old = vec![
+            flow(1, None, &[]),
+            flow(2, Some(("drop", 10)), &[10]),
+            flow(3, Some(("drop", 10)), &[10]),
+            flow(4, Some(("pass", 20)), &[]),
+            flow(5, None, &[30]),
+            flow(6, Some(("drop", 10)), &[10]),
+        ];
+        let new = vec![
+            flow(1, Some(("drop", 11)), &[11]), // newly blocked, new alert 11
+            flow(2, None, &[]),                 // newly allowed, 10 silenced
+            flow(3, Some(("drop", 12)), &[12]), // decision moved, 12 new, 10 silenced
+            flow(4, Some(("pass", 20)), &[]),   // unchanged
+            flow(5, None, &[30, 31]),           // new alert 31
+            flow(6, Some(("drop", 10)), &[10]), // unchanged
+        ];
+        let r = diff(&old, &new);
+        assert_eq!(r.flows, 6);
+        assert_eq!(r.flows_changed, 4);
+        let counts: Vec<(ChangeKind, usize)> = r.counts.iter().map(|(k, n)| (*k, *n)).collect();
+        assert_eq!(
+            counts,
+            vec![
+                (ChangeKind::NewlyBlocked, 1),
+                (ChangeKind::NewlyAllowed, 1),
+                (ChangeKind::DecisionMoved, 1),
+                (ChangeKind::NewAlerts, 3),
+                (ChangeKind::SilencedAlerts, 2),
+            ]
+        );
+        let silenced: Vec<&ChangeGroup> = r
+            .groups
+            .iter()
+            .filter(|g| g.kind == ChangeKind::SilencedAlerts)
+            .collect();
+        assert_eq!(silenced.len(), 1, "both flows under sid 10");
+        assert_eq!(silenced[0].flows, 2);
+        assert_eq!(silenced[0].rule, "1:10 \"rule 10\"");
+        let moved = r
+            .groups
+            .iter()
+            .find(|g| g.kind == ChangeKind::DecisionMoved)
+            .expect("moved");
+        assert_eq!(moved.rule, "drop 1:12 \"rule 12\" (r.rules:12)");
+        assert_eq!(
+            moved.examples[0].old,
+            "blocked (drop 1:10 \"rule 10\" (r.rules:10))"
+        );
+        assert!(r.has(ChangeKind::NewlyBlocked));
+    }
+
+    #[test]
+    fn the_same_rule_moved_in_its_file_is_no_change() {
+        let old = vec![flow(1, Some(("drop", 10)), &[10])];
+        let mut new = old.clone();
+        if let Some(Decision::Rule { rule, .. }) = &mut new[0].decided_by {
+            let mut moved = (**rule).clone();
+            moved.line = 99;
+            *rule = Arc::new(moved);
+        }
+        let r = diff(&old, &new);
+        assert_eq!(r.flows_changed, 0);
+        assert!(r.groups.is_empty());
+    }
+
+    #[test]
+    fn groups_keep_a_bounded_number_of_examples() {
+        let old: Vec<FlowRecord> = (1..=20).map(|i| flow(i, None, &[])).collect();
+        let new: Vec<FlowRecord> = (1..=20).map(|i| flow(i, Some(("drop", 7)), &[7])).collect();
+        let r = diff(&old, &new);
+        let g = &r.groups[0];
+        assert_eq!(
+            (g.kind, g.flows, g.examples.len()),
+            (ChangeKind::NewlyBlocked, 20, EXAMPLES)
+        );
+        assert!(r.render().contains("    ... and 15 more\n"));
+    }
+}
