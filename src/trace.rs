@@ -12,7 +12,6 @@ use serde::Serialize;
 use crate::app::{AppProto, FlowApp, Parser};
 use crate::detect::{DetectEngine, FlowAction, FlowDetect, HitRole, PacketOutcome, TracedHit};
 use crate::flow::Flow;
-use crate::rules::policy::DefaultAction;
 use crate::time::Timestamp;
 
 /// Most HTTP transactions and DNS queries remembered per flow.
@@ -431,7 +430,7 @@ impl Tracer {
                 t.blocked = true;
                 t.decided_by = Some(Decision::DefaultAction {
                     packet: at.packet,
-                    action: default_action_name(d),
+                    action: d.name(),
                 });
             }
         }
@@ -542,23 +541,6 @@ fn push_event(t: &mut FlowTrace, event: RuleEvent) {
         t.shadowed.push(event);
     } else {
         t.matches.push(event);
-    }
-}
-
-fn default_action_name(a: DefaultAction) -> &'static str {
-    match a {
-        DefaultAction::DropStrict => "aws:drop_strict",
-        DefaultAction::DropEstablished => "aws:drop_established",
-        DefaultAction::AlertStrict => "aws:alert_strict",
-        DefaultAction::AlertEstablished => "aws:alert_established",
-        DefaultAction::DropEstablishedAppLayer => "aws:drop_established_app_layer",
-        DefaultAction::AlertEstablishedAppLayer => "aws:alert_established_app_layer",
-        DefaultAction::DropEstablishedAppLayerToServer => {
-            "aws:drop_established_app_layer_to_server"
-        }
-        DefaultAction::AlertEstablishedAppLayerToServer => {
-            "aws:alert_established_app_layer_to_server"
-        }
     }
 }
 

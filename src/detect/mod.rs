@@ -1095,15 +1095,12 @@ impl DetectEngine {
                 p.established && app_decided && to_server
             }
         };
-        let default_drop = self.settings.default_actions.iter().copied().find(|&a| {
-            matches!(
-                a,
-                D::DropStrict
-                    | D::DropEstablished
-                    | D::DropEstablishedAppLayer
-                    | D::DropEstablishedAppLayerToServer
-            ) && applies(a)
-        });
+        let default_drop = self
+            .settings
+            .default_actions
+            .iter()
+            .copied()
+            .find(|&a| a.is_drop() && applies(a));
         let drops = default_drop.is_some();
         if drops {
             out.drop = true;
