@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 
 use super::{
-    apply_ip_set_refs, apply_yaml, load_rules, parse_subcommand, progress_wanted, Progress,
-    Verbosity, EXIT_ERROR, EXIT_OK,
+    base_settings, load_rules, parse_subcommand, progress_wanted, Progress, Verbosity, EXIT_ERROR,
+    EXIT_OK,
 };
 use crate::capture::expand_inputs;
 use crate::config::Settings;
@@ -24,29 +24,6 @@ const EXIT_FAILED: i32 = 1;
 fn report_error(e: impl std::fmt::Display) -> i32 {
     eprintln!("rulesim: error: {e}");
     EXIT_ERROR
-}
-
-/// Settings as a run builds them.
-fn settings(
-    config: Option<&Path>,
-    sets: &[String],
-    home_net: Option<&str>,
-    ips: bool,
-    ip_set_refs: Option<&Path>,
-) -> Result<Settings, String> {
-    let mut settings = Settings::default();
-    apply_yaml(&mut settings, config)?;
-    if let Some(h) = home_net {
-        settings
-            .set(&format!("vars.address-groups.HOME_NET={h}"))
-            .map_err(|e| e.to_string())?;
-    }
-    for s in sets {
-        settings.set(s).map_err(|e| e.to_string())?;
-    }
-    settings.simulate_ips = ips;
-    apply_ip_set_refs(&mut settings, ip_set_refs)?;
-    Ok(settings)
 }
 
 fn captures(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
@@ -195,7 +172,7 @@ fn test_run(args: &TestArgs) -> Result<i32, String> {
     let started = std::time::Instant::now();
     let plan = ExpectationFile::load(&args.file).map_err(|e| e.to_string())?;
     let f = &plan.file;
-    let settings = settings(
+    let settings = base_settings(
         f.config.as_deref(),
         &f.set,
         f.home_net.as_deref(),
@@ -282,7 +259,7 @@ struct ReplayOptions {
 
 impl ReplayOptions {
     fn settings(&self) -> Result<Settings, String> {
-        settings(
+        base_settings(
             self.config.as_deref(),
             &self.set,
             self.home_net.as_deref(),

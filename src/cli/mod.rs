@@ -135,24 +135,43 @@ pub fn main() -> i32 {
 }
 
 fn settings_from(args: &Args) -> Result<Settings, String> {
-    let mut settings = Settings::default();
-    apply_yaml(&mut settings, args.config.as_deref())?;
-    if let Some(home) = &args.home_net {
-        settings
-            .set(&format!("vars.address-groups.HOME_NET={home}"))
-            .map_err(|e| e.to_string())?;
-    }
-    for s in &args.set {
-        settings.set(s).map_err(|e| e.to_string())?;
-    }
+    let mut settings = base_settings(
+        args.config.as_deref(),
+        &args.set,
+        args.home_net.as_deref(),
+        args.simulate_ips,
+        args.ip_set_references.as_deref(),
+    )?;
     if let Some(n) = args.max_flows {
         if n == 0 {
             return Err("--max-flows must be at least 1".into());
         }
         settings.flow.max_flows = n;
     }
-    settings.simulate_ips = args.simulate_ips;
-    apply_ip_set_refs(&mut settings, args.ip_set_references.as_deref())?;
+    Ok(settings)
+}
+
+/// Settings as every command builds them: the YAML configuration, then `--home-net`, then
+/// each `--set`, the timing and the IP set references.
+fn base_settings(
+    config: Option<&Path>,
+    sets: &[String],
+    home_net: Option<&str>,
+    ips: bool,
+    ip_set_refs: Option<&Path>,
+) -> Result<Settings, String> {
+    let mut settings = Settings::default();
+    apply_yaml(&mut settings, config)?;
+    if let Some(home) = home_net {
+        settings
+            .set(&format!("vars.address-groups.HOME_NET={home}"))
+            .map_err(|e| e.to_string())?;
+    }
+    for s in sets {
+        settings.set(s).map_err(|e| e.to_string())?;
+    }
+    settings.simulate_ips = ips;
+    apply_ip_set_refs(&mut settings, ip_set_refs)?;
     Ok(settings)
 }
 
@@ -485,17 +504,13 @@ struct RuleInputs {
 impl RuleInputs {
     /// The settings, then the rules; an error is a message for exit code 2.
     fn load(&self) -> Result<(Settings, RuleSet), String> {
-        let mut settings = Settings::default();
-        apply_yaml(&mut settings, self.config.as_deref())?;
-        let sets = self
-            .home_net
-            .iter()
-            .map(|h| format!("vars.address-groups.HOME_NET={h}"))
-            .chain(self.set.iter().cloned());
-        for s in sets {
-            settings.set(&s).map_err(|e| e.to_string())?;
-        }
-        apply_ip_set_refs(&mut settings, self.ip_set_references.as_deref())?;
+        let settings = base_settings(
+            self.config.as_deref(),
+            &self.set,
+            self.home_net.as_deref(),
+            false,
+            self.ip_set_references.as_deref(),
+        )?;
         if self.rules.is_empty() && self.rule_groups.is_empty() && self.policy.is_none() {
             return Err("give rule sources with -S, --rule-group or --policy".into());
         }
