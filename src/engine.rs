@@ -109,6 +109,11 @@ impl Engine {
         &self.core.stats
     }
 
+    /// Flows created so far.
+    pub fn flows_created(&self) -> u64 {
+        self.flows.stats().created
+    }
+
     /// Packets processed so far (the last `pcap_cnt`).
     pub fn packets(&self) -> u64 {
         self.pcap_cnt

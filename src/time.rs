@@ -134,6 +134,86 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of
+/// [`civil_from_days`]).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl Timestamp {
+    /// Parses the timestamps logs carry: EVE's `2020-10-13T22:10:01.006481+0000`, and the
+    /// RFC 3339 forms (`Z`, `+01:00`, any number of fraction digits, or none) that AWS
+    /// and CloudWatch use. None for anything else.
+    pub fn parse_log(s: &str) -> Option<Timestamp> {
+        let b = s.as_bytes();
+        let num = |from: usize, len: usize| -> Option<u32> {
+            let part = b.get(from..from + len)?;
+            if !part.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            std::str::from_utf8(part).ok()?.parse().ok()
+        };
+        let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+        if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+            return None;
+        }
+        if !matches!(b.get(10), Some(b'T' | b' ')) || b.get(13) != Some(&b':') {
+            return None;
+        }
+        let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+        if b.get(16) != Some(&b':') || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+            return None;
+        }
+        if h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        let mut at = 19;
+        let mut nanos: u32 = 0;
+        if b.get(at) == Some(&b'.') {
+            at += 1;
+            let mut digits = 0;
+            while let Some(c) = b.get(at).filter(|c| c.is_ascii_digit()) {
+                if digits < 9 {
+                    nanos = nanos * 10 + u32::from(c - b'0');
+                    digits += 1;
+                }
+                at += 1;
+            }
+            if digits == 0 {
+                return None;
+            }
+            nanos *= 10u32.pow(9 - digits);
+        }
+        let offset: i64 = match b.get(at) {
+            None | Some(b'Z' | b'z') if b.len() <= at + 1 => 0,
+            Some(sign @ (b'+' | b'-')) => {
+                let oh = num(at + 1, 2)?;
+                let colon = usize::from(b.get(at + 3) == Some(&b':'));
+                let om = num(at + 3 + colon, 2)?;
+                if b.len() != at + 5 + colon {
+                    return None;
+                }
+                let o = i64::from(oh * 3600 + om * 60);
+                if *sign == b'-' {
+                    -o
+                } else {
+                    o
+                }
+            }
+            _ => return None,
+        };
+        let days = days_from_civil(i64::from(y), mo, d);
+        let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + sec) - offset;
+        Some(Timestamp::new(secs, nanos))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +269,44 @@ mod tests {
             Timestamp::new(1, 2_500_000_000),
             Timestamp::new(3, 500_000_000)
         );
+    }
+
+    #[test]
+    fn log_timestamps_parse_back_to_the_instant() {
+        let ts = Timestamp::new(1_464_332_171, 304_062_000);
+        assert_eq!(Timestamp::parse_log(&ts.eve().to_string()), Some(ts));
+        assert_eq!(
+            Timestamp::parse_log("2020-10-13T22:10:01.006481+0000"),
+            Some(Timestamp::new(1_602_627_001, 6_481_000))
+        );
+        // RFC 3339 forms: Z, colon offsets, no fraction, nanoseconds.
+        assert_eq!(
+            Timestamp::parse_log("2020-10-13T22:10:01Z"),
+            Some(Timestamp::new(1_602_627_001, 0))
+        );
+        assert_eq!(
+            Timestamp::parse_log("2020-10-14T00:10:01.5+02:00"),
+            Some(Timestamp::new(1_602_627_001, 500_000_000))
+        );
+        assert_eq!(
+            Timestamp::parse_log("2020-10-13T21:10:01.123456789-0100"),
+            Some(Timestamp::new(1_602_627_001, 123_456_789))
+        );
+        assert_eq!(
+            Timestamp::parse_log("2000-02-29T00:00:00Z"),
+            Some(Timestamp::new(951_782_400, 0))
+        );
+        for bad in [
+            "",
+            "2020-10-13",
+            "2020-13-01T00:00:00Z",
+            "2020-10-13T25:00:00Z",
+            "2020-10-13T22:10:01.+0000",
+            "2020-10-13T22:10:01+00",
+            "2020-10-13T22:10:01Zjunk",
+            "1602627001",
+        ] {
+            assert_eq!(Timestamp::parse_log(bad), None, "{bad}");
+        }
     }
 }

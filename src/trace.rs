@@ -41,7 +41,17 @@ pub struct RuleRef {
 
 impl RuleRef {
     fn of(detect: &DetectEngine, sig: u32) -> RuleRef {
-        let r = detect.rule_of(sig);
+        RuleRef::from_rule(detect.rule_of(sig))
+    }
+
+    /// Every rule the engine evaluates (its signatures, in compiled order).
+    pub fn all(detect: &DetectEngine) -> Vec<Arc<RuleRef>> {
+        (0..detect.signature_count())
+            .map(|sig| Arc::new(RuleRef::of(detect, sig)))
+            .collect()
+    }
+
+    pub fn from_rule(r: &crate::rules::Rule) -> RuleRef {
         RuleRef {
             gid: r.gid,
             sid: r.sid,
@@ -90,6 +100,9 @@ pub struct RuleEvent {
     pub tx_id: Option<u64>,
     pub role: HitRole,
     pub alerted: bool,
+    /// The alert's `alert.action` (`blocked` or `allowed`), when it alerted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert_action: Option<&'static str>,
     pub rule: Arc<RuleRef>,
 }
 
@@ -409,6 +422,9 @@ impl Tracer {
                 tx_id: h.tx_id,
                 role: h.role,
                 alerted: h.alerted,
+                alert_action: h
+                    .alerted
+                    .then_some(if h.blocked { "blocked" } else { "allowed" }),
                 rule: rule.clone(),
             };
             if h.role == HitRole::Decided {
@@ -473,6 +489,7 @@ impl Tracer {
                 tx_id: h.tx_id,
                 role: HitRole::Shadowed,
                 alerted: false,
+                alert_action: None,
                 rule,
             };
             push_event(t, event);

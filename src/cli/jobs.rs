@@ -21,12 +21,12 @@ use crate::trace::FlowRecord;
 /// Exit code: an expectation failed / a gated change was found / nothing was selected.
 const EXIT_FAILED: i32 = 1;
 
-fn report_error(e: impl std::fmt::Display) -> i32 {
+pub(super) fn report_error(e: impl std::fmt::Display) -> i32 {
     eprintln!("rulesim: error: {e}");
     EXIT_ERROR
 }
 
-fn captures(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub(super) fn captures(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let files = expand_inputs(inputs).map_err(|e| e.to_string())?;
     if files.is_empty() {
         return Err(format!(
@@ -44,7 +44,7 @@ fn captures(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 /// Loads rules; policy errors are fatal, and so are rules that fail to load unless
 /// `allow_errors` (then they are reported, and not evaluated, as Suricata runs without
 /// them).
-fn rules(
+pub(super) fn rules(
     sources: &[PathBuf],
     groups: &[PathBuf],
     policy: Option<&Path>,
@@ -82,7 +82,7 @@ fn rules(
 }
 
 /// Replays with decision records; capture problems that end a file are errors.
-fn replay(
+pub(super) fn replay(
     settings: &Settings,
     files: &[PathBuf],
     ruleset: RuleSet,
@@ -228,37 +228,51 @@ fn test_run(args: &TestArgs) -> Result<i32, String> {
     })
 }
 
-/// Settings and rule inputs shared by `diff` and `explain` (besides the rules).
+/// Captures, settings and rule inputs shared by `diff` and `explain` (besides the rules).
 #[derive(clap::Args, Debug)]
 struct ReplayOptions {
     /// Capture files (pcap or pcapng) or directories of them.
     #[arg(short = 'r', long = "pcap", value_name = "PATH", required = true, num_args = 1..)]
     inputs: Vec<PathBuf>,
-    /// AWS IP set references: a JSON object from name or ARN to CIDRs.
-    #[arg(long = "ip-set-references", value_name = "FILE")]
-    ip_set_references: Option<PathBuf>,
-    /// A Suricata YAML configuration.
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Override a setting, as with a run.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
-    /// Shorthand for --set vars.address-groups.HOME_NET=<CIDRS>.
-    #[arg(long = "home-net", value_name = "CIDRS")]
-    home_net: Option<String>,
-    /// Inline (IPS) timing, as Suricata's --simulate-ips (and AWS Network Firewall).
-    #[arg(long = "simulate-ips")]
-    simulate_ips: bool,
-    /// Only errors.
-    #[arg(short = 'q', long = "quiet")]
-    quiet: bool,
-    /// Run without the rules that fail to load (as Suricata does) instead of failing.
-    #[arg(long = "allow-rule-errors")]
-    allow_rule_errors: bool,
+    #[command(flatten)]
+    run: RunOptions,
 }
 
-impl ReplayOptions {
-    fn settings(&self) -> Result<Settings, String> {
+impl std::ops::Deref for ReplayOptions {
+    type Target = RunOptions;
+    fn deref(&self) -> &RunOptions {
+        &self.run
+    }
+}
+
+/// Settings of a replay (the captures aside).
+#[derive(clap::Args, Debug)]
+pub(super) struct RunOptions {
+    /// AWS IP set references: a JSON object from name or ARN to CIDRs.
+    #[arg(long = "ip-set-references", value_name = "FILE")]
+    pub(super) ip_set_references: Option<PathBuf>,
+    /// A Suricata YAML configuration.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub(super) config: Option<PathBuf>,
+    /// Override a setting, as with a run.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub(super) set: Vec<String>,
+    /// Shorthand for --set vars.address-groups.HOME_NET=<CIDRS>.
+    #[arg(long = "home-net", value_name = "CIDRS")]
+    pub(super) home_net: Option<String>,
+    /// Inline (IPS) timing, as Suricata's --simulate-ips (and AWS Network Firewall).
+    #[arg(long = "simulate-ips")]
+    pub(super) simulate_ips: bool,
+    /// Only errors.
+    #[arg(short = 'q', long = "quiet")]
+    pub(super) quiet: bool,
+    /// Run without the rules that fail to load (as Suricata does) instead of failing.
+    #[arg(long = "allow-rule-errors")]
+    pub(super) allow_rule_errors: bool,
+}
+
+impl RunOptions {
+    pub(super) fn settings(&self) -> Result<Settings, String> {
         base_settings(
             self.config.as_deref(),
             &self.set,

@@ -16,6 +16,7 @@ use crate::output::EventOutput;
 use crate::rules::{RuleContext, RuleSet, VarTable};
 
 mod jobs;
+mod report;
 
 /// Exit code: success.
 pub const EXIT_OK: i32 = 0;
@@ -27,7 +28,7 @@ pub const EXIT_ERROR: i32 = 2;
     name = "rulesim",
     version,
     about = "Replay pcap/pcapng captures through Suricata-style rules offline and write Suricata-compatible EVE JSON",
-    after_help = "Examples:\n  rulesim -r pcaps/ -S rules/ -l out/\n  rulesim -r capture.pcap --policy policy.json --rule-group groups/*.json --simulate-ips --explain\n\nSubcommands (each has --help):\n  rulesim test EXPECTATIONS.toml    check expectations about flows (CI)\n  rulesim diff -r PCAPS --old A --new B    what a rule change does, flow by flow\n  rulesim explain -r PCAPS -S RULES --sni NAME    which rule decided a flow\n  rulesim lint -S RULES    what is wrong with a ruleset\n  rulesim rules show -S RULES    the Suricata rules AWS rule groups compile to"
+    after_help = "Examples:\n  rulesim -r pcaps/ -S rules/ -l out/\n  rulesim -r capture.pcap --policy policy.json --rule-group groups/*.json --simulate-ips --explain\n\nSubcommands (each has --help):\n  rulesim test EXPECTATIONS.toml    check expectations about flows (CI)\n  rulesim diff -r PCAPS --old A --new B    what a rule change does, flow by flow\n  rulesim explain -r PCAPS -S RULES --sni NAME    which rule decided a flow\n  rulesim report -r PCAPS -S RULES | --eve LOGS    hit counts, false positives, top-N tables\n  rulesim lint -S RULES    what is wrong with a ruleset\n  rulesim rules show -S RULES    the Suricata rules AWS rule groups compile to"
 )]
 pub struct Args {
     /// Capture files (pcap or pcapng) or directories of them (read in name order, as one stream).
@@ -119,6 +120,7 @@ pub fn main() -> i32 {
         Some("test") => return jobs::test_command(&argv[1..]),
         Some("diff") => return jobs::diff_command(&argv[1..]),
         Some("explain") => return jobs::explain_command(&argv[1..]),
+        Some("report") => return report::report_command(&argv[1..]),
         _ => {}
     }
     let args: Args = match parse_subcommand(&argv) {
@@ -354,10 +356,12 @@ impl Progress {
             };
             b.set_position(done);
             b.set_message(format!(
-                "{:.0} MB/s, {} packets ({:.0}/s), eta {:.0}s",
+                "{:.0} MB/s, {} packets ({:.0}/s), {} flows ({:.0}/s), eta {:.0}s",
                 rate / 1e6,
                 e.packets(),
                 e.packets() as f64 / secs,
+                e.flows_created(),
+                e.flows_created() as f64 / secs,
                 eta
             ));
         }

@@ -269,6 +269,8 @@ pub struct TracedHit {
     pub role: HitRole,
     /// An alert was written (not for `noalert`, nor when `threshold` suppressed it).
     pub alerted: bool,
+    /// The alert's `alert.action` is `blocked`.
+    pub blocked: bool,
 }
 
 /// What a threshold counts by: the signature and the tracked addresses.
@@ -545,6 +547,11 @@ impl DetectEngine {
 
     pub fn signature(&self, n: u32) -> &Signature {
         &self.sigs[n as usize]
+    }
+
+    /// Signatures compiled (numbered from 0).
+    pub fn signature_count(&self) -> u32 {
+        self.sigs.len() as u32
     }
 
     /// The rule a signature was compiled from.
@@ -981,6 +988,7 @@ impl DetectEngine {
                     tx_id: h.tx_id,
                     role: HitRole::Shadowed,
                     alerted: false,
+                    blocked: false,
                 })
                 .collect();
             return out;
@@ -1027,6 +1035,7 @@ impl DetectEngine {
                     f.action.get_or_insert(FlowAction::Pass);
                 }
             }
+            let blocked = alert && blocks && (self.settings.ips || s.action != Action::Drop);
             if trace {
                 let decides = s.action == Action::Pass || blocks;
                 let decided_before = out.trace.iter().any(|t| t.role == HitRole::Decided);
@@ -1040,10 +1049,10 @@ impl DetectEngine {
                     tx_id: h.tx_id,
                     role,
                     alerted: alert,
+                    blocked,
                 });
             }
             if alert {
-                let blocked = blocks && (self.settings.ips || s.action != Action::Drop);
                 out.alerts.push(AlertHit {
                     sig: h.sig,
                     tx_id: h.tx_id,
@@ -1062,6 +1071,7 @@ impl DetectEngine {
                         tx_id: h.tx_id,
                         role: HitRole::Shadowed,
                         alerted: false,
+                        blocked: false,
                     }));
                 }
                 break;
@@ -1108,18 +1118,20 @@ impl DetectEngine {
         }
         for &(action, sig) in &self.default_alerts {
             if applies(action) {
+                let blocked = drops && self.settings.ips;
                 if self.settings.trace {
                     out.trace.push(TracedHit {
                         sig,
                         tx_id: None,
                         role: HitRole::Matched,
                         alerted: true,
+                        blocked,
                     });
                 }
                 out.alerts.push(AlertHit {
                     sig,
                     tx_id: None,
-                    blocked: drops && self.settings.ips,
+                    blocked,
                 });
                 if let Some(f) = fd.as_deref_mut() {
                     f.alerted = true;

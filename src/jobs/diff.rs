@@ -313,6 +313,7 @@ mod tests {
             tx_id: None,
             role,
             alerted,
+            alert_action: alerted.then_some("allowed"),
             rule: r,
         };
         let decided_by = decider.map(|(a, s)| {

@@ -6,11 +6,13 @@ pub mod diff;
 pub mod expect;
 pub mod explain;
 pub mod git;
+pub mod report;
 pub mod select;
 
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::detect::{DetectEngine, DetectSettings};
@@ -19,7 +21,7 @@ use crate::output::stats::RunStats;
 use crate::output::EventOutput;
 use crate::rules::aws::RuleOrder;
 use crate::rules::{RuleSet, VarTable};
-use crate::trace::{FlowRecord, Tracer};
+use crate::trace::{FlowRecord, RuleRef, Tracer};
 
 /// Whether a ruleset runs in AWS strict order: its policy says so, or (no policy) all its
 /// rule groups are strict-order groups.
@@ -75,33 +77,71 @@ pub struct Evaluation {
     pub compile_errors: Vec<String>,
 }
 
-/// Replays `files` through `ruleset`, writing records to `output` and collecting every
-/// flow's decision record.
-pub fn evaluate(
+/// A replay whose decision records went to a sink as each flow ended.
+pub struct Replay {
+    pub stats: RunStats,
+    pub problems: Vec<InputProblem>,
+    /// Rules the engine could not compile (they are not evaluated).
+    pub compile_errors: Vec<String>,
+    /// Every rule evaluated, in compiled order.
+    pub rules: Vec<Arc<RuleRef>>,
+}
+
+/// Replays `files` through `ruleset`, writing records to `output` and handing each flow's
+/// decision record to `sink` when the flow ends (memory stays that of the live flows).
+pub fn replay_each(
     settings: &Settings,
     files: &[PathBuf],
     mut ruleset: RuleSet,
     output: EventOutput,
     mut on_packet: impl FnMut(&Engine, usize, u64),
-) -> std::io::Result<Evaluation> {
+    sink: Box<dyn FnMut(FlowRecord)>,
+) -> std::io::Result<Replay> {
     let detect = build_detect(&mut ruleset, settings, true);
     let compile_errors = detect
         .as_ref()
         .map(|d| d.errors.iter().map(|e| e.to_string()).collect())
         .unwrap_or_default();
-    let records: Rc<RefCell<Vec<FlowRecord>>> = Rc::default();
-    let sink = records.clone();
+    let rules = detect.as_ref().map(RuleRef::all).unwrap_or_default();
     let mut engine = Engine::new(settings, output, detect);
-    engine.set_tracer(Tracer::new(Box::new(move |r| sink.borrow_mut().push(r))));
+    engine.set_tracer(Tracer::new(sink));
     let problems = run_files(&mut engine, files, &mut on_packet)?;
     let (stats, detect) = engine.finish_with_detect()?;
+    // Freeing a large ruleset takes a while and nothing needs it any more.
     std::mem::forget(detect);
+    Ok(Replay {
+        stats,
+        problems,
+        compile_errors,
+        rules,
+    })
+}
+
+/// Replays `files` through `ruleset`, writing records to `output` and collecting every
+/// flow's decision record.
+pub fn evaluate(
+    settings: &Settings,
+    files: &[PathBuf],
+    ruleset: RuleSet,
+    output: EventOutput,
+    on_packet: impl FnMut(&Engine, usize, u64),
+) -> std::io::Result<Evaluation> {
+    let records: Rc<RefCell<Vec<FlowRecord>>> = Rc::default();
+    let sink = records.clone();
+    let replay = replay_each(
+        settings,
+        files,
+        ruleset,
+        output,
+        on_packet,
+        Box::new(move |r| sink.borrow_mut().push(r)),
+    )?;
     let mut records = std::mem::take(&mut *records.borrow_mut());
     records.sort_by_key(|r| (r.first_packet, r.flow_id));
     Ok(Evaluation {
         records,
-        stats,
-        problems,
-        compile_errors,
+        stats: replay.stats,
+        problems: replay.problems,
+        compile_errors: replay.compile_errors,
     })
 }
