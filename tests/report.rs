@@ -468,8 +468,10 @@ fn failure_paths_exit_2_with_the_place_named() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("/nonexistent/eve.json"), "{}", text(&o));
 
+    // A comparison needs rules to replay with.
     let o = rulesim(&["report", "-r", path(&pcap), "--eve", path(&pcap)]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("give rule sources"), "{}", text(&o));
 
     let o = rulesim(&[
         "report",
@@ -546,4 +548,94 @@ fn failure_paths_exit_2_with_the_place_named() {
             .is_some_and(|n| n > 100 && n <= 200),
         "{v}"
     );
+}
+
+/// `-r` with `--eve`: the replay's prediction against the logs of the same traffic.
+#[test]
+fn a_replay_compared_with_its_logs_agrees_and_a_missing_alert_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (pcap, rules) = scenario(dir.path());
+    let logs = dir.path().join("logs");
+    let o = rulesim(&[
+        "-q",
+        "-r",
+        path(&pcap),
+        "-S",
+        path(&rules),
+        "--simulate-ips",
+        "-l",
+        path(&logs),
+        "--aws-log",
+        "fw-1",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let eve = logs.join("eve.json");
+    let base = [
+        "report",
+        "-q",
+        "-r",
+        path(&pcap),
+        "-S",
+        path(&rules),
+        "--simulate-ips",
+    ];
+
+    let mut args = base.to_vec();
+    args.extend(["--eve", path(&eve)]);
+    let o = rulesim(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.starts_with("predicted and logged agree\n"), "{out}");
+    assert!(
+        out.contains("Rules whose alerts differ (0 of 3 alerting rules)"),
+        "{out}"
+    );
+
+    // Production never logged the flow to the HTTP host bad.example (sids 2 and 10, from
+    // client port 40004) nor sid 10's alert for 10.0.0.4.
+    let edited: String = std::fs::read_to_string(logs.join("alert.json"))
+        .expect("alert.json")
+        .lines()
+        .filter(|l| !(l.contains("\"signature_id\":10,") && l.contains("10.0.0.4")))
+        .filter(|l| !l.contains("\"src_port\":40004,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let aws = dir.path().join("aws");
+    std::fs::create_dir_all(&aws).expect("mkdir");
+    std::fs::write(aws.join("alert.log"), edited).expect("write");
+    std::fs::copy(logs.join("flow.json"), aws.join("flow.log")).expect("copy");
+    let mut args = base.to_vec();
+    args.extend(["--eve", path(&aws)]);
+    let o = rulesim(&args);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.starts_with("predicted and logged differ\n"), "{out}");
+    assert!(
+        out.contains("alerts                             7           4  *"),
+        "{out}"
+    );
+    assert!(
+        out.contains("blocked flows                      4           3  *"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  1:2 \"matching HTTP denylisted FQDNs\": predicted 1 alerts (1 blocked), logged 0 (0 blocked)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "  1:10 \"curl user agent\": predicted 3 alerts (0 blocked), logged 1 (0 blocked)\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("  http_host bad.example: predicted 1 blocked flows, logged 0\n"),
+        "{out}"
+    );
+    let mut args = base.to_vec();
+    args.extend(["--eve", path(&aws), "--format", "json"]);
+    let v: Value = serde_json::from_slice(&rulesim(&args).stdout).expect("json");
+    assert_eq!(v["agree"], false);
+    assert_eq!(v["rules_differing"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["names_differing"][0]["name"], "bad.example");
 }

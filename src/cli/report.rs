@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::jobs::{captures, report_error, rules, RunOptions};
 use super::{parse_subcommand, progress_wanted, Progress, EXIT_ERROR, EXIT_OK};
 use crate::jobs::replay_each;
+use crate::jobs::report::compare::compare;
 use crate::jobs::report::logs::{log_files, read_logs};
 use crate::jobs::report::render::TABLE_NAMES;
 use crate::jobs::report::{
@@ -30,15 +31,19 @@ Firewall alert and flow logs as delivered to S3 or exported from CloudWatch Logs
 not); with -S the rules never hit are listed too.\n\n\
 Tables (--table, for --format csv): verdicts, rules, never-hit, top-blocked-sni, top-blocked-hosts, \
 top-sources-blocked-fqdn, top-allowed-alert-signatures, top-sources-per-signature.\n\n\
-Examples:\n  rulesim report -r pcaps/ -S rules/\n  rulesim report -r benign/ --policy policy.json --rule-group groups/ --simulate-ips --format html -o report.html\n  rulesim report --eve s3-export/AWSLogs/ --format json > prod.json\n  rulesim report --eve eve.json -S rules/ --format csv --table never-hit\n  rulesim report --eve alert-logs/ --sid 2000001 --top 20\n\n\
-Exit codes: 0 report written, 2 unreadable input (what was read before the fault is still reported)."
+Examples:\n  rulesim report -r pcaps/ -S rules/\n  rulesim report -r benign/ --policy policy.json --rule-group groups/ --simulate-ips --format html -o report.html\n  rulesim report --eve s3-export/AWSLogs/ --format json > prod.json\n  rulesim report --eve eve.json -S rules/ --format csv --table never-hit\n  rulesim report --eve alert-logs/ --sid 2000001 --top 20\n  rulesim report -r capture/ --policy policy.json --rule-group groups/ --simulate-ips --eve firewall-logs/\n\n\
+With both -r and --eve, the replay's prediction is compared with the logs of the same traffic: totals, \
+each alerting rule's alerts, each blocked SNI and HTTP host (text or json).\n\n\
+Exit codes: 0 report written (a comparison: the two agree), 1 a comparison found differences, \
+2 unreadable input (what was read before the fault is still reported)."
 )]
 struct ReportArgs {
     /// Capture files (pcap or pcapng) or directories of them, replayed through the rules.
-    #[arg(short = 'r', long = "pcap", value_name = "PATH", num_args = 1.., conflicts_with = "eve")]
+    #[arg(short = 'r', long = "pcap", value_name = "PATH", num_args = 1..)]
     inputs: Vec<PathBuf>,
     /// Logs to read instead of a replay: eve.json (rulesim, Suricata), AWS Network Firewall
     /// alert and flow logs (S3 delivery or CloudWatch export, gzip or not), or directories.
+    /// With -r too: compare what the logs say with what the replay predicts.
     #[arg(long = "eve", value_name = "PATH", num_args = 1..)]
     eve: Vec<PathBuf>,
     /// Rule files, rule-group JSON files, or directories of them (with --eve: the ruleset
@@ -96,33 +101,86 @@ fn options(args: &ReportArgs) -> ReportOptions {
     }
 }
 
+/// Exit code of a comparison whose sides differ.
+const EXIT_DIFFERENT: i32 = 1;
+
 fn report_run(args: &ReportArgs) -> Result<i32, String> {
     let has_rules = !args.rules.is_empty() || !args.rule_groups.is_empty() || args.policy.is_some();
-    let (report, errors) = match (args.inputs.is_empty(), args.eve.is_empty()) {
-        (true, true) => {
-            return Err("give captures to replay (-r with rules) or logs to read (--eve)".into())
+    if args.inputs.is_empty() && args.eve.is_empty() {
+        return Err("give captures to replay (-r with rules) or logs to read (--eve)".into());
+    }
+    if !args.inputs.is_empty() && !args.eve.is_empty() {
+        return compare_run(args);
+    }
+    let (report, errors) = if args.eve.is_empty() {
+        replay_report(args, options(args))?
+    } else {
+        if args.log_dir.is_some() {
+            return Err(
+                "-l/--log-dir writes a replay's logs; it has no use with --eve alone".into(),
+            );
         }
-        (false, _) => replay_report(args)?,
-        (true, false) => {
-            if args.log_dir.is_some() {
-                return Err("-l/--log-dir writes a replay's logs; it has no use with --eve".into());
-            }
-            logs_report(args, has_rules)?
-        }
+        logs_report(args, has_rules, options(args))?
     };
-    write_report(args, &report)?;
-    for e in &errors {
+    let body = match args.format.as_str() {
+        "json" => json(&report)?,
+        "csv" => {
+            let mut body = Vec::new();
+            render::csv(&report, &args.table, &mut body)?;
+            body
+        }
+        "html" => html::page(&report).into_bytes(),
+        _ => render::text(&report).into_bytes(),
+    };
+    write_out(args, &body)?;
+    Ok(finish(&errors, EXIT_OK))
+}
+
+/// `-r` and `--eve`: the replay's prediction against the logs.
+fn compare_run(args: &ReportArgs) -> Result<i32, String> {
+    if !matches!(args.format.as_str(), "text" | "json") {
+        return Err("a comparison (-r with --eve) is written as text or json".into());
+    }
+    // Every name, so that names beyond the top rows are compared too.
+    let opts = ReportOptions {
+        top: usize::MAX,
+        ..options(args)
+    };
+    let (predicted, mut errors) = replay_report(args, opts.clone())?;
+    let (logged, log_errors) = logs_report(args, true, opts)?;
+    errors.extend(log_errors);
+    let c = compare(&predicted, &logged);
+    let body = match args.format.as_str() {
+        "json" => json(&c)?,
+        _ => c.text().into_bytes(),
+    };
+    write_out(args, &body)?;
+    Ok(finish(
+        &errors,
+        if c.agree { EXIT_OK } else { EXIT_DIFFERENT },
+    ))
+}
+
+fn json(value: &impl serde::Serialize) -> Result<Vec<u8>, String> {
+    let mut body = serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?;
+    body.push(b'\n');
+    Ok(body)
+}
+
+/// Reports the input errors met; the exit code is 2 if there were any.
+fn finish(errors: &[String], code: i32) -> i32 {
+    for e in errors {
         eprintln!("rulesim: error: {e}");
     }
-    Ok(if errors.is_empty() {
-        EXIT_OK
+    if errors.is_empty() {
+        code
     } else {
         EXIT_ERROR
-    })
+    }
 }
 
 /// Replays the captures; returns the report and the input errors met on the way.
-fn replay_report(args: &ReportArgs) -> Result<(Report, Vec<String>), String> {
+fn replay_report(args: &ReportArgs, opts: ReportOptions) -> Result<(Report, Vec<String>), String> {
     let settings = args.run.settings()?;
     let files = captures(&args.inputs)?;
     let ruleset = rules(
@@ -140,7 +198,7 @@ fn replay_report(args: &ReportArgs) -> Result<(Report, Vec<String>), String> {
         }
         None => EventOutput::discard(),
     };
-    let builder = Rc::new(RefCell::new(ReportBuilder::new(options(args))));
+    let builder = Rc::new(RefCell::new(ReportBuilder::new(opts)));
     let sink = builder.clone();
     let mut progress = Progress::new(&files, progress_wanted(args.run.quiet));
     let replay = replay_each(
@@ -190,7 +248,11 @@ fn replay_report(args: &ReportArgs) -> Result<(Report, Vec<String>), String> {
 }
 
 /// Reads logs; returns the report and the lines or files that could not be read.
-fn logs_report(args: &ReportArgs, has_rules: bool) -> Result<(Report, Vec<String>), String> {
+fn logs_report(
+    args: &ReportArgs,
+    has_rules: bool,
+    opts: ReportOptions,
+) -> Result<(Report, Vec<String>), String> {
     let files = log_files(&args.eve).map_err(|e| e.to_string())?;
     if files.is_empty() {
         return Err(format!(
@@ -202,7 +264,7 @@ fn logs_report(args: &ReportArgs, has_rules: bool) -> Result<(Report, Vec<String
                 .join(", ")
         ));
     }
-    let mut builder = ReportBuilder::new(options(args));
+    let mut builder = ReportBuilder::new(opts);
     if has_rules {
         let settings = args.run.settings()?;
         let set = rules(
@@ -230,27 +292,17 @@ fn logs_report(args: &ReportArgs, has_rules: bool) -> Result<(Report, Vec<String
     Ok((report, errors))
 }
 
-fn write_report(args: &ReportArgs, report: &Report) -> Result<(), String> {
-    let mut body: Vec<u8> = Vec::new();
-    match args.format.as_str() {
-        "json" => {
-            serde_json::to_writer_pretty(&mut body, report).map_err(|e| e.to_string())?;
-            body.push(b'\n');
-        }
-        "csv" => render::csv(report, &args.table, &mut body)?,
-        "html" => body.extend_from_slice(html::page(report).as_bytes()),
-        _ => body.extend_from_slice(render::text(report).as_bytes()),
-    }
+fn write_out(args: &ReportArgs, body: &[u8]) -> Result<(), String> {
     match &args.output {
         Some(path) => {
-            std::fs::write(path, &body).map_err(|e| format!("{}: {e}", path.display()))?;
+            std::fs::write(path, body).map_err(|e| format!("{}: {e}", path.display()))?;
             if !args.run.quiet {
                 eprintln!("rulesim: report written to {}", path.display());
             }
         }
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(&body)
+            out.write_all(body)
                 .and_then(|_| out.flush())
                 .map_err(|e| format!("standard output: {e}"))?;
         }

@@ -26,7 +26,7 @@ table.report th{background:#f3f6fa;cursor:pointer;user-select:none;white-space:n
 table.report th[data-sorted=asc]::after{content:" \25B2"}table.report th[data-sorted=desc]::after{content:" \25BC"}
 table.report td.num,table.report th.num{text-align:right;font-variant-numeric:tabular-nums}
 table.report td{overflow-wrap:anywhere}table.report td.num{white-space:nowrap;overflow-wrap:normal}
-td.c-msg{min-width:16em}td.c-first_seen,td.c-last_seen{white-space:nowrap}p.empty{color:#5b6678}
+td.c-msg{min-width:16em}td.c-location{min-width:14em;font-size:12px}td.c-first_seen,td.c-last_seen{white-space:nowrap}p.empty{color:#5b6678}
 svg.chart{display:block;max-width:100%;height:auto}
 svg.chart text{font:12px system-ui,sans-serif;fill:#1d2430}
 .blocked{fill:#c8373b}.alerted{fill:#e59b1c}.allowed{fill:#7fa7c9}.hits{fill:#9aa4b2}

@@ -7,6 +7,7 @@
 //! Everything is counted as flows end (a replay) or as lines are read (logs): memory is
 //! that of the counters, each bounded ([`counter::TopCounter`]), not of the input.
 
+pub mod compare;
 pub mod counter;
 pub mod html;
 pub mod logs;
