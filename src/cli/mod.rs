@@ -543,7 +543,8 @@ fn parse_subcommand<T: Parser>(argv: &[std::ffi::OsString]) -> Result<T, i32> {
 #[derive(Parser, Debug)]
 #[command(
     name = "rulesim rules",
-    about = "Show the Suricata rules that rule files and AWS rule groups compile to"
+    about = "Show the Suricata rules that rule files and AWS rule groups compile to",
+    after_help = "Examples:\n  rulesim rules show -S rules/\n  rulesim rules show --rule-group domain-list.json --home-net '[10.0.0.0/8]'\n  rulesim rules show --policy policy.json --rule-group groups/"
 )]
 struct RulesArgs {
     #[command(subcommand)]
@@ -643,7 +644,7 @@ fn rules_command(argv: &[std::ffi::OsString]) -> i32 {
 #[command(
     name = "rulesim lint",
     about = "Check a ruleset before it runs: load errors, what AWS refuses, rules that never match, strict-order shadowing, duplicate sids, capacity",
-    after_help = "Exit codes: 0 clean, 1 findings, 2 unreadable input."
+    after_help = "Examples:\n  rulesim lint -S rules/\n  rulesim lint --policy policy.json --rule-group groups/ --aws\n  rulesim lint -S local.rules --format github\n\nExit codes: 0 clean, 1 findings, 2 unreadable input."
 )]
 struct LintArgs {
     #[command(flatten)]

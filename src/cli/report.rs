@@ -302,9 +302,13 @@ fn write_out(args: &ReportArgs, body: &[u8]) -> Result<(), String> {
         }
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(body)
-                .and_then(|_| out.flush())
-                .map_err(|e| format!("standard output: {e}"))?;
+            match out.write_all(body).and_then(|_| out.flush()) {
+                // A reader that stopped early (`| head`) is not an error.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(format!("standard output: {e}"))
+                }
+                _ => {}
+            }
         }
     }
     Ok(())

@@ -324,6 +324,9 @@ fn clip(s: &str, max: usize) -> String {
     out
 }
 
+/// Most rows of a table shown in the terminal.
+const MAX_TEXT_ROWS: usize = 200;
+
 /// Aligned tables for a terminal.
 pub fn text(report: &Report) -> String {
     let mut out = String::new();
@@ -344,6 +347,7 @@ pub fn text(report: &Report) -> String {
         let cells: Vec<Vec<String>> = t
             .rows
             .iter()
+            .take(MAX_TEXT_ROWS)
             .map(|r| {
                 shown
                     .iter()
@@ -379,6 +383,13 @@ pub fn text(report: &Report) -> String {
         for row in &cells {
             out.push_str(&line(row.iter().map(String::as_str).collect()));
         }
+        if t.rows.len() > MAX_TEXT_ROWS {
+            out.push_str(&format!(
+                "  ... and {} more (--format csv --table {} lists them all)\n",
+                t.rows.len() - MAX_TEXT_ROWS,
+                t.name
+            ));
+        }
     }
     out
 }
@@ -400,4 +411,60 @@ pub fn csv(report: &Report, table: &str, out: impl Write) -> Result<(), String> 
         w.write_record(row).map_err(err)?;
     }
     w.flush().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::report::{ReportBuilder, ReportOptions, ReportSource};
+    use crate::trace::RuleRef;
+
+    fn rule(sid: u32) -> RuleRef {
+        RuleRef {
+            gid: 1,
+            sid,
+            rev: 1,
+            action: "alert".into(),
+            msg: format!("rule {sid}, \"quoted\""),
+            source: "x.rules".into(),
+            line: sid as usize,
+            position: sid as usize - 1,
+            group: None,
+            group_priority: None,
+        }
+    }
+
+    fn report_of_unhit_rules(n: u32) -> Report {
+        let rules: Vec<RuleRef> = (1..=n).map(rule).collect();
+        let mut b = ReportBuilder::new(ReportOptions::default());
+        b.know_rules(rules.iter());
+        b.finish(ReportSource {
+            kind: SourceKind::Replay,
+            inputs: vec!["a.pcap".into()],
+            mode: Some("ids"),
+            records: Default::default(),
+            notes: vec![],
+        })
+    }
+
+    #[test]
+    fn long_tables_are_cut_in_the_terminal_but_not_in_csv() {
+        let r = report_of_unhit_rules(250);
+        let out = text(&r);
+        assert!(out.contains("Rules never hit (250)\n"), "{out}");
+        assert!(out.contains("  ... and 50 more (--format csv --table never-hit lists them all)\n"));
+        // Written order: rule 200 is the last shown.
+        assert!(out.contains("rule 200, \"quoted\""));
+        assert!(!out.contains("rule 201,"));
+        let mut csv_out = Vec::new();
+        csv(&r, "never-hit", &mut csv_out).expect("csv");
+        let csv_text = String::from_utf8(csv_out).expect("utf-8");
+        assert_eq!(csv_text.lines().count(), 251);
+        // Commas and quotes are quoted as CSV readers expect.
+        assert!(
+            csv_text.contains("1,1,1,alert,\"rule 1, \"\"quoted\"\"\",0,x.rules:1\n"),
+            "{csv_text}"
+        );
+        assert!(csv(&r, "nope", Vec::new()).is_err());
+    }
 }
