@@ -72,6 +72,25 @@ fn scenario(dir: &Path) -> (PathBuf, PathBuf) {
     (pcap, rules)
 }
 
+/// Runs the scenario inline with EVE and AWS-format logs (firewall `fw-1`) into `dir/logs`.
+fn run_with_logs(dir: &Path, pcap: &Path, rules: &Path) -> PathBuf {
+    let logs = dir.join("logs");
+    let o = rulesim(&[
+        "-q",
+        "-r",
+        path(pcap),
+        "-S",
+        path(rules),
+        "--simulate-ips",
+        "-l",
+        path(&logs),
+        "--aws-log",
+        "fw-1",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    logs
+}
+
 fn rulesim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rulesim"))
         .args(args)
@@ -313,20 +332,7 @@ fn every_table_holds_the_hand_counted_figures() {
 fn the_logs_of_a_run_give_the_replays_tables() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (pcap, rules) = scenario(dir.path());
-    let logs = dir.path().join("logs");
-    let o = rulesim(&[
-        "-q",
-        "-r",
-        path(&pcap),
-        "-S",
-        path(&rules),
-        "--simulate-ips",
-        "-l",
-        path(&logs),
-        "--aws-log",
-        "fw-1",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let logs = run_with_logs(dir.path(), &pcap, &rules);
     let replay = json_report(&["-r", path(&pcap), "-S", path(&rules), "--simulate-ips"]);
     let expected = shared_tables(&replay);
 
@@ -555,20 +561,7 @@ fn failure_paths_exit_2_with_the_place_named() {
 fn a_replay_compared_with_its_logs_agrees_and_a_missing_alert_is_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (pcap, rules) = scenario(dir.path());
-    let logs = dir.path().join("logs");
-    let o = rulesim(&[
-        "-q",
-        "-r",
-        path(&pcap),
-        "-S",
-        path(&rules),
-        "--simulate-ips",
-        "-l",
-        path(&logs),
-        "--aws-log",
-        "fw-1",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let logs = run_with_logs(dir.path(), &pcap, &rules);
     let eve = logs.join("eve.json");
     let base = [
         "report",

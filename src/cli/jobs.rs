@@ -283,6 +283,38 @@ impl RunOptions {
     }
 }
 
+/// The rules a job replays with: rule files, AWS rule groups, a firewall policy.
+#[derive(clap::Args, Debug)]
+pub(super) struct RuleSources {
+    /// Rule files, rule-group JSON files, or directories of them.
+    #[arg(short = 'S', long = "rules", value_name = "PATH", num_args = 1..)]
+    rules: Vec<PathBuf>,
+    /// AWS rule groups.
+    #[arg(long = "rule-group", value_name = "FILE")]
+    rule_groups: Vec<PathBuf>,
+    /// An AWS firewall policy.
+    #[arg(long = "policy", value_name = "FILE")]
+    policy: Option<PathBuf>,
+}
+
+impl RuleSources {
+    pub(super) fn is_empty(&self) -> bool {
+        self.rules.is_empty() && self.rule_groups.is_empty() && self.policy.is_none()
+    }
+
+    /// Loads them (see [`rules`]) with the run's quietness and rule-error policy.
+    pub(super) fn load(&self, settings: &Settings, run: &RunOptions) -> Result<RuleSet, String> {
+        rules(
+            &self.rules,
+            &self.rule_groups,
+            self.policy.as_deref(),
+            settings,
+            run.quiet,
+            run.allow_rule_errors,
+        )
+    }
+}
+
 /// `rulesim diff`.
 #[derive(Parser, Debug)]
 #[command(
@@ -432,15 +464,8 @@ Exit codes: 0 flows explained, 1 no flow matched the selectors, 2 unreadable inp
 struct ExplainArgs {
     #[command(flatten)]
     replay: ReplayOptions,
-    /// Rule files, rule-group JSON files, or directories of them.
-    #[arg(short = 'S', long = "rules", value_name = "PATH", num_args = 1..)]
-    rules: Vec<PathBuf>,
-    /// AWS rule groups.
-    #[arg(long = "rule-group", value_name = "FILE")]
-    rule_groups: Vec<PathBuf>,
-    /// An AWS firewall policy.
-    #[arg(long = "policy", value_name = "FILE")]
-    policy: Option<PathBuf>,
+    #[command(flatten)]
+    sources: RuleSources,
     /// TLS SNI.
     #[arg(long = "sni", value_name = "NAME")]
     sni: Option<String>,
@@ -519,14 +544,7 @@ fn explain_run(args: &ExplainArgs) -> Result<i32, String> {
     let compiled = selector.compile().map_err(|e| e.to_string())?;
     let settings = args.replay.settings()?;
     let files = captures(&args.replay.inputs)?;
-    let ruleset = rules(
-        &args.rules,
-        &args.rule_groups,
-        args.policy.as_deref(),
-        &settings,
-        args.replay.quiet,
-        args.replay.allow_rule_errors,
-    )?;
+    let ruleset = args.sources.load(&settings, &args.replay)?;
     let eval = replay(&settings, &files, ruleset, None, args.replay.quiet)?;
     let chosen: Vec<&FlowRecord> = eval
         .records

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::jobs::{captures, report_error, rules, RunOptions};
+use super::jobs::{captures, report_error, RuleSources, RunOptions};
 use super::{parse_subcommand, progress_wanted, Progress, EXIT_ERROR, EXIT_OK};
 use crate::jobs::replay_each;
 use crate::jobs::report::compare::compare;
@@ -46,16 +46,8 @@ struct ReportArgs {
     /// With -r too: compare what the logs say with what the replay predicts.
     #[arg(long = "eve", value_name = "PATH", num_args = 1..)]
     eve: Vec<PathBuf>,
-    /// Rule files, rule-group JSON files, or directories of them (with --eve: the ruleset
-    /// whose rules never hit are listed).
-    #[arg(short = 'S', long = "rules", value_name = "PATH", num_args = 1..)]
-    rules: Vec<PathBuf>,
-    /// AWS rule groups.
-    #[arg(long = "rule-group", value_name = "FILE")]
-    rule_groups: Vec<PathBuf>,
-    /// An AWS firewall policy.
-    #[arg(long = "policy", value_name = "FILE")]
-    policy: Option<PathBuf>,
+    #[command(flatten)]
+    sources: RuleSources,
     #[command(flatten)]
     run: RunOptions,
     /// Rows per top-N table (source tables: per each of the top 5 names or signatures).
@@ -105,7 +97,7 @@ fn options(args: &ReportArgs) -> ReportOptions {
 const EXIT_DIFFERENT: i32 = 1;
 
 fn report_run(args: &ReportArgs) -> Result<i32, String> {
-    let has_rules = !args.rules.is_empty() || !args.rule_groups.is_empty() || args.policy.is_some();
+    let has_rules = !args.sources.is_empty();
     if args.inputs.is_empty() && args.eve.is_empty() {
         return Err("give captures to replay (-r with rules) or logs to read (--eve)".into());
     }
@@ -183,14 +175,7 @@ fn finish(errors: &[String], code: i32) -> i32 {
 fn replay_report(args: &ReportArgs, opts: ReportOptions) -> Result<(Report, Vec<String>), String> {
     let settings = args.run.settings()?;
     let files = captures(&args.inputs)?;
-    let ruleset = rules(
-        &args.rules,
-        &args.rule_groups,
-        args.policy.as_deref(),
-        &settings,
-        args.run.quiet,
-        args.run.allow_rule_errors,
-    )?;
+    let ruleset = args.sources.load(&settings, &args.run)?;
     let output = match &args.log_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -267,14 +252,7 @@ fn logs_report(
     let mut builder = ReportBuilder::new(opts);
     if has_rules {
         let settings = args.run.settings()?;
-        let set = rules(
-            &args.rules,
-            &args.rule_groups,
-            args.policy.as_deref(),
-            &settings,
-            args.run.quiet,
-            args.run.allow_rule_errors,
-        )?;
+        let set = args.sources.load(&settings, &args.run)?;
         let refs: Vec<RuleRef> = set.rules.iter().map(RuleRef::from_rule).collect();
         builder.know_rules(refs.iter());
     }
