@@ -420,3 +420,39 @@ fn urilen_tests_the_normalised_or_raw_uri_length() {
         ]
     );
 }
+
+/// Suricata's signature masks decide which packets a `dsize` rule sees at all
+/// (PacketCreateMask): sizes that need payload (`!9`, `>`, ranges) skip packets with
+/// neither payload nor stream data ready, and `dsize:0` wants exactly those. Suricata
+/// 7.0.10 (`-k none`, IDS and `--simulate-ips`) on the TLS flow: `dsize:0` on every empty
+/// packet, `dsize:!9` only on the ClientHello (4) and ServerHello (6).
+#[test]
+fn dsize_sees_only_the_packets_suricatas_payload_mask_lets_through() {
+    let rules = "alert tcp any any -> any any (msg:\"empty\"; dsize:0; sid:1;)\n\
+                 alert tcp any any -> any any (msg:\"not nine\"; dsize:!9; sid:2;)\n";
+    let suricata: Vec<(u64, u64)> = vec![
+        (1, 1),
+        (2, 1),
+        (3, 1),
+        (4, 2),
+        (5, 1),
+        (6, 2),
+        (7, 1),
+        (8, 1),
+        (9, 1),
+        (10, 1),
+    ];
+    for ips in [false, true] {
+        let mut got: Vec<(u64, u64)> = alerts(&tls_flow(), rules, ips)
+            .iter()
+            .map(|a| {
+                (
+                    a["pcap_cnt"].as_u64().unwrap_or(0),
+                    a["alert"]["signature_id"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, suricata, "ips: {ips}");
+    }
+}

@@ -912,14 +912,22 @@ impl DetectEngine {
             if p.pseudo || !num_test(t, p.payload.len() as u64) {
                 return false;
             }
-            // A size that needs payload puts the rule behind Suricata's payload mask,
-            // which a packet without payload inspection does not pass.
-            let needs_payload = match *t {
-                NumTest::Gt(_) | NumTest::Ge(_) | NumTest::Between(..) | NumTest::Ne(_) => true,
-                NumTest::Eq(n) => n > 0,
-                NumTest::Lt(_) | NumTest::Le(_) => false,
+            // Suricata's signature masks (PacketCreateMask, detect-engine-build.c): a
+            // packet "has payload" when it carries inspectable payload or reassembled
+            // stream data is ready with it. A size that needs payload requires that; a
+            // size of exactly 0 requires its absence, so an empty ACK that releases
+            // stream data is not `dsize:0`.
+            let has_payload = !p.inspected_payload().is_empty()
+                || p.inspected_raw().is_some_and(|r| !r.is_empty());
+            let fits_mask = match *t {
+                NumTest::Gt(_) | NumTest::Ge(_) | NumTest::Between(..) | NumTest::Ne(_) => {
+                    has_payload
+                }
+                NumTest::Eq(0) => !has_payload,
+                NumTest::Eq(_) => has_payload,
+                NumTest::Lt(_) | NumTest::Le(_) => true,
             };
-            if needs_payload && !p.payload_inspection {
+            if !fits_mask {
                 return false;
             }
         }

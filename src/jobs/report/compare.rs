@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{NameRow, Report, RuleRow, Summary};
+use super::{NameRow, Report, RuleRow, SourceKind, Summary};
 
 /// One rule whose alerts differ.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -36,7 +36,11 @@ pub struct Comparison {
     pub rules_differing: Vec<RuleDifference>,
     pub names_compared: usize,
     pub names_differing: Vec<NameDifference>,
-    /// Flow, alert and blocked-flow totals agree, and no rule or name differs.
+    /// Both sides count every flow (logs without flow records know only flows with
+    /// alerts: their flow totals are not compared).
+    pub flows_compared: bool,
+    /// Flow (when compared), alert and blocked-flow totals agree, and no rule or name
+    /// differs.
     pub agree: bool,
 }
 
@@ -126,9 +130,15 @@ pub fn compare(predicted: &Report, logged: &Report) -> Comparison {
             .then(a.name.cmp(&b.name))
     });
     let (ps, ls) = (&predicted.summary, &logged.summary);
+    let counts_flows = |r: &Report| {
+        r.source.kind == SourceKind::Replay
+            || r.source.records.contains_key("netflow")
+            || r.source.records.contains_key("flow")
+    };
+    let flows_compared = counts_flows(predicted) && counts_flows(logged);
     let agree = rules.is_empty()
         && names.is_empty()
-        && ps.flows == ls.flows
+        && (!flows_compared || ps.flows == ls.flows)
         && ps.alerts == ls.alerts
         && ps.blocked_flows == ls.blocked_flows;
     Comparison {
@@ -138,6 +148,7 @@ pub fn compare(predicted: &Report, logged: &Report) -> Comparison {
         rules_differing: rules,
         names_compared,
         names_differing: names,
+        flows_compared,
         agree,
     }
 }
@@ -156,15 +167,32 @@ impl Comparison {
             "", "predicted", "logged"
         ));
         let (p, l) = (&self.predicted, &self.logged);
-        for (what, a, b) in [
-            ("flows", p.flows, l.flows),
-            ("alerts", p.alerts, l.alerts),
-            ("blocked flows", p.blocked_flows, l.blocked_flows),
-            ("allowed with alerts", p.alerted_flows, l.alerted_flows),
-            ("allowed, no alert", p.quiet_flows, l.quiet_flows),
+        for (what, a, b, compared) in [
+            ("flows", p.flows, l.flows, self.flows_compared),
+            ("alerts", p.alerts, l.alerts, true),
+            ("blocked flows", p.blocked_flows, l.blocked_flows, true),
+            (
+                "allowed with alerts",
+                p.alerted_flows,
+                l.alerted_flows,
+                true,
+            ),
+            (
+                "allowed, no alert",
+                p.quiet_flows,
+                l.quiet_flows,
+                self.flows_compared,
+            ),
         ] {
-            let mark = if a == b { "" } else { "  *" };
+            let mark = match (compared, a == b) {
+                (false, _) => "  (not compared)",
+                (true, true) => "",
+                (true, false) => "  *",
+            };
             out.push_str(&format!("{what:<24}{a:>12}{b:>12}{mark}\n"));
+        }
+        if !self.flows_compared {
+            out.push_str("the logs have no flow records: only flows with alerts are known\n");
         }
         out.push_str(&format!(
             "\nRules whose alerts differ ({} of {} alerting rules)\n",
