@@ -13,6 +13,7 @@
 //! packet (and the flow, when the rule type acts on flows), alerts are written.
 
 pub mod buffers;
+pub mod bytes;
 pub mod header_index;
 pub mod payload;
 pub mod pcre;

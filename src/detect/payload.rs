@@ -28,10 +28,12 @@ use std::borrow::Cow;
 use md5::Digest as _;
 use memchr::memmem;
 
+use super::bytes;
 use super::pcre::{compile_pattern, compile_pcre, Pcre, PcreError};
 use super::signature::num_test;
 use crate::rules::detection::{
-    BufferMatch, ContentMatch, Detection, IsDataAt, MatchTest, Transform,
+    BufferMatch, ByteExtract, ByteJump, ByteOperand, ByteTest, ContentMatch, Detection, IsDataAt,
+    MatchTest, Transform,
 };
 use crate::rules::options::NumTest;
 
@@ -81,6 +83,30 @@ enum Test {
     Bsize(NumTest),
     Urilen(NumTest),
     IsDataAt(IsDataAt),
+    ByteTest(ByteTest),
+    ByteJump(ByteJump),
+    ByteExtract(ByteExtract),
+}
+
+impl Test {
+    /// A `byte_*` keyword with `relative`.
+    fn relative_byte(&self) -> bool {
+        match self {
+            Test::ByteTest(b) => b.relative,
+            Test::ByteJump(b) => b.relative,
+            Test::ByteExtract(b) => b.relative,
+            _ => false,
+        }
+    }
+
+    /// isdataat and the byte keywords: what a relative one outside a sticky buffer may
+    /// take as its anchor (setting no flag on it).
+    fn is_pointer_keyword(&self) -> bool {
+        matches!(
+            self,
+            Test::IsDataAt(_) | Test::ByteTest(_) | Test::ByteJump(_) | Test::ByteExtract(_)
+        )
+    }
 }
 
 /// A content as Suricata holds it after load: `depth` is the absolute end (depth +
@@ -158,7 +184,10 @@ fn compile_with_dsize(
             !dropped[j]
                 && match matches[j].test {
                     MatchTest::Content(_) | MatchTest::Pcre(_) => true,
-                    MatchTest::IsDataAt(_) => m.buffer.is_none(),
+                    MatchTest::IsDataAt(_)
+                    | MatchTest::ByteTest(_)
+                    | MatchTest::ByteJump(_)
+                    | MatchTest::ByteExtract(_) => m.buffer.is_none(),
                     MatchTest::Bsize(_) | MatchTest::Urilen(_) => false,
                 }
         });
@@ -199,6 +228,9 @@ fn compile_with_dsize(
                 MatchTest::Bsize(t) => Test::Bsize(*t),
                 MatchTest::Urilen(t) => Test::Urilen(*t),
                 MatchTest::IsDataAt(d) => Test::IsDataAt(*d),
+                MatchTest::ByteTest(b) => Test::ByteTest(*b),
+                MatchTest::ByteJump(b) => Test::ByteJump(*b),
+                MatchTest::ByteExtract(b) => Test::ByteExtract(b.clone()),
             });
         }
         set_next_flags(&mut tests, buffer.is_some());
@@ -296,18 +328,19 @@ fn set_next_flags(tests: &mut [Test], sticky: bool) {
             }
             Test::Pcre(p) if p.relative => RELATIVE_NEXT,
             Test::IsDataAt(d) if d.relative => RELATIVE_NEXT,
+            t if t.relative_byte() => RELATIVE_NEXT,
             _ => 0,
         };
         if flag == 0 {
             continue;
         }
-        let isdataat = matches!(tests[k], Test::IsDataAt(_));
-        let prev = (0..k).rev().find(|&j| match tests[j] {
+        let pointer = tests[k].is_pointer_keyword();
+        let prev = (0..k).rev().find(|&j| match &tests[j] {
             Test::Content(_) | Test::Pcre(_) => true,
-            // A relative isdataat outside a sticky buffer takes the previous isdataat
-            // as its anchor too, and then sets no flag.
-            Test::IsDataAt(_) => isdataat && !sticky,
-            Test::Bsize(_) | Test::Urilen(_) => false,
+            // A relative isdataat or byte keyword outside a sticky buffer takes the
+            // previous one of those as its anchor too, and then sets no flag.
+            t if t.is_pointer_keyword() => pointer && !sticky,
+            _ => false,
         });
         match prev.and_then(|j| tests.get_mut(j)) {
             Some(Test::Content(c)) => c.flags |= flag,
@@ -723,6 +756,8 @@ struct Cx<'a> {
     discontinue: bool,
     buffer_offset: u32,
     pcre_match_start_offset: u32,
+    /// `byte_extract` values by slot (Suricata's `det_ctx->byte_values`).
+    vars: Vec<u64>,
 }
 
 impl BufferProgram {
@@ -816,6 +851,7 @@ impl BufferProgram {
             discontinue: false,
             buffer_offset: 0,
             pcre_match_start_offset: 0,
+            vars: Vec::new(),
         };
         self.step(&mut cx, 0)
     }
@@ -833,10 +869,22 @@ impl BufferProgram {
         match test {
             Test::Content(c) => self.content(cx, i, c),
             Test::IsDataAt(d) => {
+                let mut dataat = u64::from(d.offset);
+                if let Some(slot) = d.var {
+                    dataat = cx.var(slot);
+                    // DETECT_ISDATAAT with ISDATAAT_OFFSET_VAR: a huge value decides alone.
+                    if dataat >= 100_000_000 {
+                        return if d.negated {
+                            self.matched(cx, i)
+                        } else {
+                            false
+                        };
+                    }
+                }
                 let present = if d.relative {
-                    u64::from(cx.buffer_offset) + u64::from(d.offset) <= u64::from(cx.len)
+                    u64::from(cx.buffer_offset) + dataat <= u64::from(cx.len)
                 } else {
-                    u32::from(d.offset) < cx.len
+                    dataat < u64::from(cx.len)
                 };
                 if present != d.negated {
                     self.matched(cx, i)
@@ -853,6 +901,63 @@ impl BufferProgram {
                 }
             },
             Test::Pcre(p) => self.pcre(cx, i, p),
+            Test::ByteTest(b) => {
+                let args = bytes::ByteTestArgs {
+                    nbytes: cx.signed(b.nbytes.map(i64::from)),
+                    offset: cx.signed(b.offset.map(i64::from)),
+                    value: cx.operand(b.value),
+                    op: b.op,
+                    negated: b.negated,
+                    relative: b.relative,
+                    encoding: b.encoding,
+                    bitmask: b
+                        .bitmask
+                        .map(|m| (m, if m == 0 { 0 } else { m.trailing_zeros() })),
+                };
+                if bytes::byte_test(cx.buf, cx.buffer_offset, &args) {
+                    self.matched(cx, i)
+                } else {
+                    false
+                }
+            }
+            Test::ByteJump(b) => {
+                let args = bytes::ByteJumpArgs {
+                    nbytes: cx.signed(b.nbytes.map(i64::from)),
+                    offset: cx.signed(b.offset.map(i64::from)),
+                    relative: b.relative,
+                    encoding: b.encoding,
+                    multiplier: u64::from(b.multiplier),
+                    align: b.align,
+                    post_offset: b.post_offset,
+                    from_beginning: b.from_beginning,
+                    from_end: b.from_end,
+                };
+                match bytes::byte_jump(cx.buf, cx.buffer_offset, &args) {
+                    Some(at) => {
+                        cx.buffer_offset = at;
+                        self.matched(cx, i)
+                    }
+                    None => false,
+                }
+            }
+            Test::ByteExtract(b) => {
+                let args = bytes::ByteExtractArgs {
+                    nbytes: b.nbytes,
+                    offset: b.offset,
+                    relative: b.relative,
+                    encoding: b.encoding,
+                    multiplier: b.multiplier,
+                    align: b.align,
+                };
+                match bytes::byte_extract(cx.buf, cx.buffer_offset, &args) {
+                    Some((value, at)) => {
+                        cx.set_var(b.slot, value);
+                        cx.buffer_offset = at;
+                        self.matched(cx, i)
+                    }
+                    None => false,
+                }
+            }
             // The buffer's length, capped to 16 bits; a miss ends the inspection
             // (detect-engine-content-inspection.c, DETECT_AL_URILEN).
             Test::Urilen(t) => {
@@ -1010,6 +1115,36 @@ impl BufferProgram {
             }
             cx.buffer_offset = prev_buffer_offset;
             cx.pcre_match_start_offset = prev_offset;
+        }
+    }
+}
+
+impl Cx<'_> {
+    /// The value in a variable slot (0 before anything was extracted into it).
+    fn var(&self, slot: u16) -> u64 {
+        self.vars.get(usize::from(slot)).copied().unwrap_or(0)
+    }
+
+    fn set_var(&mut self, slot: u16, value: u64) {
+        let slot = usize::from(slot);
+        if self.vars.len() <= slot {
+            self.vars.resize(slot + 1, 0);
+        }
+        self.vars[slot] = value;
+    }
+
+    fn operand(&self, o: ByteOperand<u64>) -> u64 {
+        match o {
+            ByteOperand::Lit(n) => n,
+            ByteOperand::Var(slot) => self.var(slot),
+        }
+    }
+
+    /// A number the C code holds in an `int32_t`: a variable's 64-bit value truncated.
+    fn signed(&self, o: ByteOperand<i64>) -> i64 {
+        match o {
+            ByteOperand::Lit(n) => n,
+            ByteOperand::Var(slot) => i64::from(self.var(slot) as u32 as i32),
         }
     }
 }

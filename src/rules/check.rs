@@ -3,9 +3,10 @@
 //! then the whole-rule validation), so that rulesim refuses exactly what Suricata refuses
 //! and, beyond that, what rulesim cannot evaluate yet.
 
+use super::byte_options::{parse_byte_extract, parse_byte_jump, parse_byte_test, Arg};
 use super::detection::{
-    AppLayerProtocol, BufferMatch, ContentMatch, FastPattern, IsDataAt, MatchTest, SslState,
-    SslVersion, Tag, Transform, Xbits,
+    AppLayerProtocol, BufferMatch, ByteExtract, ByteJump, ByteOperand, ByteTest, ContentMatch,
+    FastPattern, IsDataAt, MatchTest, SslState, SslVersion, Tag, Transform, Xbits,
 };
 use super::error::{RuleError, RuleErrorKind, RuleSource};
 use super::keywords::{self, Arity, Keyword, KeywordKind};
@@ -754,8 +755,16 @@ impl Checker<'_> {
                 let first = v.split(',').next().unwrap_or("").trim();
                 let negated = first.starts_with('!');
                 let n = first.strip_prefix('!').unwrap_or(first).trim();
+                let mut var = None;
                 let at = match n.parse::<u16>() {
                     Ok(x) => x,
+                    _ if n.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) => {
+                        let list = (st.buffer.map(|(b, _)| b), st.transforms.clone());
+                        let slot = self.byte_var(o, n, &list, st)?;
+                        var = Some(slot);
+                        // Suricata keeps the slot where the number would be.
+                        slot
+                    }
                     _ => {
                         return Err(self.value_err(
                             o,
@@ -779,6 +788,7 @@ impl Checker<'_> {
                     transforms: st.transforms.clone(),
                     test: MatchTest::IsDataAt(IsDataAt {
                         offset: at,
+                        var,
                         negated,
                         relative: !rest.is_empty(),
                         rawbytes: rest.len() == 2,
@@ -786,11 +796,195 @@ impl Checker<'_> {
                 }));
                 Ok(())
             }
+            "byte_test" | "byte_jump" | "byte_extract" => self.byte_keyword(o, name, v, st),
             _ => {
                 st.buffer_matches += 1;
                 Ok(())
             }
         }
+    }
+
+    /// The list a `byte_*` keyword goes to (DetectBytetestSetup and its siblings): the
+    /// active sticky buffer; else, when relative, the list of the last content, pcre,
+    /// byte keyword or isdataat anywhere in the rule; else the payload.
+    fn byte_list(&self, relative: bool, st: &State<'_>) -> (Option<&'static str>, Vec<Transform>) {
+        if let Some((b, _)) = st.buffer {
+            return (Some(b), st.transforms.clone());
+        }
+        if relative {
+            for m in st.matches.iter().rev() {
+                match m {
+                    PendingMatch::Content(i) => {
+                        if let Some(c) = st.contents.get(*i) {
+                            return (c.buffer, c.transforms.clone());
+                        }
+                    }
+                    PendingMatch::Done(b) => {
+                        if matches!(
+                            b.test,
+                            MatchTest::Pcre(_)
+                                | MatchTest::IsDataAt(_)
+                                | MatchTest::ByteTest(_)
+                                | MatchTest::ByteJump(_)
+                                | MatchTest::ByteExtract(_)
+                        ) {
+                            return (b.buffer, b.transforms.clone());
+                        }
+                    }
+                }
+            }
+        }
+        (None, Vec::new())
+    }
+
+    /// Resolves a `byte_extract` variable as `DetectByteExtractRetrieveSMVar` does (sticky
+    /// buffers first, then the payload; the first of that name). One defined in another
+    /// list reads a slot of whatever that thread inspected last in Suricata: refused.
+    #[allow(clippy::result_large_err)]
+    fn byte_var(
+        &self,
+        o: &RawOption,
+        name: &str,
+        list: &(Option<&'static str>, Vec<Transform>),
+        st: &State<'_>,
+    ) -> Result<u16, RuleError> {
+        let found = st
+            .extracts
+            .iter()
+            .filter(|e| e.buffer.is_some())
+            .chain(st.extracts.iter().filter(|e| e.buffer.is_none()))
+            .find(|e| e.name == name);
+        match found {
+            None => Err(self.value_err(
+                o,
+                ValueError::whole(
+                    o.value.as_deref().unwrap_or(""),
+                    format!("unknown byte_extract variable `{name}` (it must be extracted earlier in the rule)"),
+                ),
+            )),
+            Some(e) if e.buffer != list.0 || e.transforms != list.1 => Err(at_option(
+                self.source,
+                o,
+                RuleErrorKind::Unsupported(o.keyword.clone()),
+                format!("`{}` uses byte_extract variable `{name}` of another buffer; Suricata then reads a stale value, which rulesim cannot reproduce; the rule is not loaded", o.keyword),
+                Some("variable from another buffer"),
+            )),
+            Some(e) => Ok(e.slot),
+        }
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn byte_keyword<'r>(
+        &self,
+        o: &'r RawOption,
+        name: &str,
+        v: &str,
+        st: &mut State<'r>,
+    ) -> Result<(), RuleError> {
+        let bad = |m: String| self.value_err(o, ValueError::whole(v, m));
+        let (relative, dce) = match name {
+            "byte_test" => {
+                let p = parse_byte_test(v).map_err(bad)?;
+                (p.relative, p.dce)
+            }
+            "byte_jump" => {
+                let p = parse_byte_jump(v).map_err(bad)?;
+                (p.relative, p.dce)
+            }
+            _ => {
+                let p = parse_byte_extract(v).map_err(bad)?;
+                (p.relative, p.dce)
+            }
+        };
+        if dce {
+            return Err(at_option(
+                self.source,
+                o,
+                RuleErrorKind::Unsupported(o.keyword.clone()),
+                format!("`{}` with `dce` needs DCERPC inspection, which rulesim does not have; the rule is not loaded", o.keyword),
+                Some("not supported by rulesim"),
+            ));
+        }
+        let list = self.byte_list(relative, st);
+        let test = match name {
+            "byte_test" => {
+                let p = parse_byte_test(v).map_err(bad)?;
+                let value = self.operand(o, p.value, &list, st)?;
+                let offset = self.operand(o, p.offset, &list, st)?;
+                let nbytes = self.operand(o, p.nbytes, &list, st)?;
+                MatchTest::ByteTest(ByteTest {
+                    nbytes,
+                    op: p.op,
+                    negated: p.negated,
+                    value,
+                    offset,
+                    relative: p.relative,
+                    encoding: p.encoding,
+                    bitmask: p.bitmask,
+                })
+            }
+            "byte_jump" => {
+                let p = parse_byte_jump(v).map_err(bad)?;
+                let nbytes = self.operand(o, p.nbytes, &list, st)?;
+                let offset = self.operand(o, p.offset, &list, st)?;
+                MatchTest::ByteJump(ByteJump {
+                    nbytes,
+                    offset,
+                    relative: p.relative,
+                    encoding: p.encoding,
+                    multiplier: p.multiplier,
+                    align: p.align,
+                    post_offset: p.post_offset,
+                    from_beginning: p.from_beginning,
+                    from_end: p.from_end,
+                })
+            }
+            _ => {
+                let p = parse_byte_extract(v).map_err(bad)?;
+                let slot = st
+                    .extracts
+                    .iter()
+                    .filter(|e| e.buffer == list.0 && e.transforms == list.1)
+                    .count() as u16;
+                st.extracts.push(ByteVar {
+                    name: p.name.clone(),
+                    buffer: list.0,
+                    transforms: list.1.clone(),
+                    slot,
+                });
+                MatchTest::ByteExtract(ByteExtract {
+                    nbytes: p.nbytes,
+                    offset: p.offset,
+                    name: p.name,
+                    slot,
+                    relative: p.relative,
+                    encoding: p.encoding,
+                    multiplier: p.multiplier,
+                    align: p.align,
+                })
+            }
+        };
+        st.buffer_matches += 1;
+        st.matches.push(PendingMatch::Done(BufferMatch {
+            buffer: list.0,
+            transforms: list.1,
+            test,
+        }));
+        Ok(())
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn operand<T>(
+        &self,
+        o: &RawOption,
+        a: Arg<T>,
+        list: &(Option<&'static str>, Vec<Transform>),
+        st: &State<'_>,
+    ) -> Result<ByteOperand<T>, RuleError> {
+        Ok(match a {
+            Arg::Lit(n) => ByteOperand::Lit(n),
+            Arg::Var(name) => ByteOperand::Var(self.byte_var(o, &name, list, st)?),
+        })
     }
 
     #[allow(clippy::result_large_err)]
@@ -803,6 +997,24 @@ impl Checker<'_> {
     ) -> Result<(), RuleError> {
         let in_sticky = st.buffer.is_some();
         let have_fast_pattern = st.contents.iter().any(|c| c.fast_pattern.is_some());
+        let t = v.trim();
+        if matches!(name, "depth" | "offset" | "distance" | "within")
+            && t.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+        {
+            if st.extracts.iter().any(|e| e.name == t) {
+                return Err(at_option(
+                    self.source,
+                    o,
+                    RuleErrorKind::Unsupported(o.keyword.clone()),
+                    format!("`{name}` with a byte_extract variable is not supported by rulesim yet; the rule is not loaded"),
+                    Some("Suricata knows it, rulesim cannot evaluate it"),
+                ));
+            }
+            return Err(self.value_err(
+                o,
+                ValueError::whole(v, format!("unknown byte_extract variable `{t}`")),
+            ));
+        }
         let Some(c) = st.contents.last_mut() else {
             return Err(self.err(o, format!("`{}` needs a preceding `content`", o.keyword)));
         };
@@ -810,10 +1022,16 @@ impl Checker<'_> {
         let number = |lo: i64, hi: i64| -> Result<i64, RuleError> {
             match int_value(v) {
                 Some(n) if (lo..=hi).contains(&n) => Ok(n),
-                Some(_) => Err(self.value_err(o, ValueError::whole(v, format!("`{name}` must be from {lo} to {hi}")))),
+                Some(_) => Err(self.value_err(
+                    o,
+                    ValueError::whole(v, format!("`{name}` must be from {lo} to {hi}")),
+                )),
                 None => Err(self.value_err(
                     o,
-                    ValueError::whole(v, format!("`{name}` must be a number (byte_extract variables are not supported yet)")),
+                    ValueError::whole(
+                        v,
+                        format!("`{name}` must be a number or a byte_extract variable"),
+                    ),
                 )),
             }
         };
@@ -1556,6 +1774,16 @@ struct State<'r> {
     matches: Vec<PendingMatch>,
     /// The typed options other than payload matches.
     det: Detection,
+    /// `byte_extract` variables in rule order: name, the list they are in (buffer and
+    /// transforms) and their slot in it.
+    extracts: Vec<ByteVar>,
+}
+
+struct ByteVar {
+    name: String,
+    buffer: Option<&'static str>,
+    transforms: Vec<Transform>,
+    slot: u16,
 }
 
 /// Suricata's `SigParseRequiredContentSize` for one list of contents: the first content

@@ -66,6 +66,89 @@ pub enum MatchTest {
     /// counted up to 65,535.
     Urilen(NumTest),
     IsDataAt(IsDataAt),
+    ByteTest(ByteTest),
+    ByteJump(ByteJump),
+    ByteExtract(ByteExtract),
+}
+
+/// A number given in the rule or read from a `byte_extract` variable, held as the
+/// variable's slot: its place among the `byte_extract`s of the same buffer (Suricata's
+/// `local_id`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteOperand<T> {
+    Lit(T),
+    Var(u16),
+}
+
+impl<T> ByteOperand<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> ByteOperand<U> {
+        match self {
+            ByteOperand::Lit(n) => ByteOperand::Lit(f(n)),
+            ByteOperand::Var(s) => ByteOperand::Var(s),
+        }
+    }
+}
+
+/// How a `byte_*` keyword reads its number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteEncoding {
+    Big,
+    Little,
+    /// Text in this base (`strtoull`'s: 0 picks it from a `0x` or `0` prefix).
+    String(u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteOp {
+    Lt,
+    Gt,
+    Eq,
+    Le,
+    Ge,
+    And,
+    /// `^`, which Suricata calls OR and evaluates as XOR.
+    Xor,
+}
+
+/// `byte_test:<nbytes>,[!]<op>,<value>,<offset>[,flags]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteTest {
+    pub nbytes: ByteOperand<u8>,
+    pub op: ByteOp,
+    pub negated: bool,
+    pub value: ByteOperand<u64>,
+    pub offset: ByteOperand<i32>,
+    pub relative: bool,
+    pub encoding: ByteEncoding,
+    pub bitmask: Option<u32>,
+}
+
+/// `byte_jump:<nbytes>,<offset>[,flags]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteJump {
+    pub nbytes: ByteOperand<u8>,
+    pub offset: ByteOperand<i32>,
+    pub relative: bool,
+    pub encoding: ByteEncoding,
+    pub multiplier: u16,
+    pub align: bool,
+    pub post_offset: i32,
+    pub from_beginning: bool,
+    pub from_end: bool,
+}
+
+/// `byte_extract:<nbytes>,<offset>,<name>[,flags]`; `slot` is its variable's slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ByteExtract {
+    pub nbytes: u8,
+    pub offset: i32,
+    pub name: String,
+    pub slot: u16,
+    pub relative: bool,
+    pub encoding: ByteEncoding,
+    pub multiplier: u16,
+    /// 0 (none), 2 or 4.
+    pub align: u8,
 }
 
 /// A `content` with its modifiers. `startswith` is also reflected as depth = length and
@@ -106,6 +189,8 @@ pub enum FastPattern {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IsDataAt {
     pub offset: u16,
+    /// The offset is this `byte_extract` variable's slot instead.
+    pub var: Option<u16>,
     pub negated: bool,
     pub relative: bool,
     pub rawbytes: bool,
@@ -266,6 +351,7 @@ mod tests {
             d.matches[3].test,
             MatchTest::IsDataAt(IsDataAt {
                 offset: 1,
+                var: None,
                 negated: true,
                 relative: true,
                 rawbytes: false

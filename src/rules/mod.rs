@@ -5,6 +5,7 @@
 //! naming the file, line and column, and the rest of the file still loads.
 
 pub mod aws;
+pub mod byte_options;
 pub mod check;
 pub mod classification;
 pub mod detection;

@@ -64,7 +64,7 @@ const MALFORMED: &[(&str, usize, usize, &str)] = &[
     (r#"alert http any any -> any any (http.host; content:"Evil.com"; sid:36;)"#, 51, 10, "upper-case pattern on `http.host`"),
     (r#"alert http any any -> any any (http.host; content:"x"; nocase; sid:37;)"#, 56, 6, "`nocase` on `http.host`"),
     (r#"alert http any any -> any any (content:"x"; nocase; http_host; sid:38;)"#, 45, 6, "`nocase` on `http.host`"),
-    (r#"alert tcp any any -> any any (content:"a"; byte_test:1,>,2,0; sid:39;)"#, 44, 9, "`byte_test` is not supported"),
+    (r#"alert tcp any any -> any any (content:"a"; byte_test:1,>,2,0,dce; sid:39;)"#, 44, 9, "`byte_test` with `dce`"),
     ("alert tcp any any -> any any (nocase:1; sid:40;)", 31, 6, "takes no value"),
     ("alert tcp any any -> any any (content; sid:41;)", 31, 7, "needs a value"),
     ("alert tcp any any -> any any (flowbits:flip,x; sid:42;)", 40, 4, "not a flowbits command"),
@@ -193,14 +193,14 @@ fn a_newer_revision_replaces_the_older_rule() {
 
 #[test]
 fn load_summary_counts_by_keyword() {
-    let text = "alert tcp any any -> any any (byte_test:1,>,2,0; sid:1;)\nalert tcp any any -> any any (byte_test:1,>,2,0; sid:2;)\nalert tcp any any -> any any (lua:x.lua; sid:3;)\nalert tcp any any -> any any (sid:4;)";
+    let text = "alert tcp any any -> any any (byte_math:bytes 1,offset 0,oper +,rvalue 1,result r; sid:1;)\nalert tcp any any -> any any (byte_math:bytes 1,offset 0,oper +,rvalue 1,result r; sid:2;)\nalert tcp any any -> any any (lua:x.lua; sid:3;)\nalert tcp any any -> any any (sid:4;)";
     let (rules, errors) = parse_rules_text(text, "s.rules", &ctx());
     let mut set = RuleSet::default();
     set.extend(rules, errors);
     let s = set.summary();
     assert_eq!((s.loaded, s.failed), (1, 3));
     assert_eq!(
-        s.failed_by_keyword.get("byte_test (not supported yet)"),
+        s.failed_by_keyword.get("byte_math (not supported yet)"),
         Some(&2)
     );
     assert_eq!(s.failed_by_keyword.get("lua (not supported yet)"), Some(&1));
