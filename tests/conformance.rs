@@ -449,19 +449,32 @@ fn run_case(dir: &Path, work: &Path) -> CaseResult {
     }
 }
 
-#[test]
-fn results_match_suricata() {
+/// The corpus's case directories that hold `file` (and case.json), in name order; none
+/// (said on stderr) when no corpus is beside the repository and none was given.
+fn corpus_cases(file: &str) -> Option<Vec<PathBuf>> {
     let Some(corpus) = corpus_dir() else {
         eprintln!("conformance corpus not found beside the repository; set RULESIM_CONFORMANCE=<path> to run it");
-        return;
+        return None;
     };
     let mut cases: Vec<PathBuf> = std::fs::read_dir(corpus.join("cases"))
         .expect("read cases")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("case.json").is_file())
+        .filter(|p| p.join("case.json").is_file() && p.join(file).is_file())
         .collect();
     cases.sort();
-    assert!(!cases.is_empty(), "no cases in {}", corpus.display());
+    assert!(
+        !cases.is_empty(),
+        "no cases with {file} in {}",
+        corpus.display()
+    );
+    Some(cases)
+}
+
+#[test]
+fn results_match_suricata() {
+    let Some(cases) = corpus_cases("case.json") else {
+        return;
+    };
     let work = tempfile::tempdir().expect("tempdir");
     let verbose = std::env::var_os("RULESIM_CONFORMANCE_VERBOSE").is_some();
     let mut failed = 0;
@@ -531,21 +544,9 @@ const REPORT_COMPARISON_GAPS: &[(&str, &str)] = &[
 /// closes is taken off the list).
 #[test]
 fn report_comparison_with_suricatas_logs_agrees() {
-    let Some(corpus) = corpus_dir() else {
-        eprintln!("conformance corpus not found beside the repository; set RULESIM_CONFORMANCE=<path> to run it");
+    let Some(cases) = corpus_cases("expected-eve.json") else {
         return;
     };
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(corpus.join("cases"))
-        .expect("read cases")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("case.json").is_file() && p.join("expected-eve.json").is_file())
-        .collect();
-    cases.sort();
-    assert!(
-        !cases.is_empty(),
-        "no cases with expected-eve.json in {}",
-        corpus.display()
-    );
     let mut disagree = Vec::new();
     for dir in &cases {
         let case = read_json(&dir.join("case.json"));
