@@ -507,6 +507,7 @@ impl Core {
                 raw,
                 proto_detected: update.detected,
                 payload_inspection,
+                app_parsed: update.parsed,
                 ..packet_view(p)
             };
             detect.inspect(&view, Some((&mut flow.detect, &flow.app)), p.ts.secs())
@@ -620,6 +621,7 @@ impl Core {
                         proto_detected: update.detected,
                         payload_inspection: !flow.app.payload_inspection_off(),
                         pseudo: true,
+                        app_parsed: update.parsed,
                     };
                     detect.inspect(&view, Some((&mut flow.detect, &flow.app)), now.secs())
                 };
@@ -731,6 +733,7 @@ fn packet_view<'a>(p: &Packet<'a>) -> PacketView<'a> {
         proto_detected: false,
         payload_inspection: true,
         pseudo: false,
+        app_parsed: [false; 2],
     }
 }
 
@@ -858,10 +861,44 @@ fn app_writer(app: &FlowApp, tx_id: Option<u64>) -> Option<AppWriter<'_>> {
         Parser::Tls(t) => Some((
             "tls",
             Box::new(move |o: &mut JsonObject<'_>| {
+                // Suricata's `JsonTlsLogJSONExtended` order: the server's first
+                // certificate's subject and issuer, its serial and fingerprint, the SNI,
+                // the version, then its validity (output-json-tls.c).
+                let cert = t.server_certs.as_ref().and_then(|c| c.first.as_ref());
+                if let Some(c) = cert {
+                    o.string("subject", &c.subject);
+                    o.string("issuerdn", &c.issuer);
+                    o.string("serial", &c.serial);
+                    o.string("fingerprint", &c.fingerprint);
+                }
                 if let Some(sni) = t.client_hello.as_ref().and_then(|c| c.sni.as_deref()) {
                     o.string("sni", &String::from_utf8_lossy(sni));
                 }
                 o.string("version", t.version_name());
+                if let Some(c) = cert {
+                    // Written when not 0, as Suricata does.
+                    if c.not_before != 0 {
+                        o.string("notbefore", &crate::app::tls::x509_time(c.not_before));
+                    }
+                    if c.not_after != 0 {
+                        o.string("notafter", &crate::app::tls::x509_time(c.not_after));
+                    }
+                }
+                // The client's certificate (mutual TLS), in `JsonTlsLogClientCert`'s order.
+                if let Some(c) = t.client_certs.as_ref().and_then(|c| c.first.as_ref()) {
+                    o.object("client", |o| {
+                        o.string("subject", &c.subject);
+                        o.string("issuerdn", &c.issuer);
+                        o.string("fingerprint", &c.fingerprint);
+                        o.string("serial", &c.serial);
+                        if c.not_before != 0 {
+                            o.string("notbefore", &crate::app::tls::x509_time(c.not_before));
+                        }
+                        if c.not_after != 0 {
+                            o.string("notafter", &crate::app::tls::x509_time(c.not_after));
+                        }
+                    });
+                }
             }),
         )),
         Parser::Http(h) => {

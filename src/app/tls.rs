@@ -1,15 +1,21 @@
 //! TLS handshake parsing for one session, fed with each direction's reassembled stream
 //! bytes: records split across segments, handshake messages split across records, the
 //! ClientHello's SNI (bytes as sent), ALPN, supported versions and JA3; the ServerHello's
-//! version, cipher and JA3S; and the `ssl_state` flags of the messages parsed last.
-//! Messages are decoded with `tls-parser`; record and handshake framing is ours, because
-//! it must survive any split of the bytes.
+//! version, cipher and JA3S; each side's Certificate message (the chain's DER, and the
+//! first certificate's subject, issuer, serial, SHA-1 fingerprint and validity, decoded
+//! with `x509-parser` as Suricata's `rust/src/x509` does); and the `ssl_state` flags of
+//! the messages parsed last. Hellos are decoded with `tls-parser`; record and handshake
+//! framing is ours, because it must survive any split of the bytes, and so is the
+//! Certificate message's certificate list, because Suricata keeps the certificates before
+//! a bad length where `tls-parser` would refuse the whole message.
 
 use md5::{Digest, Md5};
+use sha1::Sha1;
 use tls_parser::{
     parse_tls_client_hello_extension, parse_tls_message_handshake,
     parse_tls_server_hello_extension, TlsExtension, TlsMessage, TlsMessageHandshake,
 };
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// Largest record Suricata accepts: 2^14 plus the 2048 bytes of expansion TLS allows.
 const MAX_RECORD: usize = (1 << 14) + 2048;
@@ -73,6 +79,36 @@ impl ServerHello {
     }
 }
 
+/// The first certificate of a chain that decoded, as Suricata's `cert0_*` fields
+/// (app-layer-ssl.c `TlsDecodeHSCertificate`, rust/src/x509/mod.rs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertInfo {
+    /// x509-parser's `X509Name` display form, e.g. `C=US, O=Example, CN=www.example.com`.
+    pub subject: String,
+    pub issuer: String,
+    /// The serial's DER bytes (a leading zero included) as uppercase hex joined by `:`.
+    pub serial: String,
+    /// SHA-1 of the certificate's DER, lowercase hex joined by `:`.
+    pub fingerprint: String,
+    /// Validity, Unix seconds.
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+/// One side's Certificate message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Certificates {
+    /// The DER of each certificate `tls.certs` inspects, in message order. As in
+    /// Suricata, a certificate that fails to decode while no first certificate was
+    /// decoded yet is left out (the next one is tried as the first).
+    pub chain: Vec<Vec<u8>>,
+    /// The first certificate that decoded.
+    pub first: Option<CertInfo>,
+    /// Certificates that failed to decode, and a list that ended in a bad length
+    /// (Suricata's `tls.invalid_certificate` family of events).
+    pub invalid: u32,
+}
+
 /// Why a direction stopped being parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TlsError {
@@ -111,6 +147,15 @@ pub struct TlsSession {
     /// inspecting the flow's packet payloads and raw stream (app-layer-ssl.c sets
     /// `APP_LAYER_PARSER_NO_INSPECTION_PAYLOAD`).
     pub app_data: bool,
+    /// The server's Certificate message (the first one; Suricata ignores later ones).
+    pub server_certs: Option<Certificates>,
+    /// The client's Certificate message (mutual TLS).
+    pub client_certs: Option<Certificates>,
+    /// The server sent a CertificateRequest.
+    need_client_cert: bool,
+    /// Suricata's `SSL_AL_FLAG_HANDSHAKE_DONE`: application data was seen, or, at the end
+    /// of a parser call, the expected side's first certificate was decoded.
+    pub handshake_done: bool,
 }
 
 impl TlsSession {
@@ -164,6 +209,43 @@ impl TlsSession {
 
     /// Parses the next bytes of one direction.
     pub fn feed(&mut self, to_server: bool, data: &[u8]) {
+        self.feed_bytes(to_server, data);
+        // As the end of Suricata's `SSLDecode`: the handshake is done once the side that
+        // must authenticate sent a certificate that decoded.
+        let has = |c: &Option<Certificates>| c.as_ref().is_some_and(|c| c.first.is_some());
+        if self.need_client_cert && has(&self.client_certs)
+            || !self.need_client_cert && has(&self.server_certs)
+        {
+            self.handshake_done = true;
+        }
+    }
+
+    /// Whether a side's certificate buffers are available to detection: Suricata's
+    /// `TLS_STATE_CERT_READY` progress, which the to-server side reaches with the
+    /// server's first certificate and the to-client side only with the handshake done.
+    pub fn cert_ready(&self, to_server: bool) -> bool {
+        self.handshake_done
+            || to_server
+                && self
+                    .server_certs
+                    .as_ref()
+                    .is_some_and(|c| c.first.is_some())
+    }
+
+    /// The certificates a direction's cert keywords inspect: the client's to the server,
+    /// the server's to the client, once that progress is reached.
+    pub fn certs(&self, to_server: bool) -> Option<&Certificates> {
+        if !self.cert_ready(to_server) {
+            return None;
+        }
+        if to_server {
+            self.client_certs.as_ref()
+        } else {
+            self.server_certs.as_ref()
+        }
+    }
+
+    fn feed_bytes(&mut self, to_server: bool, data: &[u8]) {
         self.current_flags = 0;
         if self.dir(to_server).error.is_some() {
             return;
@@ -263,6 +345,7 @@ impl TlsSession {
                     && self.server_hello.is_none();
                 if !early {
                     self.app_data = true;
+                    self.handshake_done = true;
                 }
                 Ok(())
             }
@@ -291,7 +374,7 @@ impl TlsSession {
             if buf.len() - at < 4 + len {
                 break;
             }
-            self.handshake_message(&buf[at..at + 4 + len])?;
+            self.handshake_message(to_server, &buf[at..at + 4 + len])?;
             at += 4 + len;
         }
         let d = self.dir_mut(to_server);
@@ -299,7 +382,7 @@ impl TlsSession {
         Ok(())
     }
 
-    fn handshake_message(&mut self, msg: &[u8]) -> Result<(), TlsError> {
+    fn handshake_message(&mut self, to_server: bool, msg: &[u8]) -> Result<(), TlsError> {
         let flag = match msg[0] {
             1 => state::CLIENT_HELLO,
             2 => state::SERVER_HELLO,
@@ -327,12 +410,92 @@ impl TlsSession {
                     _ => {}
                 }
             }
+            11 => {
+                let slot = if to_server {
+                    &mut self.client_certs
+                } else {
+                    &mut self.server_certs
+                };
+                // Only the first Certificate message of a side is parsed.
+                if slot.is_none() {
+                    *slot = Some(certificates(&msg[4..]));
+                }
+            }
+            13 if !to_server => self.need_client_cert = true,
             _ => {}
         }
         self.current_flags |= flag;
         self.seen_flags |= flag;
         Ok(())
     }
+}
+
+/// A Certificate message's body, as Suricata's `TlsDecodeHSCertificates`: a 24-bit list
+/// length that must fit the message, then 24-bit-length certificates; a certificate whose
+/// length runs past the list ends it, keeping the ones before.
+fn certificates(body: &[u8]) -> Certificates {
+    let mut out = Certificates::default();
+    let u24 = |b: &[u8]| (usize::from(b[0]) << 16) | (usize::from(b[1]) << 8) | usize::from(b[2]);
+    if body.len() < 3 || body.len() - 3 < u24(body) {
+        out.invalid += 1;
+        return out;
+    }
+    let mut list = &body[3..3 + u24(body)];
+    while !list.is_empty() {
+        if list.len() < 3 || list.len() - 3 < u24(list) {
+            out.invalid += 1;
+            break;
+        }
+        let len = u24(list);
+        let der = &list[3..3 + len];
+        list = &list[3 + len..];
+        if out.first.is_none() {
+            // Suricata decodes until one certificate succeeds (its counter of the
+            // certificate's position never moves past 0); one that fails is not kept.
+            match cert_info(der) {
+                Some(info) => out.first = Some(info),
+                None => {
+                    out.invalid += 1;
+                    continue;
+                }
+            }
+        }
+        out.chain.push(der.to_vec());
+    }
+    out
+}
+
+/// Decodes one DER certificate as Suricata's `rs_x509_decode` and getters do.
+pub fn cert_info(der: &[u8]) -> Option<CertInfo> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let tbs = &cert.tbs_certificate;
+    let serial = tbs
+        .raw_serial()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    let fingerprint = Sha1::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    Some(CertInfo {
+        subject: tbs.subject.to_string(),
+        issuer: tbs.issuer.to_string(),
+        serial,
+        fingerprint,
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+    })
+}
+
+/// A certificate time as Suricata's EVE writes it (`sc_x509_log_timestamp`):
+/// `YYYY-MM-DDTHH:MM:SS`, UTC.
+pub fn x509_time(secs: i64) -> String {
+    let mut s = crate::time::Timestamp::new(secs, 0).eve().to_string();
+    s.truncate(19);
+    s
 }
 
 fn is_grease(v: u16) -> bool {

@@ -126,6 +126,13 @@ pub fn any_instance(
                 .as_ref()
                 .is_some_and(|q| q.questions.iter().any(|q| f(&q.name)));
     }
+    if let (TxRef::Tls(t), "tls.certs") = (tx, name) {
+        // A multi-buffer: one inspection per certificate of the chain, the rule matching
+        // when one certificate satisfies its whole content chain (detect-tls-certs.c).
+        return t
+            .certs(to_server)
+            .is_some_and(|c| c.chain.iter().any(|der| f(der)));
+    }
     single(tx, name, to_server).is_some_and(|b| f(&b))
 }
 
@@ -137,6 +144,12 @@ pub fn buffer<'a>(tx: TxRef<'a>, name: &str, to_server: bool, out: &mut Vec<Cow<
             if let Some(q) = &d.query {
                 out.extend(q.questions.iter().map(|q| Cow::Borrowed(q.name.as_slice())));
             }
+        }
+        return;
+    }
+    if let (TxRef::Tls(t), "tls.certs") = (tx, name) {
+        if let Some(c) = t.certs(to_server) {
+            out.extend(c.chain.iter().map(|der| Cow::Borrowed(der.as_slice())));
         }
         return;
     }
@@ -259,6 +272,23 @@ fn single<'a>(tx: TxRef<'a>, name: &str, to_server: bool) -> Option<Cow<'a, [u8]
                 "ja3.hash" => ch.map(|c| Cow::Owned(c.ja3_hash().into_bytes())),
                 "ja3s.string" => sh.map(|s| Cow::Borrowed(s.ja3s.as_bytes())),
                 "ja3s.hash" => sh.map(|s| Cow::Owned(s.ja3s_hash().into_bytes())),
+                // The first decoded certificate of the side the rule inspects: the
+                // client's to the server, the server's to the client.
+                "tls.cert_subject"
+                | "tls.cert_issuer"
+                | "tls.cert_serial"
+                | "tls.cert_fingerprint" => {
+                    let first = t.certs(to_server).and_then(|c| c.first.as_ref())?;
+                    Some(Cow::Borrowed(
+                        match name {
+                            "tls.cert_subject" => &first.subject,
+                            "tls.cert_issuer" => &first.issuer,
+                            "tls.cert_serial" => &first.serial,
+                            _ => &first.fingerprint,
+                        }
+                        .as_bytes(),
+                    ))
+                }
                 _ => None,
             };
             v

@@ -129,6 +129,10 @@ pub struct FlowDetect {
     pub established: bool,
     /// An alert was written for the flow.
     pub alerted: bool,
+    /// Per direction, the parser consumed bytes of that direction since the last packet
+    /// of that direction was inspected (Suricata's `FLOW_TS_APP_UPDATED` /
+    /// `FLOW_TC_APP_UPDATED`, cleared by the flow worker after such a packet).
+    app_updated: [bool; 2],
     more: Option<Box<FlowDetectMore>>,
 }
 
@@ -148,6 +152,7 @@ impl FlowDetect {
     pub fn reverse(&mut self) {
         self.iponly_done.swap(0, 1);
         self.pd_done.swap(0, 1);
+        self.app_updated.swap(0, 1);
         if let Some(m) = self.more.as_mut() {
             m.inspect_id.swap(0, 1);
             m.tx_memo.swap(0, 1);
@@ -197,6 +202,8 @@ pub struct PacketView<'a> {
     /// The app-layer protocol finished detection (for protocol-detection rules).
     pub proto_detected: bool,
     pub pseudo: bool,
+    /// The parser consumed bytes of each direction (to server, to client) on this packet.
+    pub app_parsed: [bool; 2],
 }
 
 impl<'a> PacketView<'a> {
@@ -606,6 +613,10 @@ impl DetectEngine {
         let mut work = std::mem::take(&mut self.work);
         work.hits.clear();
         let dir = p.to_server.map(|ts| usize::from(!ts));
+        if let Some((fd, _)) = flow.as_mut() {
+            fd.app_updated[0] |= p.app_parsed[0];
+            fd.app_updated[1] |= p.app_parsed[1];
+        }
         // Phase 1: IP-only rules on the first packet of each direction.
         let first = match (&flow, dir) {
             (Some((fd, _)), Some(d)) => !fd.iponly_done[d],
@@ -704,9 +715,22 @@ impl DetectEngine {
                 fd.pd_done[d] = true;
             }
         }
-        // Phase 3: transactions.
+        // Phase 3: transactions. Suricata's `DetectRun` skips them on a TCP packet that
+        // did not update the app layer, unless its direction's bytes were parsed since
+        // that direction's last packet: in IPS mode a side's transaction rules therefore
+        // wait for that side's next packet that carries data, or for parsing of its own
+        // bytes (confirmed on 7.0.10, tests/tls_certs.rs).
         if let (Some((fd, app)), Some(to_server)) = (flow.as_mut(), p.to_server) {
-            if !self.tx.is_empty() {
+            let d = usize::from(!to_server);
+            let run = self.shadow
+                || p.proto != 6
+                || p.pseudo
+                || p.app_parsed.contains(&true)
+                || fd.app_updated[d];
+            if !self.shadow {
+                fd.app_updated[d] = false;
+            }
+            if run && !self.tx.is_empty() {
                 self.inspect_transactions(p, to_server, fd, app, &mut work);
             }
         }

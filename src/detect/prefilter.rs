@@ -793,6 +793,7 @@ mod tests {
             fragment: false,
             proto_detected: false,
             pseudo: false,
+            app_parsed: [false; 2],
         };
         let mut out = Vec::new();
         pf.packet_candidates(&mut scratch, &view, &mut out);

@@ -58,12 +58,14 @@ fn buffer_info(buffer: &str) -> (Option<&'static str>, Side) {
         | "http.response_header" => (Some("http"), ToClient),
         b if b.starts_with("http.") => (Some("http"), Both),
         "tls.sni" | "ja3.hash" | "ja3.string" => (Some("tls"), ToServer),
+        // Registered for both directions: to the server they read the client's
+        // certificate (detect-tls-cert-*.c, detect-tls-certs.c).
         "tls.cert_subject"
         | "tls.cert_issuer"
         | "tls.cert_serial"
         | "tls.cert_fingerprint"
-        | "ja3s.hash"
-        | "ja3s.string" => (Some("tls"), ToClient),
+        | "tls.certs" => (Some("tls"), Both),
+        "ja3s.hash" | "ja3s.string" => (Some("tls"), ToClient),
         "dns.query" => (Some("dns"), ToServer),
         _ => (None, Both),
     }

@@ -207,7 +207,7 @@ pub const KEYWORDS: &[Keyword] = &[
         true,
         "tls.cert_fingerprint",
     ),
-    kw("tls.certs", StickyBuffer, N, false),
+    kw("tls.certs", StickyBuffer, N, true),
     kw("tls.cert_chain_len", Match, R, false),
     kw("tls.random", StickyBuffer, N, false),
     kw("tls.random_time", StickyBuffer, N, false),

@@ -450,6 +450,32 @@ pub fn tls_server_hello() -> Vec<u8> {
     handshake_record(0x02, &body, 0x0303)
 }
 
+/// A TLS 1.2 Certificate record carrying `chain` (DER certificates, the server's first).
+/// A message longer than one record is fragmented over as many records as it needs.
+pub fn tls_certificate(chain: &[&[u8]]) -> Vec<u8> {
+    let mut list = Vec::new();
+    for der in chain {
+        list.extend_from_slice(&(der.len() as u32).to_be_bytes()[1..]);
+        list.extend_from_slice(der);
+    }
+    let mut body = (list.len() as u32).to_be_bytes()[1..].to_vec();
+    body.extend_from_slice(&list);
+    let mut hs = vec![0x0b];
+    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&body);
+    let mut out = Vec::new();
+    for part in hs.chunks(1 << 14) {
+        out.extend_from_slice(&[0x16, 0x03, 0x03]);
+        out.extend_from_slice(&with_len16(part));
+    }
+    out
+}
+
+/// A TLS 1.2 ServerHelloDone record.
+pub fn tls_server_hello_done() -> Vec<u8> {
+    handshake_record(0x0e, &[], 0x0303)
+}
+
 fn with_len16(data: &[u8]) -> Vec<u8> {
     let mut v = (data.len() as u16).to_be_bytes().to_vec();
     v.extend_from_slice(data);
