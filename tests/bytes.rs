@@ -6,10 +6,9 @@
 use rulesim::synth::packets;
 use rulesim::synth::TimedPacket;
 use rulesim::time::Timestamp;
-use serde_json::Value;
 
 mod common;
-use common::{eve_of_run, sa, write_pcap};
+use common::{alerts_of_run, sa};
 
 /// The datagrams, in capture order (pcap_cnt 1, 2, ...).
 const PAYLOADS: &[&[u8]] = &[
@@ -93,20 +92,8 @@ fn byte_keywords_match_as_suricata() {
         });
         ts = Timestamp::new(1_700_000_000 + i as i64 + 1, 0);
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pcap = dir.path().join("in.pcap");
-    write_pcap(&pcap, &pkts);
-    if let Some(keep) = std::env::var_os("RULESIM_KEEP_PCAP") {
-        std::fs::copy(&pcap, &keep).expect("keep pcap");
-        std::fs::write(format!("{}.rules", keep.to_string_lossy()), RULES).expect("keep rules");
-    }
-    let rules = dir.path().join("r.rules");
-    std::fs::write(&rules, RULES).expect("rules");
-    let eve = eve_of_run(&pcap, &["-S".as_ref(), rules.as_os_str()], false);
-    let mut got: Vec<(u64, u64)> = eve
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("json"))
-        .filter(|r| r["event_type"] == "alert")
+    let mut got: Vec<(u64, u64)> = alerts_of_run(&pkts, RULES, false)
+        .iter()
         .map(|a| {
             (
                 a["pcap_cnt"].as_u64().expect("pcap_cnt"),

@@ -13,7 +13,7 @@ use rulesim::time::Timestamp;
 use serde_json::Value;
 
 mod common;
-use common::{eve_of_run, sa, write_pcap};
+use common::{alerts_of_run, sa, write_pcap};
 
 /// SYN(1) SYN/ACK(2) ACK(3) ClientHello(4) ACK(5) ServerHello(6) ACK(7) FIN(8..10): the
 /// sequence the spec's timing confirmation uses.
@@ -32,20 +32,7 @@ fn tls_flow() -> Vec<TimedPacket> {
 
 /// Runs rulesim on `packets` with `rules`; returns its alert records.
 fn alerts(packets: &[TimedPacket], rules: &str, ips: bool) -> Vec<Value> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pcap = dir.path().join("in.pcap");
-    write_pcap(&pcap, packets);
-    // To replay a test's capture with Suricata: RULESIM_KEEP_PCAP=<path>.
-    if let Some(keep) = std::env::var_os("RULESIM_KEEP_PCAP") {
-        std::fs::copy(&pcap, keep).expect("keep pcap");
-    }
-    let rules_path = dir.path().join("r.rules");
-    std::fs::write(&rules_path, rules).expect("rules");
-    let text = eve_of_run(&pcap, &["-S".as_ref(), rules_path.as_os_str()], ips);
-    text.lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("json"))
-        .filter(|r| r["event_type"] == "alert")
-        .collect()
+    alerts_of_run(packets, rules, ips)
 }
 
 /// (pcap_cnt, sid, alert.action, verdict.action) of each alert.

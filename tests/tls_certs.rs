@@ -21,7 +21,7 @@ use rulesim::time::Timestamp;
 use serde_json::Value;
 
 mod common;
-use common::{eve_of_run, sa, write_pcap};
+use common::{alerts_of_run, eve_of_run, sa, write_pcap};
 
 const CA: &[u8] = include_bytes!("data/tls/ca.der");
 const LEAF: &[u8] = include_bytes!("data/tls/leaf.der");
@@ -115,19 +115,7 @@ alert tls any any -> any any (msg:"mutual: the server's certificate"; flow:to_cl
 
 /// The alert records rulesim writes.
 fn alerts(ips: bool) -> Vec<Value> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pcap = dir.path().join("in.pcap");
-    write_pcap(&pcap, &capture());
-    if let Some(keep) = std::env::var_os("RULESIM_KEEP_PCAP") {
-        std::fs::copy(&pcap, keep).expect("keep pcap");
-    }
-    let rules_path = dir.path().join("r.rules");
-    std::fs::write(&rules_path, RULES).expect("rules");
-    let text = eve_of_run(&pcap, &["-S".as_ref(), rules_path.as_os_str()], ips);
-    text.lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("json"))
-        .filter(|r| r["event_type"] == "alert")
-        .collect()
+    alerts_of_run(&capture(), RULES, ips)
 }
 
 /// (pcap_cnt, sid) of each alert.
