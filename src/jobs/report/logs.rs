@@ -321,6 +321,7 @@ fn read_line(
             builder.log_flow(record.flow_id, start_ts, ip(&record.src_ip), dropped);
         }
         "tls" | "http" => builder.log_app(record.flow_id, sni, host),
+        "drop" => builder.log_drop(record.flow_id),
         _ => {}
     }
     Ok(())
@@ -430,6 +431,34 @@ mod tests {
         assert_eq!(r.rules[0].alerts_per_1000_flows, Some(1000.0));
         assert_eq!(r.timeline.buckets.len(), 1);
         assert_eq!(r.timeline.buckets[0].blocked, 1);
+    }
+
+    /// Suricata's IPS `drop` record blocks its flow even when no alert was written (a
+    /// `noalert` drop rule); a blocking alert, when there is one, names the rule.
+    #[test]
+    fn a_drop_record_blocks_its_flow() {
+        let lines = r#"{"timestamp":"2026-01-15T09:00:00.000000+0000","flow_id":1,"event_type":"drop","src_ip":"10.0.0.1","dest_ip":"198.51.100.1","drop":{"len":60}}
+{"timestamp":"2026-01-15T09:00:09.000000+0000","flow_id":1,"event_type":"netflow","src_ip":"10.0.0.1","dest_ip":"198.51.100.1","netflow":{"start":"2026-01-15T09:00:00.000000+0000"}}
+{"timestamp":"2026-01-15T09:00:01.000000+0000","flow_id":2,"event_type":"drop","src_ip":"10.0.0.2","dest_ip":"198.51.100.1","drop":{"len":60}}
+{"timestamp":"2026-01-15T09:00:01.000000+0000","flow_id":2,"event_type":"alert","src_ip":"10.0.0.2","dest_ip":"198.51.100.1","alert":{"action":"blocked","gid":1,"signature_id":3,"rev":1,"signature":"d"}}
+{"timestamp":"2026-01-15T09:00:09.000000+0000","flow_id":3,"event_type":"netflow","src_ip":"10.0.0.3","dest_ip":"198.51.100.1","netflow":{"start":"2026-01-15T09:00:02.000000+0000"}}
+"#;
+        let (r, _) = report_of(lines);
+        assert_eq!(r.summary.flows, 3);
+        assert_eq!(r.summary.blocked_flows, 2);
+        let v: Vec<(&str, &str, u64)> = r
+            .verdicts
+            .iter()
+            .map(|v| (v.verdict, v.decided_by.as_str(), v.flows))
+            .collect();
+        assert_eq!(
+            v,
+            vec![
+                ("blocked", "not logged", 1),
+                ("blocked", "rule", 1),
+                ("allowed", "no rule", 1),
+            ]
+        );
     }
 
     #[test]

@@ -636,6 +636,19 @@ impl ReportBuilder {
         });
     }
 
+    /// Logs: Suricata's `drop` record (a packet of the flow was dropped inline); a drop
+    /// without a blocking alert (a `noalert` drop rule) still blocks the flow.
+    pub(crate) fn log_drop(&mut self, flow_id: Option<u64>) {
+        if flow_id.is_none() {
+            return;
+        }
+        if let Some(f) = self.pending(flow_id) {
+            if f.blocked.is_none() {
+                f.blocked = Some(Blocker::Unknown);
+            }
+        }
+    }
+
     /// Logs: what an alert, tls or http record says of the application layer.
     pub(crate) fn log_app(&mut self, flow_id: Option<u64>, sni: Option<&str>, host: Option<&str>) {
         if flow_id.is_none() || (sni.is_none() && host.is_none()) {
