@@ -573,11 +573,15 @@ fn a_replay_compared_with_its_logs_agrees_and_a_missing_alert_is_named() {
         "--simulate-ips",
     ];
 
-    let mut args = base.to_vec();
-    args.extend(["--eve", path(&eve)]);
-    let o = rulesim(&args);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    // The comparison's text for `logs`, after its exit code was checked.
+    let compare = |logs: &Path, code: i32| {
+        let mut args = base.to_vec();
+        args.extend(["--eve", path(logs)]);
+        let o = rulesim(&args);
+        assert_eq!(o.status.code(), Some(code), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let out = compare(&eve, 0);
     assert!(out.starts_with("predicted and logged agree\n"), "{out}");
     assert!(
         out.contains("Rules whose alerts differ (0 of 3 alerting rules)"),
@@ -597,11 +601,7 @@ fn a_replay_compared_with_its_logs_agrees_and_a_missing_alert_is_named() {
     std::fs::create_dir_all(&aws).expect("mkdir");
     std::fs::write(aws.join("alert.log"), edited).expect("write");
     std::fs::copy(logs.join("flow.json"), aws.join("flow.log")).expect("copy");
-    let mut args = base.to_vec();
-    args.extend(["--eve", path(&aws)]);
-    let o = rulesim(&args);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let out = compare(&aws, 1);
     assert!(out.starts_with("predicted and logged differ\n"), "{out}");
     assert!(
         out.contains("alerts                             7           4  *"),

@@ -348,6 +348,14 @@ mod tests {
         (r, records)
     }
 
+    /// (verdict, decided by, flows) of each verdict row.
+    fn verdicts(r: &crate::jobs::report::Report) -> Vec<(&str, &str, u64)> {
+        r.verdicts
+            .iter()
+            .map(|v| (v.verdict, v.decided_by.as_str(), v.flows))
+            .collect()
+    }
+
     /// The AWS guide's alert and netflow records (spec: eve-output.md §6.2), wrapped, with a
     /// CloudWatch export's timestamp before one of them.
     #[test]
@@ -387,13 +395,8 @@ mod tests {
         );
         assert_eq!(r.top_allowed_alert_signatures.len(), 1);
         assert_eq!(r.top_allowed_alert_signatures[0].sid, 5);
-        let v: Vec<(&str, &str, u64)> = r
-            .verdicts
-            .iter()
-            .map(|v| (v.verdict, v.decided_by.as_str(), v.flows))
-            .collect();
         assert_eq!(
-            v,
+            verdicts(&r),
             vec![
                 ("blocked", "default action aws:alert_established", 1),
                 ("allowed", "no rule", 1),
@@ -446,13 +449,8 @@ mod tests {
         let (r, _) = report_of(lines);
         assert_eq!(r.summary.flows, 3);
         assert_eq!(r.summary.blocked_flows, 2);
-        let v: Vec<(&str, &str, u64)> = r
-            .verdicts
-            .iter()
-            .map(|v| (v.verdict, v.decided_by.as_str(), v.flows))
-            .collect();
         assert_eq!(
-            v,
+            verdicts(&r),
             vec![
                 ("blocked", "not logged", 1),
                 ("blocked", "rule", 1),
