@@ -326,7 +326,7 @@ pub struct Tracer {
     live: FxHashMap<u64, FlowTrace>,
     rules: FxHashMap<u32, Arc<RuleRef>>,
     capture: Arc<str>,
-    sink: Box<dyn FnMut(FlowRecord)>,
+    sink: Box<dyn FnMut(FlowRecord) + Send>,
 }
 
 /// Where a traced packet sits.
@@ -338,7 +338,7 @@ pub struct TracePoint {
 
 impl Tracer {
     /// A tracer handing each finished flow's record to `sink`.
-    pub fn new(sink: Box<dyn FnMut(FlowRecord)>) -> Tracer {
+    pub fn new(sink: Box<dyn FnMut(FlowRecord) + Send>) -> Tracer {
         Tracer {
             live: FxHashMap::default(),
             rules: FxHashMap::default(),

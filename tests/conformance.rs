@@ -612,3 +612,31 @@ fn report_comparison_with_suricatas_logs_agrees() {
     );
     assert!(disagree.is_empty(), "{}", disagree.join("\n"));
 }
+
+/// Worker threads change nothing in what is written: every case's `eve.json` with one
+/// thread and with three (more than the cases' flows need) are the same bytes.
+#[test]
+fn thread_count_does_not_change_the_output() {
+    let Some(cases) = corpus_cases("case.json") else {
+        return;
+    };
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut differ = Vec::new();
+    for dir in &cases {
+        let case = read_json(&dir.join("case.json"));
+        let eve_with = |threads: &str| {
+            let out = work.path().join(threads);
+            std::fs::create_dir_all(&out).expect("create output dir");
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulesim"));
+            cmd.arg("-l").arg(&out).arg("-q").arg("--threads").arg(threads);
+            case_args(dir, &case, &mut cmd);
+            let output = cmd.output().expect("run rulesim");
+            assert!(output.status.success(), "{}: {output:?}", dir.display());
+            std::fs::read(out.join("eve.json")).expect("eve.json")
+        };
+        if eve_with("1") != eve_with("3") {
+            differ.push(dir.display().to_string());
+        }
+    }
+    assert!(differ.is_empty(), "output depends on --threads: {differ:?}");
+}

@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::capture::expand_inputs;
 use crate::config::Settings;
-use crate::engine::{run_files, Engine};
+use crate::engine::parallel::run_files_parallel;
+use crate::engine::{run_files, Engine, Position};
 use crate::output::aws::AwsLogIdentity;
 use crate::output::EventOutput;
 use crate::rules::{RuleContext, RuleSet, VarTable};
@@ -94,9 +95,14 @@ pub struct Args {
 
     /// Also write explain.json: one record per flow with its verdict, the rule that
     /// decided it, every rule that matched (packet by packet) and the rules the decision
-    /// shadowed.
+    /// shadowed (runs on one worker thread).
     #[arg(long = "explain")]
     pub explain: bool,
+
+    /// Worker threads the flows are spread over (default: one per core). The output is
+    /// the same whatever the number.
+    #[arg(long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 
     /// More output (per-file details).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, conflicts_with = "quiet")]
@@ -326,8 +332,8 @@ impl Progress {
         }
     }
 
-    fn tick(&mut self, e: &Engine, file: usize, offset: u64) {
-        if !self.show || e.packets() % 4096 != 0 {
+    fn tick(&mut self, at: Position, file: usize, offset: u64) {
+        if !self.show || at.packets % 4096 != 0 {
             return;
         }
         let done = self.done_before.get(file).copied().unwrap_or(0) + offset;
@@ -358,10 +364,10 @@ impl Progress {
             b.set_message(format!(
                 "{:.0} MB/s, {} packets ({:.0}/s), {} flows ({:.0}/s), eta {:.0}s",
                 rate / 1e6,
-                e.packets(),
-                e.packets() as f64 / secs,
-                e.flows_created(),
-                e.flows_created() as f64 / secs,
+                at.packets,
+                at.packets as f64 / secs,
+                at.flows,
+                at.flows as f64 / secs,
                 eta
             ));
         }
@@ -423,36 +429,68 @@ fn run(args: &Args) -> Result<i32, String> {
             eprintln!("rulesim: warning: rule not evaluated: {e}");
         }
     }
+    let threads = args.threads.map_or_else(default_threads, usize::from);
+    if threads > 1 && !args.explain {
+        let mut progress = Progress::new(&files, progress_wanted(args.quiet));
+        let run = run_files_parallel(&settings, output, detect, &files, threads, |at, f, o| {
+            progress.tick(at, f, o)
+        })
+        .map_err(|e| e.to_string())?;
+        progress.finish();
+        std::mem::forget(run.detect);
+        let mut stats = run.stats;
+        stats.rules = rules_summary;
+        return finish_run(args, &stats, &run.problems);
+    }
     let mut engine = Engine::new(&settings, output, detect);
     let explain = if args.explain {
         let path = args.log_dir.join("explain.json");
         let out = crate::output::JsonLinesFile::create(path).map_err(|e| e.to_string())?;
-        let out = std::rc::Rc::new(std::cell::RefCell::new(out));
+        let out = std::sync::Arc::new(std::sync::Mutex::new(out));
         let sink = out.clone();
         engine.set_tracer(crate::trace::Tracer::new(Box::new(move |record| {
-            sink.borrow_mut().write_serialized(&record);
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .write_serialized(&record);
         })));
         Some(out)
     } else {
         None
     };
     let mut progress = Progress::new(&files, progress_wanted(args.quiet));
-    let problems = run_files(&mut engine, &files, |e, file, offset| {
-        progress.tick(e, file, offset)
+    let problems = run_files(&mut engine, &files, |at, file, offset| {
+        progress.tick(at, file, offset)
     })
     .map_err(|e| e.to_string())?;
     progress.finish();
     let (mut stats, detect) = engine.finish_with_detect().map_err(|e| e.to_string())?;
     if let Some(out) = explain {
-        out.borrow_mut().finish().map_err(|e| e.to_string())?;
+        out.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .finish()
+            .map_err(|e| e.to_string())?;
     }
     // The process ends next: freeing hundreds of thousands of compiled rule parts one by
     // one would take longer than a small run.
     std::mem::forget(detect);
     stats.rules = rules_summary;
-    write_stats(&args.log_dir, &stats).map_err(|e| e.to_string())?;
+    finish_run(args, &stats, &problems)
+}
+
+/// One worker per core (what `available_parallelism` reports; 1 when it cannot tell).
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Writes the stats, reports the input problems; the exit code.
+fn finish_run(
+    args: &Args,
+    stats: &crate::output::stats::RunStats,
+    problems: &[crate::engine::InputProblem],
+) -> Result<i32, String> {
+    write_stats(&args.log_dir, stats).map_err(|e| e.to_string())?;
     let mut failed = false;
-    for p in &problems {
+    for p in problems {
         if p.is_warning {
             if !args.quiet {
                 eprintln!("rulesim: warning: {}", p.error);

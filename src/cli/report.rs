@@ -1,9 +1,8 @@
 //! `rulesim report`: hit counts and top-N tables from a replay or from existing logs.
 
-use std::cell::RefCell;
 use std::io::Write;
 use std::path::PathBuf;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -183,7 +182,7 @@ fn replay_report(args: &ReportArgs, opts: ReportOptions) -> Result<(Report, Vec<
         }
         None => EventOutput::discard(),
     };
-    let builder = Rc::new(RefCell::new(ReportBuilder::new(opts)));
+    let builder = Arc::new(Mutex::new(ReportBuilder::new(opts)));
     let sink = builder.clone();
     let mut progress = Progress::new(&files, progress_wanted(args.run.quiet));
     let replay = replay_each(
@@ -191,8 +190,12 @@ fn replay_report(args: &ReportArgs, opts: ReportOptions) -> Result<(Report, Vec<
         &files,
         ruleset,
         output,
-        |e, f, o| progress.tick(e, f, o),
-        Box::new(move |r| sink.borrow_mut().add_flow_record(&r)),
+        |at, f, o| progress.tick(at, f, o),
+        Box::new(move |r| {
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .add_flow_record(&r)
+        }),
     )
     .map_err(|e| e.to_string())?;
     progress.finish();
@@ -211,9 +214,10 @@ fn replay_report(args: &ReportArgs, opts: ReportOptions) -> Result<(Report, Vec<
             eprintln!("rulesim: warning: rule not evaluated: {e}");
         }
     }
-    let mut builder = Rc::try_unwrap(builder)
+    let mut builder = Arc::try_unwrap(builder)
         .map_err(|_| "internal: the report is still shared after the replay".to_string())?
-        .into_inner();
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
     builder.know_rules(replay.rules.iter().map(|r| &**r));
     let mut notes = Vec::new();
     if !replay.compile_errors.is_empty() {

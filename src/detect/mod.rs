@@ -22,6 +22,7 @@ pub mod signature;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::app::tls::state as ssl_flags;
 use crate::app::{AppProto, FlowApp, Parser};
@@ -236,6 +237,20 @@ pub struct AlertHit {
     pub tx_id: Option<u64>,
     /// `alert.action`: `blocked` (true) or `allowed`.
     pub blocked: bool,
+    /// For a worker thread's engine: the alert is written only if its rule's
+    /// `threshold`/`detection_filter` allows it, decided in output order.
+    pub threshold: Option<ThresholdCheck>,
+}
+
+/// A threshold decision left to the output merge: thresholds tracked `by_src`, `by_dst`,
+/// `by_both` or `by_rule` count alerts across flows, which worker threads split, so they
+/// are counted where the workers' records are put back in one order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThresholdCheck {
+    sig: u32,
+    src: IpAddr,
+    dst: IpAddr,
+    now_secs: i64,
 }
 
 /// The outcome of one packet.
@@ -295,6 +310,20 @@ struct Thresholds {
 const MAX_THRESHOLD_ENTRIES: usize = 100_000;
 
 impl Thresholds {
+    /// Whether an alert of signature `s` passes its `threshold`, then its
+    /// `detection_filter`.
+    fn check(&mut self, s: &Signature, c: &ThresholdCheck) -> bool {
+        if let Some(t) = &s.threshold {
+            if !self.allows(c.sig, t, false, c.src, c.dst, c.now_secs) {
+                return false;
+            }
+        }
+        match &s.detection_filter {
+            Some(t) => self.allows(c.sig, t, true, c.src, c.dst, c.now_secs),
+            None => true,
+        }
+    }
+
     /// Whether an alert of `sig` for this packet is written.
     fn allows(
         &mut self,
@@ -345,6 +374,21 @@ impl Thresholds {
 
 /// The compiled ruleset.
 pub struct DetectEngine {
+    /// The compiled rules, shared by the engines of all worker threads.
+    c: Arc<Compiled>,
+    thresholds: Thresholds,
+    /// Threshold decisions are left to the output merge (worker threads, which see only
+    /// their own flows, while `by_src` and the like count across flows).
+    defer_thresholds: bool,
+    /// Rules that could not be compiled, with why.
+    pub errors: Vec<CompileError>,
+    work: Work,
+    /// Inside [`inspect_shadowed`](Self::inspect_shadowed): hits are only recorded.
+    shadow: bool,
+}
+
+/// What compiling a ruleset produced; never changed by inspection.
+struct Compiled {
     rules: Vec<Rule>,
     sigs: Vec<Signature>,
     /// Signature numbers by phase.
@@ -352,18 +396,12 @@ pub struct DetectEngine {
     tx: Vec<u32>,
     settings: DetectSettings,
     needs_raw: bool,
-    thresholds: Thresholds,
     /// The alert signatures of the default actions (sid 2, 4, 6, 8), by action.
     default_alerts: Vec<(DefaultAction, u32)>,
     /// Per signature: `alert.category` and the `metadata` pairs.
     categories: Vec<String>,
     metadata: Vec<Vec<(String, String)>>,
-    /// Rules that could not be compiled, with why.
-    pub errors: Vec<CompileError>,
     prefilter: Prefilter,
-    work: Work,
-    /// Inside [`inspect_shadowed`](Self::inspect_shadowed): hits are only recorded.
-    shadow: bool,
 }
 
 /// Per-packet working memory, reused so that inspection does not allocate.
@@ -509,21 +547,47 @@ impl DetectEngine {
             ..Work::default()
         };
         DetectEngine {
-            prefilter,
+            c: Arc::new(Compiled {
+                prefilter,
+                categories,
+                metadata,
+                default_alerts,
+                rules,
+                sigs,
+                iponly,
+                tx,
+                settings,
+                needs_raw,
+            }),
             work,
-            categories,
-            metadata,
-            default_alerts,
-            rules,
-            sigs,
-            iponly,
-            tx,
-            settings,
-            needs_raw,
             thresholds: Thresholds::default(),
+            defer_thresholds: false,
             errors,
             shadow: false,
         }
+    }
+
+    /// An engine for a worker thread: the same compiled rules, its own working memory,
+    /// and threshold decisions deferred to the output merge (see [`ThresholdCheck`]).
+    pub fn for_worker(&self) -> DetectEngine {
+        DetectEngine {
+            c: Arc::clone(&self.c),
+            work: Work {
+                scratch: self.c.prefilter.scratch(),
+                ..Work::default()
+            },
+            thresholds: Thresholds::default(),
+            defer_thresholds: true,
+            errors: Vec::new(),
+            shadow: false,
+        }
+    }
+
+    /// Whether an alert passes its rule's `threshold`, then its `detection_filter`
+    /// (counted in the order this is called, which must be the order alerts are written).
+    pub fn threshold_allows(&mut self, check: &ThresholdCheck) -> bool {
+        self.thresholds
+            .check(&self.c.sigs[check.sig as usize], check)
     }
 
     /// Signatures inspected in full so far (the prefilter's candidates).
@@ -534,52 +598,52 @@ impl DetectEngine {
     /// How the prefilter groups the signatures.
     pub fn prefilter_summary(&self) -> PrefilterSummary {
         PrefilterSummary {
-            iponly: self.iponly.len(),
-            ..self.prefilter.summary()
+            iponly: self.c.iponly.len(),
+            ..self.c.prefilter.summary()
         }
     }
 
     /// Whether any rule inspects transactions.
     pub fn has_tx_rules(&self) -> bool {
-        !self.tx.is_empty()
+        !self.c.tx.is_empty()
     }
 
     /// Whether any rule inspects the reassembled stream.
     pub fn needs_raw(&self) -> bool {
-        self.needs_raw
+        self.c.needs_raw
     }
 
     pub fn settings(&self) -> &DetectSettings {
-        &self.settings
+        &self.c.settings
     }
 
     pub fn signature(&self, n: u32) -> &Signature {
-        &self.sigs[n as usize]
+        &self.c.sigs[n as usize]
     }
 
     /// Signatures compiled (numbered from 0).
     pub fn signature_count(&self) -> u32 {
-        self.sigs.len() as u32
+        self.c.sigs.len() as u32
     }
 
     /// The rule a signature was compiled from.
     pub fn rule_of(&self, n: u32) -> &Rule {
-        &self.rules[self.sigs[n as usize].rule]
+        &self.c.rules[self.c.sigs[n as usize].rule]
     }
 
     /// No rule and no default action: nothing to evaluate.
     pub fn is_empty(&self) -> bool {
-        self.sigs.is_empty() && self.settings.default_actions.is_empty()
+        self.c.sigs.is_empty() && self.c.settings.default_actions.is_empty()
     }
 
     /// `alert.category`: the classtype's description, or empty.
     pub fn category_of(&self, n: u32) -> &str {
-        &self.categories[n as usize]
+        &self.c.categories[n as usize]
     }
 
     /// The rule's `metadata` as (key, value) pairs in rule order.
     pub fn metadata_of(&self, n: u32) -> &[(String, String)] {
-        &self.metadata[n as usize]
+        &self.c.metadata[n as usize]
     }
 
     /// What detection would find on a packet of a flow whose fate is already decided
@@ -626,14 +690,14 @@ impl DetectEngine {
             if let (Some((fd, _)), Some(d)) = (flow.as_mut(), dir) {
                 fd.iponly_done[d] = true;
             }
-            self.prefilter.iponly_candidates(
+            self.c.prefilter.iponly_candidates(
                 &mut work.scratch,
                 (p.src, p.dst, p.sp, p.dp, p.proto),
                 &mut work.candidates,
             );
             work.inspected += work.candidates.len() as u64;
             for &n in &work.candidates {
-                let s = &self.sigs[n as usize];
+                let s = &self.c.sigs[n as usize];
                 if self.header_matches(s, p)
                     && self.options_match(s, p, flow.as_ref().map(|(f, a)| (&**f, *a)))
                 {
@@ -649,11 +713,12 @@ impl DetectEngine {
             }
         }
         // Phase 2: packet, stream, app-layer and protocol-detection rules.
-        self.prefilter
+        self.c
+            .prefilter
             .packet_candidates(&mut work.scratch, p, &mut work.candidates);
         work.inspected += work.candidates.len() as u64;
         for &n in &work.candidates {
-            let s = &self.sigs[n as usize];
+            let s = &self.c.sigs[n as usize];
             if p.pseudo && s.kind == SigKind::ProtoDetect {
                 continue;
             }
@@ -730,7 +795,7 @@ impl DetectEngine {
             if !self.shadow {
                 fd.app_updated[d] = false;
             }
-            if run && !self.tx.is_empty() {
+            if run && !self.c.tx.is_empty() {
                 self.inspect_transactions(p, to_server, fd, app, &mut work);
             }
         }
@@ -770,11 +835,17 @@ impl DetectEngine {
                 continue;
             }
             let memo = &mut fd.more().tx_memo[d];
-            self.prefilter
-                .tx_candidates(scratch, tx, to_server, app.generation, memo, candidates);
+            self.c.prefilter.tx_candidates(
+                scratch,
+                tx,
+                to_server,
+                app.generation,
+                memo,
+                candidates,
+            );
             *inspected += candidates.len() as u64;
             for &n in candidates.iter() {
-                let s = &self.sigs[n as usize];
+                let s = &self.c.sigs[n as usize];
                 if !s.tx_dirs[d]
                     || fd
                         .more
@@ -1026,22 +1097,22 @@ impl DetectEngine {
                 .collect();
             return out;
         }
-        let trace = self.settings.trace;
+        let trace = self.c.settings.trace;
         for (at, &h) in hits.iter().enumerate() {
-            let s = &self.sigs[h.sig as usize];
+            let s = &self.c.sigs[h.sig as usize];
             let mut alert = s.alerts;
-            if alert {
-                if let Some(t) = &s.threshold {
-                    alert = self
-                        .thresholds
-                        .allows(h.sig, t, false, p.src, p.dst, now_secs);
-                }
-            }
-            if alert {
-                if let Some(t) = &s.detection_filter {
-                    alert = self
-                        .thresholds
-                        .allows(h.sig, t, true, p.src, p.dst, now_secs);
+            let mut threshold = None;
+            if alert && (s.threshold.is_some() || s.detection_filter.is_some()) {
+                let check = ThresholdCheck {
+                    sig: h.sig,
+                    src: p.src,
+                    dst: p.dst,
+                    now_secs,
+                };
+                if self.defer_thresholds {
+                    threshold = Some(check);
+                } else {
+                    alert = self.thresholds.check(s, &check);
                 }
             }
             let blocks = matches!(
@@ -1068,7 +1139,7 @@ impl DetectEngine {
                     f.action.get_or_insert(FlowAction::Pass);
                 }
             }
-            let blocked = alert && blocks && (self.settings.ips || s.action != Action::Drop);
+            let blocked = alert && blocks && (self.c.settings.ips || s.action != Action::Drop);
             if trace {
                 let decides = s.action == Action::Pass || blocks;
                 let decided_before = out.trace.iter().any(|t| t.role == HitRole::Decided);
@@ -1090,6 +1161,7 @@ impl DetectEngine {
                     sig: h.sig,
                     tx_id: h.tx_id,
                     blocked,
+                    threshold,
                 });
                 if let Some(f) = fd.as_deref_mut() {
                     f.alerted = true;
@@ -1110,7 +1182,7 @@ impl DetectEngine {
                 break;
             }
         }
-        if self.settings.strict && !out.pass && !out.drop && !p.pseudo {
+        if self.c.settings.strict && !out.pass && !out.drop && !p.pseudo {
             self.apply_defaults(p, fd, app_decided, &mut out);
         }
         out
@@ -1139,6 +1211,7 @@ impl DetectEngine {
             }
         };
         let default_drop = self
+            .c
             .settings
             .default_actions
             .iter()
@@ -1149,10 +1222,10 @@ impl DetectEngine {
             out.drop = true;
             out.default_drop = default_drop;
         }
-        for &(action, sig) in &self.default_alerts {
+        for &(action, sig) in &self.c.default_alerts {
             if applies(action) {
-                let blocked = drops && self.settings.ips;
-                if self.settings.trace {
+                let blocked = drops && self.c.settings.ips;
+                if self.c.settings.trace {
                     out.trace.push(TracedHit {
                         sig,
                         tx_id: None,
@@ -1165,6 +1238,7 @@ impl DetectEngine {
                     sig,
                     tx_id: None,
                     blocked,
+                    threshold: None,
                 });
                 if let Some(f) = fd.as_deref_mut() {
                     f.alerted = true;

@@ -65,6 +65,28 @@ pub struct FlowStats {
 }
 
 /// Where a packet landed.
+impl FlowStats {
+    /// Adds another table's counts; `max_active` becomes the sum of the maxima.
+    pub fn add(&mut self, o: &FlowStats) {
+        for (mine, theirs) in [
+            (&mut self.created, o.created),
+            (&mut self.tcp, o.tcp),
+            (&mut self.udp, o.udp),
+            (&mut self.icmp, o.icmp),
+            (&mut self.other, o.other),
+            (&mut self.timed_out, o.timed_out),
+            (&mut self.tcp_reused, o.tcp_reused),
+            (&mut self.evicted, o.evicted),
+            (&mut self.packets_without_flow, o.packets_without_flow),
+            (&mut self.icmp_errors_joined, o.icmp_errors_joined),
+            (&mut self.active_at_end, o.active_at_end),
+            (&mut self.max_active, o.max_active),
+        ] {
+            *mine += theirs;
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Lookup {
     pub slot: u32,
@@ -344,8 +366,26 @@ impl FlowTable {
         self.remove(slot)
     }
 
-    /// Ends every flow whose timeout passed before `now`.
+    /// Ends every flow whose timeout passed before `now`, in the order of
+    /// [`expiry_order`](Self::expiry_order).
     pub fn expire(&mut self, now: Timestamp, ended: &mut impl FnMut(Flow, EndReason)) {
+        let mut expired = Vec::new();
+        self.take_expired(now, &mut expired);
+        expired.sort_by_key(|f| self.expiry_order(f));
+        for flow in expired {
+            ended(flow, EndReason::Timeout);
+        }
+    }
+
+    /// The order flows ended by one sweep are handed on: by expiry second, then by first
+    /// packet and id. It depends on the flows alone, not on the table they were in, so
+    /// that worker threads, each with a part of the flows, can be merged into the order
+    /// one table gives.
+    pub fn expiry_order(&self, flow: &Flow) -> (i64, Timestamp, u64) {
+        (self.expires_at(flow), flow.start, flow.id)
+    }
+
+    fn take_expired(&mut self, now: Timestamp, expired: &mut Vec<Flow>) {
         let now = now.secs();
         while let Some((&at, _)) = self.wheel.first_key_value() {
             if at >= now {
@@ -362,7 +402,7 @@ impl FlowTable {
             }
             if let Some(flow) = self.remove(slot) {
                 self.stats.timed_out += 1;
-                ended(flow, EndReason::Timeout);
+                expired.push(flow);
             }
         }
     }

@@ -9,14 +9,12 @@ pub mod git;
 pub mod report;
 pub mod select;
 
-use std::cell::RefCell;
 use std::path::PathBuf;
-use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::config::Settings;
 use crate::detect::{DetectEngine, DetectSettings};
-use crate::engine::{run_files, Engine, InputProblem};
+use crate::engine::{run_files, Engine, InputProblem, Position};
 use crate::output::stats::RunStats;
 use crate::output::EventOutput;
 use crate::rules::aws::RuleOrder;
@@ -94,8 +92,8 @@ pub fn replay_each(
     files: &[PathBuf],
     mut ruleset: RuleSet,
     output: EventOutput,
-    mut on_packet: impl FnMut(&Engine, usize, u64),
-    sink: Box<dyn FnMut(FlowRecord)>,
+    mut on_packet: impl FnMut(Position, usize, u64),
+    sink: Box<dyn FnMut(FlowRecord) + Send>,
 ) -> std::io::Result<Replay> {
     let detect = build_detect(&mut ruleset, settings, true);
     let compile_errors = detect
@@ -124,9 +122,9 @@ pub fn evaluate(
     files: &[PathBuf],
     ruleset: RuleSet,
     output: EventOutput,
-    on_packet: impl FnMut(&Engine, usize, u64),
+    on_packet: impl FnMut(Position, usize, u64),
 ) -> std::io::Result<Evaluation> {
-    let records: Rc<RefCell<Vec<FlowRecord>>> = Rc::default();
+    let records: Arc<Mutex<Vec<FlowRecord>>> = Arc::default();
     let sink = records.clone();
     let replay = replay_each(
         settings,
@@ -134,9 +132,9 @@ pub fn evaluate(
         ruleset,
         output,
         on_packet,
-        Box::new(move |r| sink.borrow_mut().push(r)),
+        Box::new(move |r| sink.lock().unwrap_or_else(|e| e.into_inner()).push(r)),
     )?;
-    let mut records = std::mem::take(&mut *records.borrow_mut());
+    let mut records = std::mem::take(&mut *records.lock().unwrap_or_else(|e| e.into_inner()));
     records.sort_by_key(|r| (r.first_packet, r.flow_id));
     Ok(Evaluation {
         records,

@@ -18,11 +18,17 @@ use crate::time::Timestamp;
 use aws::{AwsLogIdentity, AwsRecord};
 use eve::FlowOutcome;
 
-/// A JSON-lines file written as the run goes.
+/// A JSON-lines file written as the run goes, or lines kept in memory for a merge.
 struct JsonLines {
     path: PathBuf,
-    out: BufWriter<Box<dyn Write + Send>>,
+    out: LineTarget,
     line: Vec<u8>,
+}
+
+enum LineTarget {
+    File(BufWriter<Box<dyn Write + Send>>),
+    /// A worker thread's records, handed to the merge that writes the file.
+    Memory(Vec<u8>),
 }
 
 impl JsonLines {
@@ -35,26 +41,73 @@ impl JsonLines {
     fn to_writer(path: PathBuf, out: Box<dyn Write + Send>) -> JsonLines {
         JsonLines {
             path,
-            out: BufWriter::with_capacity(256 * 1024, out),
+            out: LineTarget::File(BufWriter::with_capacity(256 * 1024, out)),
             line: Vec::with_capacity(1024),
+        }
+    }
+
+    fn in_memory() -> JsonLines {
+        JsonLines {
+            path: PathBuf::from("(memory)"),
+            out: LineTarget::Memory(Vec::new()),
+            line: Vec::new(),
         }
     }
 
     /// Writes a line built by `f` (one complete JSON value). The line is built whole
     /// before it is written, so a failure never leaves half a line behind.
     fn write_with(&mut self, f: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
-        self.line.clear();
-        f(&mut self.line);
-        self.line.push(b'\n');
-        self.out
-            .write_all(&self.line)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+        match &mut self.out {
+            LineTarget::File(out) => {
+                self.line.clear();
+                f(&mut self.line);
+                self.line.push(b'\n');
+                out.write_all(&self.line)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+            }
+            LineTarget::Memory(buf) => {
+                f(buf);
+                buf.push(b'\n');
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes complete lines as they are.
+    fn write_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        match &mut self.out {
+            LineTarget::File(out) => out
+                .write_all(lines)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display()))),
+            LineTarget::Memory(buf) => {
+                buf.extend_from_slice(lines);
+                Ok(())
+            }
+        }
+    }
+
+    /// Bytes held in memory so far (0 for a file).
+    fn held(&self) -> usize {
+        match &self.out {
+            LineTarget::File(_) => 0,
+            LineTarget::Memory(buf) => buf.len(),
+        }
+    }
+
+    fn take_held(&mut self) -> Vec<u8> {
+        match &mut self.out {
+            LineTarget::File(_) => Vec::new(),
+            LineTarget::Memory(buf) => std::mem::take(buf),
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.out
-            .flush()
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+        match &mut self.out {
+            LineTarget::File(out) => out
+                .flush()
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display()))),
+            LineTarget::Memory(_) => Ok(()),
+        }
     }
 }
 
@@ -105,6 +158,72 @@ pub struct EventOutput {
     aws: Option<(AwsLogIdentity, JsonLines, JsonLines)>,
     netflow_written: u64,
     alerts_written: u64,
+    /// In memory (a worker thread): where each record sits in the output order.
+    records: Option<Vec<ChunkRecord>>,
+    order: OrderKey,
+}
+
+/// Where a record belongs in the output of a one-thread run: records are written at a
+/// frame (`pcap_cnt`) as flows time out before it (ordered by the flows), then as the
+/// frame is processed, and at the end as the remaining flows end (ordered by the flows).
+/// The threaded runner merges its workers' records by this key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OrderKey {
+    frame: u64,
+    phase: u8,
+    flow: (i64, Timestamp, u64),
+}
+
+impl OrderKey {
+    /// A flow timed out in the sweep before frame `pcap_cnt`; `order` is
+    /// [`FlowTable::expiry_order`](crate::flow::FlowTable::expiry_order).
+    pub fn sweep(pcap_cnt: u64, order: (i64, Timestamp, u64)) -> OrderKey {
+        OrderKey {
+            frame: pcap_cnt,
+            phase: 0,
+            flow: order,
+        }
+    }
+
+    /// Written while frame `pcap_cnt` is processed (one worker processes a frame).
+    pub fn packet(pcap_cnt: u64) -> OrderKey {
+        OrderKey {
+            frame: pcap_cnt,
+            phase: 1,
+            flow: (0, Timestamp::ZERO, 0),
+        }
+    }
+
+    /// A flow ended at the end of input (flows end by first packet, then id).
+    pub fn drain(flow: &Flow) -> OrderKey {
+        OrderKey {
+            frame: u64::MAX,
+            phase: 2,
+            flow: (0, flow.start, flow.id),
+        }
+    }
+}
+
+/// One record (an alert, or a flow's netflow records) in a worker's [`RecordChunk`]: its
+/// place in the order and where its lines end in each of the chunk's buffers.
+#[derive(Clone, Copy, Debug)]
+pub struct ChunkRecord {
+    pub order: OrderKey,
+    pub eve_end: usize,
+    pub flow_log_end: usize,
+    pub alert_log_end: usize,
+    /// An alert subject to a threshold decided in output order (see
+    /// [`ThresholdCheck`](crate::detect::ThresholdCheck)).
+    pub threshold: Option<crate::detect::ThresholdCheck>,
+}
+
+/// A worker's records since its last chunk, in its order.
+#[derive(Debug, Default)]
+pub struct RecordChunk {
+    pub eve: Vec<u8>,
+    pub flow_log: Vec<u8>,
+    pub alert_log: Vec<u8>,
+    pub records: Vec<ChunkRecord>,
 }
 
 impl EventOutput {
@@ -112,11 +231,21 @@ impl EventOutput {
     /// library use).
     pub fn discard() -> EventOutput {
         let eve = JsonLines::to_writer(PathBuf::from("(discarded)"), Box::new(io::sink()));
+        Self::with(Some(eve), None, false)
+    }
+
+    fn with(
+        eve: Option<JsonLines>,
+        aws: Option<(AwsLogIdentity, JsonLines, JsonLines)>,
+        in_memory: bool,
+    ) -> EventOutput {
         EventOutput {
-            eve: Some(eve),
-            aws: None,
+            eve,
+            aws,
             netflow_written: 0,
             alerts_written: 0,
+            records: in_memory.then(Vec::new),
+            order: OrderKey::default(),
         }
     }
 
@@ -131,12 +260,77 @@ impl EventOutput {
             }
             None => None,
         };
-        Ok(EventOutput {
+        Ok(Self::with(eve, aws, false))
+    }
+
+    /// Records kept in memory, in chunks, for a merge: the same outputs as `target`
+    /// (which may be files).
+    pub fn in_memory_like(target: &EventOutput) -> EventOutput {
+        let eve = target.eve.as_ref().map(|_| JsonLines::in_memory());
+        let aws = target
+            .aws
+            .as_ref()
+            .map(|(id, _, _)| (id.clone(), JsonLines::in_memory(), JsonLines::in_memory()));
+        Self::with(eve, aws, true)
+    }
+
+    /// Where the next records belong in the output order.
+    pub fn set_order(&mut self, order: OrderKey) {
+        self.order = order;
+    }
+
+    /// Marks the end of a record written to memory.
+    fn end_record(&mut self, threshold: Option<crate::detect::ThresholdCheck>) {
+        let Some(records) = self.records.as_mut() else {
+            return;
+        };
+        let (flow_log_end, alert_log_end) = self
+            .aws
+            .as_ref()
+            .map_or((0, 0), |(_, f, a)| (f.held(), a.held()));
+        records.push(ChunkRecord {
+            order: self.order,
+            eve_end: self.eve.as_ref().map_or(0, JsonLines::held),
+            flow_log_end,
+            alert_log_end,
+            threshold,
+        });
+    }
+
+    /// The records held in memory since the last call.
+    pub fn take_chunk(&mut self) -> RecordChunk {
+        let records = self
+            .records
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        let eve = self
+            .eve
+            .as_mut()
+            .map(JsonLines::take_held)
+            .unwrap_or_default();
+        let (flow_log, alert_log) = match self.aws.as_mut() {
+            Some((_, f, a)) => (f.take_held(), a.take_held()),
+            None => (Vec::new(), Vec::new()),
+        };
+        RecordChunk {
             eve,
-            aws,
-            netflow_written: 0,
-            alerts_written: 0,
-        })
+            flow_log,
+            alert_log,
+            records,
+        }
+    }
+
+    /// Writes complete lines taken from a worker's chunk.
+    pub fn write_lines(&mut self, eve: &[u8], flow_log: &[u8], alert_log: &[u8]) -> io::Result<()> {
+        if let Some(out) = self.eve.as_mut() {
+            out.write_lines(eve)?;
+        }
+        if let Some((_, f, a)) = self.aws.as_mut() {
+            f.write_lines(flow_log)?;
+            a.write_lines(alert_log)?;
+        }
+        Ok(())
     }
 
     pub fn netflow_written(&self) -> u64 {
@@ -148,7 +342,13 @@ impl EventOutput {
     }
 
     /// Writes one alert record (and, with AWS logging, its wrapped copy in `alert.json`).
-    pub fn alert(&mut self, record: &alert::AlertRecord<'_>) -> io::Result<()> {
+    /// `threshold`: in memory, the alert is kept only if the merge's threshold check
+    /// allows it.
+    pub fn alert(
+        &mut self,
+        record: &alert::AlertRecord<'_>,
+        threshold: Option<crate::detect::ThresholdCheck>,
+    ) -> io::Result<()> {
         self.alerts_written += 1;
         if let Some(eve) = self.eve.as_mut() {
             eve.write_with(|buf| record.write_json(buf))?;
@@ -158,6 +358,7 @@ impl EventOutput {
                 AwsRecord::write_json(id, record.ts.secs(), buf, |b| record.write_json(b))
             })?;
         }
+        self.end_record(threshold);
         Ok(())
     }
 
@@ -190,6 +391,7 @@ impl EventOutput {
                 })?;
             }
         }
+        self.end_record(None);
         Ok(())
     }
 

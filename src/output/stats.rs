@@ -127,6 +127,51 @@ pub fn peak_rss_kib() -> Option<u64> {
 }
 
 impl RunStats {
+    /// Adds a worker's counts (flows, app layer, detection, stream, output, and the
+    /// decoder's per-protocol counts, which workers make) to the run's. Maxima of
+    /// several workers add up to a bound of the run's maximum, not the maximum itself.
+    pub fn add_worker(&mut self, w: &RunStats) {
+        let d = &mut self.decoder;
+        for (mine, theirs) in [
+            (&mut d.ipv4, w.decoder.ipv4),
+            (&mut d.ipv6, w.decoder.ipv6),
+            (&mut d.tcp, w.decoder.tcp),
+            (&mut d.udp, w.decoder.udp),
+            (&mut d.icmpv4, w.decoder.icmpv4),
+            (&mut d.icmpv6, w.decoder.icmpv6),
+            (&mut d.other_ip, w.decoder.other_ip),
+            (&mut d.vlan, w.decoder.vlan),
+            (&mut d.vlan_qinq, w.decoder.vlan_qinq),
+        ] {
+            *mine += theirs;
+        }
+        self.flow.add(&w.flow);
+        for (name, n) in &w.app_layer {
+            *self.app_layer.entry(name).or_insert(0) += n;
+        }
+        let (t, o) = (&mut self.detect, &w.detect);
+        for (mine, theirs) in [
+            (&mut t.alerts, o.alerts),
+            (&mut t.drop_packets, o.drop_packets),
+            (&mut t.pass_packets, o.pass_packets),
+            (&mut t.flow_drop_packets, o.flow_drop_packets),
+            (&mut t.flows_dropped, o.flows_dropped),
+            (&mut t.flows_passed, o.flows_passed),
+            (&mut t.exception_drops, o.exception_drops),
+            (&mut t.inspected, o.inspected),
+        ] {
+            *mine += theirs;
+        }
+        if t.prefilter.is_none() {
+            t.prefilter = o.prefilter.clone();
+        }
+        self.stream.max_bytes_held += w.stream.max_bytes_held;
+        self.stream.gaps += w.stream.gaps;
+        self.stream.raw_dropped += w.stream.raw_dropped;
+        self.output.netflow += w.output.netflow;
+        self.output.alert += w.output.alert;
+    }
+
     /// A one-screen summary for the terminal.
     pub fn render(&self) -> String {
         let mut s = String::new();

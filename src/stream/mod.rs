@@ -98,6 +98,17 @@ impl Default for StreamConfig {
     }
 }
 
+impl StreamConfig {
+    /// The limits of one of `workers` threads, each holding a part of the flows: the
+    /// memcap is split between them.
+    pub fn shared_by(self, workers: usize) -> StreamConfig {
+        StreamConfig {
+            memcap: self.memcap / workers.max(1) as u64,
+            ..self
+        }
+    }
+}
+
 /// The bytes held by all streams, against the memcap.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MemBudget {

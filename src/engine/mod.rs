@@ -1,5 +1,8 @@
 //! The packet path: capture frames -> decoder -> flow table -> output. One engine
-//! instance processes all input files as one stream, as Suricata does with `-r dir/`.
+//! instance processes all input files as one stream, as Suricata does with `-r dir/`;
+//! [`parallel`] spreads the flows over worker threads.
+
+pub mod parallel;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -14,17 +17,24 @@ use crate::flow::{Direction, EndReason, Flow, FlowTable};
 use crate::output::alert::{AlertRecord, AlertRule, Verdict};
 use crate::output::json::JsonObject;
 use crate::output::stats::{peak_rss_kib, RunStats};
-use crate::output::EventOutput;
+use crate::output::{EventOutput, OrderKey};
 use crate::rules::Action;
 use crate::stream::StreamConfig;
 use crate::time::Timestamp;
 use crate::trace::{TracePoint, Tracer};
 
-/// Processes packets and writes records as flows end.
+/// Processes packets and writes records as flows end: the capture front end and one
+/// worker holding every flow (see [`parallel`] for several).
 pub struct Engine {
+    front: Frontend,
+    worker: Worker,
+}
+
+/// Reading and decoding: capture files -> frames -> decoded (and reassembled) packets,
+/// with the sweeps of flow timeouts between them. Shared by the one-thread engine and
+/// the threaded runner, so that both see the same packets and sweeps in the same places.
+pub(crate) struct Frontend {
     decoder: Decoder,
-    flows: FlowTable,
-    core: Core,
     pcap_cnt: u64,
     /// Time of the run's first packet: Suricata stamps the records of flows still open
     /// at the end of input with it.
@@ -34,7 +44,29 @@ pub struct Engine {
     next_sweep_secs: i64,
     /// Packets per pcap link type (named in the stats at the end).
     per_linktype: Vec<(u32, u64)>,
+    /// The capture and decoder counts (the rest of the stats are the workers').
+    stats: RunStats,
     started: std::time::Instant,
+}
+
+/// Where the front end hands packets: a worker, or the threaded runner's dispatcher.
+pub(crate) trait PacketSink {
+    /// A capture file is opened.
+    fn start_file(&mut self, path: &Path);
+    /// Flows whose timeout passed before `now` end, before the packet numbered `pcap_cnt`.
+    fn sweep(&mut self, now: Timestamp, pcap_cnt: u64) -> io::Result<()>;
+    /// One decoded packet (`pcap_cnt` absent for a reassembled datagram).
+    fn packet(&mut self, p: &Packet<'_>, pcap_cnt: u64) -> io::Result<()>;
+    /// A capture file was read to its end (or to the problem that ended it).
+    fn end_file(&mut self) -> io::Result<()>;
+    /// Flows created so far (for progress lines; may lag behind).
+    fn flows_created(&self) -> u64;
+}
+
+/// Flow tracking and everything after it, for the flows it is handed.
+pub(crate) struct Worker {
+    flows: FlowTable,
+    core: Core,
 }
 
 /// What happens to a packet after the flow table: app layer, detection, output.
@@ -61,62 +93,47 @@ pub struct InputProblem {
     pub is_warning: bool,
 }
 
+/// How far a run is, for progress lines.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Position {
+    pub packets: u64,
+    pub flows: u64,
+}
+
 impl Engine {
     /// An engine writing to `output`, evaluating `detect` (none: flows and app layer only).
     pub fn new(settings: &Settings, output: EventOutput, detect: Option<DetectEngine>) -> Engine {
-        let app = AppConfig {
-            detect: settings.app.clone(),
-            inline: settings.simulate_ips,
-            midstream: settings.flow.midstream,
-            stream: StreamConfig::default(),
-            keep_raw: detect.as_ref().is_some_and(|d| d.needs_raw()),
-        };
-        let shared = AppShared::new(&app);
         Engine {
-            decoder: Decoder::new(settings.defrag.clone()),
-            flows: FlowTable::new(settings.flow),
-            core: Core {
-                output,
-                stats: RunStats::default(),
-                detect: detect.filter(|d| !d.is_empty()),
-                app,
-                shared,
-                defrag: settings.defrag.clone(),
-                ips: settings.simulate_ips,
-                midstream_policy: if settings.flow.midstream {
-                    ExceptionPolicy::Ignore
-                } else {
-                    settings.midstream_policy.effective(settings.simulate_ips)
-                },
-                tracer: None,
-            },
-            pcap_cnt: 0,
-            first_ts: None,
-            last_ts: Timestamp::ZERO,
-            next_sweep_secs: i64::MIN,
-            per_linktype: Vec::new(),
-            started: std::time::Instant::now(),
+            front: Frontend::new(settings),
+            worker: Worker::new(settings, output, detect, 1),
         }
     }
 
     /// Records every flow's decision (which rules matched, which decided) with `tracer`;
     /// the detection engine must have been built with `DetectSettings::trace`.
     pub fn set_tracer(&mut self, tracer: Tracer) {
-        self.core.tracer = Some(tracer);
+        self.worker.core.tracer = Some(tracer);
     }
 
     pub fn stats(&self) -> &RunStats {
-        &self.core.stats
+        &self.worker.core.stats
     }
 
     /// Flows created so far.
     pub fn flows_created(&self) -> u64 {
-        self.flows.stats().created
+        self.worker.flows.stats().created
     }
 
     /// Packets processed so far (the last `pcap_cnt`).
     pub fn packets(&self) -> u64 {
-        self.pcap_cnt
+        self.front.pcap_cnt
+    }
+
+    pub fn position(&self) -> Position {
+        Position {
+            packets: self.packets(),
+            flows: self.flows_created(),
+        }
     }
 
     /// Reads one capture file to its end. Returns the problems met (a file that cannot be
@@ -125,17 +142,76 @@ impl Engine {
     pub fn process_file(
         &mut self,
         path: &Path,
-        mut on_packet: impl FnMut(&Engine, u64),
+        on_packet: impl FnMut(Position, u64),
     ) -> io::Result<Vec<InputProblem>> {
-        self.core.stats.capture.files += 1;
-        if let Some(t) = self.core.tracer.as_mut() {
-            t.set_capture(&path.display().to_string());
+        self.front.process_file(path, &mut self.worker, on_packet)
+    }
+
+    /// Processes one captured frame.
+    pub fn process_frame(&mut self, frame: &Frame<'_>) -> io::Result<()> {
+        self.front.process_frame(frame, &mut self.worker)
+    }
+
+    /// Ends all flows (end of input), flushes the output and returns the run's stats.
+    pub fn finish(self) -> io::Result<RunStats> {
+        self.finish_with_detect().map(|(stats, _)| stats)
+    }
+
+    /// As [`finish`](Self::finish), handing back the detection engine (its rules and
+    /// state) so that the caller decides when to free it.
+    pub fn finish_with_detect(
+        mut self,
+    ) -> io::Result<(RunStats, Option<crate::detect::DetectEngine>)> {
+        let (at, last) = self.front.end_times();
+        self.worker.drain(at, last)?;
+        let mut stats = self.front.finish_stats();
+        let (worker_stats, detect) = self.worker.finish()?;
+        stats.add_worker(&worker_stats);
+        stats.memory.max_flows = stats.flow.max_active;
+        stats.memory.peak_rss_kib = peak_rss_kib();
+        stats.elapsed_secs = self.front.started.elapsed().as_secs_f64();
+        Ok((stats, detect))
+    }
+}
+
+impl Frontend {
+    pub(crate) fn new(settings: &Settings) -> Frontend {
+        Frontend {
+            decoder: Decoder::new(settings.defrag.clone()),
+            pcap_cnt: 0,
+            first_ts: None,
+            last_ts: Timestamp::ZERO,
+            next_sweep_secs: i64::MIN,
+            per_linktype: Vec::new(),
+            stats: RunStats::default(),
+            started: std::time::Instant::now(),
         }
+    }
+
+    /// The time stamping the records of flows open at the end, and the last packet's.
+    pub(crate) fn end_times(&self) -> (Timestamp, Timestamp) {
+        (self.first_ts.unwrap_or(Timestamp::ZERO), self.last_ts)
+    }
+
+    pub(crate) fn started(&self) -> std::time::Instant {
+        self.started
+    }
+
+    /// Reads one capture file to its end into `sink`; `on_frame` is called with each
+    /// frame's file offset after the frame was handed on.
+    pub(crate) fn process_file(
+        &mut self,
+        path: &Path,
+        sink: &mut impl PacketSink,
+        mut on_frame: impl FnMut(Position, u64),
+    ) -> io::Result<Vec<InputProblem>> {
+        self.stats.capture.files += 1;
+        sink.start_file(path);
         let mut problems = Vec::new();
         let mut reader = match CaptureReader::open(path) {
             Ok(r) => r,
             Err(error) => {
-                self.core.stats.capture.files_failed += 1;
+                self.stats.capture.files_failed += 1;
                 problems.push(InputProblem {
                     error,
                     is_warning: false,
@@ -148,7 +224,7 @@ impl Engine {
             .pcap_linktype()
             .filter(|lt| LinkType::from_pcap(*lt).is_none())
         {
-            self.core.stats.capture.files_failed += 1;
+            self.stats.capture.files_failed += 1;
             let error = CaptureError::new(path, CaptureErrorKind::UnsupportedLinkType(lt));
             problems.push(InputProblem {
                 error,
@@ -177,14 +253,18 @@ impl Engine {
                         });
                     }
                     let offset = frame.offset;
-                    self.process_frame(&frame)?;
-                    on_packet(self, offset);
+                    self.process_frame(&frame, sink)?;
+                    let at = Position {
+                        packets: self.pcap_cnt,
+                        flows: sink.flows_created(),
+                    };
+                    on_frame(at, offset);
                 }
                 Ok(None) => break,
                 Err(error) if error.is_recoverable() => {
                     // The packet is unusable but the file goes on; the first is reported.
                     self.count_invalid("pcapng.unknown_interface");
-                    self.core.stats.capture.packets_read += 1;
+                    self.stats.capture.packets_read += 1;
                     if !warned_interface {
                         warned_interface = true;
                         problems.push(InputProblem {
@@ -196,22 +276,21 @@ impl Engine {
                 Err(error) => {
                     let is_warning = error.is_truncation();
                     if is_warning {
-                        self.core.stats.capture.truncated_files += 1;
+                        self.stats.capture.truncated_files += 1;
                     } else {
-                        self.core.stats.capture.files_failed += 1;
+                        self.stats.capture.files_failed += 1;
                     }
                     problems.push(InputProblem { error, is_warning });
                     break;
                 }
             }
         }
-        self.core.output.flush()?;
+        sink.end_file()?;
         Ok(problems)
     }
 
     fn count_invalid(&mut self, name: &str) {
         *self
-            .core
             .stats
             .decoder
             .invalid
@@ -219,11 +298,16 @@ impl Engine {
             .or_insert(0) += 1;
     }
 
-    /// Processes one captured frame.
-    pub fn process_frame(&mut self, frame: &Frame<'_>) -> io::Result<()> {
+    /// Processes one captured frame: counts it, sweeps timeouts when a second of capture
+    /// time began, decodes it and hands the packet (if any) to `sink`.
+    pub(crate) fn process_frame(
+        &mut self,
+        frame: &Frame<'_>,
+        sink: &mut impl PacketSink,
+    ) -> io::Result<()> {
         self.pcap_cnt += 1;
-        self.core.stats.capture.packets_read += 1;
-        let d = &mut self.core.stats.decoder;
+        self.stats.capture.packets_read += 1;
+        let d = &mut self.stats.decoder;
         d.pkts += 1;
         d.bytes += frame.data.len() as u64;
         match self
@@ -239,12 +323,13 @@ impl Engine {
             self.first_ts = Some(ts);
         }
         if ts < self.last_ts {
-            self.core.stats.capture.timestamps_backwards += 1;
+            self.stats.capture.timestamps_backwards += 1;
         } else {
             self.last_ts = ts;
         }
         if ts.secs() >= self.next_sweep_secs {
-            self.sweep(ts)?;
+            sink.sweep(ts, self.pcap_cnt)?;
+            self.decoder.expire_fragments(ts);
             self.next_sweep_secs = ts.secs().saturating_add(1);
         }
 
@@ -252,13 +337,13 @@ impl Engine {
             .decoder
             .decode(frame.linktype, frame.data, ts, self.pcap_cnt);
         match decoded {
-            Decoded::Packet(p) => self.core.track(&mut self.flows, &p)?,
+            Decoded::Packet(p) => sink.packet(&p, self.pcap_cnt)?,
             Decoded::Fragment { .. } => {
                 if let Some(done) = self.decoder.take_reassembled() {
                     match done {
                         Ok(p) => {
-                            self.core.stats.decoder.reassembled += 1;
-                            self.core.track(&mut self.flows, &p)?;
+                            self.stats.decoder.reassembled += 1;
+                            sink.packet(&p, self.pcap_cnt)?;
                         }
                         Err(invalid) => self.count_invalid(invalid.name()),
                     }
@@ -272,68 +357,144 @@ impl Engine {
                     0x8035 => "rarp".to_string(),
                     other => format!("ethertype_{other:#06x}"),
                 };
-                *self.core.stats.decoder.non_ip.entry(name).or_insert(0) += 1;
+                *self.stats.decoder.non_ip.entry(name).or_insert(0) += 1;
             }
             Decoded::Invalid(invalid) => self.count_invalid(invalid.name()),
         }
         Ok(())
     }
 
-    fn sweep(&mut self, now: Timestamp) -> io::Result<()> {
-        let mut result = Ok(());
-        let core = &mut self.core;
-        self.flows.expire(now, &mut |flow: Flow, reason| {
-            if result.is_ok() {
-                result = core.end_flow(flow, reason, now, now);
-            }
-        });
-        self.decoder.expire_fragments(now);
-        result
-    }
-
-    /// Ends all flows (end of input), flushes the output and returns the run's stats.
-    pub fn finish(self) -> io::Result<RunStats> {
-        self.finish_with_detect().map(|(stats, _)| stats)
-    }
-
-    /// As [`finish`](Self::finish), handing back the detection engine (its rules and
-    /// state) so that the caller decides when to free it.
-    pub fn finish_with_detect(
-        mut self,
-    ) -> io::Result<(RunStats, Option<crate::detect::DetectEngine>)> {
-        let at = self.first_ts.unwrap_or(Timestamp::ZERO);
-        let last = self.last_ts;
-        let mut result = Ok(());
-        let core = &mut self.core;
-        self.flows.drain(&mut |flow: Flow, reason| {
-            if result.is_ok() {
-                result = core.end_flow(flow, reason, at, last);
-            }
-        });
-        result?;
-        self.core.output.flush()?;
-        let mut stats = self.core.stats;
+    /// The front end's part of the stats (capture, decoding, fragments).
+    pub(crate) fn finish_stats(&self) -> RunStats {
+        let mut stats = RunStats {
+            capture: self.stats.capture.clone(),
+            decoder: self.stats.decoder.clone(),
+            ..RunStats::default()
+        };
         for (linktype, n) in &self.per_linktype {
             let name = LinkType::from_pcap(*linktype)
                 .map_or_else(|| format!("linktype_{linktype}"), |l| l.name().to_string());
             *stats.decoder.linktypes.entry(name).or_insert(0) += n;
         }
-        stats.flow = self.flows.stats().clone();
         stats.defrag = self.decoder.defrag_stats().clone();
+        stats.memory.max_fragments = stats.defrag.max_fragments_held;
+        stats
+    }
+}
+
+impl Worker {
+    /// A worker with `1/share` of the flow table's and stream memory's limits (the
+    /// threaded runner splits them between its workers).
+    pub(crate) fn new(
+        settings: &Settings,
+        output: EventOutput,
+        detect: Option<DetectEngine>,
+        share: usize,
+    ) -> Worker {
+        let app = AppConfig {
+            detect: settings.app.clone(),
+            inline: settings.simulate_ips,
+            midstream: settings.flow.midstream,
+            stream: StreamConfig::default().shared_by(share),
+            keep_raw: detect.as_ref().is_some_and(|d| d.needs_raw()),
+        };
+        let shared = AppShared::new(&app);
+        let mut flow_config = settings.flow;
+        flow_config.max_flows = flow_config.max_flows.div_ceil(share.max(1));
+        Worker {
+            flows: FlowTable::new(flow_config),
+            core: Core {
+                output,
+                stats: RunStats::default(),
+                detect: detect.filter(|d| !d.is_empty()),
+                app,
+                shared,
+                defrag: settings.defrag.clone(),
+                ips: settings.simulate_ips,
+                midstream_policy: if settings.flow.midstream {
+                    ExceptionPolicy::Ignore
+                } else {
+                    settings.midstream_policy.effective(settings.simulate_ips)
+                },
+                tracer: None,
+            },
+        }
+    }
+
+    pub(crate) fn output_mut(&mut self) -> &mut EventOutput {
+        &mut self.core.output
+    }
+
+    /// Flows alive now.
+    pub(crate) fn active_flows(&self) -> usize {
+        self.flows.active()
+    }
+
+    /// Ends every flow (end of input): `at` stamps their records, `now` their pseudo
+    /// packets. Flows end oldest first.
+    pub(crate) fn drain(&mut self, at: Timestamp, now: Timestamp) -> io::Result<()> {
+        let mut result = Ok(());
+        let core = &mut self.core;
+        self.flows.drain(&mut |flow: Flow, reason| {
+            if result.is_ok() {
+                core.output.set_order(OrderKey::drain(&flow));
+                result = core.end_flow(flow, reason, at, now);
+            }
+        });
+        result
+    }
+
+    /// The worker's stats (flows, app layer, detection, output) and its detection engine.
+    pub(crate) fn finish(mut self) -> io::Result<(RunStats, Option<DetectEngine>)> {
+        self.core.output.flush()?;
+        let mut stats = self.core.stats;
+        stats.flow = self.flows.stats().clone();
         stats.output.netflow = self.core.output.netflow_written();
         stats.output.alert = self.core.output.alerts_written();
         stats.stream.max_bytes_held = self.core.shared.mem.high_water;
         stats.stream.gaps = self.core.shared.gaps;
         stats.stream.raw_dropped = self.core.shared.raw_dropped;
-        stats.memory.max_flows = stats.flow.max_active;
-        stats.memory.max_fragments = stats.defrag.max_fragments_held;
-        stats.memory.peak_rss_kib = peak_rss_kib();
-        stats.elapsed_secs = self.started.elapsed().as_secs_f64();
         if let Some(d) = &self.core.detect {
             stats.detect.inspected = d.inspected();
             stats.detect.prefilter = Some(d.prefilter_summary());
         }
         Ok((stats, self.core.detect.take()))
+    }
+}
+
+impl PacketSink for Worker {
+    fn start_file(&mut self, path: &Path) {
+        if let Some(t) = self.core.tracer.as_mut() {
+            t.set_capture(&path.display().to_string());
+        }
+    }
+
+    fn sweep(&mut self, now: Timestamp, pcap_cnt: u64) -> io::Result<()> {
+        let mut result = Ok(());
+        let Worker { flows, core } = self;
+        let mut ended = Vec::new();
+        flows.expire(now, &mut |flow: Flow, reason| ended.push((flow, reason)));
+        for (flow, reason) in ended {
+            if result.is_ok() {
+                core.output
+                    .set_order(OrderKey::sweep(pcap_cnt, flows.expiry_order(&flow)));
+                result = core.end_flow(flow, reason, now, now);
+            }
+        }
+        result
+    }
+
+    fn packet(&mut self, p: &Packet<'_>, pcap_cnt: u64) -> io::Result<()> {
+        self.core.output.set_order(OrderKey::packet(pcap_cnt));
+        self.core.track(&mut self.flows, p)
+    }
+
+    fn end_file(&mut self) -> io::Result<()> {
+        self.core.output.flush()
+    }
+
+    fn flows_created(&self) -> u64 {
+        self.flows.stats().created
     }
 }
 
@@ -847,7 +1008,7 @@ fn record_outcome(
             flow,
             verdict,
         };
-        output.alert(&record)?;
+        output.alert(&record, hit.threshold)?;
     }
     Ok(())
 }
@@ -967,11 +1128,11 @@ fn app_writer(app: &FlowApp, tx_id: Option<u64>) -> Option<AppWriter<'_>> {
 pub fn run_files(
     engine: &mut Engine,
     files: &[PathBuf],
-    mut on_packet: impl FnMut(&Engine, usize, u64),
+    mut on_packet: impl FnMut(Position, usize, u64),
 ) -> io::Result<Vec<InputProblem>> {
     let mut problems = Vec::new();
     for (i, file) in files.iter().enumerate() {
-        problems.extend(engine.process_file(file, |e, offset| on_packet(e, i, offset))?);
+        problems.extend(engine.process_file(file, |at, offset| on_packet(at, i, offset))?);
     }
     Ok(problems)
 }

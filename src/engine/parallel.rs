@@ -1,0 +1,399 @@
+//! Worker threads: the flows spread over several [`Worker`]s, the output put back in the
+//! one-thread order.
+//!
+//! The calling thread reads and decodes the captures (the [`Frontend`], as with one
+//! thread: same packets, same fragment reassembly, same timeout sweeps) and hands each
+//! packet to the worker that owns its flow, by a hash of the flow key that both
+//! directions share (an ICMP error goes where the flow it quotes is). Work is handed on
+//! in epochs of frames; every worker answers each epoch with the records it wrote,
+//! each tagged with its place in the one-thread order ([`OrderKey`]: the frame, then
+//! timeouts before processing, then ended flows in a flow-defined order). The calling
+//! thread merges the epoch's records by that key and writes them, so the output is
+//! byte-identical whatever the number of threads.
+//!
+//! What crosses flows is handled where the order is known: `threshold` and
+//! `detection_filter` counting `by_src`, `by_dst`, `by_both` or `by_rule` are decided in
+//! the merge (see [`ThresholdCheck`](crate::detect::ThresholdCheck)). The flow table's
+//! and stream memory's limits are split evenly between the workers, so a run that
+//! reaches them (stats: `flow.evicted`, stream memcap drops) can differ between thread
+//! counts; `stream.max_bytes_held` is then the sum of the workers' highs, and
+//! `flow.max_active` is sampled at epoch ends.
+
+use std::hash::BuildHasher;
+use std::io;
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use rustc_hash::FxBuildHasher;
+
+use super::{Frontend, InputProblem, PacketSink, Position, Worker};
+use crate::config::Settings;
+use crate::decode::Packet;
+use crate::detect::DetectEngine;
+use crate::flow::FlowKey;
+use crate::output::stats::{peak_rss_kib, RunStats};
+use crate::output::{EventOutput, RecordChunk};
+use crate::time::Timestamp;
+
+/// Frames per epoch: large enough that handing on and merging cost little per packet,
+/// small enough that the records held for the merge stay small.
+const EPOCH_FRAMES: usize = 4096;
+
+/// Epochs handed on and not yet merged, at most (bounds the memory the run holds).
+const EPOCHS_IN_FLIGHT: u64 = 4;
+
+/// A packet handed to a worker: the decoded packet with its payload in the batch's
+/// arena.
+struct Handed {
+    packet: Packet<'static>,
+    payload: (usize, usize),
+    pcap_cnt: u64,
+}
+
+enum Item {
+    Sweep { now: Timestamp, pcap_cnt: u64 },
+    Packet(Handed),
+}
+
+/// One worker's share of an epoch.
+#[derive(Default)]
+struct Batch {
+    epoch: u64,
+    items: Vec<Item>,
+    arena: Vec<u8>,
+    /// The end of input: end every flow, stamping records `at` and pseudo packets `now`.
+    drain: Option<(Timestamp, Timestamp)>,
+}
+
+/// A worker's answer to an epoch.
+struct Done {
+    worker: usize,
+    epoch: u64,
+    chunk: RecordChunk,
+    active_flows: usize,
+    flows_created: u64,
+}
+
+/// Hands packets to the workers' batches and merges what comes back.
+struct Dispatcher<'e> {
+    inputs: Vec<mpsc::SyncSender<Batch>>,
+    results: mpsc::Receiver<Done>,
+    batches: Vec<Batch>,
+    items: usize,
+    epoch: u64,
+    merge: Merge<'e>,
+    track_vlans: bool,
+}
+
+/// Puts the workers' records back in order and writes them.
+struct Merge<'e> {
+    output: EventOutput,
+    /// The run's own engine, for threshold decisions in output order.
+    detect: Option<&'e mut DetectEngine>,
+    /// Answers received, by epoch, by worker.
+    pending: std::collections::BTreeMap<u64, Vec<Option<Done>>>,
+    workers: usize,
+    /// Epochs merged so far.
+    merged: u64,
+    suppressed: u64,
+    max_active: u64,
+    flows_created: Vec<u64>,
+}
+
+impl Merge<'_> {
+    fn accept(&mut self, done: Done) -> io::Result<()> {
+        let slots = self
+            .pending
+            .entry(done.epoch)
+            .or_insert_with(|| (0..self.workers).map(|_| None).collect());
+        let w = done.worker;
+        slots[w] = Some(done);
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() != self.merged || entry.get().iter().any(Option::is_none) {
+                break;
+            }
+            let dones: Vec<Done> = entry.remove().into_iter().flatten().collect();
+            self.write_epoch(dones)?;
+            self.merged += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes one epoch's records, merged by their order keys.
+    fn write_epoch(&mut self, dones: Vec<Done>) -> io::Result<()> {
+        let mut active = 0u64;
+        for d in &dones {
+            active += d.active_flows as u64;
+            self.flows_created[d.worker] = d.flows_created;
+        }
+        self.max_active = self.max_active.max(active);
+        let chunks: Vec<RecordChunk> = dones.into_iter().map(|d| d.chunk).collect();
+        let mut next = vec![0usize; chunks.len()];
+        loop {
+            // The chunk whose next record comes first (the lower worker on a tie).
+            let mut best: Option<usize> = None;
+            for (w, c) in chunks.iter().enumerate() {
+                let Some(r) = c.records.get(next[w]) else {
+                    continue;
+                };
+                if best.is_none_or(|b| r.order < chunks[b].records[next[b]].order) {
+                    best = Some(w);
+                }
+            }
+            let Some(w) = best else {
+                break;
+            };
+            let (c, i) = (&chunks[w], next[w]);
+            next[w] += 1;
+            let r = c.records[i];
+            let allowed = match (&r.threshold, self.detect.as_deref_mut()) {
+                (Some(check), Some(d)) => d.threshold_allows(check),
+                _ => true,
+            };
+            if !allowed {
+                self.suppressed += 1;
+                continue;
+            }
+            let start = |f: fn(&crate::output::ChunkRecord) -> usize| {
+                i.checked_sub(1).map_or(0, |p| f(&c.records[p]))
+            };
+            self.output.write_lines(
+                &c.eve[start(|r| r.eve_end)..r.eve_end],
+                &c.flow_log[start(|r| r.flow_log_end)..r.flow_log_end],
+                &c.alert_log[start(|r| r.alert_log_end)..r.alert_log_end],
+            )?;
+        }
+        self.output.flush()
+    }
+}
+
+impl Dispatcher<'_> {
+    fn worker_of(&self, p: &Packet<'_>) -> usize {
+        let n = self.inputs.len();
+        let key =
+            FlowKey::of(p, self.track_vlans).or_else(|| FlowKey::of_quoted(p, self.track_vlans));
+        match key {
+            Some(k) => (FxBuildHasher.hash_one(k) % n as u64) as usize,
+            // Packets without a flow have no state to share: any worker will do.
+            None => 0,
+        }
+    }
+
+    /// Hands the epoch's batches on; waits for merges while too many are in flight.
+    fn send_epoch(&mut self, drain: Option<(Timestamp, Timestamp)>) -> io::Result<()> {
+        while self.epoch >= self.merge.merged + EPOCHS_IN_FLIGHT {
+            self.receive()?;
+        }
+        for (w, input) in self.inputs.iter().enumerate() {
+            let batch = Batch {
+                epoch: self.epoch,
+                items: std::mem::take(&mut self.batches[w].items),
+                arena: std::mem::take(&mut self.batches[w].arena),
+                drain,
+            };
+            input
+                .send(batch)
+                .map_err(|_| io::Error::other("a worker thread stopped"))?;
+        }
+        self.epoch += 1;
+        self.items = 0;
+        // Merge what is ready without waiting.
+        while let Ok(done) = self.results.try_recv() {
+            self.merge.accept(done)?;
+        }
+        Ok(())
+    }
+
+    fn receive(&mut self) -> io::Result<()> {
+        let done = self
+            .results
+            .recv()
+            .map_err(|_| io::Error::other("a worker thread stopped"))?;
+        self.merge.accept(done)
+    }
+
+    fn counted(&mut self) -> io::Result<()> {
+        self.items += 1;
+        if self.items >= EPOCH_FRAMES {
+            self.send_epoch(None)?;
+        }
+        Ok(())
+    }
+}
+
+impl PacketSink for Dispatcher<'_> {
+    fn start_file(&mut self, _path: &std::path::Path) {}
+
+    fn sweep(&mut self, now: Timestamp, pcap_cnt: u64) -> io::Result<()> {
+        for b in &mut self.batches {
+            b.items.push(Item::Sweep { now, pcap_cnt });
+        }
+        Ok(())
+    }
+
+    fn packet(&mut self, p: &Packet<'_>, pcap_cnt: u64) -> io::Result<()> {
+        let w = self.worker_of(p);
+        let b = &mut self.batches[w];
+        let start = b.arena.len();
+        b.arena.extend_from_slice(p.payload);
+        b.items.push(Item::Packet(Handed {
+            packet: Packet { payload: &[], ..*p },
+            payload: (start, b.arena.len()),
+            pcap_cnt,
+        }));
+        self.counted()
+    }
+
+    fn end_file(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn flows_created(&self) -> u64 {
+        self.merge.flows_created.iter().sum()
+    }
+}
+
+/// A worker thread: processes its batches, answers each with its records.
+fn work(
+    index: usize,
+    mut worker: Worker,
+    batches: mpsc::Receiver<Batch>,
+    results: mpsc::Sender<Done>,
+) -> io::Result<RunStats> {
+    for batch in batches {
+        for item in &batch.items {
+            match item {
+                Item::Sweep { now, pcap_cnt } => worker.sweep(*now, *pcap_cnt)?,
+                Item::Packet(h) => {
+                    let p = Packet {
+                        payload: batch.arena.get(h.payload.0..h.payload.1).unwrap_or(&[]),
+                        ..h.packet
+                    };
+                    worker.packet(&p, h.pcap_cnt)?;
+                }
+            }
+        }
+        let last = batch.drain.is_some();
+        if let Some((at, now)) = batch.drain {
+            worker.drain(at, now)?;
+        }
+        let done = Done {
+            worker: index,
+            epoch: batch.epoch,
+            chunk: worker.output_mut().take_chunk(),
+            active_flows: worker.active_flows(),
+            flows_created: worker.flows_created(),
+        };
+        if results.send(done).is_err() || last {
+            break;
+        }
+    }
+    worker.finish().map(|(stats, _)| stats)
+}
+
+/// The result of a threaded run.
+pub struct ParallelResult {
+    pub stats: RunStats,
+    pub problems: Vec<InputProblem>,
+    /// The detection engine given to the run.
+    pub detect: Option<DetectEngine>,
+}
+
+/// Runs `files` as one stream (as [`run_files`](super::run_files)) with `threads` worker
+/// threads, writing to `output` what one thread would write.
+pub fn run_files_parallel(
+    settings: &Settings,
+    mut output: EventOutput,
+    mut detect: Option<DetectEngine>,
+    files: &[PathBuf],
+    threads: usize,
+    mut on_packet: impl FnMut(Position, usize, u64),
+) -> io::Result<ParallelResult> {
+    let threads = threads.max(1);
+    let detect_live = detect.take().filter(|d| !d.is_empty());
+    let mut front = Frontend::new(settings);
+    let (result_tx, result_rx) = mpsc::channel::<Done>();
+    let mut problems = Vec::new();
+    let mut detect_main = detect_live;
+    let worker_stats = std::thread::scope(|scope| -> io::Result<Vec<RunStats>> {
+        let mut inputs = Vec::new();
+        let mut handles = Vec::new();
+        for index in 0..threads {
+            let (tx, rx) = mpsc::sync_channel::<Batch>(EPOCHS_IN_FLIGHT as usize + 1);
+            inputs.push(tx);
+            let worker = Worker::new(
+                settings,
+                EventOutput::in_memory_like(&output),
+                detect_main.as_ref().map(DetectEngine::for_worker),
+                threads,
+            );
+            let results = result_tx.clone();
+            handles.push(scope.spawn(move || work(index, worker, rx, results)));
+        }
+        drop(result_tx);
+        let mut dispatcher = Dispatcher {
+            inputs,
+            results: result_rx,
+            batches: (0..threads).map(|_| Batch::default()).collect(),
+            items: 0,
+            epoch: 0,
+            merge: Merge {
+                output: std::mem::replace(&mut output, EventOutput::discard()),
+                detect: detect_main.as_mut(),
+                pending: Default::default(),
+                workers: threads,
+                merged: 0,
+                suppressed: 0,
+                max_active: 0,
+                flows_created: vec![0; threads],
+            },
+            track_vlans: settings.flow.track_vlans,
+        };
+        let mut read =
+            || -> io::Result<()> {
+                for (i, file) in files.iter().enumerate() {
+                    problems.extend(front.process_file(file, &mut dispatcher, |at, offset| {
+                        on_packet(at, i, offset)
+                    })?);
+                }
+                dispatcher.send_epoch(Some(front.end_times()))?;
+                while dispatcher.merge.merged < dispatcher.epoch {
+                    dispatcher.receive()?;
+                }
+                Ok(())
+            };
+        let read_result = read();
+        // Workers stop when their input closes (after an error) or after the drain.
+        drop(dispatcher.inputs);
+        let mut stats = Vec::new();
+        for h in handles {
+            match h.join() {
+                Ok(r) => stats.push(r?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        read_result?;
+        let m = &dispatcher.merge;
+        let mut run = RunStats::default();
+        for s in &stats {
+            run.add_worker(s);
+        }
+        run.detect.alerts -= m.suppressed;
+        run.output.alert -= m.suppressed;
+        run.flow.max_active = m.max_active;
+        Ok(vec![run])
+    })?;
+    let mut stats = front.finish_stats();
+    if let Some(w) = worker_stats.first() {
+        stats.add_worker(w);
+        stats.flow.max_active = w.flow.max_active;
+    }
+    stats.memory.max_flows = stats.flow.max_active;
+    stats.memory.peak_rss_kib = peak_rss_kib();
+    stats.elapsed_secs = front.started().elapsed().as_secs_f64();
+    Ok(ParallelResult {
+        stats,
+        problems,
+        detect: detect_main,
+    })
+}
