@@ -4,20 +4,24 @@
 # Environment: RUNS (default 3, measured alternately, median reported), MB (capture size,
 # default 1000), SURICATA (default ../shared/tools/suricata-offline; it needs root and
 # Suricata installed by ../shared/tools/install-suricata.sh), SURICATA_ARGS (extra
-# arguments, e.g. "-c /path/suricata.yaml").
+# arguments, e.g. "-c /path/suricata.yaml"), THREADS (default 1: both tools on one
+# thread, Suricata's `--runmode single`; N > 1: rulesim `--threads N`, Suricata's
+# default pcap runmode `autofp`, whose detection threads follow the cores).
 #
 # The capture is realistic benign traffic made by the project's own generator
 # (`make-bench-pcap --mix`: TLS sessions with SNI and full handshakes, HTTP/1.1 pages
 # and downloads, DNS; one flow in a hundred names a host of the domain list). Four
 # rulesets: none, a 20-rule policy (benches/data/policy-20.rules), the 10,000-domain
 # list as an AWS DENYLIST rule group (20,000 rules), and Emerging Threats Open. For each,
-# both tools run single-threaded; the script checks the alerts agree per flow (5-tuple
+# the script checks the alerts agree per flow (5-tuple
 # and signature ids) and prints wall time, ratio, rule-load time (a run on a one-packet
 # capture), MB/s, packets/s and peak RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work="${1:-target/bench-compare}"
 runs="${RUNS:-3}"
+threads="${THREADS:-1}"
+if [ "$threads" = 1 ]; then runmode=single; else runmode=autofp; fi
 mb="${MB:-1000}"
 suricata="${SURICATA:-../shared/tools/suricata-offline}"
 # Suricata's stream memcaps are raised: at their defaults it drops stream data once 500
@@ -77,13 +81,13 @@ run_rulesim() { # out pcap args...
   local out=$1 pcap=$2; shift 2
   rm -rf "$out"; mkdir -p "$out"
   # shellcheck disable=SC2068
-  measure "$bin/rulesim" -q -r "$pcap" $@ -l "$out"
+  measure "$bin/rulesim" -q --threads "$threads" -r "$pcap" $@ -l "$out"
 }
 
 run_suricata() { # out pcap rules
   local out=$1 pcap=$2 rules=$3
   rm -rf "$out"; mkdir -p "$out"
-  measure "$suricata" "${suricata_args[@]}" -k none --runmode single -r "$pcap" -S "$rules" -l "$out"
+  measure "$suricata" "${suricata_args[@]}" -k none --runmode "$runmode" -r "$pcap" -S "$rules" -l "$out"
 }
 
 results="$work/results.txt"
@@ -132,7 +136,7 @@ for l in lines:
         load[f[0]] = (float(f[3]), float(f[6]))
     elif len(f) >= 6 and f[1] == "agree":
         agree[f[0]] = (int(f[3]), int(f[5]))
-print(f"capture: {size/1e6:.0f} MB, {pkts} packets; median of {len(next(iter(runs.values()))[0])} runs each, alternating")
+print(f"threads: {os.environ.get('THREADS', '1')}; capture: {size/1e6:.0f} MB, {pkts} packets; median of {len(next(iter(runs.values()))[0])} runs each, alternating")
 print(f"{'rules':10} {'rulesim s':>9} {'suricata s':>10} {'speedup':>7} {'load r/s':>11} {'rulesim MB/s':>12} {'pkts/s':>9} {'RSS r/s MiB':>12} {'flows alerted':>13} {'differ':>6}")
 for name, (rw, rr, sw, sr) in runs.items():
     r, s = statistics.median(rw), statistics.median(sw)

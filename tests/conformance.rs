@@ -628,7 +628,11 @@ fn thread_count_does_not_change_the_output() {
             let out = work.path().join(threads);
             std::fs::create_dir_all(&out).expect("create output dir");
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulesim"));
-            cmd.arg("-l").arg(&out).arg("-q").arg("--threads").arg(threads);
+            cmd.arg("-l")
+                .arg(&out)
+                .arg("-q")
+                .arg("--threads")
+                .arg(threads);
             case_args(dir, &case, &mut cmd);
             let output = cmd.output().expect("run rulesim");
             assert!(output.status.success(), "{}: {output:?}", dir.display());

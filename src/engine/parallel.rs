@@ -78,6 +78,9 @@ struct Done {
 struct Dispatcher<'e> {
     inputs: Vec<mpsc::SyncSender<Batch>>,
     results: mpsc::Receiver<Done>,
+    /// Batches the workers are done with, to be filled again (their buffers keep their
+    /// capacity: no allocation or regrowth per epoch).
+    recycled: mpsc::Receiver<Batch>,
     batches: Vec<Batch>,
     items: usize,
     epoch: u64,
@@ -185,12 +188,10 @@ impl Dispatcher<'_> {
             self.receive()?;
         }
         for (w, input) in self.inputs.iter().enumerate() {
-            let batch = Batch {
-                epoch: self.epoch,
-                items: std::mem::take(&mut self.batches[w].items),
-                arena: std::mem::take(&mut self.batches[w].arena),
-                drain,
-            };
+            let empty = self.recycled.try_recv().unwrap_or_default();
+            let mut batch = std::mem::replace(&mut self.batches[w], empty);
+            batch.epoch = self.epoch;
+            batch.drain = drain;
             input
                 .send(batch)
                 .map_err(|_| io::Error::other("a worker thread stopped"))?;
@@ -259,8 +260,9 @@ fn work(
     mut worker: Worker,
     batches: mpsc::Receiver<Batch>,
     results: mpsc::Sender<Done>,
+    recycle: mpsc::Sender<Batch>,
 ) -> io::Result<RunStats> {
-    for batch in batches {
+    for mut batch in batches {
         for item in &batch.items {
             match item {
                 Item::Sweep { now, pcap_cnt } => worker.sweep(*now, *pcap_cnt)?,
@@ -287,6 +289,10 @@ fn work(
         if results.send(done).is_err() || last {
             break;
         }
+        batch.items.clear();
+        batch.arena.clear();
+        // The reader may have stopped already; the batch is then simply dropped.
+        let _ = recycle.send(batch);
     }
     worker.finish().map(|(stats, _)| stats)
 }
@@ -313,6 +319,7 @@ pub fn run_files_parallel(
     let detect_live = detect.take().filter(|d| !d.is_empty());
     let mut front = Frontend::new(settings);
     let (result_tx, result_rx) = mpsc::channel::<Done>();
+    let (recycle_tx, recycle_rx) = mpsc::channel::<Batch>();
     let mut problems = Vec::new();
     let mut detect_main = detect_live;
     let worker_stats = std::thread::scope(|scope| -> io::Result<Vec<RunStats>> {
@@ -328,12 +335,15 @@ pub fn run_files_parallel(
                 threads,
             );
             let results = result_tx.clone();
-            handles.push(scope.spawn(move || work(index, worker, rx, results)));
+            let recycle = recycle_tx.clone();
+            handles.push(scope.spawn(move || work(index, worker, rx, results, recycle)));
         }
         drop(result_tx);
+        drop(recycle_tx);
         let mut dispatcher = Dispatcher {
             inputs,
             results: result_rx,
+            recycled: recycle_rx,
             batches: (0..threads).map(|_| Batch::default()).collect(),
             items: 0,
             epoch: 0,
