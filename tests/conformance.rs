@@ -644,3 +644,146 @@ fn thread_count_does_not_change_the_output() {
     }
     assert!(differ.is_empty(), "output depends on --threads: {differ:?}");
 }
+
+/// Cases whose app-layer records differ, and why (each a next step, none hidden: the
+/// test fails if one of them starts to agree, so the list stays true).
+const APP_LAYER_GAPS: &[(&str, &str)] = &[
+    (
+        "sv-bug-2769",
+        "HTTP CONNECT then TLS in the same flow: the protocol change is not modelled, so the tls record is missing",
+    ),
+    (
+        "sv-bug-7552-01",
+        "a response without a request: libhtp logs a placeholder URI (`/libhtp::request_uri_not_seen`, port 0), rulesim an empty request",
+    ),
+    (
+        "sv-detect-engine-proto",
+        "the request rulesim pairs with the 200 response differs (libhtp's pairing on this mid-stream pick-up)",
+    ),
+];
+
+/// The fields of an app-layer record the corpus keeps (`app_layer` in expected.json).
+const APP_LAYER_FIELDS: &[(&str, &[&str])] = &[
+    ("tls", &["sni", "version"]),
+    (
+        "http",
+        &[
+            "hostname",
+            "http_port",
+            "url",
+            "http_method",
+            "http_user_agent",
+            "status",
+            "protocol",
+        ],
+    ),
+    ("dns", &["type", "rrname", "rrtype", "rcode"]),
+];
+
+/// One app-layer record reduced to what is compared: type, flow key and the kept fields.
+fn app_layer_entry(event_type: &str, flow_key: String, fields: &Value) -> String {
+    let kept = APP_LAYER_FIELDS
+        .iter()
+        .find(|(t, _)| *t == event_type)
+        .map_or(&[][..], |(_, f)| *f);
+    let values: Vec<String> = kept
+        .iter()
+        .filter_map(|k| fields.get(*k).map(|v| format!("{k}={v}")))
+        .collect();
+    format!("{event_type} {flow_key} {}", values.join(" "))
+}
+
+/// The app-layer fidelity check: on every case, the `tls`, `http` and `dns` records
+/// rulesim writes (`--eve-types`) carry the SNIs, versions, HTTP hostnames, ports, URLs,
+/// methods, user agents, statuses and DNS names, types and response codes Suricata 7.0.10
+/// logged, flow by flow; and at the same packet for all but the few counted here.
+#[test]
+fn app_layer_records_match_suricata() {
+    let Some(cases) = corpus_cases("case.json") else {
+        return;
+    };
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut differ = Vec::new();
+    let (mut records, mut same_packet) = (0usize, 0usize);
+    for dir in &cases {
+        let case = read_json(&dir.join("case.json"));
+        let expected = read_json(&dir.join("expected.json"));
+        let out = work.path().join(dir.file_name().expect("case name"));
+        std::fs::create_dir_all(&out).expect("create output dir");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulesim"));
+        cmd.arg("-l")
+            .arg(&out)
+            .arg("-q")
+            .arg("--eve-types")
+            .arg("tls,http,dns");
+        case_args(dir, &case, &mut cmd);
+        let output = cmd.output().expect("run rulesim");
+        assert!(output.status.success(), "{}: {output:?}", dir.display());
+        let mut want: Vec<(String, Option<u64>)> = expected["app_layer"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                let t = str_of(r, "event_type");
+                let entry = app_layer_entry(t, str_of(r, "flow_key").to_string(), r);
+                (entry, r.get("pcap_cnt").and_then(Value::as_u64))
+            })
+            .collect();
+        let eve = std::fs::read_to_string(out.join("eve.json")).expect("eve.json");
+        let mut have: Vec<(String, Option<u64>)> = eve
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("json line"))
+            .map(|r| {
+                let t = str_of(&r, "event_type").to_string();
+                let key = flow_key(
+                    str_of(&r, "proto"),
+                    str_of(&r, "src_ip"),
+                    r.get("src_port").and_then(Value::as_u64),
+                    str_of(&r, "dest_ip"),
+                    r.get("dest_port").and_then(Value::as_u64),
+                    r.get("vlan"),
+                );
+                let entry = app_layer_entry(&t, key, &r[t.as_str()]);
+                (entry, r.get("pcap_cnt").and_then(Value::as_u64))
+            })
+            .collect();
+        want.sort();
+        have.sort();
+        records += want.len();
+        same_packet += want.iter().filter(|w| have.contains(w)).count();
+        let entries =
+            |v: &[(String, Option<u64>)]| v.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>();
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let known_gap = APP_LAYER_GAPS.iter().any(|(n, _)| *n == name);
+        if known_gap {
+            assert!(
+                entries(&want) != entries(&have),
+                "{name} now agrees: take it off APP_LAYER_GAPS"
+            );
+        } else if entries(&want) != entries(&have) {
+            let (w, h) = (entries(&want), entries(&have));
+            let missing: Vec<&String> = w.iter().filter(|e| !h.contains(e)).collect();
+            let extra: Vec<&String> = h.iter().filter(|e| !w.contains(e)).collect();
+            differ.push(format!(
+                "{}: missing {missing:?}, extra {extra:?}",
+                dir.file_name().unwrap_or_default().to_string_lossy()
+            ));
+        }
+    }
+    println!("app-layer records: {records} compared, {same_packet} at the same packet");
+    // Timing is advisory in the corpus's comparison rule; held as a floor so that it only
+    // improves (the rest are written at the flow's end or a packet later or earlier).
+    assert!(
+        same_packet >= 145,
+        "{same_packet} app-layer records at Suricata's packet, fewer than the 145 before"
+    );
+    assert!(
+        differ.is_empty(),
+        "app-layer records differ from Suricata's:\n{}",
+        differ.join("\n")
+    );
+}

@@ -42,6 +42,8 @@ pub struct Request {
     pub target: Vec<u8>,
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub minor_version: u8,
+    /// The request line had no protocol (`GET /x`): read as HTTP/1.0, logged without one.
+    pub no_protocol: bool,
     pub headers: Vec<Header>,
     /// De-chunked body, at most [`BODY_LIMIT`] bytes.
     pub body: Vec<u8>,
@@ -418,6 +420,7 @@ impl HttpSession {
             // still reads the headers; parse it as if `HTTP/1.0` had been written.
             let patched;
             let mut head = head;
+            let mut no_protocol = false;
             let line_end = memchr::memchr(b'\n', head).unwrap_or(head.len());
             let line = head[..line_end].trim_ascii_end();
             if line.split(|&b| b == b' ').filter(|w| !w.is_empty()).count() == 2 {
@@ -426,6 +429,7 @@ impl HttpSession {
                 p.extend_from_slice(&head[line.len()..]);
                 patched = p;
                 head = &patched;
+                no_protocol = true;
             }
             match lenient.parse_request(&mut req, head) {
                 Ok(httparse::Status::Complete(_)) => {}
@@ -436,6 +440,7 @@ impl HttpSession {
                 method: req.method.unwrap_or_default().as_bytes().to_vec(),
                 target: req.path.unwrap_or_default().as_bytes().to_vec(),
                 minor_version: req.version.unwrap_or(1),
+                no_protocol,
                 headers: owned(req.headers),
                 ..Request::default()
             };

@@ -239,6 +239,40 @@ impl Request {
         Some(h)
     }
 
+    /// The port written with the host (the absolute URI's, else the Host header's), as
+    /// libhtp's `request_port_number`: EVE's `http_port`.
+    pub fn port(&self) -> Option<u16> {
+        let connect = self.method.eq_ignore_ascii_case(b"CONNECT");
+        let hostport = match split_absolute(self.target.trim_ascii_end()) {
+            // A CONNECT target is `host:port`.
+            _ if connect => self.target.clone(),
+            (Some(authority), _) => authority
+                .rsplit(|&b| b == b'@')
+                .next()
+                .unwrap_or(authority)
+                .to_vec(),
+            (None, _) => joined(&self.headers, "host")?,
+        };
+        let hostport = hostport.trim_ascii();
+        // After an IPv6 literal's `]`, or after the only `:`.
+        let after = match hostport.iter().rposition(|&b| b == b']') {
+            Some(end) => hostport.get(end + 1..)?.strip_prefix(b":")?,
+            None => {
+                let colon = hostport.iter().position(|&b| b == b':')?;
+                &hostport[colon + 1..]
+            }
+        };
+        let digits = after.trim_ascii();
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(digits)
+            .ok()?
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p > 0)
+    }
+
     /// `http.host.raw`: the URI's normalised host when it has one, else the Host value.
     pub fn host_raw(&self) -> Option<Vec<u8>> {
         if split_absolute(self.target.trim_ascii_end()).0.is_some() {
@@ -314,6 +348,48 @@ mod tests {
         ("/x#fr%41g", "/x#frAg"),
         ("/trailing   ", "/trailing"),
     ];
+
+    /// EVE's `http_port`: the port written with the host, as libhtp's
+    /// `request_port_number` (method, target, Host header, port).
+    #[test]
+    fn http_port_is_the_port_written_with_the_host() {
+        let cases: &[(&str, &str, Option<&str>, Option<u16>)] = &[
+            ("GET", "/", Some("files.example:80"), Some(80)),
+            ("GET", "/", Some("files.example"), None),
+            ("GET", "/", None, None),
+            ("GET", "/", Some("[2001:db8::1]:8443"), Some(8443)),
+            ("GET", "/", Some("[2001:db8::1]"), None),
+            ("GET", "/", Some("host:"), None),
+            ("GET", "/", Some("host:http"), None),
+            (
+                "GET",
+                "http://uri.example:8080/p",
+                Some("other:81"),
+                Some(8080),
+            ),
+            (
+                "CONNECT",
+                "tunnel.example:443",
+                Some("tunnel.example"),
+                Some(443),
+            ),
+        ];
+        for &(method, target, host, want) in cases {
+            let req = Request {
+                method: method.as_bytes().to_vec(),
+                target: target.as_bytes().to_vec(),
+                headers: host
+                    .map(|h| Header {
+                        name: b"Host".to_vec(),
+                        value: h.as_bytes().to_vec(),
+                    })
+                    .into_iter()
+                    .collect(),
+                ..Request::default()
+            };
+            assert_eq!(req.port(), want, "{method} {target} Host {host:?}");
+        }
+    }
 
     #[test]
     fn uri_normalisation() {

@@ -3,6 +3,7 @@
 
 pub mod detect;
 pub mod dns;
+pub mod eve;
 pub mod http;
 pub mod http_normalize;
 pub mod session;

@@ -77,6 +77,11 @@ pub struct DnsTx {
     pub id: u64,
     pub query: Option<dns::Message>,
     pub response: Option<dns::Message>,
+    /// Query and response: the message's number in the flow, which is its transaction
+    /// id in Suricata 7.0.10 (each DNS message is a transaction there).
+    pub msg: [Option<u64>; 2],
+    /// Query and response: its `dns` record was written.
+    pub logged: [bool; 2],
 }
 
 /// DNS messages of a flow as transactions.
@@ -85,10 +90,14 @@ pub struct DnsState {
     tcp: [dns::TcpReader; 2],
     pub txs: std::collections::VecDeque<DnsTx>,
     next_id: u64,
+    /// DNS messages parsed so far.
+    messages: u64,
 }
 
 impl DnsState {
     fn add(&mut self, msg: dns::Message) {
+        let number = self.messages;
+        self.messages += 1;
         if msg.is_response() {
             if let Some(tx) = self
                 .txs
@@ -96,20 +105,33 @@ impl DnsState {
                 .find(|t| t.response.is_none() && t.query.as_ref().is_some_and(|q| q.id == msg.id))
             {
                 tx.response = Some(msg);
+                tx.msg[1] = Some(number);
                 return;
             }
             self.push(DnsTx {
                 id: 0,
                 query: None,
                 response: Some(msg),
+                msg: [None, Some(number)],
+                logged: [false; 2],
             });
         } else {
             self.push(DnsTx {
                 id: 0,
                 query: Some(msg),
                 response: None,
+                msg: [Some(number), None],
+                logged: [false; 2],
             });
         }
+    }
+
+    /// The first transaction with a message whose record is not written yet.
+    fn first_unlogged(&self) -> u64 {
+        self.txs
+            .iter()
+            .find(|t| (t.query.is_some() && !t.logged[0]) || (t.response.is_some() && !t.logged[1]))
+            .map_or(u64::MAX, |t| t.id)
     }
 
     /// Drops answered transactions with an id below `below`, the newest kept.
@@ -183,6 +205,8 @@ struct RawWindows {
 pub struct FlowApp {
     pub proto: AppProto,
     pub parser: Parser,
+    /// What the app-layer records (`tls`, `http`, `dns`) have written of the flow.
+    pub logged: AppLogged,
     detection: Option<Box<Detection>>,
     streams: Option<Box<[Option<TcpDirection>; 2]>>,
     /// UDP: the direction's first packet with data was probed.
@@ -199,6 +223,15 @@ pub struct FlowApp {
     port_hints: (bool, bool),
     /// A direction whose bytes nothing needs any more: its stream was released.
     released: [bool; 2],
+}
+
+/// How far a flow's app-layer records are written.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AppLogged {
+    /// The `tls` record (one per flow).
+    pub tls: bool,
+    /// The next HTTP transaction whose `http` record is due.
+    pub http_next: u64,
 }
 
 fn idx(to_server: bool) -> usize {
@@ -228,6 +261,16 @@ impl FlowApp {
             Parser::Http(h) => h.release_done(below),
             Parser::Dns(d) => d.release_done(below),
             Parser::Tls(_) | Parser::None => {}
+        }
+    }
+
+    /// The first transaction whose app-layer record is still to be written (when such
+    /// records are written, transactions below it only may be freed).
+    pub fn first_unlogged(&self) -> u64 {
+        match &self.parser {
+            Parser::Http(_) => self.logged.http_next,
+            Parser::Dns(d) => d.first_unlogged(),
+            Parser::Tls(_) | Parser::None => u64::MAX,
         }
     }
 

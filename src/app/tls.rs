@@ -55,6 +55,9 @@ pub struct ClientHello {
     pub ja3: String,
     /// The early_data extension (TLS 1.3 0-RTT) is present.
     pub early_data: bool,
+    pub session_id: Vec<u8>,
+    /// The session_ticket extension is present (a resumption attempt).
+    pub session_ticket: bool,
 }
 
 impl ClientHello {
@@ -71,6 +74,7 @@ pub struct ServerHello {
     pub cipher: u16,
     /// JA3S string: version, cipher, extensions.
     pub ja3s: String,
+    pub session_id: Vec<u8>,
 }
 
 impl ServerHello {
@@ -184,6 +188,34 @@ impl TlsSession {
     }
 
     /// The version EVE shows: the ServerHello's, `UNDETERMINED` before it.
+    /// Suricata's `SSL_AL_FLAG_LOG_WITHOUT_CERT`: the server chose TLS 1.3 (or a draft),
+    /// whose certificate is encrypted.
+    pub fn tls13(&self) -> bool {
+        self.server_hello.as_ref().is_some_and(|s| {
+            s.legacy_version == 0x0304
+                || s.legacy_version >> 8 == 0x7f
+                || (s.version > 0x0303
+                    && self
+                        .client_hello
+                        .as_ref()
+                        .is_some_and(|c| !c.supported_versions.is_empty()))
+        })
+    }
+
+    /// Suricata's `SSL_AL_FLAG_SESSION_RESUMED`: the client offered a session ticket, or
+    /// the server echoed the client's session id.
+    pub fn session_resumed(&self) -> bool {
+        let Some(c) = &self.client_hello else {
+            return false;
+        };
+        c.session_ticket
+            || (!c.session_id.is_empty()
+                && self
+                    .server_hello
+                    .as_ref()
+                    .is_some_and(|s| s.session_id == c.session_id))
+    }
+
     pub fn version_name(&self) -> &'static str {
         match self.server_hello.as_ref().map(|s| s.version) {
             Some(0x0300) => "SSLv3",
@@ -528,6 +560,7 @@ fn extensions(mut block: &[u8]) -> Vec<(u16, &[u8])> {
 fn client_hello(ch: &tls_parser::TlsClientHelloContents<'_>) -> ClientHello {
     let mut hello = ClientHello {
         version: ch.version.0,
+        session_id: ch.session_id.unwrap_or_default().to_vec(),
         ..ClientHello::default()
     };
     let mut ids = Vec::new();
@@ -537,6 +570,7 @@ fn client_hello(ch: &tls_parser::TlsClientHelloContents<'_>) -> ClientHello {
         ids.push(ty);
         // early_data (RFC 8446 section 4.2.10).
         hello.early_data |= ty == 42;
+        hello.session_ticket |= ty == 35;
         let Ok((_, ext)) = parse_tls_client_hello_extension(raw) else {
             continue;
         };
@@ -569,6 +603,7 @@ fn server_hello(sh: &tls_parser::TlsServerHelloContents<'_>) -> ServerHello {
         legacy_version: sh.version.0,
         version: sh.version.0,
         cipher: sh.cipher.0,
+        session_id: sh.session_id.unwrap_or_default().to_vec(),
         ..ServerHello::default()
     };
     let mut ids = Vec::new();

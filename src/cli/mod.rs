@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::engine::parallel::run_files_parallel;
 use crate::engine::{run_files, Engine, Position};
 use crate::output::aws::AwsLogIdentity;
-use crate::output::EventOutput;
+use crate::output::{EveTypes, EventOutput};
 use crate::rules::{RuleContext, RuleSet, VarTable};
 
 mod jobs;
@@ -98,6 +98,15 @@ pub struct Args {
     /// shadowed (runs on one worker thread).
     #[arg(long = "explain")]
     pub explain: bool,
+
+    /// Record types written to eve.json, comma-separated: alert, netflow, tls, http, dns
+    /// (as Suricata's eve-log types; the app-layer records follow its loggers' timing).
+    #[arg(
+        long = "eve-types",
+        value_name = "LIST",
+        default_value = "alert,netflow"
+    )]
+    pub eve_types: String,
 
     /// Worker threads the flows are spread over (default: one per core). The output is
     /// the same whatever the number.
@@ -420,7 +429,8 @@ fn run(args: &Args) -> Result<i32, String> {
             .clone()
             .unwrap_or_else(|| AwsLogIdentity::DEFAULT_AZ.to_string()),
     });
-    let output = EventOutput::create(&args.log_dir, aws).map_err(|e| e.to_string())?;
+    let mut output = EventOutput::create(&args.log_dir, aws).map_err(|e| e.to_string())?;
+    output.set_types(EveTypes::parse(&args.eve_types).map_err(|e| format!("--eve-types: {e}"))?);
 
     let rules_summary = ruleset.summary();
     let detect = crate::jobs::build_detect(&mut ruleset, &settings, args.explain);

@@ -83,6 +83,10 @@ struct Core {
     midstream_policy: ExceptionPolicy,
     /// Per-flow decision records, when asked for.
     tracer: Option<Tracer>,
+    /// The flow slot the packet being tracked belongs to (for its app-layer records),
+    /// and whether that flow was dropped before the packet.
+    touched: Option<u32>,
+    touched_dropped: bool,
 }
 
 /// A problem met while reading the inputs; the run goes on past it.
@@ -417,6 +421,8 @@ impl Worker {
                     settings.midstream_policy.effective(settings.simulate_ips)
                 },
                 tracer: None,
+                touched: None,
+                touched_dropped: false,
             },
         }
     }
@@ -524,8 +530,27 @@ fn count_packet(stats: &mut RunStats, p: &Packet<'_>) {
 const RAW_CHUNK: usize = 2560;
 
 impl Core {
-    /// One decoded packet: flow, app layer, detection, alerts.
+    /// One decoded packet: flow, app layer, detection, alerts, app-layer records.
     fn track(&mut self, flows: &mut FlowTable, p: &Packet<'_>) -> io::Result<()> {
+        self.touched = None;
+        self.track_packet(flows, p)?;
+        let wanted = self.output.types().app_records();
+        if let Some(flow) = self
+            .touched
+            .take()
+            .filter(|_| wanted)
+            .and_then(|s| flows.flow_mut(s))
+        {
+            // A flow dropped inline before this packet is not logged further (its app
+            // layer stopped); the packet that dropped it still is.
+            if !(self.ips && self.touched_dropped) {
+                log_app(&mut self.output, flow, p.ts, p.pcap_cnt, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn track_packet(&mut self, flows: &mut FlowTable, p: &Packet<'_>) -> io::Result<()> {
         count_packet(&mut self.stats, p);
         let mut result = Ok(());
         let now = p.ts;
@@ -542,6 +567,8 @@ impl Core {
         let Some(flow) = flows.flow_mut(l.slot) else {
             return Ok(());
         };
+        self.touched = Some(l.slot);
+        self.touched_dropped = flow.detect.action == Some(FlowAction::Drop);
         let to_server = l.direction == Direction::ToServer;
         if flow.tcp.is_some_and(|t| !t.has_session()) && flow.detect.action.is_none() {
             // A TCP flow without a handshake: the midstream exception policy.
@@ -615,6 +642,12 @@ impl Core {
                 shadow_below.unwrap_or(u64::MAX)
             }
             _ => u64::MAX,
+        };
+        // Transactions whose records are still due stay until they are written.
+        let done_below = if self.output.types().app_records() {
+            done_below.min(flow.app.first_unlogged())
+        } else {
+            done_below
         };
         flow.app.release_done(done_below);
         let to_server = if update.reverse {
@@ -817,6 +850,9 @@ impl Core {
                 )?;
             }
         }
+        if self.output.types().app_records() && !(dropped && self.ips) {
+            log_app(&mut self.output, &mut flow, now, None, true)?;
+        }
         flow.app.release(&mut self.shared);
         if flow.detect.action == Some(FlowAction::Drop) {
             self.stats.detect.flows_dropped += 1;
@@ -831,6 +867,99 @@ impl Core {
         self.output
             .flow_ended(&flow, reason, written_at, (app, app))
     }
+}
+
+/// Writes the flow's app-layer records that are due, as Suricata's transaction loggers
+/// do: the `tls` record once the handshake is done (decided once: a session without a
+/// decoded certificate or TLS 1.3 gets none), each HTTP transaction once its response is
+/// complete, each DNS message as it is parsed (a record per question of a query); at the
+/// flow's end (`at_end`) every transaction left, complete or not.
+fn log_app(
+    output: &mut EventOutput,
+    flow: &mut Flow,
+    ts: Timestamp,
+    pcap_cnt: Option<u64>,
+    at_end: bool,
+) -> io::Result<()> {
+    use crate::app::eve;
+    use crate::output::app_event::AppEventRecord;
+    match &flow.app.parser {
+        Parser::Tls(t) => {
+            if flow.app.logged.tls || !(t.handshake_done || at_end) {
+                return Ok(());
+            }
+            if eve::tls_loggable(t) {
+                output.app_event(&AppEventRecord {
+                    ts,
+                    pcap_cnt,
+                    flow,
+                    event_type: "tls",
+                    tx_id: None,
+                    object: &|o| eve::tls_object(o, t),
+                })?;
+            }
+            flow.app.logged.tls = true;
+        }
+        Parser::Http(h) => {
+            let mut next = flow.app.logged.http_next.max(h.first_id);
+            while let Some(tx) = h.transaction(next) {
+                let complete =
+                    tx.request.complete && tx.response.as_ref().is_some_and(|r| r.complete);
+                if !(complete || at_end) {
+                    break;
+                }
+                output.app_event(&AppEventRecord {
+                    ts,
+                    pcap_cnt,
+                    flow,
+                    event_type: "http",
+                    tx_id: Some(next),
+                    object: &|o| eve::http_object(o, tx),
+                })?;
+                next += 1;
+            }
+            flow.app.logged.http_next = next;
+        }
+        Parser::Dns(d) => {
+            let mut written = Vec::new();
+            for (i, tx) in d.txs.iter().enumerate() {
+                if let (Some(q), false) = (&tx.query, tx.logged[0]) {
+                    let number = tx.msg[0].unwrap_or(tx.id);
+                    for question in 0..q.questions.len() {
+                        output.app_event(&AppEventRecord {
+                            ts,
+                            pcap_cnt,
+                            flow,
+                            event_type: "dns",
+                            tx_id: None,
+                            object: &|o| eve::dns_query_object(o, q, question, number),
+                        })?;
+                    }
+                    written.push((i, 0));
+                }
+                if let (Some(r), false) = (&tx.response, tx.logged[1]) {
+                    output.app_event(&AppEventRecord {
+                        ts,
+                        pcap_cnt,
+                        flow,
+                        event_type: "dns",
+                        tx_id: None,
+                        object: &|o| eve::dns_answer_object(o, r),
+                    })?;
+                    written.push((i, 1));
+                }
+            }
+            if let Parser::Dns(d) = &mut flow.app.parser {
+                for (i, side) in written {
+                    if let Some(tx) = d.txs.get_mut(i) {
+                        tx.logged[side] = true;
+                    }
+                }
+            }
+        }
+        Parser::None => {}
+    }
+    Ok(())
 }
 
 /// Tracing: a packet of a flow already passed or dropped goes through detection in the
@@ -1021,46 +1150,7 @@ fn app_writer(app: &FlowApp, tx_id: Option<u64>) -> Option<AppWriter<'_>> {
     match &app.parser {
         Parser::Tls(t) => Some((
             "tls",
-            Box::new(move |o: &mut JsonObject<'_>| {
-                // Suricata's `JsonTlsLogJSONExtended` order: the server's first
-                // certificate's subject and issuer, its serial and fingerprint, the SNI,
-                // the version, then its validity (output-json-tls.c).
-                let cert = t.server_certs.as_ref().and_then(|c| c.first.as_ref());
-                if let Some(c) = cert {
-                    o.string("subject", &c.subject);
-                    o.string("issuerdn", &c.issuer);
-                    o.string("serial", &c.serial);
-                    o.string("fingerprint", &c.fingerprint);
-                }
-                if let Some(sni) = t.client_hello.as_ref().and_then(|c| c.sni.as_deref()) {
-                    o.string("sni", &String::from_utf8_lossy(sni));
-                }
-                o.string("version", t.version_name());
-                if let Some(c) = cert {
-                    // Written when not 0, as Suricata does.
-                    if c.not_before != 0 {
-                        o.string("notbefore", &crate::app::tls::x509_time(c.not_before));
-                    }
-                    if c.not_after != 0 {
-                        o.string("notafter", &crate::app::tls::x509_time(c.not_after));
-                    }
-                }
-                // The client's certificate (mutual TLS), in `JsonTlsLogClientCert`'s order.
-                if let Some(c) = t.client_certs.as_ref().and_then(|c| c.first.as_ref()) {
-                    o.object("client", |o| {
-                        o.string("subject", &c.subject);
-                        o.string("issuerdn", &c.issuer);
-                        o.string("fingerprint", &c.fingerprint);
-                        o.string("serial", &c.serial);
-                        if c.not_before != 0 {
-                            o.string("notbefore", &crate::app::tls::x509_time(c.not_before));
-                        }
-                        if c.not_after != 0 {
-                            o.string("notafter", &crate::app::tls::x509_time(c.not_after));
-                        }
-                    });
-                }
-            }),
+            Box::new(move |o: &mut JsonObject<'_>| crate::app::eve::tls_object(o, t)),
         )),
         Parser::Http(h) => {
             let tx = match tx_id {
@@ -1069,24 +1159,7 @@ fn app_writer(app: &FlowApp, tx_id: Option<u64>) -> Option<AppWriter<'_>> {
             };
             Some((
                 "http",
-                Box::new(move |o: &mut JsonObject<'_>| {
-                    let req = &tx.request;
-                    if let Some(host) = req.host() {
-                        o.string("hostname", &String::from_utf8_lossy(&host));
-                    }
-                    o.string("url", &String::from_utf8_lossy(&req.target));
-                    if let Some(ua) = req.header("user-agent") {
-                        o.string("http_user_agent", &String::from_utf8_lossy(ua));
-                    }
-                    o.string("http_method", &String::from_utf8_lossy(&req.method));
-                    o.string("protocol", &format!("HTTP/1.{}", req.minor_version));
-                    if let Some(r) = &tx.response {
-                        o.uint("status", u64::from(r.status));
-                        o.uint("length", r.body_len);
-                    } else {
-                        o.uint("length", 0);
-                    }
-                }),
+                Box::new(move |o: &mut JsonObject<'_>| crate::app::eve::http_object(o, tx)),
             ))
         }
         Parser::Dns(d) => {

@@ -2,6 +2,7 @@
 //! Firewall's log wrapper, and run statistics.
 
 pub mod alert;
+pub mod app_event;
 pub mod aws;
 pub mod eve;
 pub mod json;
@@ -152,8 +153,69 @@ impl JsonLinesFile {
     }
 }
 
+/// The record types written to `eve.json` (Suricata's `eve-log.types`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EveTypes {
+    pub alert: bool,
+    pub netflow: bool,
+    pub tls: bool,
+    pub http: bool,
+    pub dns: bool,
+}
+
+impl Default for EveTypes {
+    /// `alert` and `netflow`.
+    fn default() -> Self {
+        EveTypes {
+            alert: true,
+            netflow: true,
+            tls: false,
+            http: false,
+            dns: false,
+        }
+    }
+}
+
+impl EveTypes {
+    pub const NAMES: &'static str = "alert, netflow, tls, http, dns";
+
+    /// A comma-separated list of type names.
+    pub fn parse(list: &str) -> Result<EveTypes, String> {
+        let mut t = EveTypes {
+            alert: false,
+            netflow: false,
+            tls: false,
+            http: false,
+            dns: false,
+        };
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let flag = match name {
+                "alert" => &mut t.alert,
+                "netflow" => &mut t.netflow,
+                "tls" => &mut t.tls,
+                "http" => &mut t.http,
+                "dns" => &mut t.dns,
+                other => {
+                    return Err(format!(
+                        "unknown EVE record type `{other}` (known: {})",
+                        Self::NAMES
+                    ))
+                }
+            };
+            *flag = true;
+        }
+        Ok(t)
+    }
+
+    /// Whether any app-layer record type is written.
+    pub fn app_records(&self) -> bool {
+        self.tls || self.http || self.dns
+    }
+}
+
 /// Where records go: `eve.json`, and with AWS logging `flow.json` and `alert.json`.
 pub struct EventOutput {
+    types: EveTypes,
     eve: Option<JsonLines>,
     aws: Option<(AwsLogIdentity, JsonLines, JsonLines)>,
     netflow_written: u64,
@@ -240,6 +302,7 @@ impl EventOutput {
         in_memory: bool,
     ) -> EventOutput {
         EventOutput {
+            types: EveTypes::default(),
             eve,
             aws,
             netflow_written: 0,
@@ -271,7 +334,36 @@ impl EventOutput {
             .aws
             .as_ref()
             .map(|(id, _, _)| (id.clone(), JsonLines::in_memory(), JsonLines::in_memory()));
-        Self::with(eve, aws, true)
+        let mut out = Self::with(eve, aws, true);
+        out.types = target.types;
+        out
+    }
+
+    /// Which record types go to `eve.json` (AWS logs are not affected).
+    pub fn set_types(&mut self, types: EveTypes) {
+        self.types = types;
+    }
+
+    pub fn types(&self) -> EveTypes {
+        self.types
+    }
+
+    /// Writes an app-layer record (`tls`, `http` or `dns`) when its type is wanted.
+    pub fn app_event(&mut self, record: &app_event::AppEventRecord<'_>) -> io::Result<()> {
+        let wanted = match record.event_type {
+            "tls" => self.types.tls,
+            "http" => self.types.http,
+            "dns" => self.types.dns,
+            _ => false,
+        };
+        if !wanted {
+            return Ok(());
+        }
+        if let Some(eve) = self.eve.as_mut() {
+            eve.write_with(|buf| record.write_json(buf))?;
+        }
+        self.end_record(None);
+        Ok(())
     }
 
     /// Where the next records belong in the output order.
@@ -350,7 +442,7 @@ impl EventOutput {
         threshold: Option<crate::detect::ThresholdCheck>,
     ) -> io::Result<()> {
         self.alerts_written += 1;
-        if let Some(eve) = self.eve.as_mut() {
+        if let Some(eve) = self.eve.as_mut().filter(|_| self.types.alert) {
             eve.write_with(|buf| record.write_json(buf))?;
         }
         if let Some((id, _, alert_log)) = self.aws.as_mut() {
@@ -372,7 +464,7 @@ impl EventOutput {
     ) -> io::Result<()> {
         let records = NetflowRecord::for_flow(flow, written_at, app_proto.0, app_proto.1, None);
         self.netflow_written += records.len() as u64;
-        if let Some(eve) = self.eve.as_mut() {
+        if let Some(eve) = self.eve.as_mut().filter(|_| self.types.netflow) {
             for r in &records {
                 eve.write_with(|buf| r.write_json(buf))?;
             }
@@ -404,5 +496,20 @@ impl EventOutput {
             alert.flush()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EveTypes;
+
+    #[test]
+    fn eve_types_parse_names_and_refuse_unknown_ones() {
+        let t = EveTypes::parse("alert, tls,dns").expect("valid list");
+        assert!(t.alert && t.tls && t.dns && !t.netflow && !t.http);
+        assert!(t.app_records());
+        assert!(!EveTypes::default().app_records());
+        let e = EveTypes::parse("alert,flow").expect_err("flow is not written");
+        assert!(e.contains("`flow`") && e.contains("netflow"), "{e}");
     }
 }

@@ -1,0 +1,216 @@
+//! The application-layer objects of EVE records (`tls`, `http`, `dns`), in Suricata
+//! 7.0.10's key order, shared by `alert` records and the app-layer event records.
+
+use super::dns::{self, Message, Rdata};
+use super::http::Transaction;
+use super::tls::{self, TlsSession};
+use crate::output::json::JsonObject;
+
+fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+/// The `tls` object: `JsonTlsLogJSONExtended`'s fields (output-json-tls.c): the server's
+/// first certificate's subject and issuer, its serial and fingerprint, the SNI, the
+/// version, the validity, then the client's certificate (mutual TLS).
+pub fn tls_object(o: &mut JsonObject<'_>, t: &TlsSession) {
+    let cert = t.server_certs.as_ref().and_then(|c| c.first.as_ref());
+    if let Some(c) = cert {
+        o.string("subject", &c.subject);
+        o.string("issuerdn", &c.issuer);
+    }
+    // A resumed session shows no certificate (TLS 1.3 hides it anyway).
+    if t.session_resumed() && cert.is_none() && t.server_hello.is_some() && !t.tls13() {
+        o.boolean("session_resumed", true);
+    }
+    if let Some(c) = cert {
+        o.string("serial", &c.serial);
+        o.string("fingerprint", &c.fingerprint);
+    }
+    if let Some(sni) = t.client_hello.as_ref().and_then(|c| c.sni.as_deref()) {
+        o.string("sni", &text(sni));
+    }
+    o.string("version", t.version_name());
+    if let Some(c) = cert {
+        // Written when not 0, as Suricata does.
+        if c.not_before != 0 {
+            o.string("notbefore", &tls::x509_time(c.not_before));
+        }
+        if c.not_after != 0 {
+            o.string("notafter", &tls::x509_time(c.not_after));
+        }
+    }
+    if let Some(c) = t.client_certs.as_ref().and_then(|c| c.first.as_ref()) {
+        o.object("client", |o| {
+            o.string("subject", &c.subject);
+            o.string("issuerdn", &c.issuer);
+            o.string("fingerprint", &c.fingerprint);
+            o.string("serial", &c.serial);
+            if c.not_before != 0 {
+                o.string("notbefore", &tls::x509_time(c.not_before));
+            }
+            if c.not_after != 0 {
+                o.string("notafter", &tls::x509_time(c.not_after));
+            }
+        });
+    }
+}
+
+/// Whether Suricata writes a `tls` record for the session (`JsonTlsLogger`, with
+/// `session-resumption` logging on, its default): the server's first certificate was
+/// decoded, the session was resumed, or the server chose TLS 1.3, whose certificate is
+/// encrypted.
+pub fn tls_loggable(t: &TlsSession) -> bool {
+    let has_cert = t.server_certs.as_ref().is_some_and(|c| c.first.is_some());
+    has_cert || t.session_resumed() || t.tls13()
+}
+
+/// The `http` object: `EveHttpLogJSONBasic` then `EveHttpLogJSONExtended`
+/// (output-json-http.c), what both alerts and `http` records carry.
+pub fn http_object(o: &mut JsonObject<'_>, tx: &Transaction) {
+    // Suricata writes these from bytes and leaves out an empty value.
+    let bytes = |o: &mut JsonObject<'_>, key: &str, value: &[u8]| {
+        if !value.is_empty() {
+            o.string(key, &text(value));
+        }
+    };
+    let req = &tx.request;
+    if let Some(host) = req.host() {
+        bytes(o, "hostname", &host);
+    }
+    if let Some(port) = req.port() {
+        o.uint("http_port", u64::from(port));
+    }
+    bytes(o, "url", &req.target);
+    if let Some(ua) = req.header("user-agent") {
+        bytes(o, "http_user_agent", ua);
+    }
+    if let Some(xff) = req.header("x-forwarded-for") {
+        bytes(o, "xff", xff);
+    }
+    if let Some(ct) = tx.response.as_ref().and_then(|r| r.header("content-type")) {
+        // Up to the first `;` (parameters left out).
+        let ct = ct.split(|&b| b == b';').next().unwrap_or(ct);
+        o.string("http_content_type", &text(ct));
+    }
+    if let Some(referer) = req.header("referer") {
+        bytes(o, "http_refer", referer);
+    }
+    bytes(o, "http_method", &req.method);
+    if !req.no_protocol {
+        o.string("protocol", &format!("HTTP/1.{}", req.minor_version));
+    }
+    if let Some(r) = &tx.response {
+        o.uint("status", u64::from(r.status));
+        if let Some(location) = r.header("location") {
+            bytes(o, "redirect", location);
+        }
+    }
+    o.uint("length", tx.response.as_ref().map_or(0, |r| r.body_len));
+}
+
+/// A `dns` record's object for question `index` of a query (`rs_dns_log_json_query`,
+/// version 2); `tx_id` is the message's number in the flow (Suricata 7.0.10 makes each
+/// DNS message its own transaction).
+pub fn dns_query_object(o: &mut JsonObject<'_>, q: &Message, index: usize, tx_id: u64) {
+    let Some(question) = q.questions.get(index) else {
+        return;
+    };
+    o.uint("version", 2);
+    o.string("type", "query");
+    o.uint("id", u64::from(q.id));
+    o.string("rrname", &text(&question.name));
+    o.string("rrtype", &dns::rrtype_name(question.rrtype));
+    o.uint("tx_id", tx_id);
+    o.uint("opcode", u64::from(q.opcode()));
+}
+
+/// Suricata's response code names (rust/src/dns/log.rs `dns_rcode_string`).
+pub fn rcode_name(flags: u16) -> String {
+    match flags & 0x000f {
+        0 => "NOERROR".into(),
+        1 => "FORMERR".into(),
+        2 => "SERVFAIL".into(),
+        3 => "NXDOMAIN".into(),
+        4 => "NOTIMP".into(),
+        5 => "REFUSED".into(),
+        6 => "YXDOMAIN".into(),
+        7 => "YXRRSET".into(),
+        8 => "NXRRSET".into(),
+        9 => "NOTAUTH".into(),
+        10 => "NOTZONE".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A `dns` record's object for a response (`dns_log_json_answer`, version 2, answers
+/// both detailed and grouped by type). Answers whose data rulesim does not decode (types
+/// other than A, AAAA, CNAME, NS, PTR, MX) are listed without `rdata`.
+pub fn dns_answer_object(o: &mut JsonObject<'_>, r: &Message) {
+    o.uint("version", 2);
+    o.string("type", "answer");
+    o.uint("id", u64::from(r.id));
+    o.string("flags", &format!("{:x}", r.flags));
+    for (bit, name) in [
+        (0x8000, "qr"),
+        (0x0400, "aa"),
+        (0x0200, "tc"),
+        (0x0100, "rd"),
+        (0x0080, "ra"),
+        (0x0040, "z"),
+    ] {
+        if r.flags & bit != 0 {
+            o.boolean(name, true);
+        }
+    }
+    o.uint("opcode", u64::from(r.opcode()));
+    if let Some(q) = r.questions.first() {
+        o.string("rrname", &text(&q.name));
+        o.string("rrtype", &dns::rrtype_name(q.rrtype));
+    }
+    o.string("rcode", &rcode_name(r.flags));
+    if r.answers.is_empty() {
+        return;
+    }
+    let mut answers = Vec::with_capacity(r.answers.len());
+    // Grouped by type, types in first-seen order.
+    let mut grouped: Vec<(String, Vec<serde_json::Value>)> = Vec::new();
+    for a in &r.answers {
+        let rrtype = dns::rrtype_name(a.rrtype);
+        let rdata = match &a.data {
+            Rdata::A(b) => Some(std::net::Ipv4Addr::from(*b).to_string()),
+            Rdata::Aaaa(b) => {
+                // Written out in full, as EVE writes addresses.
+                let mut buf = Vec::new();
+                crate::output::json::write_ip(&mut buf, std::net::Ipv6Addr::from(*b).into());
+                Some(text(&buf).into_owned())
+            }
+            Rdata::Name(n) | Rdata::Mx { exchange: n, .. } => Some(text(n).into_owned()),
+            Rdata::Other(_) => None,
+        };
+        let mut entry = serde_json::Map::new();
+        entry.insert("rrname".into(), text(&a.name).into_owned().into());
+        entry.insert("rrtype".into(), rrtype.clone().into());
+        entry.insert("ttl".into(), a.ttl.into());
+        if let Some(d) = &rdata {
+            entry.insert("rdata".into(), d.clone().into());
+            match grouped.iter_mut().find(|(t, _)| *t == rrtype) {
+                Some((_, v)) => v.push(d.clone().into()),
+                None => grouped.push((rrtype, vec![d.clone().into()])),
+            }
+        }
+        answers.push(serde_json::Value::Object(entry));
+    }
+    if let Ok(json) = serde_json::to_vec(&answers) {
+        o.raw("answers", &json);
+    }
+    if !grouped.is_empty() {
+        let map: serde_json::Map<String, serde_json::Value> = grouped
+            .into_iter()
+            .map(|(t, v)| (t, serde_json::Value::Array(v)))
+            .collect();
+        if let Ok(json) = serde_json::to_vec(&map) {
+            o.raw("grouped", &json);
+        }
+    }
+}
