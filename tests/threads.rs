@@ -104,6 +104,8 @@ fn run(dir: &Path, threads: u16, ips: bool) -> Vec<(String, Vec<u8>)> {
         .arg(&out)
         .arg("--aws-log")
         .arg("fw")
+        .arg("--eve-types")
+        .arg("alert,netflow,tls,http,dns")
         .arg("--threads")
         .arg(threads.to_string());
     if ips {
