@@ -23,6 +23,8 @@ mod report;
 pub const EXIT_OK: i32 = 0;
 /// Exit code: usage error, unreadable input, or failed output.
 pub const EXIT_ERROR: i32 = 2;
+/// Stopped by SIGINT or SIGTERM (the shell's 128 + SIGINT).
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -440,11 +442,18 @@ fn run(args: &Args) -> Result<i32, String> {
         }
     }
     let threads = args.threads.map_or_else(default_threads, usize::from);
+    let stop = stop_on_signals();
     if threads > 1 && !args.explain {
         let mut progress = Progress::new(&files, progress_wanted(args.quiet));
-        let run = run_files_parallel(&settings, output, detect, &files, threads, |at, f, o| {
-            progress.tick(at, f, o)
-        })
+        let run = run_files_parallel(
+            &settings,
+            output,
+            detect,
+            &files,
+            threads,
+            Some(stop),
+            |at, f, o| progress.tick(at, f, o),
+        )
         .map_err(|e| e.to_string())?;
         progress.finish();
         std::mem::forget(run.detect);
@@ -453,6 +462,7 @@ fn run(args: &Args) -> Result<i32, String> {
         return finish_run(args, &stats, &run.problems);
     }
     let mut engine = Engine::new(&settings, output, detect);
+    engine.stop_when(stop);
     let explain = if args.explain {
         let path = args.log_dir.join("explain.json");
         let out = crate::output::JsonLinesFile::create(path).map_err(|e| e.to_string())?;
@@ -487,6 +497,24 @@ fn run(args: &Args) -> Result<i32, String> {
     finish_run(args, &stats, &problems)
 }
 
+/// A flag set by SIGINT or SIGTERM: the run stops reading and writes what it evaluated.
+/// A second signal ends the process at once.
+fn stop_on_signals() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // Registration only fails for signals that cannot be caught, which these are
+        // not; without it the signal keeps its default action.
+        let _ = signal_hook::flag::register_conditional_shutdown(
+            signal,
+            EXIT_INTERRUPTED,
+            stop.clone(),
+        );
+        let _ = signal_hook::flag::register(signal, stop.clone());
+    }
+    stop
+}
+
 /// One worker per core (what `available_parallelism` reports; 1 when it cannot tell).
 fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -499,6 +527,13 @@ fn finish_run(
     problems: &[crate::engine::InputProblem],
 ) -> Result<i32, String> {
     write_stats(&args.log_dir, stats).map_err(|e| e.to_string())?;
+    if let Some(i) = &stats.capture.interrupted {
+        eprintln!(
+            "rulesim: interrupted after packet {} ({} at byte {}): the records of everything before it are written; flows still open were not ended",
+            i.after_packet, i.file, i.offset
+        );
+        return Ok(EXIT_INTERRUPTED);
+    }
     let mut failed = false;
     for p in problems {
         if p.is_warning {

@@ -6,6 +6,8 @@ pub mod parallel;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::app::{AppConfig, AppProto, AppShared, FlowApp, Parser};
 use crate::capture::{CaptureError, CaptureErrorKind, CaptureReader, Frame};
@@ -16,7 +18,7 @@ use crate::flow::tcp::TcpState;
 use crate::flow::{Direction, EndReason, Flow, FlowTable};
 use crate::output::alert::{AlertRecord, AlertRule, Verdict};
 use crate::output::json::JsonObject;
-use crate::output::stats::{peak_rss_kib, RunStats};
+use crate::output::stats::{peak_rss_kib, Interruption, RunStats};
 use crate::output::{EventOutput, OrderKey};
 use crate::rules::Action;
 use crate::stream::StreamConfig;
@@ -47,6 +49,8 @@ pub(crate) struct Frontend {
     /// The capture and decoder counts (the rest of the stats are the workers').
     stats: RunStats,
     started: std::time::Instant,
+    /// Set from outside (a signal handler) to stop reading at the next frame.
+    stop: Option<Arc<AtomicBool>>,
 }
 
 /// Where the front end hands packets: a worker, or the threaded runner's dispatcher.
@@ -148,7 +152,17 @@ impl Engine {
         path: &Path,
         on_packet: impl FnMut(Position, u64),
     ) -> io::Result<Vec<InputProblem>> {
+        if self.front.interrupted() {
+            return Ok(Vec::new());
+        }
         self.front.process_file(path, &mut self.worker, on_packet)
+    }
+
+    /// Reading stops at the next frame once `stop` is set: the records of everything
+    /// read so far are written, flows still open are not ended (so the output is a
+    /// prefix of a full run's), and the stats say where the run stopped.
+    pub fn stop_when(&mut self, stop: Arc<AtomicBool>) {
+        self.front.stop_when(stop);
     }
 
     /// Processes one captured frame.
@@ -167,7 +181,9 @@ impl Engine {
         mut self,
     ) -> io::Result<(RunStats, Option<crate::detect::DetectEngine>)> {
         let (at, last) = self.front.end_times();
-        self.worker.drain(at, last)?;
+        if !self.front.interrupted() {
+            self.worker.drain(at, last)?;
+        }
         let mut stats = self.front.finish_stats();
         let (worker_stats, detect) = self.worker.finish()?;
         stats.add_worker(&worker_stats);
@@ -189,7 +205,18 @@ impl Frontend {
             per_linktype: Vec::new(),
             stats: RunStats::default(),
             started: std::time::Instant::now(),
+            stop: None,
         }
+    }
+
+    /// Reading stops at the next frame once `stop` is set (see [`Self::interrupted`]).
+    pub(crate) fn stop_when(&mut self, stop: Arc<AtomicBool>) {
+        self.stop = Some(stop);
+    }
+
+    /// The run was stopped by the flag of [`Self::stop_when`].
+    pub(crate) fn interrupted(&self) -> bool {
+        self.stats.capture.interrupted.is_some()
     }
 
     /// The time stamping the records of flows open at the end, and the last packet's.
@@ -238,7 +265,20 @@ impl Frontend {
         }
         let mut warned_interface = false;
         let mut warned_linktypes: Vec<u32> = Vec::new();
+        let mut offset = 0;
         loop {
+            if self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
+            {
+                self.stats.capture.interrupted = Some(Interruption {
+                    after_packet: self.pcap_cnt,
+                    file: path.display().to_string(),
+                    offset,
+                });
+                break;
+            }
             match reader.next_frame() {
                 Ok(Some(frame)) => {
                     if LinkType::from_pcap(frame.linktype).is_none()
@@ -256,7 +296,7 @@ impl Frontend {
                             is_warning: true,
                         });
                     }
-                    let offset = frame.offset;
+                    offset = frame.offset;
                     self.process_frame(&frame, sink)?;
                     let at = Position {
                         packets: self.pcap_cnt,

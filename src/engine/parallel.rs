@@ -306,18 +306,23 @@ pub struct ParallelResult {
 }
 
 /// Runs `files` as one stream (as [`run_files`](super::run_files)) with `threads` worker
-/// threads, writing to `output` what one thread would write.
+/// threads, writing to `output` what one thread would write. Once `stop` is set, reading
+/// stops as [`Engine::stop_when`](super::Engine::stop_when) describes.
 pub fn run_files_parallel(
     settings: &Settings,
     mut output: EventOutput,
     mut detect: Option<DetectEngine>,
     files: &[PathBuf],
     threads: usize,
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     mut on_packet: impl FnMut(Position, usize, u64),
 ) -> io::Result<ParallelResult> {
     let threads = threads.max(1);
     let detect_live = detect.take().filter(|d| !d.is_empty());
     let mut front = Frontend::new(settings);
+    if let Some(stop) = stop {
+        front.stop_when(stop);
+    }
     let (result_tx, result_rx) = mpsc::channel::<Done>();
     let (recycle_tx, recycle_rx) = mpsc::channel::<Batch>();
     let mut problems = Vec::new();
@@ -362,11 +367,16 @@ pub fn run_files_parallel(
         let mut read =
             || -> io::Result<()> {
                 for (i, file) in files.iter().enumerate() {
+                    if front.interrupted() {
+                        break;
+                    }
                     problems.extend(front.process_file(file, &mut dispatcher, |at, offset| {
                         on_packet(at, i, offset)
                     })?);
                 }
-                dispatcher.send_epoch(Some(front.end_times()))?;
+                // Interrupted: the open flows are not ended (the output stays a prefix).
+                let drain = (!front.interrupted()).then(|| front.end_times());
+                dispatcher.send_epoch(drain)?;
                 while dispatcher.merge.merged < dispatcher.epoch {
                     dispatcher.receive()?;
                 }

@@ -48,6 +48,20 @@ pub struct CaptureStats {
     pub packets_read: u64,
     /// Packets whose timestamp is earlier than the previous packet's.
     pub timestamps_backwards: u64,
+    /// The run was interrupted (SIGINT, SIGTERM): where it stopped. Everything before
+    /// that packet was evaluated and written; flows still open were not ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<Interruption>,
+}
+
+/// Where an interrupted run stopped.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Interruption {
+    /// The last packet read and evaluated (0: none).
+    pub after_packet: u64,
+    pub file: String,
+    /// The byte offset in that file where reading stopped.
+    pub offset: u64,
 }
 
 /// Records written.
