@@ -101,6 +101,8 @@ pub struct Settings {
     /// `detect.prefilter: false`: inspect every rule on every packet (a diagnostic: the
     /// prefilter never changes an answer, this checks that it does not).
     pub prefilter_off: bool,
+    /// `stream.reassembly.depth` and `.memcap`.
+    pub stream: crate::stream::StreamConfig,
 }
 
 /// Suricata's exception policies (`exception-policy`, `*.<exception>-policy`).
@@ -209,6 +211,23 @@ pub fn read_ip_set_references(
     Ok(out)
 }
 
+/// A size as Suricata writes them: a number of bytes, or with `kb`, `mb` or `gb`
+/// (powers of 1024, any case; `kib`/`mib`/`gib` too).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim().to_ascii_lowercase();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(digits);
+    let n: u64 = n.parse().ok()?;
+    let factor: u64 = match unit.trim() {
+        "" | "b" => 1,
+        "kb" | "kib" => 1 << 10,
+        "mb" | "mib" => 1 << 20,
+        "gb" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
 /// Keys of a suricata.yaml that rulesim models (prefixes match sub-keys).
 const YAML_KEYS: &[&str] = &[
     "vars.address-groups.",
@@ -219,6 +238,8 @@ const YAML_KEYS: &[&str] = &[
     "defrag.max-frags",
     "vlan.use-for-tracking",
     "stream.midstream",
+    "stream.reassembly.depth",
+    "stream.reassembly.memcap",
     "action-order",
     "exception-policy",
     "stream.midstream-policy",
@@ -396,6 +417,14 @@ impl Settings {
                     .ok()
                     .filter(|p| !p.is_empty())
                     .ok_or_else(|| bad("expected a port or a list of ports"))?;
+            }
+            "stream.reassembly.depth" => self.stream.depth = parse_size(value).ok_or_else(|| bad("expected a size such as 1mb"))?,
+            "stream.reassembly.memcap" => {
+                let cap = parse_size(value).ok_or_else(|| bad("expected a size such as 256mb"))?;
+                if cap == 0 {
+                    return Err(bad("must be at least 1 byte"));
+                }
+                self.stream.memcap = cap;
             }
             "flow.max-flows" => {
                 let n = number()? as usize;

@@ -49,6 +49,9 @@ pub struct AppShared {
     pub raw_dropped: u64,
     /// Reassembly gaps met by parsers.
     pub gaps: u64,
+    /// Segments refused because the memcap was reached, or past the depth.
+    pub memcap_drops: u64,
+    pub past_depth: u64,
 }
 
 impl AppShared {
@@ -57,6 +60,8 @@ impl AppShared {
             mem: MemBudget::new(config.stream.memcap),
             raw_dropped: 0,
             gaps: 0,
+            memcap_drops: 0,
+            past_depth: 0,
         }
     }
 }
@@ -377,6 +382,11 @@ impl FlowApp {
                     if let Some(d) = streams[i].as_mut() {
                         let starts_inside = d.stream.offset_of(t.seq) >= 0;
                         let inserted = d.stream.insert(t.seq, p.payload, &mut shared.mem);
+                        match inserted {
+                            crate::stream::Inserted::NoMemory => shared.memcap_drops += 1,
+                            crate::stream::Inserted::PastDepth => shared.past_depth += 1,
+                            _ => {}
+                        }
                         update.stored = starts_inside
                             && matches!(inserted, crate::stream::Inserted::Stored { .. });
                     }

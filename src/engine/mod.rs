@@ -21,7 +21,6 @@ use crate::output::json::JsonObject;
 use crate::output::stats::{peak_rss_kib, Interruption, RunStats};
 use crate::output::{EventOutput, OrderKey};
 use crate::rules::Action;
-use crate::stream::StreamConfig;
 use crate::time::Timestamp;
 use crate::trace::{TracePoint, Tracer};
 
@@ -439,7 +438,7 @@ impl Worker {
             detect: settings.app.clone(),
             inline: settings.simulate_ips,
             midstream: settings.flow.midstream,
-            stream: StreamConfig::default().shared_by(share),
+            stream: settings.stream.shared_by(share),
             keep_raw: detect.as_ref().is_some_and(|d| d.needs_raw()),
         };
         let shared = AppShared::new(&app);
@@ -500,6 +499,8 @@ impl Worker {
         stats.stream.max_bytes_held = self.core.shared.mem.high_water;
         stats.stream.gaps = self.core.shared.gaps;
         stats.stream.raw_dropped = self.core.shared.raw_dropped;
+        stats.stream.memcap_drops = self.core.shared.memcap_drops;
+        stats.stream.past_depth = self.core.shared.past_depth;
         if let Some(d) = &self.core.detect {
             stats.detect.inspected = d.inspected();
             stats.detect.prefilter = Some(d.prefilter_summary());

@@ -121,6 +121,11 @@ pub struct StreamRunStats {
     pub gaps: u64,
     /// Raw-stream bytes dropped from full inspection windows.
     pub raw_dropped: u64,
+    /// Segments refused because `stream.reassembly.memcap` was reached
+    /// (`tcp.segment_memcap_drop`).
+    pub memcap_drops: u64,
+    /// Segments refused past `stream.reassembly.depth` (`tcp.stream_depth_reached`).
+    pub past_depth: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -182,6 +187,8 @@ impl RunStats {
         self.stream.max_bytes_held += w.stream.max_bytes_held;
         self.stream.gaps += w.stream.gaps;
         self.stream.raw_dropped += w.stream.raw_dropped;
+        self.stream.memcap_drops += w.stream.memcap_drops;
+        self.stream.past_depth += w.stream.past_depth;
         self.output.netflow += w.output.netflow;
         self.output.alert += w.output.alert;
     }

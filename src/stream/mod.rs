@@ -109,6 +109,11 @@ impl StreamConfig {
     }
 }
 
+/// What a held segment costs against the memcap besides its bytes (its entries in the
+/// block and segment maps), as Suricata counts its `TcpSegment` structures: a flood of
+/// tiny segments is bounded by the memcap like a flood of large ones.
+pub(crate) const SEGMENT_COST: u64 = 64;
+
 /// The bytes held by all streams, against the memcap.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MemBudget {
@@ -291,7 +296,7 @@ impl StreamBuffer {
             self.stats.past_depth += 1;
             return Inserted::PastDepth;
         }
-        if mem.used + payload.len() as u64 > mem.cap {
+        if mem.used + payload.len() as u64 + SEGMENT_COST > mem.cap {
             self.stats.memcap_drops += 1;
             return Inserted::NoMemory;
         }
@@ -345,7 +350,9 @@ impl StreamBuffer {
         let before = self.held;
         self.write(start, &merged);
         mem.take(self.held - before);
-        self.segments.insert((start, end));
+        if self.segments.insert((start, end)) {
+            mem.take(SEGMENT_COST);
+        }
         self.longest = self.longest.max(end - start);
         Inserted::Stored {
             overlapped,
@@ -418,12 +425,24 @@ impl StreamBuffer {
                 break;
             }
         }
-        self.segments.retain(|&(_, e)| e > floor);
+        // Only segments starting before the floor can be wholly before it; walking them
+        // (not the whole set) keeps a long run of held segments from costing quadratic
+        // time as the hole before them fills.
+        let done: Vec<(u64, u64)> = self
+            .segments
+            .range(..(floor, 0))
+            .filter(|&&(_, e)| e <= floor)
+            .copied()
+            .collect();
+        for seg in &done {
+            self.segments.remove(seg);
+        }
+        mem.give_back(done.len() as u64 * SEGMENT_COST);
     }
 
     /// Releases everything (the session ended).
     pub fn clear(&mut self, mem: &mut MemBudget) {
-        mem.give_back(self.held);
+        mem.give_back(self.held + self.segments.len() as u64 * SEGMENT_COST);
         self.held = 0;
         self.blocks.clear();
         self.segments.clear();

@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub mod capture;
+pub mod hostile;
 pub mod mix;
 pub mod packets;
 pub mod sample;

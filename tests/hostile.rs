@@ -1,0 +1,71 @@
+//! Memory stays bounded on hostile input: a generated capture with a million SYNs from
+//! random sources, a million out-of-order one-byte segments in one flow, overlapping
+//! fragments that never complete, a TLS handshake message claiming 16 MB and a megabyte
+//! HTTP header, streamed through the whole engine with default limits. Peak RSS must stay
+//! under the bound the README states, and the stats must show each limit being hit.
+
+use std::process::Command;
+
+/// The documented bound (README, "Limits") for default settings, in KiB.
+const PEAK_RSS_BOUND_KIB: u64 = 640 * 1024;
+
+#[test]
+fn hostile_capture_stays_within_the_memory_bound() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("hostile.pcap");
+    let file = std::fs::File::create(&pcap).expect("create");
+    let packets = rulesim::synth::hostile::write_hostile_capture(
+        std::io::BufWriter::new(file),
+        rulesim::synth::hostile::HostileSizes::default(),
+    )
+    .expect("write capture");
+    assert!(packets > 2_000_000);
+    let out = dir.path().join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_rulesim"))
+        .arg("-q")
+        .arg("-r")
+        .arg(&pcap)
+        .arg("-S")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+        .arg("-l")
+        .arg(&out)
+        .arg("--threads")
+        .arg("1")
+        // Below what the million held segments need, so that the memcap is reached.
+        .arg("--set")
+        .arg("stream.reassembly.memcap=32mb")
+        .output()
+        .expect("run rulesim");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let stats: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("stats.json")).expect("stats.json"))
+            .expect("stats json");
+    let rss = stats["memory"]["peak_rss_kib"].as_u64().expect("peak RSS");
+    let count = |path: &[&str]| {
+        path.iter()
+            .fold(&stats, |v, k| &v[*k])
+            .as_u64()
+            .unwrap_or_else(|| panic!("stats {path:?}: {stats}"))
+    };
+    println!("peak RSS {rss} KiB");
+    assert!(
+        rss < PEAK_RSS_BOUND_KIB,
+        "peak RSS {rss} KiB over the {PEAK_RSS_BOUND_KIB} KiB bound"
+    );
+    // Each limit was reached and counted.
+    assert_eq!(count(&["flow", "max_active"]), 500_000, "the flow cap");
+    assert!(count(&["flow", "evicted"]) >= 500_000);
+    assert!(count(&["stream", "memcap_drops"]) > 0, "the stream memcap");
+    assert!(count(&["stream", "max_bytes_held"]) <= 32 << 20);
+    assert!(
+        count(&["defrag", "max_fragments_held"]) <= 65_535,
+        "the fragment cap"
+    );
+    assert!(
+        count(&["defrag", "fragment_limit_hits"]) + count(&["defrag", "tracker_limit_hits"]) > 0
+    );
+}
