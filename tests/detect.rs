@@ -443,3 +443,87 @@ fn dsize_sees_only_the_packets_suricatas_payload_mask_lets_through() {
         assert_eq!(got, suricata, "ips: {ips}");
     }
 }
+
+/// A TLS flow (client TTL 64, server 128, window 64,240, client ISN 1,000, server
+/// 50,000), then three lone segments: a SYN with ECE and CWR (11), a segment with no
+/// flag at all (12) and a FIN/PSH/URG scan (13).
+fn flagged_packets() -> Vec<TimedPacket> {
+    let mut out = tls_flow();
+    let ts = |n| Timestamp::new(1_700_000_010 + n, 0);
+    let scanner = sa("10.0.0.9:6000");
+    let target = sa("93.184.216.34:22");
+    use rulesim::decode::tcp_flags as f;
+    for (i, flags) in [f::SYN | f::ECE | f::CWR, 0, f::FIN | f::PSH | f::URG]
+        .into_iter()
+        .enumerate()
+    {
+        out.push(TimedPacket {
+            ts: ts(i as i64),
+            ip: packets::tcp(scanner, target, 40, 7, 0, flags, &[]),
+        });
+    }
+    out
+}
+
+#[test]
+fn header_keywords_match_as_suricata_matches_them() {
+    let rules = "\
+alert tcp any any -> any any (msg:\"syn only\"; flags:S; sid:1;)
+alert tcp any any -> any any (msg:\"syn ack\"; flags:SA; sid:2;)
+alert tcp any any -> any any (msg:\"fin or rst\"; flags:*FR; sid:4;)
+alert tcp any any -> any any (msg:\"no ack\"; flags:!A; sid:5;)
+alert tcp any any -> any any (msg:\"syn, ecn ignored\"; flags:S,CE; sid:6;)
+alert tcp any any -> any any (msg:\"null\"; flags:0; sid:7;)
+alert tcp any any -> any any (msg:\"server ttl\"; ttl:>100; sid:8;)
+alert tcp any any -> any any (msg:\"scanner ttl\"; ttl:40; sid:9;)
+alert tcp any any -> any any (msg:\"window\"; window:!64240; sid:10;)
+alert tcp any any -> any any (msg:\"isn\"; seq:1000; sid:11;)
+alert tcp any any -> any any (msg:\"ack of isn\"; ack:1001; flags:SA; sid:12;)
+alert tcp any any -> any any (msg:\"push ack with hello\"; tcp.flags:PA; content:\"|16 03|\"; depth:2; sid:13;)
+alert tcp any any -> any any (msg:\"xmas\"; flags:FPU; sid:14;)
+alert tcp any any -> any any (msg:\"plus\"; flags:F+; sid:15;)
+";
+    // Suricata 7.0.10's alerts on the same capture and rules, IDS and IPS alike.
+    let suricata: Vec<(u64, u64)> = vec![
+        (1, 1),
+        (1, 5),
+        (1, 6),
+        (1, 11),
+        (2, 2),
+        (2, 8),
+        (2, 12),
+        (4, 13),
+        (5, 8),
+        (6, 8),
+        (6, 13),
+        (8, 4),
+        (8, 15),
+        (9, 4),
+        (9, 8),
+        (9, 15),
+        (11, 5),
+        (11, 6),
+        (11, 9),
+        (12, 5),
+        (12, 7),
+        (12, 9),
+        (13, 4),
+        (13, 5),
+        (13, 9),
+        (13, 14),
+        (13, 15),
+    ];
+    for ips in [false, true] {
+        let mut got: Vec<(u64, u64)> = alerts(&flagged_packets(), rules, ips)
+            .iter()
+            .map(|a| {
+                (
+                    a["pcap_cnt"].as_u64().unwrap_or(0),
+                    a["alert"]["signature_id"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, suricata, "ips: {ips}");
+    }
+}

@@ -205,6 +205,8 @@ pub struct PacketView<'a> {
     pub pseudo: bool,
     /// The parser consumed bytes of each direction (to server, to client) on this packet.
     pub app_parsed: [bool; 2],
+    /// What the header keywords test (empty for pseudo packets).
+    pub header: crate::rules::header::HeaderFields,
 }
 
 impl<'a> PacketView<'a> {
@@ -1026,6 +1028,9 @@ impl DetectEngine {
             if !fits_mask {
                 return false;
             }
+        }
+        if !s.header.iter().all(|t| t.matches(&p.header)) {
+            return false;
         }
         if s.itype.is_some() || s.icode.is_some() {
             let Some((ty, code)) = p.icmp else {

@@ -794,6 +794,7 @@ mod tests {
             proto_detected: false,
             pseudo: false,
             app_parsed: [false; 2],
+            header: Default::default(),
         };
         let mut out = Vec::new();
         pf.packet_candidates(&mut scratch, &view, &mut out);

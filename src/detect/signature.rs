@@ -99,6 +99,8 @@ pub struct Signature {
     pub flowbits: Vec<FlowbitOp>,
     pub dsize: Option<NumTest>,
     pub itype: Option<NumTest>,
+    /// `flags`, `ttl`, `seq`, `ack`, `window`.
+    pub header: Vec<crate::rules::header::HeaderTest>,
     pub icode: Option<NumTest>,
     pub ip_proto: Option<NumTest>,
     pub app_layer_protocol: Vec<AppLayerProtocol>,
@@ -219,6 +221,7 @@ impl Signature {
         let packet_keywords = flow_opts
             || reads_bits
             || d.dsize.is_some()
+            || !d.header.is_empty()
             || d.itype.is_some()
             || d.icode.is_some()
             || !d.xbits.is_empty();
@@ -239,7 +242,13 @@ impl Signature {
                 m.buffer.is_none()
                     && matches!(&m.test, MatchTest::Content(c) if c.depth.is_some() || c.offset.is_some())
             });
-            if protocol == "tcp-pkt" || !tcp_possible || d.dsize.is_some() || d.flow.no_stream {
+            // The header keywords need the packet too (SIG_FLAG_REQUIRE_PACKET).
+            if protocol == "tcp-pkt"
+                || !tcp_possible
+                || d.dsize.is_some()
+                || !d.header.is_empty()
+                || d.flow.no_stream
+            {
                 SigKind::Packet
             } else if protocol == "tcp-stream" || d.flow.only_stream || !anchored {
                 SigKind::Stream
@@ -300,6 +309,7 @@ impl Signature {
             flowbits,
             dsize: d.dsize,
             itype: d.itype,
+            header: d.header.clone(),
             icode: d.icode,
             ip_proto: d.ip_proto,
             app_layer_protocol: d.app_layer_protocol.clone(),

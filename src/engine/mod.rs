@@ -857,6 +857,8 @@ impl Core {
                         payload_inspection: !flow.app.payload_inspection_off(),
                         pseudo: true,
                         app_parsed: update.parsed,
+                        // A pseudo packet has no header of its own.
+                        header: Default::default(),
                     };
                     detect.inspect(&view, Some((&mut flow.detect, &flow.app)), now.secs())
                 };
@@ -1065,6 +1067,15 @@ fn packet_view<'a>(p: &Packet<'a>) -> PacketView<'a> {
         payload_inspection: true,
         pseudo: false,
         app_parsed: [false; 2],
+        header: crate::rules::header::HeaderFields {
+            ttl: Some(p.ttl),
+            tcp: p.tcp().map(|t| crate::rules::header::TcpFields {
+                flags: t.flags,
+                seq: t.seq,
+                ack: t.ack,
+                window: t.window,
+            }),
+        },
     }
 }
 

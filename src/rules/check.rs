@@ -1360,6 +1360,19 @@ impl Checker<'_> {
                 let t = parse_num_test(v, 65_535).map_err(verr)?;
                 st.dsize = Some((o, t));
             }
+            "flags" | "tcp.flags" | "ttl" | "tcp.seq" | "seq" | "tcp.ack" | "ack"
+            | "tcp.window" | "window" => {
+                use super::header;
+                let t = match name {
+                    "flags" | "tcp.flags" => header::parse_flags(v),
+                    "ttl" => header::parse_ttl(v),
+                    "tcp.seq" | "seq" => header::parse_seq_or_ack(v, false),
+                    "tcp.ack" | "ack" => header::parse_seq_or_ack(v, true),
+                    _ => header::parse_window(v),
+                }
+                .map_err(verr)?;
+                st.det.header.push(t);
+            }
             "itype" | "icode" => {
                 let t = parse_num_test(v, 255).map_err(verr)?;
                 if name == "itype" {

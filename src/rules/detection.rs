@@ -20,6 +20,8 @@ pub struct Detection {
     pub flowbits: Vec<FlowbitsValue>,
     pub xbits: Vec<Xbits>,
     pub dsize: Option<NumTest>,
+    /// IP/TCP header tests (`flags`, `ttl`, `seq`, `ack`, `window`).
+    pub header: Vec<super::header::HeaderTest>,
     pub itype: Option<NumTest>,
     pub icode: Option<NumTest>,
     /// `ip_proto`, with names resolved to numbers (`Eq`, `Ne`, `Lt` or `Gt`).

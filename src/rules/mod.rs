@@ -11,6 +11,7 @@ pub mod classification;
 pub mod detection;
 pub mod error;
 pub mod expr;
+pub mod header;
 pub mod keywords;
 pub mod options;
 pub mod parse;
