@@ -1,0 +1,185 @@
+//! Corrupt captures, end to end: every truncation point of a pcapng, blocks of unknown
+//! types, records of length zero or longer than the snap length, and timestamps going
+//! backwards. Each is read as far as the format allows, reported with the file, packet
+//! and byte offset, and never panics.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use rulesim::capture::CaptureReader;
+use rulesim::synth::{NgInterface, PcapNgWriter, PcapWriter};
+use rulesim::time::Timestamp;
+
+fn pcapng(packets: &[(i64, &[u8])]) -> Vec<u8> {
+    let mut w = PcapNgWriter::new(
+        Vec::new(),
+        &[NgInterface {
+            linktype: 1,
+            tsresol: 6,
+        }],
+    )
+    .expect("header");
+    for (secs, data) in packets {
+        w.enhanced(0, Timestamp::new(*secs, 0), data).expect("epb");
+    }
+    w.into_inner()
+}
+
+/// Frames read before the end or the first error that ends the file, and that error's
+/// text (with whether it is only a truncated tail).
+fn read(path: &Path) -> (usize, Option<(String, bool)>) {
+    let mut r = match CaptureReader::open(path) {
+        Ok(r) => r,
+        Err(e) => return (0, Some((e.to_string(), e.is_truncation()))),
+    };
+    let mut n = 0;
+    loop {
+        match r.next_frame() {
+            Ok(Some(_)) => n += 1,
+            Ok(None) => return (n, None),
+            Err(e) if e.is_recoverable() => continue,
+            Err(e) => return (n, Some((e.to_string(), e.is_truncation()))),
+        }
+    }
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> usize {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize
+}
+
+#[test]
+fn every_truncation_point_of_a_pcapng_is_handled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let full = pcapng(&[(1, &[1u8; 60]), (2, &[2u8; 61]), (3, &[3u8; 62])]);
+    // Block boundaries: section header, interface description, three packets.
+    let mut ends = vec![u32_at(&full, 4)];
+    while *ends.last().expect("one") < full.len() {
+        let at = *ends.last().expect("one");
+        ends.push(at + u32_at(&full, at + 4));
+    }
+    assert_eq!(ends.len(), 5);
+    let path = dir.path().join("cut.pcapng");
+    for cut in 0..full.len() {
+        std::fs::write(&path, &full[..cut]).expect("write");
+        let (frames, err) = read(&path);
+        // Packets whose block is whole are read, whatever follows.
+        let whole = ends[2..].iter().filter(|&&e| e <= cut).count();
+        assert_eq!(frames, whole, "cut at {cut}");
+        if cut >= ends[1] {
+            // Past the headers: only a cut inside a block is reported, as a truncation
+            // naming the file and where.
+            let at_boundary = ends.contains(&cut);
+            assert_eq!(err.is_some(), !at_boundary, "cut at {cut}: {err:?}");
+            if let Some((text, truncation)) = err {
+                assert!(truncation, "cut at {cut}: {text}");
+                assert!(
+                    text.contains("cut.pcapng") && text.contains("offset"),
+                    "cut at {cut}: {text}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn an_unknown_block_type_is_skipped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let full = pcapng(&[(1, &[1u8; 60]), (2, &[2u8; 61])]);
+    let headers = u32_at(&full, 4) + u32_at(&full, u32_at(&full, 4) + 4);
+    // A block of a type no one defined (0x0BAD0BAD), 16 bytes, between the packets.
+    let first_end = headers + u32_at(&full, headers + 4);
+    let mut bytes = full[..first_end].to_vec();
+    bytes.extend_from_slice(&0x0bad_0badu32.to_le_bytes());
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&[0xaa; 4]);
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&full[first_end..]);
+    let path = dir.path().join("custom.pcapng");
+    std::fs::write(&path, &bytes).expect("write");
+    assert_eq!(read(&path), (2, None));
+}
+
+/// A pcap whose records are written as given: (seconds, captured length field, data).
+fn raw_pcap(snaplen: u32, records: &[(u32, u32, &[u8])]) -> Vec<u8> {
+    let mut w = PcapWriter::new(Vec::new(), 1).expect("header");
+    w.packet(Timestamp::new(0, 0), &[]).expect("placeholder");
+    let mut out = w.into_inner();
+    out.truncate(24);
+    out[16..20].copy_from_slice(&snaplen.to_le_bytes());
+    for (secs, caplen, data) in records {
+        out.extend_from_slice(&secs.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&caplen.to_le_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(data);
+    }
+    out
+}
+
+#[test]
+fn odd_records_are_counted_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let frame = |src: &str| {
+        common::write_pcap(
+            &dir.path().join("one.pcap"),
+            &[rulesim::synth::TimedPacket {
+                ts: Timestamp::new(0, 0),
+                ip: rulesim::synth::packets::udp(
+                    common::sa(src),
+                    common::sa("198.51.100.1:53"),
+                    64,
+                    b"x",
+                ),
+            }],
+        );
+        let bytes = std::fs::read(dir.path().join("one.pcap")).expect("read");
+        bytes[24 + 16..].to_vec()
+    };
+    let (a, b, c) = (
+        frame("10.0.0.1:1000"),
+        frame("10.0.0.2:1000"),
+        frame("10.0.0.3:1000"),
+    );
+    // A zero-length record, a record longer than the 64-byte snap length (libpcap reads
+    // such records too), and a clock that goes back.
+    let bytes = raw_pcap(
+        64,
+        &[
+            (100, a.len() as u32, &a),
+            (101, 0, &[]),
+            (102, b.len() as u32, &b),
+            (50, c.len() as u32, &c),
+        ],
+    );
+    let path = dir.path().join("odd.pcap");
+    std::fs::write(&path, &bytes).expect("write");
+    let out = dir.path().join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_rulesim"))
+        .args(["-q", "--threads", "1", "-l"])
+        .arg(&out)
+        .arg("-r")
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let stats: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("stats.json")).expect("stats"))
+            .expect("json");
+    assert_eq!(stats["capture"]["packets_read"], 4, "{stats}");
+    assert_eq!(stats["capture"]["timestamps_backwards"], 1, "{stats}");
+    assert_eq!(stats["flow"]["created"], 3, "{stats}");
+    let invalid = stats["decoder"]["invalid"]
+        .as_object()
+        .expect("invalid counts");
+    assert_eq!(
+        invalid.values().filter_map(|v| v.as_u64()).sum::<u64>(),
+        1,
+        "{stats}"
+    );
+}
