@@ -527,3 +527,67 @@ alert tcp any any -> any any (msg:\"plus\"; flags:F+; sid:15;)
         assert_eq!(got, suricata, "ips: {ips}");
     }
 }
+
+/// An HTTP request and its response on a flow of its own, starting at `secs`.
+fn http_request_at(client: &str, server: &str, uri: &str, secs: i64) -> Vec<TimedPacket> {
+    let mut c = TcpConversation::new(sa(client), sa(server), Timestamp::new(secs, 0));
+    c.handshake()
+        .client_sends(&packets::http_request("GET", "x.example", uri, "t/1"))
+        .server_sends(&packets::http_response(200, "OK", "text/plain", "ok"))
+        .close();
+    c.packets
+}
+
+#[test]
+fn xbits_are_kept_per_host_and_address_pair_across_flows() {
+    let rules = "\
+alert http any any -> any any (msg:\"set\"; flow:to_server; http.uri; content:\"/set\"; xbits:set,src.seen,track ip_src,expire 10; xbits:set,dst.seen,track ip_dst,expire 10; xbits:set,pair.seen,track ip_pair; noalert; sid:1;)
+alert http any any -> any any (msg:\"source seen\"; flow:to_server; http.uri; content:\"/check\"; xbits:isset,src.seen,track ip_src; sid:2;)
+alert http any any -> any any (msg:\"source not seen\"; flow:to_server; http.uri; content:\"/check\"; xbits:isnotset,src.seen,track ip_src; sid:3;)
+alert http any any -> any any (msg:\"server seen\"; flow:to_server; http.uri; content:\"/check\"; xbits:isset,dst.seen,track ip_dst; sid:4;)
+alert tcp any any -> any any (msg:\"pair seen, reply\"; flow:to_client; content:\"HTTP/1.1 200\"; xbits:isset,pair.seen,track ip_pair; sid:5;)
+";
+    let mut packets = Vec::new();
+    // A sets its bits at 1,700,000,000; B (same client, other server) checks 2 s later,
+    // C (other client, A's server) 3 s later, D (A's client) after the 10 s expiry.
+    packets.extend(http_request_at(
+        "10.0.0.5:40001",
+        "192.0.2.1:80",
+        "/set",
+        1_700_000_000,
+    ));
+    packets.extend(http_request_at(
+        "10.0.0.5:40002",
+        "192.0.2.2:80",
+        "/check",
+        1_700_000_002,
+    ));
+    packets.extend(http_request_at(
+        "10.0.0.6:40003",
+        "192.0.2.1:80",
+        "/check",
+        1_700_000_003,
+    ));
+    packets.extend(http_request_at(
+        "10.0.0.5:40004",
+        "192.0.2.2:80",
+        "/check",
+        1_700_000_030,
+    ));
+    // Suricata 7.0.10 on the same capture and rules: (pcap_cnt, sid), IDS then IPS.
+    let ids = vec![(9, 5), (17, 2), (27, 3), (27, 4), (37, 3)];
+    let ips_alerts = vec![(6, 5), (14, 2), (24, 3), (24, 4), (34, 3)];
+    for (ips, suricata) in [(false, ids), (true, ips_alerts)] {
+        let mut got: Vec<(u64, u64)> = alerts(&packets, rules, ips)
+            .iter()
+            .map(|a| {
+                (
+                    a["pcap_cnt"].as_u64().unwrap_or(0),
+                    a["alert"]["signature_id"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, suricata, "ips: {ips}");
+    }
+}

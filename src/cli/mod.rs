@@ -443,6 +443,12 @@ fn run(args: &Args) -> Result<i32, String> {
     }
     let threads = args.threads.map_or_else(default_threads, usize::from);
     let stop = stop_on_signals();
+    // xbits are state of hosts, which flows on different workers would share.
+    let threads = if detect.as_ref().is_some_and(|d| d.has_xbits()) {
+        1
+    } else {
+        threads
+    };
     if threads > 1 && !args.explain {
         let mut progress = Progress::new(&files, progress_wanted(args.quiet));
         let run = run_files_parallel(

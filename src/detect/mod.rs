@@ -308,6 +308,70 @@ struct Thresholds {
     state: HashMap<ThresholdKey, (u64, i64)>,
 }
 
+/// Most `xbits` kept at once; expired ones are dropped to make room, and a bit that
+/// still finds none is not set (counted).
+const MAX_XBITS: usize = 100_000;
+
+/// The `xbits` of hosts (`ip_src`, `ip_dst`) and address pairs (`ip_pair`, either way
+/// round), each with the second it expires (Suricata's host and ippair bits).
+#[derive(Debug, Default)]
+struct XbitStore {
+    bits: HashMap<(u32, IpAddr, Option<IpAddr>), i64>,
+    /// Bits not set because the store was full.
+    dropped: u64,
+}
+
+impl XbitStore {
+    fn key(op: &signature::XbitOp, src: IpAddr, dst: IpAddr) -> (u32, IpAddr, Option<IpAddr>) {
+        use signature::XbitTrack;
+        match op.track {
+            XbitTrack::Src => (op.bit, src, None),
+            XbitTrack::Dst => (op.bit, dst, None),
+            XbitTrack::Pair => (op.bit, src.min(dst), Some(src.max(dst))),
+        }
+    }
+
+    fn is_set(&self, op: &signature::XbitOp, src: IpAddr, dst: IpAddr, now: i64) -> bool {
+        // A bit lives through its expiry second (Suricata: expired when expire < now).
+        self.bits
+            .get(&Self::key(op, src, dst))
+            .is_some_and(|&expire| expire >= now)
+    }
+
+    fn apply(&mut self, op: &signature::XbitOp, src: IpAddr, dst: IpAddr, now: i64) {
+        use signature::XbitCmd;
+        let key = Self::key(op, src, dst);
+        let expire = now + i64::from(op.expire);
+        let set = match op.cmd {
+            XbitCmd::Set => true,
+            XbitCmd::Unset => {
+                self.bits.remove(&key);
+                return;
+            }
+            XbitCmd::Toggle => {
+                // Suricata toggles what is stored, expired or not.
+                if self.bits.contains_key(&key) {
+                    self.bits.remove(&key);
+                    return;
+                }
+                true
+            }
+            XbitCmd::IsSet | XbitCmd::IsNotSet => false,
+        };
+        if !set {
+            return;
+        }
+        if self.bits.len() >= MAX_XBITS && !self.bits.contains_key(&key) {
+            self.bits.retain(|_, &mut e| e >= now);
+            if self.bits.len() >= MAX_XBITS {
+                self.dropped += 1;
+                return;
+            }
+        }
+        self.bits.insert(key, expire);
+    }
+}
+
 /// Most threshold entries kept; the oldest windows are dropped beyond it.
 const MAX_THRESHOLD_ENTRIES: usize = 100_000;
 
@@ -379,6 +443,10 @@ pub struct DetectEngine {
     /// The compiled rules, shared by the engines of all worker threads.
     c: Arc<Compiled>,
     thresholds: Thresholds,
+    /// `xbits` of hosts and address pairs (state across flows).
+    xbits: std::cell::RefCell<XbitStore>,
+    /// The time of the packet being inspected (seconds), for bit expiry.
+    now_secs: std::cell::Cell<i64>,
     /// Threshold decisions are left to the output merge (worker threads, which see only
     /// their own flows, while `by_src` and the like count across flows).
     defer_thresholds: bool,
@@ -451,6 +519,8 @@ impl DetectEngine {
                     .rank(a.action)
                     .cmp(&order.rank(b.action))
                     .then(a.flowbits_rank().cmp(&b.flowbits_rank()))
+                    .then(a.xbits_rank(false).cmp(&b.xbits_rank(false)))
+                    .then(a.xbits_rank(true).cmp(&b.xbits_rank(true)))
                     .then(a.priority.cmp(&b.priority))
                     .then(a.sid.cmp(&b.sid))
                     .then(a.gid.cmp(&b.gid))
@@ -563,6 +633,8 @@ impl DetectEngine {
             }),
             work,
             thresholds: Thresholds::default(),
+            xbits: Default::default(),
+            now_secs: Default::default(),
             defer_thresholds: false,
             errors,
             shadow: false,
@@ -579,10 +651,23 @@ impl DetectEngine {
                 ..Work::default()
             },
             thresholds: Thresholds::default(),
+            xbits: Default::default(),
+            now_secs: Default::default(),
             defer_thresholds: true,
             errors: Vec::new(),
             shadow: false,
         }
+    }
+
+    /// Whether some rule keeps `xbits`, state shared by flows that worker threads would
+    /// split (such rulesets run on one worker).
+    pub fn has_xbits(&self) -> bool {
+        self.c.sigs.iter().any(|s| !s.xbits.is_empty())
+    }
+
+    /// `xbits` not set because the store was full.
+    pub fn xbits_dropped(&self) -> u64 {
+        self.xbits.borrow().dropped
     }
 
     /// Whether an alert passes its rule's `threshold`, then its `detection_filter`
@@ -678,6 +763,7 @@ impl DetectEngine {
     ) -> PacketOutcome {
         let mut work = std::mem::take(&mut self.work);
         work.hits.clear();
+        self.now_secs.set(now_secs);
         let dir = p.to_server.map(|ts| usize::from(!ts));
         if let Some((fd, _)) = flow.as_mut() {
             fd.app_updated[0] |= p.app_parsed[0];
@@ -706,6 +792,7 @@ impl DetectEngine {
                     if let Some((fd, _)) = flow.as_mut() {
                         apply_bits(s, fd);
                     }
+                    self.apply_xbits(s, p);
                     work.hits.push(Hit {
                         sig: n,
                         flow_scoped: true,
@@ -771,6 +858,7 @@ impl DetectEngine {
             if let Some((fd, _)) = flow.as_mut() {
                 apply_bits(s, fd);
             }
+            self.apply_xbits(s, p);
             work.hits.push(Hit {
                 sig: n,
                 flow_scoped,
@@ -864,6 +952,7 @@ impl DetectEngine {
                 }
                 if self.tx_matches(s, tx, to_server, &app.parser, p) {
                     apply_bits(s, fd);
+                    self.apply_xbits(s, p);
                     fd.more().tx_done.insert((n, tx.id));
                     hits.push(Hit {
                         sig: n,
@@ -975,6 +1064,18 @@ impl DetectEngine {
     }
 
     /// Everything but the payload and transaction buffers.
+    /// A matched signature's `xbits` set, unset and toggle (Suricata's post-match list).
+    fn apply_xbits(&self, s: &Signature, p: &PacketView<'_>) {
+        if s.xbits.is_empty() || self.shadow {
+            return;
+        }
+        let now = self.now_secs.get();
+        let mut store = self.xbits.borrow_mut();
+        for op in &s.xbits {
+            store.apply(op, p.src, p.dst, now);
+        }
+    }
+
     fn options_match(
         &self,
         s: &Signature,
@@ -1031,6 +1132,20 @@ impl DetectEngine {
         }
         if !s.header.iter().all(|t| t.matches(&p.header)) {
             return false;
+        }
+        if !s.xbits.is_empty() {
+            let store = self.xbits.borrow();
+            let now = self.now_secs.get();
+            for op in &s.xbits {
+                let want = match op.cmd {
+                    signature::XbitCmd::IsSet => true,
+                    signature::XbitCmd::IsNotSet => false,
+                    _ => continue,
+                };
+                if store.is_set(op, p.src, p.dst, now) != want {
+                    return false;
+                }
+            }
         }
         if s.itype.is_some() || s.icode.is_some() {
             let Some((ty, code)) = p.icmp else {

@@ -71,6 +71,36 @@ pub enum FlowbitOp {
     IsNotSet(Vec<u32>),
 }
 
+/// What an `xbits` bit is kept for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum XbitTrack {
+    /// The packet's source address (`ip_src`).
+    Src,
+    /// The packet's destination address (`ip_dst`).
+    Dst,
+    /// The two addresses, either way round (`ip_pair`).
+    Pair,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XbitCmd {
+    Set,
+    Unset,
+    Toggle,
+    IsSet,
+    IsNotSet,
+}
+
+/// One `xbits` operation: a bit of a host or an address pair, with its lifetime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct XbitOp {
+    pub cmd: XbitCmd,
+    pub bit: u32,
+    pub track: XbitTrack,
+    /// Seconds a set bit lives (Suricata's default 30).
+    pub expire: u32,
+}
+
 /// A compiled rule. Signatures are kept in Suricata's evaluation order; their index is
 /// that order (`num`).
 #[derive(Debug)]
@@ -97,6 +127,7 @@ pub struct Signature {
     /// Payload programs: `None` buffer (packet/stream) first if any, then sticky buffers.
     pub programs: Vec<BufferProgram>,
     pub flowbits: Vec<FlowbitOp>,
+    pub xbits: Vec<XbitOp>,
     pub dsize: Option<NumTest>,
     pub itype: Option<NumTest>,
     /// `flags`, `ttl`, `seq`, `ack`, `window`.
@@ -210,6 +241,31 @@ impl Signature {
                 FlowbitsValue::NoAlert => continue,
             });
         }
+        let xbits: Vec<XbitOp> = d
+            .xbits
+            .iter()
+            .filter_map(|x| {
+                let cmd = match x.command.as_str() {
+                    "set" => XbitCmd::Set,
+                    "unset" => XbitCmd::Unset,
+                    "toggle" => XbitCmd::Toggle,
+                    "isset" => XbitCmd::IsSet,
+                    "isnotset" => XbitCmd::IsNotSet,
+                    _ => return None,
+                };
+                let track = match x.track.as_str() {
+                    "ip_src" => XbitTrack::Src,
+                    "ip_dst" => XbitTrack::Dst,
+                    _ => XbitTrack::Pair,
+                };
+                Some(XbitOp {
+                    cmd,
+                    bit: flowbit_id(&x.name),
+                    track,
+                    expire: x.expire.unwrap_or(30),
+                })
+            })
+            .collect();
         let has_payload = programs.iter().any(|p| p.buffer().is_none());
         let sticky: Vec<&'static str> = d.matches.iter().filter_map(|m| m.buffer).collect();
         let tls_generic =
@@ -223,8 +279,7 @@ impl Signature {
             || d.dsize.is_some()
             || !d.header.is_empty()
             || d.itype.is_some()
-            || d.icode.is_some()
-            || !d.xbits.is_empty();
+            || d.icode.is_some();
         let vars = resolver.vars();
         let negated =
             addr_has_negation(&rule.src, vars, 0) || addr_has_negation(&rule.dst, vars, 0);
@@ -307,6 +362,7 @@ impl Signature {
             flow: d.flow,
             programs,
             flowbits,
+            xbits,
             dsize: d.dsize,
             itype: d.itype,
             header: d.header.clone(),
@@ -325,6 +381,28 @@ impl Signature {
 
     /// Suricata's flowbits class for ordering: rules that set come first, then those that
     /// set and read, then readers, then rules without flowbits.
+    /// As [`flowbits_rank`](Self::flowbits_rank) for the `xbits` of hosts (`pair`
+    /// false) or of address pairs: Suricata orders host bits, then ippair bits, that way.
+    pub fn xbits_rank(&self, pair: bool) -> u8 {
+        let mine = |o: &&XbitOp| (o.track == XbitTrack::Pair) == pair;
+        let set = self
+            .xbits
+            .iter()
+            .filter(mine)
+            .any(|o| matches!(o.cmd, XbitCmd::Set | XbitCmd::Unset | XbitCmd::Toggle));
+        let read = self
+            .xbits
+            .iter()
+            .filter(mine)
+            .any(|o| matches!(o.cmd, XbitCmd::IsSet | XbitCmd::IsNotSet));
+        match (set, read) {
+            (true, false) => 0,
+            (true, true) => 1,
+            (false, true) => 2,
+            (false, false) => 3,
+        }
+    }
+
     pub fn flowbits_rank(&self) -> u8 {
         let set = self.flowbits.iter().any(|f| {
             matches!(

@@ -503,6 +503,7 @@ impl Worker {
         stats.stream.past_depth = self.core.shared.past_depth;
         if let Some(d) = &self.core.detect {
             stats.detect.inspected = d.inspected();
+            stats.detect.xbits_dropped = d.xbits_dropped();
             stats.detect.prefilter = Some(d.prefilter_summary());
         }
         Ok((stats, self.core.detect.take()))

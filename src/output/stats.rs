@@ -107,6 +107,8 @@ pub struct DetectStats {
     /// Signatures the prefilter handed on and that were inspected in full (per packet
     /// or transaction, summed).
     pub inspected: u64,
+    /// `xbits` not set because 100,000 live bits were already kept.
+    pub xbits_dropped: u64,
     /// How the prefilter groups the rules.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prefilter: Option<crate::detect::prefilter::PrefilterSummary>,
@@ -178,6 +180,7 @@ impl RunStats {
             (&mut t.flows_passed, o.flows_passed),
             (&mut t.exception_drops, o.exception_drops),
             (&mut t.inspected, o.inspected),
+            (&mut t.xbits_dropped, o.xbits_dropped),
         ] {
             *mine += theirs;
         }
