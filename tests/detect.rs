@@ -591,3 +591,42 @@ alert tcp any any -> any any (msg:\"pair seen, reply\"; flow:to_client; content:
         assert_eq!(got, suricata, "ips: {ips}");
     }
 }
+
+#[test]
+fn flowint_counts_per_flow() {
+    let rules = "\
+alert http any any -> any any (msg:\"count\"; flow:to_server; http.method; content:\"GET\"; flowint:req.count,+,1; noalert; sid:1;)
+alert http any any -> any any (msg:\"first\"; flow:to_server; http.uri; content:\"/r\"; flowint:req.count,==,1; sid:2;)
+alert http any any -> any any (msg:\"later\"; flow:to_server; http.uri; content:\"/r\"; flowint:req.count,>,1; sid:3;)
+alert http any any -> any any (msg:\"mark\"; flow:to_server; http.uri; content:\"/r2\"; flowint:seen2,=,2; noalert; sid:4;)
+alert http any any -> any any (msg:\"count reached mark\"; flow:to_server; http.uri; content:\"/r\"; flowint:req.count,>=,seen2; flowint:seen2,isset; sid:5;)
+alert http any any -> any any (msg:\"no mark yet\"; flow:to_server; http.uri; content:\"/r\"; flowint:seen2,notset; sid:6;)
+";
+    let mut c = TcpConversation::new(
+        sa("10.0.0.5:40001"),
+        sa("192.0.2.1:80"),
+        Timestamp::new(1_700_000_000, 0),
+    );
+    c.handshake();
+    for uri in ["/r1", "/r2", "/r3"] {
+        c.client_sends(&packets::http_request("GET", "x.example", uri, "t/1"))
+            .server_sends(&packets::http_response(200, "OK", "text/plain", "ok"));
+    }
+    c.close();
+    // Suricata 7.0.10 on the same capture and rules: (pcap_cnt, sid), IDS then IPS.
+    let ids = vec![(7, 2), (7, 6), (11, 3), (11, 5), (15, 3), (15, 5)];
+    let ips_alerts = vec![(4, 2), (4, 6), (8, 3), (8, 5), (12, 3), (12, 5)];
+    for (ips, suricata) in [(false, ids), (true, ips_alerts)] {
+        let mut got: Vec<(u64, u64)> = alerts(&c.packets, rules, ips)
+            .iter()
+            .map(|a| {
+                (
+                    a["pcap_cnt"].as_u64().unwrap_or(0),
+                    a["alert"]["signature_id"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, suricata, "ips: {ips}");
+    }
+}

@@ -140,6 +140,8 @@ pub struct FlowDetect {
 #[derive(Clone, Debug, Default)]
 struct FlowDetectMore {
     bits: Vec<u32>,
+    /// `flowint` variables: (variable, value).
+    ints: Vec<(u32, u32)>,
     /// (signature, transaction) inspections that are over (matched or can no longer match).
     tx_done: rustc_hash::FxHashSet<(u32, u64)>,
     /// Per direction, the first transaction still inspected.
@@ -519,6 +521,7 @@ impl DetectEngine {
                     .rank(a.action)
                     .cmp(&order.rank(b.action))
                     .then(a.flowbits_rank().cmp(&b.flowbits_rank()))
+                    .then(a.flowint_rank().cmp(&b.flowint_rank()))
                     .then(a.xbits_rank(false).cmp(&b.xbits_rank(false)))
                     .then(a.xbits_rank(true).cmp(&b.xbits_rank(true)))
                     .then(a.priority.cmp(&b.priority))
@@ -1133,6 +1136,9 @@ impl DetectEngine {
         if !s.header.iter().all(|t| t.matches(&p.header)) {
             return false;
         }
+        if !s.flowint.is_empty() && !flowint_checks(s, flow.map(|(f, _)| f)) {
+            return false;
+        }
         if !s.xbits.is_empty() {
             let store = self.xbits.borrow();
             let now = self.now_secs.get();
@@ -1399,7 +1405,66 @@ fn ssl_state_matches(states: &[crate::rules::detection::SslState], current: u8) 
     (want == 0 || current & want != 0) && current & not == 0
 }
 
+/// A signature's `flowint` checks on the flow's integers (no flow: no match). A variable
+/// compared must be set; another variable it is compared with counts 0 when unset.
+fn flowint_checks(s: &Signature, fd: Option<&FlowDetect>) -> bool {
+    use signature::{FlowintCmd as C, FlowintTarget as T};
+    let Some(fd) = fd else {
+        return false;
+    };
+    let ints: &[(u32, u32)] = fd.more.as_ref().map_or(&[], |m| &m.ints);
+    let get = |var: u32| ints.iter().find(|(v, _)| *v == var).map(|&(_, x)| x);
+    s.flowint.iter().filter(|o| !o.cmd.modifies()).all(|o| {
+        let target = match o.target {
+            T::Value(v) => v,
+            T::Var(var) => get(var).unwrap_or(0),
+            T::None => 0,
+        };
+        match (o.cmd, get(o.var)) {
+            (C::IsSet, v) => v.is_some(),
+            (C::IsNotSet, v) => v.is_none(),
+            (_, None) => false,
+            (C::Eq, Some(v)) => v == target,
+            (C::Ne, Some(v)) => v != target,
+            (C::Lt, Some(v)) => v < target,
+            (C::Le, Some(v)) => v <= target,
+            (C::Gt, Some(v)) => v > target,
+            (C::Ge, Some(v)) => v >= target,
+            (C::Set | C::Add | C::Sub, Some(_)) => true,
+        }
+    })
+}
+
+/// A matched signature's `flowint` `=`, `+`, `-` (32-bit, wrapping as Suricata's
+/// unsigned arithmetic; `+` on an unset variable sets it, `-` on one does nothing).
+fn apply_flowint(s: &Signature, fd: &mut FlowDetect) {
+    use signature::{FlowintCmd as C, FlowintTarget as T};
+    for o in s.flowint.iter().filter(|o| o.cmd.modifies()) {
+        let ints = &mut fd.more().ints;
+        let get = |var: u32| ints.iter().find(|(v, _)| *v == var).map(|&(_, x)| x);
+        let target = match o.target {
+            T::Value(v) => v,
+            T::Var(var) => get(var).unwrap_or(0),
+            T::None => 0,
+        };
+        let new = match (o.cmd, get(o.var)) {
+            (C::Set, _) => target,
+            (C::Add, Some(v)) => v.wrapping_add(target),
+            (C::Add, None) => target,
+            (C::Sub, Some(v)) => v.wrapping_sub(target),
+            _ => continue,
+        };
+        match ints.iter_mut().find(|(v, _)| *v == o.var) {
+            Some(slot) => slot.1 = new,
+            None => ints.push((o.var, new)),
+        }
+    }
+}
+
 fn apply_bits(s: &Signature, fd: &mut FlowDetect) {
+    if !s.flowint.is_empty() {
+        apply_flowint(s, fd);
+    }
     for op in &s.flowbits {
         match op {
             FlowbitOp::Set(ids) => {

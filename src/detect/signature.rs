@@ -71,6 +71,45 @@ pub enum FlowbitOp {
     IsNotSet(Vec<u32>),
 }
 
+/// One `flowint` operation on a flow's integer `var`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowintOp {
+    pub var: u32,
+    pub cmd: FlowintCmd,
+    pub target: FlowintTarget,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowintCmd {
+    /// `=`, `+`, `-`: applied once the rule matched.
+    Set,
+    Add,
+    Sub,
+    /// Checks, with the rule: `==`, `!=`, `<`, `<=`, `>`, `>=`, `isset`, `isnotset`.
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    IsSet,
+    IsNotSet,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowintTarget {
+    None,
+    Value(u32),
+    /// Another variable of the flow (0 when it is not set).
+    Var(u32),
+}
+
+impl FlowintCmd {
+    pub fn modifies(self) -> bool {
+        matches!(self, FlowintCmd::Set | FlowintCmd::Add | FlowintCmd::Sub)
+    }
+}
+
 /// What an `xbits` bit is kept for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum XbitTrack {
@@ -128,6 +167,7 @@ pub struct Signature {
     pub programs: Vec<BufferProgram>,
     pub flowbits: Vec<FlowbitOp>,
     pub xbits: Vec<XbitOp>,
+    pub flowint: Vec<FlowintOp>,
     pub dsize: Option<NumTest>,
     pub itype: Option<NumTest>,
     /// `flags`, `ttl`, `seq`, `ack`, `window`.
@@ -266,6 +306,40 @@ impl Signature {
                 })
             })
             .collect();
+        let flowint: Vec<FlowintOp> = d
+            .flowint
+            .iter()
+            .filter_map(|f| {
+                let cmd = match f.modifier.as_str() {
+                    "=" => FlowintCmd::Set,
+                    "+" => FlowintCmd::Add,
+                    "-" => FlowintCmd::Sub,
+                    "==" => FlowintCmd::Eq,
+                    "!=" => FlowintCmd::Ne,
+                    "<" => FlowintCmd::Lt,
+                    "<=" => FlowintCmd::Le,
+                    ">" => FlowintCmd::Gt,
+                    ">=" => FlowintCmd::Ge,
+                    "isset" => FlowintCmd::IsSet,
+                    "isnotset" => FlowintCmd::IsNotSet,
+                    _ => return None,
+                };
+                let target = match &f.target {
+                    None => FlowintTarget::None,
+                    Some(crate::rules::detection::FlowintTarget::Value(v)) => {
+                        FlowintTarget::Value(*v)
+                    }
+                    Some(crate::rules::detection::FlowintTarget::Var(n)) => {
+                        FlowintTarget::Var(flowbit_id(&format!("flowint:{n}")))
+                    }
+                };
+                Some(FlowintOp {
+                    var: flowbit_id(&format!("flowint:{}", f.name)),
+                    cmd,
+                    target,
+                })
+            })
+            .collect();
         let has_payload = programs.iter().any(|p| p.buffer().is_none());
         let sticky: Vec<&'static str> = d.matches.iter().filter_map(|m| m.buffer).collect();
         let tls_generic =
@@ -279,7 +353,8 @@ impl Signature {
             || d.dsize.is_some()
             || !d.header.is_empty()
             || d.itype.is_some()
-            || d.icode.is_some();
+            || d.icode.is_some()
+            || !d.flowint.is_empty();
         let vars = resolver.vars();
         let negated =
             addr_has_negation(&rule.src, vars, 0) || addr_has_negation(&rule.dst, vars, 0);
@@ -363,6 +438,7 @@ impl Signature {
             programs,
             flowbits,
             xbits,
+            flowint,
             dsize: d.dsize,
             itype: d.itype,
             header: d.header.clone(),
@@ -395,6 +471,19 @@ impl Signature {
             .iter()
             .filter(mine)
             .any(|o| matches!(o.cmd, XbitCmd::IsSet | XbitCmd::IsNotSet));
+        match (set, read) {
+            (true, false) => 0,
+            (true, true) => 1,
+            (false, true) => 2,
+            (false, false) => 3,
+        }
+    }
+
+    /// As [`flowbits_rank`](Self::flowbits_rank) for `flowint` (Suricata orders it right
+    /// after flowbits).
+    pub fn flowint_rank(&self) -> u8 {
+        let set = self.flowint.iter().any(|o| o.cmd.modifies());
+        let read = self.flowint.iter().any(|o| !o.cmd.modifies());
         match (set, read) {
             (true, false) => 0,
             (true, true) => 1,

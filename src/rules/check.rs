@@ -1449,6 +1449,9 @@ impl Checker<'_> {
                 }
                 st.det.flowbits.push(f);
             }
+            "flowint" => {
+                st.det.flowint.push(parse_flowint(v).map_err(verr)?);
+            }
             "xbits" => {
                 let ok = v.contains("track ip_src")
                     || v.contains("track ip_dst")
@@ -1928,6 +1931,69 @@ fn ip_proto_number(name: &str) -> Option<u8> {
 /// A number test as Suricata's `detect_parse_uint_notending` reads one (`urilen`): the
 /// longest leading part that is a test, the rest ignored, so `3 x` is `3` and `20<>21`
 /// (too narrow a range) is `20`. Digits are never cut: `70000` is still out of range.
+/// `flowint` as Suricata's pattern reads it: a name of a letter and one or more word
+/// characters, dots or slashes; a modifier; then (but for `isset`/`notset`/`isnotset`)
+/// a number of at most 10 digits within 32 bits, or a variable name.
+fn parse_flowint(v: &str) -> Result<super::detection::Flowint, ValueError> {
+    use super::detection::{Flowint, FlowintTarget};
+    let bad = |m: &str| ValueError::whole(v, m.to_string());
+    let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+    let name = parts.first().copied().unwrap_or("");
+    let name_ok = name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '/'));
+    if !name_ok {
+        return Err(bad("a flowint name starts with a letter"));
+    }
+    let modifier = parts.get(1).copied().unwrap_or("");
+    let needs_value = match modifier {
+        "isset" | "notset" | "isnotset" => false,
+        "=" | "+" | "-" | "==" | "!=" | "<" | "<=" | ">" | ">=" => true,
+        _ => {
+            return Err(bad(
+                "not a flowint modifier (=, +, -, ==, !=, <, <=, >, >=, isset, notset)",
+            ))
+        }
+    };
+    let target = match parts.get(2).copied().filter(|t| !t.is_empty()) {
+        Some(t) if parts.len() == 3 => {
+            if t.starts_with(|c: char| c.is_ascii_digit()) {
+                if t.len() > 10 || !t.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(bad("a flowint value is a number of at most 10 digits"));
+                }
+                let n: u64 = t.parse().map_err(|_| bad("not a number"))?;
+                let n = u32::try_from(n).map_err(|_| bad("a flowint value fits in 32 bits"))?;
+                Some(FlowintTarget::Value(n))
+            } else if t.len() >= 2
+                && t.starts_with(|c: char| c.is_ascii_alphabetic())
+                && t.chars().all(|c| c.is_alphanumeric() || c == '_')
+            {
+                Some(FlowintTarget::Var(t.to_string()))
+            } else {
+                return Err(bad("not a flowint value or variable"));
+            }
+        }
+        None if parts.len() <= 2 => None,
+        _ => return Err(bad("flowint takes a name, a modifier and a value")),
+    };
+    if needs_value && target.is_none() {
+        return Err(bad("this flowint modifier needs a value"));
+    }
+    let modifier = if modifier == "notset" {
+        "isnotset"
+    } else {
+        modifier
+    };
+    Ok(Flowint {
+        name: name.to_string(),
+        modifier: modifier.to_string(),
+        // isset/isnotset read the variable itself.
+        target: if needs_value { target } else { None },
+    })
+}
+
 fn parse_num_test_prefix(text: &str, max: u64) -> Result<NumTest, ValueError> {
     let t = text.trim_start();
     let whole = parse_num_test(t, max);

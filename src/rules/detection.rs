@@ -19,6 +19,7 @@ pub struct Detection {
     /// `flowbits`, in rule order (the engine runs checks before sets).
     pub flowbits: Vec<FlowbitsValue>,
     pub xbits: Vec<Xbits>,
+    pub flowint: Vec<Flowint>,
     pub dsize: Option<NumTest>,
     /// IP/TCP header tests (`flags`, `ttl`, `seq`, `ack`, `window`).
     pub header: Vec<super::header::HeaderTest>,
@@ -212,6 +213,21 @@ pub struct Xbits {
     pub name: String,
     pub track: String,
     pub expire: Option<u32>,
+}
+
+/// `flowint:<name>,<modifier>[,<value or variable>]`: a per-flow integer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flowint {
+    pub name: String,
+    /// `=`, `+`, `-`, `==`, `!=`, `<`, `<=`, `>`, `>=`, `isset`, `isnotset`.
+    pub modifier: String,
+    pub target: Option<FlowintTarget>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FlowintTarget {
+    Value(u32),
+    Var(String),
 }
 
 /// `app-layer-protocol:[!]<proto>` (`failed` included).

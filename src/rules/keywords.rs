@@ -178,7 +178,7 @@ pub const KEYWORDS: &[Keyword] = &[
     kw("flow", Match, R, true),
     kw("flowbits", Other, R, true),
     kw("xbits", Other, R, true),
-    kw("flowint", Other, R, false),
+    kw("flowint", Other, R, true),
     kw("flowvar", Other, R, false),
     kw("pktvar", Other, R, false),
     kw("hostbits", Other, R, false),
