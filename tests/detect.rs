@@ -35,6 +35,21 @@ fn alerts(packets: &[TimedPacket], rules: &str, ips: bool) -> Vec<Value> {
     alerts_of_run(packets, rules, ips)
 }
 
+/// (pcap_cnt, sid) of each alert rulesim writes, sorted.
+fn pcap_and_sids(packets: &[TimedPacket], rules: &str, ips: bool) -> Vec<(u64, u64)> {
+    let mut got: Vec<(u64, u64)> = alerts(packets, rules, ips)
+        .iter()
+        .map(|a| {
+            (
+                a["pcap_cnt"].as_u64().unwrap_or(0),
+                a["alert"]["signature_id"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    got.sort_unstable();
+    got
+}
+
 /// (pcap_cnt, sid, alert.action, verdict.action) of each alert.
 fn summary(alerts: &[Value]) -> Vec<AlertLine> {
     alerts
@@ -430,17 +445,11 @@ fn dsize_sees_only_the_packets_suricatas_payload_mask_lets_through() {
         (10, 1),
     ];
     for ips in [false, true] {
-        let mut got: Vec<(u64, u64)> = alerts(&tls_flow(), rules, ips)
-            .iter()
-            .map(|a| {
-                (
-                    a["pcap_cnt"].as_u64().unwrap_or(0),
-                    a["alert"]["signature_id"].as_u64().unwrap_or(0),
-                )
-            })
-            .collect();
-        got.sort_unstable();
-        assert_eq!(got, suricata, "ips: {ips}");
+        assert_eq!(
+            pcap_and_sids(&tls_flow(), rules, ips),
+            suricata,
+            "ips: {ips}"
+        );
     }
 }
 
@@ -514,17 +523,11 @@ alert tcp any any -> any any (msg:\"plus\"; flags:F+; sid:15;)
         (13, 15),
     ];
     for ips in [false, true] {
-        let mut got: Vec<(u64, u64)> = alerts(&flagged_packets(), rules, ips)
-            .iter()
-            .map(|a| {
-                (
-                    a["pcap_cnt"].as_u64().unwrap_or(0),
-                    a["alert"]["signature_id"].as_u64().unwrap_or(0),
-                )
-            })
-            .collect();
-        got.sort_unstable();
-        assert_eq!(got, suricata, "ips: {ips}");
+        assert_eq!(
+            pcap_and_sids(&flagged_packets(), rules, ips),
+            suricata,
+            "ips: {ips}"
+        );
     }
 }
 
@@ -578,17 +581,7 @@ alert tcp any any -> any any (msg:\"pair seen, reply\"; flow:to_client; content:
     let ids = vec![(9, 5), (17, 2), (27, 3), (27, 4), (37, 3)];
     let ips_alerts = vec![(6, 5), (14, 2), (24, 3), (24, 4), (34, 3)];
     for (ips, suricata) in [(false, ids), (true, ips_alerts)] {
-        let mut got: Vec<(u64, u64)> = alerts(&packets, rules, ips)
-            .iter()
-            .map(|a| {
-                (
-                    a["pcap_cnt"].as_u64().unwrap_or(0),
-                    a["alert"]["signature_id"].as_u64().unwrap_or(0),
-                )
-            })
-            .collect();
-        got.sort_unstable();
-        assert_eq!(got, suricata, "ips: {ips}");
+        assert_eq!(pcap_and_sids(&packets, rules, ips), suricata, "ips: {ips}");
     }
 }
 
@@ -617,16 +610,10 @@ alert http any any -> any any (msg:\"no mark yet\"; flow:to_server; http.uri; co
     let ids = vec![(7, 2), (7, 6), (11, 3), (11, 5), (15, 3), (15, 5)];
     let ips_alerts = vec![(4, 2), (4, 6), (8, 3), (8, 5), (12, 3), (12, 5)];
     for (ips, suricata) in [(false, ids), (true, ips_alerts)] {
-        let mut got: Vec<(u64, u64)> = alerts(&c.packets, rules, ips)
-            .iter()
-            .map(|a| {
-                (
-                    a["pcap_cnt"].as_u64().unwrap_or(0),
-                    a["alert"]["signature_id"].as_u64().unwrap_or(0),
-                )
-            })
-            .collect();
-        got.sort_unstable();
-        assert_eq!(got, suricata, "ips: {ips}");
+        assert_eq!(
+            pcap_and_sids(&c.packets, rules, ips),
+            suricata,
+            "ips: {ips}"
+        );
     }
 }

@@ -71,6 +71,17 @@ pub enum FlowbitOp {
     IsNotSet(Vec<u32>),
 }
 
+/// Suricata's sigorder rank for rules that keep state: rules that only set it first,
+/// then those that set and read, then those that only read, then the rest.
+fn set_read_rank(set: bool, read: bool) -> u8 {
+    match (set, read) {
+        (true, false) => 0,
+        (true, true) => 1,
+        (false, true) => 2,
+        (false, false) => 3,
+    }
+}
+
 /// One `flowint` operation on a flow's integer `var`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlowintOp {
@@ -471,12 +482,7 @@ impl Signature {
             .iter()
             .filter(mine)
             .any(|o| matches!(o.cmd, XbitCmd::IsSet | XbitCmd::IsNotSet));
-        match (set, read) {
-            (true, false) => 0,
-            (true, true) => 1,
-            (false, true) => 2,
-            (false, false) => 3,
-        }
+        set_read_rank(set, read)
     }
 
     /// As [`flowbits_rank`](Self::flowbits_rank) for `flowint` (Suricata orders it right
@@ -484,12 +490,7 @@ impl Signature {
     pub fn flowint_rank(&self) -> u8 {
         let set = self.flowint.iter().any(|o| o.cmd.modifies());
         let read = self.flowint.iter().any(|o| !o.cmd.modifies());
-        match (set, read) {
-            (true, false) => 0,
-            (true, true) => 1,
-            (false, true) => 2,
-            (false, false) => 3,
-        }
+        set_read_rank(set, read)
     }
 
     pub fn flowbits_rank(&self) -> u8 {
@@ -503,12 +504,7 @@ impl Signature {
             .flowbits
             .iter()
             .any(|f| matches!(f, FlowbitOp::IsSet(_) | FlowbitOp::IsNotSet(_)));
-        match (set, read) {
-            (true, false) => 0,
-            (true, true) => 1,
-            (false, true) => 2,
-            (false, false) => 3,
-        }
+        set_read_rank(set, read)
     }
 }
 
