@@ -248,6 +248,11 @@ impl StreamBuffer {
         self.held
     }
 
+    /// What this stream holds against the memcap: its bytes and its segments' cost.
+    pub fn memcap_charge(&self) -> u64 {
+        self.held + self.segments.len() as u64 * SEGMENT_COST
+    }
+
     /// The stream offset of a sequence number (negative: before offset 0).
     pub fn offset_of(&self, seq: u32) -> i64 {
         let reference = self.base_seq.wrapping_add(self.horizon as u32);

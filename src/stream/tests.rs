@@ -263,6 +263,7 @@ fn the_memcap_bounds_all_streams_together() {
         b.insert(at(0), b"123456", &mut mem),
         Inserted::Stored { .. }
     ));
+    assert_eq!(mem.used, a.memcap_charge() + b.memcap_charge());
     b.clear(&mut mem);
     assert_eq!(mem.used, 0);
 }
