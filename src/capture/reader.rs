@@ -68,10 +68,10 @@ struct Cursor<'a> {
 }
 
 /// The capture's bytes: the header already read to sniff the format, then the rest of
-/// the file (read once, so a pipe or FIFO works as well as a file). Its `read` fills the
+/// the input (read once, so a pipe or FIFO works as well as a file). Its `read` fills the
 /// buffer unless the input ends: pcap-parser reads a header or a block with one call,
 /// which a pipe, or the sniffed bytes chained before the file, would answer short.
-struct Source(std::io::Chain<std::io::Cursor<Vec<u8>>, File>);
+struct Source(std::io::Chain<std::io::Cursor<Vec<u8>>, Box<dyn Read + Send>>);
 
 impl Read for Source {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -119,12 +119,26 @@ pub struct CaptureReader {
 impl CaptureReader {
     /// Opens a capture file, sniffing its format from the magic number.
     pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
+        let file =
+            File::open(path).map_err(|e| CaptureError::new(path, CaptureErrorKind::Io(e)))?;
+        Self::from_reader(path, Box::new(file))
+    }
+
+    /// Reads a capture held in memory; `name` stands for its path in errors.
+    pub fn from_bytes(name: &Path, bytes: &[u8]) -> Result<CaptureReader, CaptureError> {
+        Self::from_reader(name, Box::new(std::io::Cursor::new(bytes.to_vec())))
+    }
+
+    /// Reads a capture from any byte stream, front to back; `path` names it in errors.
+    pub fn from_reader(
+        path: &Path,
+        mut input: Box<dyn Read + Send>,
+    ) -> Result<CaptureReader, CaptureError> {
         let err = |kind| CaptureError::new(path, kind);
-        let mut file = File::open(path).map_err(|e| err(CaptureErrorKind::Io(e)))?;
         let mut head = [0u8; 24];
         let mut got = 0;
         while got < head.len() {
-            match file.read(&mut head[got..]) {
+            match input.read(&mut head[got..]) {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -149,7 +163,7 @@ impl CaptureReader {
                 ))))
             }
         };
-        let file = Source(std::io::Cursor::new(head[..got].to_vec()).chain(file));
+        let file = Source(std::io::Cursor::new(head[..got].to_vec()).chain(input));
         let header_err = |e: PcapError<&[u8]>| match e {
             PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
                 err(CaptureErrorKind::TruncatedHeader)
