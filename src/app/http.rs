@@ -6,8 +6,9 @@
 
 use thiserror::Error;
 
-/// Longest header block held while it arrives (request or status line plus headers).
-const MAX_HEADER_BLOCK: usize = 64 * 1024;
+/// Longest header block held while it arrives (request or status line plus headers),
+/// and so the most bytes a direction holds between calls.
+pub const MAX_HEADER_BLOCK: usize = 64 * 1024;
 /// Most headers in one block.
 const MAX_HEADERS: usize = 256;
 /// Body bytes kept per message (Suricata's `request-body-limit` / `response-body-limit`
@@ -226,6 +227,15 @@ impl HttpSession {
             self.client.error
         } else {
             self.server.error
+        }
+    }
+
+    /// Bytes a direction holds until more arrive (a header block, a line).
+    pub fn buffered(&self, to_server: bool) -> usize {
+        if to_server {
+            self.client.pending.len()
+        } else {
+            self.server.pending.len()
         }
     }
 
