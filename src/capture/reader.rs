@@ -302,9 +302,18 @@ fn buffer_of(inner: &Inner) -> &[u8] {
 }
 
 /// Loops `next()`/`refill()` until a whole block is available; maps the crate's errors.
+/// `$refuse` sees the buffered bytes first and may refuse the block they start.
 macro_rules! next_block {
-    ($reader:expr, $capacity:expr, $path:expr, $packets:expr, $classify:expr) => {{
+    ($reader:expr, $capacity:expr, $path:expr, $packets:expr, $classify:expr, $refuse:expr) => {{
         loop {
+            if let Some(kind) = $refuse($reader.data()) {
+                return Err(CaptureError {
+                    path: $path.to_path_buf(),
+                    packet: Some(*$packets + 1),
+                    offset: Some($reader.consumed() as u64),
+                    kind,
+                });
+            }
             // next() parses in place without moving the buffer, so frame data can be
             // located relative to this address afterwards.
             let base = $reader.data().as_ptr() as usize;
@@ -407,7 +416,9 @@ fn next_pcap(
                 max: MAX_RECORD_LEN,
             },
         };
-        let Some((base, (size, block))) = next_block!(reader, capacity, path, packets, classify)
+        let accept = |_: &[u8]| None;
+        let Some((base, (size, block))) =
+            next_block!(reader, capacity, path, packets, classify, accept)
         else {
             return Ok(None);
         };
@@ -457,6 +468,26 @@ fn next_pcap(
             }
         }
     }
+}
+
+/// Type of the pcapng Section Header Block (the same in both byte orders).
+const SHB_TYPE: u32 = 0x0a0d_0d0a;
+/// Block type, and the total length before and after the body.
+const NG_BLOCK_FRAMING: u32 = 12;
+
+/// A pcapng block claiming fewer bytes than its own framing is corrupt. pcap-parser 0.17
+/// checks a Process Information Block's length against 4, then subtracts the 12 bytes of
+/// framing from it, which overflows (a panic where overflow checks are on, a wrapped
+/// length elsewhere); so the length is checked here first. A Section Header Block's byte
+/// order is its own, and pcap-parser checks its length against its 28 bytes.
+fn short_ng_block(data: &[u8], big_endian: bool) -> Option<CaptureErrorKind> {
+    let block_type = read_u32(data, 0, false)?;
+    let len = read_u32(data, 4, big_endian)?;
+    (block_type != SHB_TYPE && len < NG_BLOCK_FRAMING).then(|| {
+        CaptureErrorKind::CorruptBlock(format!(
+            "block length {len} is shorter than a block's {NG_BLOCK_FRAMING} bytes of framing"
+        ))
+    })
 }
 
 fn read_u32(b: &[u8], at: usize, big_endian: bool) -> Option<u32> {
@@ -512,7 +543,9 @@ fn next_pcapng(
                 "block length {len} exceeds the largest block this reader accepts ({MAX_BUFFER} bytes)"
             ))
         };
-        let Some((base, (size, block))) = next_block!(reader, capacity, path, packets, classify)
+        let refuse = |data: &[u8]| short_ng_block(data, be);
+        let Some((base, (size, block))) =
+            next_block!(reader, capacity, path, packets, classify, refuse)
         else {
             return Ok(None);
         };
