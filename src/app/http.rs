@@ -291,8 +291,13 @@ impl HttpSession {
         } else {
             0
         };
-        if side.body.is_none() && side.pending.len() > MAX_HEADER_BLOCK {
-            side.error = Some(HttpError::HeadersTooLong);
+        // Whatever waits for its end is bounded: a header block, and also a trailer line or
+        // the line ending a chunk, which the body states held without limit.
+        if side.pending.len() > MAX_HEADER_BLOCK {
+            side.error = Some(match side.body {
+                Some(Body::ChunkSize | Body::ChunkDataEnd) => HttpError::BadChunk,
+                _ => HttpError::HeadersTooLong,
+            });
             side.pending = Vec::new();
         }
         events

@@ -146,6 +146,28 @@ fn bodies_are_kept_up_to_the_limit_and_counted_beyond() {
     );
 }
 
+/// Found by fuzzing: a trailer line, or the line after a chunk's data, that never ended
+/// was held whole, however long.
+#[test]
+fn unended_lines_inside_a_chunked_body_are_bounded() {
+    let start = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (body, error) in [
+        (&b"0\r\nX-Trailer: "[..], HttpError::HeadersTooLong),
+        (&b"1\r\nx"[..], HttpError::BadChunk),
+    ] {
+        let mut s = HttpSession::default();
+        s.feed(true, start);
+        s.feed(true, body);
+        let mut most = 0;
+        for _ in 0..100 {
+            s.feed(true, &[b'a'; 1024]);
+            most = most.max(s.buffered(true));
+        }
+        assert!(most <= MAX_HEADER_BLOCK, "held {most} bytes");
+        assert_eq!(s.error(true), Some(error));
+    }
+}
+
 #[test]
 fn malformed_input_stops_the_direction() {
     let mut s = HttpSession::default();
