@@ -9,6 +9,8 @@ use thiserror::Error;
 /// Longest header block held while it arrives (request or status line plus headers),
 /// and so the most bytes a direction holds between calls.
 pub const MAX_HEADER_BLOCK: usize = 64 * 1024;
+/// Longest chunk-size line (size, extensions, line end).
+const MAX_CHUNK_SIZE_LINE: usize = 1024;
 /// Most headers in one block.
 const MAX_HEADERS: usize = 256;
 /// Body bytes kept per message (Suricata's `request-body-limit` / `response-body-limit`
@@ -361,12 +363,17 @@ impl HttpSession {
                 Ok(buf.len())
             }
             Some(Body::ChunkSize) => {
+                // The bound holds for the line itself, not for what arrived of it so far,
+                // so that the result does not depend on how the stream was split.
                 let Some(nl) = memchr::memchr(b'\n', buf) else {
-                    if buf.len() > 1024 {
+                    if buf.len() > MAX_CHUNK_SIZE_LINE {
                         return Err(HttpError::BadChunk);
                     }
                     return Ok(0);
                 };
+                if nl > MAX_CHUNK_SIZE_LINE {
+                    return Err(HttpError::BadChunk);
+                }
                 let line = buf[..nl].trim_ascii();
                 let hex = line
                     .split(|&b| b == b';')

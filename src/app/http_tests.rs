@@ -168,6 +168,24 @@ fn unended_lines_inside_a_chunked_body_are_bounded() {
     }
 }
 
+/// Found by fuzzing: a chunk-size line over the bound failed when it arrived in pieces
+/// and was read when it arrived whole.
+#[test]
+fn a_long_chunk_size_line_fails_however_it_arrives() {
+    let mut stream = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=".to_vec();
+    stream.extend_from_slice(&[b'x'; 1100]);
+    stream.extend_from_slice(b"\r\nhello\r\n0\r\n\r\n");
+    let mut whole = HttpSession::default();
+    whole.feed(true, &stream);
+    let mut split = HttpSession::default();
+    for piece in stream.chunks(100) {
+        split.feed(true, piece);
+    }
+    assert_eq!(whole.error(true), Some(HttpError::BadChunk));
+    assert_eq!(split.error(true), Some(HttpError::BadChunk));
+    assert_eq!(whole.transactions, split.transactions);
+}
+
 #[test]
 fn malformed_input_stops_the_direction() {
     let mut s = HttpSession::default();
