@@ -9,8 +9,9 @@
 # fast; `address` to check the dependencies' unsafe code), CARGO_TARGET_DIR.
 #
 # New inputs go to fuzz/work/<target>/ (not committed), seeds are read from
-# fuzz/corpus/<target>/, failing inputs land in fuzz/artifacts/<target>/; a target's log
-# is fuzz/work/<target>.log.
+# fuzz/corpus/<target>/, fuzz/dict/<target>.dict is the target's dictionary when there is
+# one, failing inputs land in fuzz/artifacts/<target>/; a target's log is
+# fuzz/work/<target>.log.
 set -u
 
 seconds=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
@@ -34,8 +35,13 @@ failed=()
 for target in "${targets[@]}"; do
     mkdir -p "work/$target"
     log="work/$target.log"
+    dict=()
+    if [ -f "dict/$target.dict" ]; then
+        dict=(-dict="dict/$target.dict")
+    fi
     started=$(date +%s)
     cargo +nightly fuzz run "${options[@]}" "$target" "work/$target" "corpus/$target" -- \
+        "${dict[@]}" \
         -max_total_time="$seconds" \
         -rss_limit_mb="${RSS_LIMIT_MB:-2048}" \
         -timeout="${TIMEOUT:-10}" \

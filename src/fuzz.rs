@@ -432,9 +432,9 @@ pub fn tcp_stream(data: &[u8]) {
 }
 
 /// Splits the input into `(to_server, bytes)` pieces: a control byte (bit 0: to server;
-/// bit 1: repeat the piece 2^(bits 2-5) times), a length byte, the bytes. Repeats are
-/// capped at [`MAX_EXPANDED`] bytes in all, so that small inputs can still make long
-/// streams.
+/// bit 1: repeat the piece 2^(bits 2-5) times), a length byte, the bytes. Small inputs can
+/// so make long streams, up to [`MAX_EXPANDED`] (each piece counts one byte more than
+/// its length, so that empty pieces are bounded too).
 fn pieces(data: &[u8]) -> Vec<(bool, &[u8])> {
     let mut input = Input(data);
     let mut out = Vec::new();
@@ -447,7 +447,7 @@ fn pieces(data: &[u8]) -> Vec<(bool, &[u8])> {
             1
         };
         for _ in 0..times {
-            total += bytes.len();
+            total += bytes.len() + 1;
             if total > MAX_EXPANDED {
                 return out;
             }
@@ -457,8 +457,8 @@ fn pieces(data: &[u8]) -> Vec<(bool, &[u8])> {
     out
 }
 
-/// Most bytes the repeats of [`pieces`] make.
-const MAX_EXPANDED: usize = 4 << 20;
+/// Most bytes (plus one per piece) the repeats of [`pieces`] make.
+const MAX_EXPANDED: usize = 1 << 20;
 
 /// The same pieces with consecutive pieces of one direction joined.
 fn joined(pieces: &[(bool, &[u8])]) -> Vec<(bool, Vec<u8>)> {
