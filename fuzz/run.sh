@@ -30,22 +30,27 @@ else
 fi
 
 cargo +nightly fuzz build "${options[@]}" || exit 2
+# The binaries are run directly: `cargo fuzz run` would rebuild them from whatever the
+# sources are by then, in the middle of a campaign.
+binaries="${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release"
 
 failed=()
 for target in "${targets[@]}"; do
-    mkdir -p "work/$target"
+    mkdir -p "work/$target" "artifacts/$target"
     log="work/$target.log"
     dict=()
     if [ -f "dict/$target.dict" ]; then
         dict=(-dict="dict/$target.dict")
     fi
     started=$(date +%s)
-    cargo +nightly fuzz run "${options[@]}" "$target" "work/$target" "corpus/$target" -- \
+    "$binaries/$target" \
+        -artifact_prefix="artifacts/$target/" \
         "${dict[@]}" \
         -max_total_time="$seconds" \
         -rss_limit_mb="${RSS_LIMIT_MB:-2048}" \
         -timeout="${TIMEOUT:-10}" \
-        -print_final_stats=1 >"$log" 2>&1
+        -print_final_stats=1 \
+        "work/$target" "corpus/$target" >"$log" 2>&1
     status=$?
     elapsed=$(($(date +%s) - started))
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

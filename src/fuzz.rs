@@ -13,14 +13,17 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
 use crate::app::{dns, http, tls};
-use crate::capture::{CaptureReader, MAX_RECORD_LEN};
+use crate::capture::{CaptureReader, Frame, MAX_RECORD_LEN};
 use crate::config::Settings;
-use crate::decode::{Decoded, Decoder, DefragConfig, DefragPolicy, Packet, MAX_PACKET_BUFFER};
+use crate::decode::{
+    tcp_flags, Decoded, Decoder, DefragConfig, DefragPolicy, Packet, MAX_PACKET_BUFFER,
+};
 use crate::detect::{DetectEngine, DetectSettings};
 use crate::engine::Engine;
 use crate::jobs::expect::{ExpectationFile, TestReport};
@@ -39,6 +42,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("decode", decode),
     ("defrag", defrag),
     ("tcp_stream", tcp_stream),
+    ("tcp_session", tcp_session),
     ("tls", tls),
     ("http", http),
     ("dns", dns),
@@ -636,22 +640,44 @@ pub fn end_to_end(data: &[u8]) {
             ..Settings::default()
         };
         settings.flow.midstream = ips;
-        let detect = DetectEngine::from_rules(
-            fixture_rules().to_vec(),
-            &VarTable::from_config(&settings.vars),
-            DetectSettings {
-                ips,
-                trace: !ips,
-                ..DetectSettings::default()
-            },
-        );
+        let detect = fixture_detect(&settings, !ips);
         let records = (!ips).then(Rc::default);
         run_engine(&settings, detect, data, records);
     }
 }
 
+/// An engine writing to a discarded output; with `records`, collecting the flows'
+/// decision records there.
+fn new_engine(
+    settings: &Settings,
+    detect: DetectEngine,
+    records: Option<Rc<RefCell<Vec<FlowRecord>>>>,
+) -> Engine {
+    let mut engine = Engine::new(settings, EventOutput::discard(), Some(detect));
+    if let Some(records) = records {
+        engine.set_tracer(Tracer::new(Box::new(move |r| records.borrow_mut().push(r))));
+    }
+    engine
+}
+
+fn process(engine: &mut Engine, frame: &Frame<'_>) {
+    if let Err(e) = engine.process_frame(frame) {
+        panic!("discarded output failed: {e}");
+    }
+}
+
+/// Ends the run; every frame must have been counted.
+fn finish(engine: Engine, frames: u64) {
+    let stats = match engine.finish() {
+        Ok(stats) => stats,
+        Err(e) => panic!("discarded output failed: {e}"),
+    };
+    assert_eq!(stats.capture.packets_read, frames);
+    assert!(stats.stream.max_bytes_held <= StreamConfig::default().memcap);
+}
+
 /// Runs a capture through an engine; with `records`, collects the flows' decision
-/// records there. Returns nothing: the checks are the engine's own and its counters.
+/// records there. The checks are the engine's own and its counters.
 fn run_engine(
     settings: &Settings,
     detect: DetectEngine,
@@ -661,31 +687,118 @@ fn run_engine(
     let Ok(mut reader) = CaptureReader::from_bytes(Path::new("fuzz-input"), capture) else {
         return;
     };
-    let mut engine = Engine::new(settings, EventOutput::discard(), Some(detect));
-    if let Some(records) = &records {
-        let sink = records.clone();
-        engine.set_tracer(Tracer::new(Box::new(move |r| sink.borrow_mut().push(r))));
-    }
+    let mut engine = new_engine(settings, detect, records);
     let mut frames = 0u64;
     loop {
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 frames += 1;
-                if let Err(e) = engine.process_frame(&frame) {
-                    panic!("discarded output failed: {e}");
-                }
+                process(&mut engine, &frame);
             }
             Ok(None) => break,
             Err(e) if e.is_recoverable() => {}
             Err(_) => break,
         }
     }
-    let stats = match engine.finish() {
-        Ok(stats) => stats,
-        Err(e) => panic!("discarded output failed: {e}"),
+    finish(engine, frames);
+}
+
+/// Server ports the tcp_session target picks from: HTTP, TLS, DNS, SSH, SMTP, Kerberos,
+/// SIP, and one no detection expects.
+const SESSION_PORTS: [u16; 8] = [80, 443, 53, 22, 25, 88, 5060, 8080];
+
+/// A detection engine with [`FIXTURE_RULES`].
+fn fixture_detect(settings: &Settings, trace: bool) -> DetectEngine {
+    DetectEngine::from_rules(
+        fixture_rules().to_vec(),
+        &VarTable::from_config(&settings.vars),
+        DetectSettings {
+            ips: settings.simulate_ips,
+            trace,
+            ..DetectSettings::default()
+        },
+    )
+}
+
+/// One TCP connection built from fields, through the whole engine with
+/// [`FIXTURE_RULES`] (decision records kept in IDS mode): flow and TCP state, stream
+/// reassembly, protocol detection, parsers and detection, without the fuzzer having to
+/// make valid IP and TCP headers.
+///
+/// Header: mode (bit 0 inline, bit 1 mid-stream pick-up, bits 2-4 server port index, bit 5
+/// IPv6), client and server initial sequence numbers (u32 each). Then per segment:
+/// control (bit 0 from the server; bits 1-2 time step: none, 1 ms, 1 s, 200 s), TCP
+/// flags, sequence offset (i16, from the sender's next sequence number), acknowledgement
+/// offset (i16, from the receiver's next), payload length (u8), payload.
+pub fn tcp_session(data: &[u8]) {
+    let mut input = Input(data);
+    let (Some(mode), Some(client_isn), Some(server_isn)) = (input.u8(), input.u32(), input.u32())
+    else {
+        return;
     };
-    assert_eq!(stats.capture.packets_read, frames);
-    assert!(stats.stream.max_bytes_held <= StreamConfig::default().memcap);
+    let mut settings = Settings {
+        simulate_ips: mode & 1 != 0,
+        ..Settings::default()
+    };
+    settings.flow.midstream = mode & 2 != 0;
+    let port = SESSION_PORTS[usize::from((mode >> 2) & 7)];
+    let (client, server): (SocketAddr, SocketAddr) = if mode & 0x20 != 0 {
+        (
+            SocketAddr::from(([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1], 40_000)),
+            SocketAddr::from(([0x2001, 0xdb8, 0, 0, 0, 0, 0, 2], port)),
+        )
+    } else {
+        (
+            SocketAddr::from(([10, 0, 0, 1], 40_000)),
+            SocketAddr::from(([10, 0, 0, 2], port)),
+        )
+    };
+    let records = (!settings.simulate_ips).then(Rc::default);
+    let detect = fixture_detect(&settings, records.is_some());
+    let mut engine = new_engine(&settings, detect, records);
+    // Next sequence number of each side: [client, server].
+    let mut next = [client_isn, server_isn];
+    let mut now = Timestamp::new(1_700_000_000, 0);
+    let mut frames = 0u64;
+    while let (Some(control), Some(flags), Some(seq_off), Some(ack_off), Some(len)) =
+        (input.u8(), input.u8(), input.u16(), input.u16(), input.u8())
+    {
+        let payload = input.take(usize::from(len));
+        let from_server = control & 1 != 0;
+        let (sender, receiver) = if from_server { (1, 0) } else { (0, 1) };
+        let (src, dst) = if from_server {
+            (server, client)
+        } else {
+            (client, server)
+        };
+        let seq = next[sender].wrapping_add(seq_off as i16 as i32 as u32);
+        let ack = next[receiver].wrapping_add(ack_off as i16 as i32 as u32);
+        let syn_fin = flags & (tcp_flags::SYN | tcp_flags::FIN) != 0;
+        next[sender] = seq
+            .wrapping_add(payload.len() as u32)
+            .wrapping_add(u32::from(syn_fin));
+        now = match (control >> 1) & 3 {
+            0 => now,
+            1 => match now.nanos() + 1_000_000 {
+                n if n >= 1_000_000_000 => Timestamp::new(now.secs() + 1, n - 1_000_000_000),
+                n => Timestamp::new(now.secs(), n),
+            },
+            2 => now.plus_secs(1),
+            _ => now.plus_secs(200),
+        };
+        let packet = crate::synth::packets::tcp(src, dst, 64, seq, ack, flags, payload);
+        frames += 1;
+        let frame = Frame {
+            linktype: 101,
+            ts: now,
+            data: &packet,
+            orig_len: packet.len() as u32,
+            number: frames,
+            offset: 0,
+        };
+        process(&mut engine, &frame);
+    }
+    finish(engine, frames);
 }
 
 /// The ruleset of the end-to-end target: content, pcre, flowbits, the TLS, HTTP and DNS
@@ -727,14 +840,7 @@ fn fixture_records() -> &'static [FlowRecord] {
     static RECORDS: OnceLock<Vec<FlowRecord>> = OnceLock::new();
     RECORDS.get_or_init(|| {
         let settings = Settings::default();
-        let detect = DetectEngine::from_rules(
-            fixture_rules().to_vec(),
-            &VarTable::from_config(&settings.vars),
-            DetectSettings {
-                trace: true,
-                ..DetectSettings::default()
-            },
-        );
+        let detect = fixture_detect(&settings, true);
         let records: Rc<RefCell<Vec<FlowRecord>>> = Rc::default();
         run_engine(&settings, detect, fixture_capture(), Some(records.clone()));
         let mut out = std::mem::take(&mut *records.borrow_mut());
@@ -845,6 +951,40 @@ pub mod encode {
                     out.extend_from_slice(&offset.to_be_bytes());
                     out.push(*len);
                 }
+            }
+        }
+        out
+    }
+
+    /// A `tcp_session` segment: from the server or the client, TCP flags, offsets of its
+    /// sequence and acknowledgement numbers from the expected ones, payload.
+    pub struct Segment<'a> {
+        pub from_server: bool,
+        pub flags: u8,
+        pub seq_offset: i16,
+        pub ack_offset: i16,
+        pub payload: &'a [u8],
+    }
+
+    /// A `tcp_session` input: mode byte, initial sequence numbers, segments (payloads of
+    /// more than 255 bytes are cut into several segments). Time steps 1 ms per segment.
+    pub fn tcp_session(mode: u8, isns: (u32, u32), segments: &[Segment<'_>]) -> Vec<u8> {
+        let mut out = vec![mode];
+        out.extend_from_slice(&isns.0.to_be_bytes());
+        out.extend_from_slice(&isns.1.to_be_bytes());
+        for s in segments {
+            let mut parts: Vec<&[u8]> = s.payload.chunks(255).collect();
+            if parts.is_empty() {
+                parts.push(&[]);
+            }
+            for (i, part) in parts.iter().enumerate() {
+                out.push(u8::from(s.from_server) | 2);
+                out.push(s.flags);
+                let seq = if i == 0 { s.seq_offset } else { 0 };
+                out.extend_from_slice(&seq.to_be_bytes());
+                out.extend_from_slice(&s.ack_offset.to_be_bytes());
+                out.push(part.len() as u8);
+                out.extend_from_slice(part);
             }
         }
         out

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use rulesim::config::Settings;
 use rulesim::detect::{DetectEngine, DetectSettings};
-use rulesim::fuzz::encode::{self, StreamOp};
+use rulesim::fuzz::encode::{self, Segment, StreamOp};
 use rulesim::fuzz::{FragmentSpec, FIXTURE_RULES, TARGETS};
 use rulesim::rules::{Classifications, RuleContext, VarTable};
 use rulesim::synth::packets::{self, Link};
@@ -172,6 +172,7 @@ fn write_generated_seeds() {
     decode_seeds();
     defrag_seeds();
     stream_seeds();
+    session_seeds();
     parser_seeds();
     text_seeds();
 }
@@ -378,6 +379,105 @@ fn stream_seeds() {
         "wrap-depth",
         &encode::stream(2, 32, 64, u32::MAX - 10, &wrap),
     );
+}
+
+fn seg(from_server: bool, flags: u8, payload: &[u8]) -> Segment<'_> {
+    Segment {
+        from_server,
+        flags,
+        seq_offset: 0,
+        ack_offset: 0,
+        payload,
+    }
+}
+
+/// Handshake, one message each way (each acknowledged), FIN teardown.
+fn exchange<'a>(client: &'a [u8], server: &'a [u8]) -> Vec<Segment<'a>> {
+    use rulesim::decode::tcp_flags::{ACK, FIN, PSH, SYN};
+    vec![
+        seg(false, SYN, b""),
+        seg(true, SYN | ACK, b""),
+        seg(false, ACK, b""),
+        seg(false, PSH | ACK, client),
+        seg(true, ACK, b""),
+        seg(true, PSH | ACK, server),
+        seg(false, ACK, b""),
+        seg(false, FIN | ACK, b""),
+        seg(true, FIN | ACK, b""),
+        seg(false, ACK, b""),
+    ]
+}
+
+fn session_seeds() {
+    use rulesim::decode::tcp_flags::{ACK, PSH};
+    // Mode bits 2-4: the server port's index (0 HTTP, 1 TLS, 2 DNS, 3 SSH).
+    let request = b"GET /admin/1 HTTP/1.1\r\nHost: www.example.com\r\n\r\n";
+    let response = b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno";
+    let http = exchange(request, response);
+    write_seed(
+        "tcp_session",
+        "http",
+        &encode::tcp_session(0, (1000, 50_000), &http),
+    );
+    let hello = packets::tls_client_hello(Some("www.example.com"));
+    let server = [
+        packets::tls_server_hello(),
+        packets::tls_server_hello_done(),
+    ]
+    .concat();
+    let tls = exchange(&hello, &server);
+    let isns = (7, u32::MAX - 3);
+    write_seed(
+        "tcp_session",
+        "tls",
+        &encode::tcp_session(1 << 2, isns, &tls),
+    );
+    let framed = |m: Vec<u8>| [&(m.len() as u16).to_be_bytes()[..], &m].concat();
+    let query = framed(packets::dns_query(9, "www.example.com", 1));
+    let answer = framed(packets::dns_response_a(9, "www.example.com", [10, 0, 0, 9]));
+    let dns = exchange(&query, &answer);
+    write_seed(
+        "tcp_session",
+        "dns",
+        &encode::tcp_session(2 << 2, (1, 2), &dns),
+    );
+    let ssh = exchange(b"SSH-2.0-a\r\n", b"SSH-2.0-b\r\n");
+    write_seed(
+        "tcp_session",
+        "ssh",
+        &encode::tcp_session(3 << 2, (1, 2), &ssh),
+    );
+    // Inline over IPv6, picked up mid-stream: no handshake.
+    let midstream = [
+        seg(false, PSH | ACK, request),
+        seg(true, PSH | ACK, response),
+        seg(false, ACK, b""),
+    ];
+    let mode = 1 | 2 | 0x20;
+    write_seed(
+        "tcp_session",
+        "midstream-inline-v6",
+        &encode::tcp_session(mode, (1, 2), &midstream),
+    );
+    // A request in two segments, the second sent again over the first one's end with
+    // other bytes, and an acknowledgement past what was sent.
+    let mut overlaps = exchange(b"", b"");
+    overlaps.truncate(3);
+    overlaps.extend([
+        seg(false, PSH | ACK, b"GET /a HTTP/1.1\r\nHo"),
+        seg(false, PSH | ACK, b"st: example.com\r\n\r\n"),
+        Segment {
+            seq_offset: -25,
+            ..seg(false, PSH | ACK, b"XXXXXst: example.org\r\n\r\n")
+        },
+        Segment {
+            ack_offset: 10,
+            ..seg(true, ACK, b"")
+        },
+        seg(true, PSH | ACK, response),
+    ]);
+    let overlaps = encode::tcp_session(0, (1000, 50_000), &overlaps);
+    write_seed("tcp_session", "overlaps", &overlaps);
 }
 
 fn parser_seeds() {
