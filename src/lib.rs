@@ -14,6 +14,8 @@ pub mod decode;
 pub mod detect;
 pub mod engine;
 pub mod flow;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod jobs;
 pub mod lint;
 pub mod output;

@@ -201,6 +201,10 @@ pub fn probe(buf: &[u8]) -> bool {
         && name_at(buf, 12).is_ok_and(|(_, next)| next + 4 <= buf.len())
 }
 
+/// The most bytes [`TcpReader`] holds between calls: a length prefix and a message short
+/// of its last byte.
+pub const MAX_TCP_BUFFERED: usize = 2 + 65_535 - 1;
+
 /// DNS over TCP: messages behind a two-byte length, in any split of the stream.
 #[derive(Clone, Debug, Default)]
 pub struct TcpReader {
@@ -208,6 +212,11 @@ pub struct TcpReader {
 }
 
 impl TcpReader {
+    /// Bytes of an incomplete message held until more arrive.
+    pub fn buffered(&self) -> usize {
+        self.pending.len()
+    }
+
     /// The complete messages in `data` (with what earlier calls left over).
     pub fn feed(&mut self, data: &[u8]) -> Vec<Result<Message, DnsError>> {
         self.pending.extend_from_slice(data);

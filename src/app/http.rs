@@ -6,8 +6,11 @@
 
 use thiserror::Error;
 
-/// Longest header block held while it arrives (request or status line plus headers).
-const MAX_HEADER_BLOCK: usize = 64 * 1024;
+/// Longest header block held while it arrives (request or status line plus headers),
+/// and so the most bytes a direction holds between calls.
+pub const MAX_HEADER_BLOCK: usize = 64 * 1024;
+/// Longest chunk-size line (size, extensions, line end).
+const MAX_CHUNK_SIZE_LINE: usize = 1024;
 /// Most headers in one block.
 const MAX_HEADERS: usize = 256;
 /// Body bytes kept per message (Suricata's `request-body-limit` / `response-body-limit`
@@ -231,6 +234,15 @@ impl HttpSession {
         }
     }
 
+    /// Bytes a direction holds until more arrive (a header block, a line).
+    pub fn buffered(&self, to_server: bool) -> usize {
+        if to_server {
+            self.client.pending.len()
+        } else {
+            self.server.pending.len()
+        }
+    }
+
     /// The transaction with id `id`, if still kept.
     pub fn transaction(&self, id: u64) -> Option<&Transaction> {
         id.checked_sub(self.first_id)
@@ -283,8 +295,13 @@ impl HttpSession {
         } else {
             0
         };
-        if side.body.is_none() && side.pending.len() > MAX_HEADER_BLOCK {
-            side.error = Some(HttpError::HeadersTooLong);
+        // Whatever waits for its end is bounded: a header block, and also a trailer line or
+        // the line ending a chunk, which the body states held without limit.
+        if side.pending.len() > MAX_HEADER_BLOCK {
+            side.error = Some(match side.body {
+                Some(Body::ChunkSize | Body::ChunkDataEnd) => HttpError::BadChunk,
+                _ => HttpError::HeadersTooLong,
+            });
             side.pending = Vec::new();
         }
         events
@@ -348,12 +365,17 @@ impl HttpSession {
                 Ok(buf.len())
             }
             Some(Body::ChunkSize) => {
+                // The bound holds for the line itself, not for what arrived of it so far,
+                // so that the result does not depend on how the stream was split.
                 let Some(nl) = memchr::memchr(b'\n', buf) else {
-                    if buf.len() > 1024 {
+                    if buf.len() > MAX_CHUNK_SIZE_LINE {
                         return Err(HttpError::BadChunk);
                     }
                     return Ok(0);
                 };
+                if nl > MAX_CHUNK_SIZE_LINE {
+                    return Err(HttpError::BadChunk);
+                }
                 let line = buf[..nl].trim_ascii();
                 let hex = line
                     .split(|&b| b == b';')

@@ -146,6 +146,46 @@ fn bodies_are_kept_up_to_the_limit_and_counted_beyond() {
     );
 }
 
+/// Found by fuzzing: a trailer line, or the line after a chunk's data, that never ended
+/// was held whole, however long.
+#[test]
+fn unended_lines_inside_a_chunked_body_are_bounded() {
+    let start = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (body, error) in [
+        (&b"0\r\nX-Trailer: "[..], HttpError::HeadersTooLong),
+        (&b"1\r\nx"[..], HttpError::BadChunk),
+    ] {
+        let mut s = HttpSession::default();
+        s.feed(true, start);
+        s.feed(true, body);
+        let mut most = 0;
+        for _ in 0..100 {
+            s.feed(true, &[b'a'; 1024]);
+            most = most.max(s.buffered(true));
+        }
+        assert!(most <= MAX_HEADER_BLOCK, "held {most} bytes");
+        assert_eq!(s.error(true), Some(error));
+    }
+}
+
+/// Found by fuzzing: a chunk-size line over the bound failed when it arrived in pieces
+/// and was read when it arrived whole.
+#[test]
+fn a_long_chunk_size_line_fails_however_it_arrives() {
+    let mut stream = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=".to_vec();
+    stream.extend_from_slice(&[b'x'; 1100]);
+    stream.extend_from_slice(b"\r\nhello\r\n0\r\n\r\n");
+    let mut whole = HttpSession::default();
+    whole.feed(true, &stream);
+    let mut split = HttpSession::default();
+    for piece in stream.chunks(100) {
+        split.feed(true, piece);
+    }
+    assert_eq!(whole.error(true), Some(HttpError::BadChunk));
+    assert_eq!(split.error(true), Some(HttpError::BadChunk));
+    assert_eq!(whole.transactions, split.transactions);
+}
+
 #[test]
 fn malformed_input_stops_the_direction() {
     let mut s = HttpSession::default();

@@ -21,6 +21,8 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 const MAX_RECORD: usize = (1 << 14) + 2048;
 /// Largest handshake message held while its records arrive.
 const MAX_HANDSHAKE: usize = 1 << 18;
+/// The most bytes a direction holds between calls: a record and a handshake message.
+pub const MAX_BUFFERED: usize = 5 + MAX_RECORD + MAX_HANDSHAKE;
 
 /// The ServerHello random that marks a TLS 1.3 HelloRetryRequest (RFC 8446 4.1.3).
 const HELLO_RETRY_REQUEST: [u8; 32] = [
@@ -225,6 +227,13 @@ impl TlsSession {
             Some(0x0304) => "TLS 1.3",
             _ => "UNDETERMINED",
         }
+    }
+
+    /// Bytes a direction holds until more arrive (a partial record, a partial handshake
+    /// message).
+    pub fn buffered(&self, to_server: bool) -> usize {
+        let d = self.dir(to_server);
+        d.record.len() + d.handshake.len()
     }
 
     pub fn error(&self, to_server: bool) -> Option<TlsError> {

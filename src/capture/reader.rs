@@ -68,10 +68,10 @@ struct Cursor<'a> {
 }
 
 /// The capture's bytes: the header already read to sniff the format, then the rest of
-/// the file (read once, so a pipe or FIFO works as well as a file). Its `read` fills the
+/// the input (read once, so a pipe or FIFO works as well as a file). Its `read` fills the
 /// buffer unless the input ends: pcap-parser reads a header or a block with one call,
 /// which a pipe, or the sniffed bytes chained before the file, would answer short.
-struct Source(std::io::Chain<std::io::Cursor<Vec<u8>>, File>);
+struct Source(std::io::Chain<std::io::Cursor<Vec<u8>>, Box<dyn Read + Send>>);
 
 impl Read for Source {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -119,12 +119,26 @@ pub struct CaptureReader {
 impl CaptureReader {
     /// Opens a capture file, sniffing its format from the magic number.
     pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
+        let file =
+            File::open(path).map_err(|e| CaptureError::new(path, CaptureErrorKind::Io(e)))?;
+        Self::from_reader(path, Box::new(file))
+    }
+
+    /// Reads a capture held in memory; `name` stands for its path in errors.
+    pub fn from_bytes(name: &Path, bytes: &[u8]) -> Result<CaptureReader, CaptureError> {
+        Self::from_reader(name, Box::new(std::io::Cursor::new(bytes.to_vec())))
+    }
+
+    /// Reads a capture from any byte stream, front to back; `path` names it in errors.
+    pub fn from_reader(
+        path: &Path,
+        mut input: Box<dyn Read + Send>,
+    ) -> Result<CaptureReader, CaptureError> {
         let err = |kind| CaptureError::new(path, kind);
-        let mut file = File::open(path).map_err(|e| err(CaptureErrorKind::Io(e)))?;
         let mut head = [0u8; 24];
         let mut got = 0;
         while got < head.len() {
-            match file.read(&mut head[got..]) {
+            match input.read(&mut head[got..]) {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -149,7 +163,7 @@ impl CaptureReader {
                 ))))
             }
         };
-        let file = Source(std::io::Cursor::new(head[..got].to_vec()).chain(file));
+        let file = Source(std::io::Cursor::new(head[..got].to_vec()).chain(input));
         let header_err = |e: PcapError<&[u8]>| match e {
             PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
                 err(CaptureErrorKind::TruncatedHeader)
@@ -288,9 +302,18 @@ fn buffer_of(inner: &Inner) -> &[u8] {
 }
 
 /// Loops `next()`/`refill()` until a whole block is available; maps the crate's errors.
+/// `$refuse` sees the buffered bytes first and may refuse the block they start.
 macro_rules! next_block {
-    ($reader:expr, $capacity:expr, $path:expr, $packets:expr, $classify:expr) => {{
+    ($reader:expr, $capacity:expr, $path:expr, $packets:expr, $classify:expr, $refuse:expr) => {{
         loop {
+            if let Some(kind) = $refuse($reader.data()) {
+                return Err(CaptureError {
+                    path: $path.to_path_buf(),
+                    packet: Some(*$packets + 1),
+                    offset: Some($reader.consumed() as u64),
+                    kind,
+                });
+            }
             // next() parses in place without moving the buffer, so frame data can be
             // located relative to this address afterwards.
             let base = $reader.data().as_ptr() as usize;
@@ -393,7 +416,9 @@ fn next_pcap(
                 max: MAX_RECORD_LEN,
             },
         };
-        let Some((base, (size, block))) = next_block!(reader, capacity, path, packets, classify)
+        let accept = |_: &[u8]| None;
+        let Some((base, (size, block))) =
+            next_block!(reader, capacity, path, packets, classify, accept)
         else {
             return Ok(None);
         };
@@ -443,6 +468,26 @@ fn next_pcap(
             }
         }
     }
+}
+
+/// Type of the pcapng Section Header Block (the same in both byte orders).
+const SHB_TYPE: u32 = 0x0a0d_0d0a;
+/// Block type, and the total length before and after the body.
+const NG_BLOCK_FRAMING: u32 = 12;
+
+/// A pcapng block claiming fewer bytes than its own framing is corrupt. pcap-parser 0.17
+/// checks a Process Information Block's length against 4, then subtracts the 12 bytes of
+/// framing from it, which overflows (a panic where overflow checks are on, a wrapped
+/// length elsewhere); so the length is checked here first. A Section Header Block's byte
+/// order is its own, and pcap-parser checks its length against its 28 bytes.
+fn short_ng_block(data: &[u8], big_endian: bool) -> Option<CaptureErrorKind> {
+    let block_type = read_u32(data, 0, false)?;
+    let len = read_u32(data, 4, big_endian)?;
+    (block_type != SHB_TYPE && len < NG_BLOCK_FRAMING).then(|| {
+        CaptureErrorKind::CorruptBlock(format!(
+            "block length {len} is shorter than a block's {NG_BLOCK_FRAMING} bytes of framing"
+        ))
+    })
 }
 
 fn read_u32(b: &[u8], at: usize, big_endian: bool) -> Option<u32> {
@@ -498,7 +543,9 @@ fn next_pcapng(
                 "block length {len} exceeds the largest block this reader accepts ({MAX_BUFFER} bytes)"
             ))
         };
-        let Some((base, (size, block))) = next_block!(reader, capacity, path, packets, classify)
+        let refuse = |data: &[u8]| short_ng_block(data, be);
+        let Some((base, (size, block))) =
+            next_block!(reader, capacity, path, packets, classify, refuse)
         else {
             return Ok(None);
         };

@@ -132,6 +132,40 @@ fn bad_files_are_named_errors() {
     ));
 }
 
+/// pcap-parser 0.17 subtracted the framing from a Process Information Block's length
+/// before checking it: a length under 12 overflowed (found by fuzzing).
+#[test]
+fn pcapng_block_shorter_than_its_framing_is_corrupt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let interfaces = [NgInterface {
+        linktype: 1,
+        tsresol: 6,
+    }];
+    let mut w = PcapNgWriter::new(Vec::new(), &interfaces).expect("header");
+    w.enhanced(0, Timestamp::new(1, 0), &[7u8; 60])
+        .expect("packet");
+    let good = w.into_inner();
+    for len in [4u32, 8, 11] {
+        let mut file = good.clone();
+        // A Process Information Block (type 0x80000001) with that length.
+        file.extend_from_slice(&0x8000_0001u32.to_le_bytes());
+        file.extend_from_slice(&len.to_le_bytes());
+        file.extend_from_slice(&[0u8; 8]);
+        let path = write_temp(&dir, "short-block.pcapng", &file);
+        let (frames, err) = read_all(&path);
+        assert_eq!(
+            frames.len(),
+            1,
+            "length {len}: the packet before it is read"
+        );
+        let err = err.expect("the short block is an error");
+        assert!(
+            matches!(&err.kind, CaptureErrorKind::CorruptBlock(m) if m.contains(&format!("length {len} "))),
+            "length {len}: {err}"
+        );
+    }
+}
+
 #[test]
 fn truncated_tail_keeps_the_packets_before_it() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -300,7 +300,7 @@ pub(super) struct Defrag {
 
 const MAX_DATAGRAM: u32 = 65_535;
 /// Size of Suricata's packet buffer: a rebuilt packet (link header included) must fit.
-const MAX_PACKET_BUFFER: usize = 40 + 65_536 + 28;
+pub const MAX_PACKET_BUFFER: usize = 40 + 65_536 + 28;
 
 /// What the policy decided for a new fragment.
 enum Placement {

@@ -10,7 +10,7 @@ mod link;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-pub use defrag::{DefragConfig, DefragPolicy, DefragStats, HostOs, HostOsRange};
+pub use defrag::{DefragConfig, DefragPolicy, DefragStats, HostOs, HostOsRange, MAX_PACKET_BUFFER};
 pub use link::LinkType;
 
 use crate::time::Timestamp;

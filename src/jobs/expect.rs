@@ -204,13 +204,19 @@ impl ExpectationFile {
     /// Reads and validates an expectations file; relative paths are taken from its
     /// directory.
     pub fn load(path: &Path) -> Result<Plan, ExpectationError> {
-        let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ExpectationError::Read {
-            path: shown.clone(),
+            path: path.display().to_string(),
             source,
         })?;
-        let mut file: ExpectationFile = toml::from_str(&text).map_err(|e| {
-            let (line, column) = e.span().map_or((1, 1), |s| line_col(&text, s.start));
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates the text of an expectations file read from `path` (which
+    /// names it in errors and anchors its relative paths; it is not read).
+    pub fn parse(text: &str, path: &Path) -> Result<Plan, ExpectationError> {
+        let shown = path.display().to_string();
+        let mut file: ExpectationFile = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
             ExpectationError::Syntax {
                 path: shown.clone(),
                 line,

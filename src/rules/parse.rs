@@ -56,11 +56,14 @@ fn fail<T>(at: &str, len: usize, what: impl Into<String>) -> PResult<'_, T> {
     }))
 }
 
-/// Length of the token starting at `at` (up to whitespace or a delimiter), for carets.
+/// Length of the token starting at `at` (up to whitespace or a delimiter), for carets
+/// and quotes: at least its first character, whole (it may take several bytes), so that
+/// it can be sliced; 0 at the end of the text.
 fn token_len(at: &str) -> usize {
+    let first = at.chars().next().map_or(0, char::len_utf8);
     at.find(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '(' | ')' | ';'))
         .unwrap_or(at.len())
-        .max(1)
+        .max(first)
 }
 
 fn var_name(i: &str) -> PResult<'_, &str> {
@@ -551,10 +554,10 @@ fn parse_options(text: &str, start: usize) -> Result<Vec<RawOption>, SyntaxError
             pos = p;
         }
         if pos >= bytes.len() || bytes[pos] != b';' {
-            let found = if pos < bytes.len() {
-                &text[pos..pos + 1]
-            } else {
-                "the end of the rule"
+            // The character there, whole: it may take several bytes.
+            let found = match text.get(pos..).and_then(|rest| rest.chars().next()) {
+                Some(c) => c.to_string(),
+                None => "the end of the rule".to_string(),
             };
             return Err(SyntaxError {
                 offset: pos.min(text.len().saturating_sub(1)),

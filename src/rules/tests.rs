@@ -97,6 +97,27 @@ fn malformed_rules_point_at_the_culprit() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// Found by fuzzing: messages quoting what was found sliced a multi-byte character, or
+/// past the end of the rule.
+#[test]
+fn errors_quote_whole_characters() {
+    for (text, words) in [
+        (
+            "alert tcp any any -> any any (sid\u{e9}1;)",
+            "found `\u{e9}`",
+        ),
+        (
+            "alert tcp any any \u{a0}-> any any (sid:1;)",
+            "found `\u{a0}`",
+        ),
+        ("alert tcp any any \u{e9}", "found `\u{e9}`"),
+        ("alert tcp any any any", "found `any`"),
+    ] {
+        let e = error_of(text);
+        assert!(e.message.contains(words), "{text:?}: {}", e.message);
+    }
+}
+
 #[test]
 fn header_and_meta_are_read() {
     let text = r#"drop tls $HOME_NET any <> [1.2.3.0/24,!1.2.3.4] [443,8443] (msg:"a \"quoted\" msg"; classtype:policy-violation; sid:7; rev:3; gid:2;)"#;
