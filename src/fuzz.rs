@@ -11,12 +11,11 @@
 //! Structured targets (fragments, stream segments, parser input splits) read their input
 //! as a little program; [`encode`] writes such programs, for the seed corpora.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::rc::Rc;
 use std::sync::OnceLock;
+use std::sync::{Arc, Mutex};
 
 use crate::app::{dns, http, tls};
 use crate::capture::{CaptureReader, Frame, MAX_RECORD_LEN};
@@ -421,7 +420,7 @@ pub fn tcp_stream(data: &[u8]) {
             delivered + gaps,
             "progress accounting"
         );
-        assert_eq!(mem.used, stream.held(), "memcap accounting");
+        assert_eq!(mem.used, stream.memcap_charge(), "memcap accounting");
         assert!(mem.used <= mem.cap, "memcap exceeded");
         // Gaps may skip past the depth (the peer acknowledged that far), data may not.
         if config.depth > 0 {
@@ -641,7 +640,7 @@ pub fn end_to_end(data: &[u8]) {
         };
         settings.flow.midstream = ips;
         let detect = fixture_detect(&settings, !ips);
-        let records = (!ips).then(Rc::default);
+        let records = (!ips).then(Arc::default);
         run_engine(&settings, detect, data, records);
     }
 }
@@ -651,11 +650,13 @@ pub fn end_to_end(data: &[u8]) {
 fn new_engine(
     settings: &Settings,
     detect: DetectEngine,
-    records: Option<Rc<RefCell<Vec<FlowRecord>>>>,
+    records: Option<Arc<Mutex<Vec<FlowRecord>>>>,
 ) -> Engine {
     let mut engine = Engine::new(settings, EventOutput::discard(), Some(detect));
     if let Some(records) = records {
-        engine.set_tracer(Tracer::new(Box::new(move |r| records.borrow_mut().push(r))));
+        engine.set_tracer(Tracer::new(Box::new(move |r| {
+            records.lock().unwrap_or_else(|e| e.into_inner()).push(r)
+        })));
     }
     engine
 }
@@ -682,7 +683,7 @@ fn run_engine(
     settings: &Settings,
     detect: DetectEngine,
     capture: &[u8],
-    records: Option<Rc<RefCell<Vec<FlowRecord>>>>,
+    records: Option<Arc<Mutex<Vec<FlowRecord>>>>,
 ) {
     let Ok(mut reader) = CaptureReader::from_bytes(Path::new("fuzz-input"), capture) else {
         return;
@@ -753,7 +754,7 @@ pub fn tcp_session(data: &[u8]) {
             SocketAddr::from(([10, 0, 0, 2], port)),
         )
     };
-    let records = (!settings.simulate_ips).then(Rc::default);
+    let records = (!settings.simulate_ips).then(Arc::default);
     let detect = fixture_detect(&settings, records.is_some());
     let mut engine = new_engine(&settings, detect, records);
     // Next sequence number of each side: [client, server].
@@ -841,9 +842,9 @@ fn fixture_records() -> &'static [FlowRecord] {
     RECORDS.get_or_init(|| {
         let settings = Settings::default();
         let detect = fixture_detect(&settings, true);
-        let records: Rc<RefCell<Vec<FlowRecord>>> = Rc::default();
+        let records: Arc<Mutex<Vec<FlowRecord>>> = Arc::default();
         run_engine(&settings, detect, fixture_capture(), Some(records.clone()));
-        let mut out = std::mem::take(&mut *records.borrow_mut());
+        let mut out = std::mem::take(&mut *records.lock().unwrap_or_else(|e| e.into_inner()));
         out.sort_by_key(|r| (r.first_packet, r.flow_id));
         out
     })
