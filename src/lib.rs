@@ -2,9 +2,12 @@
 //!
 //! The library follows the path a packet takes, as Suricata is organised:
 //! [`capture`] (pcap, pcapng) -> [`decode`] (L2-L4, fragments) -> [`flow`] -> [`stream`]
-//! (TCP reassembly, not yet wired into the engine) -> [`output`]
-//! (EVE JSON, AWS log wrapper, stats); [`engine`] ties them together and [`config`] holds
-//! the settings. [`synth`] builds packets and captures for tests and the bundled sample.
+//! (TCP reassembly) -> [`app`] (protocol detection, TLS, HTTP, DNS) -> [`detect`] (the
+//! compiled ruleset) -> [`output`] (EVE JSON, AWS log wrapper, stats); [`rules`] parses
+//! what feeds [`detect`]; [`engine`] ties them together (on worker threads with
+//! [`engine::parallel`]) and [`config`] holds the settings; [`jobs`] are the `test`,
+//! `diff`, `explain` and `report` commands. [`synth`] builds packets and captures for
+//! tests and the bundled sample.
 
 pub mod app;
 pub mod capture;
