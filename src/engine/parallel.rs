@@ -1,7 +1,7 @@
-//! Worker threads: the flows spread over several [`Worker`]s, the output put back in the
+//! Worker threads: the flows spread over several `Worker`s, the output put back in the
 //! one-thread order.
 //!
-//! The calling thread reads and decodes the captures (the [`Frontend`], as with one
+//! The calling thread reads and decodes the captures (the `Frontend`, as with one
 //! thread: same packets, same fragment reassembly, same timeout sweeps) and hands each
 //! packet to the worker that owns its flow, by a hash of the flow key that both
 //! directions share (an ICMP error goes where the flow it quotes is). Work is handed on
