@@ -6,7 +6,7 @@
 //! packet to the worker that owns its flow, by a hash of the flow key that both
 //! directions share (an ICMP error goes where the flow it quotes is). Work is handed on
 //! in epochs of frames; every worker answers each epoch with the records it wrote,
-//! each tagged with its place in the one-thread order ([`OrderKey`]: the frame, then
+//! each tagged with its place in the one-thread order ([`OrderKey`](crate::output::OrderKey): the frame, then
 //! timeouts before processing, then ended flows in a flow-defined order). The calling
 //! thread merges the epoch's records by that key and writes them, so the output is
 //! byte-identical whatever the number of threads.
