@@ -6,7 +6,19 @@ use std::fmt;
 ///
 /// Captures carry µs or ns (pcap) or any power-of-ten/two resolution (pcapng); all are
 /// normalised to nanoseconds here. EVE prints microseconds, truncated as Suricata does.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Timestamp {
     secs: i64,
     nanos: u32,

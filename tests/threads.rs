@@ -1,7 +1,8 @@
 //! Worker threads: the same input gives byte-identical output files whatever `--threads`
 //! is, including what crosses flows (thresholds tracked by source, destination or rule,
 //! flow timeouts swept in the middle of the capture, ICMP errors joining the flow they
-//! quote, fragments, several capture files read as one stream).
+//! quote, fragments, several capture files read as one stream); and the same for a run
+//! split into shards (`--shard I/N`) and put back together by `rulesim merge`.
 
 mod common;
 
@@ -92,8 +93,33 @@ fn odd_packets() -> Vec<TimedPacket> {
     out
 }
 
+const OUTPUTS: [&str; 3] = ["eve.json", "flow.json", "alert.json"];
+
 fn run(dir: &Path, threads: u16, ips: bool) -> Vec<(String, Vec<u8>)> {
     let out = dir.join(format!("out-{threads}-{ips}"));
+    let status = command(dir, threads, ips, &out)
+        .output()
+        .expect("run rulesim");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    read_outputs(&out)
+}
+
+fn read_outputs(out: &Path) -> Vec<(String, Vec<u8>)> {
+    OUTPUTS
+        .iter()
+        .map(|name| {
+            let bytes = std::fs::read(out.join(name)).expect("output file");
+            (name.to_string(), bytes)
+        })
+        .collect()
+}
+
+/// The run of the fixture in `dir`, writing to `out`.
+fn command(dir: &Path, threads: u16, ips: bool, out: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulesim"));
     cmd.arg("-q")
         .arg("-r")
@@ -101,7 +127,7 @@ fn run(dir: &Path, threads: u16, ips: bool) -> Vec<(String, Vec<u8>)> {
         .arg("-S")
         .arg(dir.join("t.rules"))
         .arg("-l")
-        .arg(&out)
+        .arg(out)
         .arg("--aws-log")
         .arg("fw")
         .arg("--eve-types")
@@ -111,19 +137,7 @@ fn run(dir: &Path, threads: u16, ips: bool) -> Vec<(String, Vec<u8>)> {
     if ips {
         cmd.arg("--simulate-ips");
     }
-    let status = cmd.output().expect("run rulesim");
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    ["eve.json", "flow.json", "alert.json"]
-        .iter()
-        .map(|name| {
-            let bytes = std::fs::read(out.join(name)).expect("output file");
-            (name.to_string(), bytes)
-        })
-        .collect()
+    cmd
 }
 
 fn alerts_by_sid(eve: &[u8]) -> std::collections::BTreeMap<u64, usize> {
@@ -139,12 +153,12 @@ fn alerts_by_sid(eve: &[u8]) -> std::collections::BTreeMap<u64, usize> {
     by_sid
 }
 
-#[test]
-fn output_is_the_same_whatever_the_thread_count() {
+/// Two captures (about 500 flows over several minutes of capture time, so that flows
+/// time out mid-run, then the odd packets) and the rules.
+fn fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let pcaps = dir.path().join("pcaps");
     std::fs::create_dir(&pcaps).expect("mkdir");
-    // About 500 flows over several minutes of capture time: flows time out mid-run.
     let mut mix = Vec::new();
     let summary = rulesim::synth::mix::write_mixed_capture(&mut mix, 12_000_000, 40, 7, &[])
         .expect("mixed capture");
@@ -152,7 +166,12 @@ fn output_is_the_same_whatever_the_thread_count() {
     std::fs::write(pcaps.join("1-mix.pcap"), mix).expect("write");
     write_pcap(&pcaps.join("2-odd.pcap"), &odd_packets());
     std::fs::write(dir.path().join("t.rules"), RULES).expect("rules");
+    dir
+}
 
+#[test]
+fn output_is_the_same_whatever_the_thread_count() {
+    let dir = fixture();
     for ips in [false, true] {
         let one = run(dir.path(), 1, ips);
         let by_sid = alerts_by_sid(&one[0].1);
@@ -187,4 +206,140 @@ fn output_is_the_same_whatever_the_thread_count() {
             }
         }
     }
+}
+
+fn merge(shard_dirs: &[std::path::PathBuf], out: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rulesim"))
+        .arg("merge")
+        .args(shard_dirs)
+        .arg("-l")
+        .arg(out)
+        .output()
+        .expect("run rulesim merge")
+}
+
+fn stats(out: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(out.join("stats.json")).expect("stats.json");
+    serde_json::from_str(&text).expect("stats json")
+}
+
+#[test]
+fn sharded_runs_merge_into_what_one_run_writes() {
+    let dir = fixture();
+    let d = dir.path();
+    for ips in [false, true] {
+        let one = run(d, 1, ips);
+        let whole = stats(&d.join(format!("out-1-{ips}")));
+        for (shards, threads) in [(3u64, 1u16), (2, 2)] {
+            let dirs: Vec<_> = (0..shards)
+                .map(|i| d.join(format!("shard-{ips}-{shards}-{i}")))
+                .collect();
+            // Given in reverse: the merge orders shards by their manifests.
+            for (i, out) in dirs.iter().enumerate().rev() {
+                let status = command(d, threads, ips, out)
+                    .arg("--shard")
+                    .arg(format!("{i}/{shards}"))
+                    .output()
+                    .expect("run a shard");
+                assert!(
+                    status.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&status.stderr)
+                );
+            }
+            // Each shard wrote only its own flows' records.
+            let shard_lines: usize = dirs
+                .iter()
+                .map(|s| {
+                    std::fs::read(s.join("eve.json"))
+                        .expect("eve")
+                        .split(|b| *b == b'\n')
+                        .count()
+                        - 1
+                })
+                .sum();
+            let merged_dir = d.join(format!("merged-{ips}-{shards}"));
+            let m = merge(&dirs, &merged_dir);
+            assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+            let merged = read_outputs(&merged_dir);
+            for ((name, a), (_, b)) in one.iter().zip(&merged) {
+                assert!(
+                    a == b,
+                    "ips {ips}, {shards} shards: merged {name} differs from one run's ({} vs {} bytes)",
+                    a.len(),
+                    b.len()
+                );
+            }
+            // Thresholds across shards held some candidate alerts back.
+            let eve_lines = one[0].1.split(|b| *b == b'\n').count() - 1;
+            assert!(
+                shard_lines > eve_lines,
+                "{shard_lines} shard lines, {eve_lines} merged"
+            );
+            let s = stats(&merged_dir);
+            for (a, b) in [
+                ("decoder", "pkts"),
+                ("decoder", "tcp"),
+                ("flow", "created"),
+                ("flow", "timed_out"),
+                ("detect", "alerts"),
+                ("detect", "drop_packets"),
+                ("output", "netflow"),
+                ("output", "alert"),
+            ] {
+                assert_eq!(
+                    s[a][b], whole[a][b],
+                    "ips {ips}, {shards} shards: stats {a}.{b}"
+                );
+            }
+            assert_eq!(s["app_layer"], whole["app_layer"]);
+        }
+    }
+}
+
+#[test]
+fn merge_refuses_shards_that_do_not_make_one_run() {
+    let dir = fixture();
+    let d = dir.path();
+    let shard = |i: u64, n: u64, extra: &[&str]| {
+        let out = d.join(format!("s-{i}-{n}-{}", extra.len()));
+        let status = command(d, 1, false, &out)
+            .arg("--shard")
+            .arg(format!("{i}/{n}"))
+            .args(extra)
+            .output()
+            .expect("run a shard");
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        out
+    };
+    let (a, b) = (shard(0, 2, &[]), shard(1, 2, &[]));
+    let other = shard(1, 2, &["--home-net", "[10.0.0.0/8]"]);
+    let third = shard(2, 3, &[]);
+    let out = d.join("merged");
+    let fails = |dirs: &[std::path::PathBuf], says: &str| {
+        let m = merge(dirs, &out);
+        let err = String::from_utf8_lossy(&m.stderr);
+        assert_eq!(m.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "expected {says:?} in: {err}");
+    };
+    fails(std::slice::from_ref(&a), "missing shard(s) 1 of 2");
+    fails(&[a.clone(), a.clone()], "shard 0 is given twice");
+    fails(&[a.clone(), other], "a different run");
+    fails(&[a.clone(), third], "one of 3 shards");
+    // A shard whose run did not finish has no manifest.
+    let unfinished = d.join("unfinished");
+    std::fs::create_dir(&unfinished).expect("mkdir");
+    fails(&[a.clone(), unfinished], "did not finish");
+    // Output files cut short are found, not merged.
+    let eve = b.join("eve.json");
+    let text = std::fs::read(&eve).expect("eve");
+    std::fs::write(&eve, &text[..text.len() / 2]).expect("cut");
+    fails(&[a.clone(), b.clone()], "ends before the record");
+    // The merged output may not overwrite a shard.
+    let m = merge(std::slice::from_ref(&a), &a);
+    assert_eq!(m.status.code(), Some(2));
 }

@@ -18,6 +18,7 @@ use crate::rules::{RuleContext, RuleSet, VarTable};
 
 mod jobs;
 mod report;
+mod shard;
 
 /// Exit code: success.
 pub const EXIT_OK: i32 = 0;
@@ -31,7 +32,7 @@ pub const EXIT_INTERRUPTED: i32 = 130;
     name = "rulesim",
     version,
     about = "Replay pcap/pcapng captures through Suricata-style rules offline and write Suricata-compatible EVE JSON",
-    after_help = "Examples:\n  rulesim -r pcaps/ -S rules/ -l out/\n  rulesim -r capture.pcap --policy policy.json --rule-group groups/*.json --simulate-ips --explain\n\nSubcommands (each has --help):\n  rulesim test EXPECTATIONS.toml    check expectations about flows (CI)\n  rulesim diff -r PCAPS --old A --new B    what a rule change does, flow by flow\n  rulesim explain -r PCAPS -S RULES --sni NAME    which rule decided a flow\n  rulesim report -r PCAPS -S RULES | --eve LOGS    hit counts, false positives, top-N tables\n  rulesim lint -S RULES    what is wrong with a ruleset\n  rulesim rules show -S RULES    the Suricata rules AWS rule groups compile to"
+    after_help = "Examples:\n  rulesim -r pcaps/ -S rules/ -l out/\n  rulesim -r capture.pcap --policy policy.json --rule-group groups/*.json --simulate-ips --explain\n\nSubcommands (each has --help):\n  rulesim test EXPECTATIONS.toml    check expectations about flows (CI)\n  rulesim diff -r PCAPS --old A --new B    what a rule change does, flow by flow\n  rulesim explain -r PCAPS -S RULES --sni NAME    which rule decided a flow\n  rulesim report -r PCAPS -S RULES | --eve LOGS    hit counts, false positives, top-N tables\n  rulesim lint -S RULES    what is wrong with a ruleset\n  rulesim shard I/N -r PCAPS ...    one shard of the flows (same as --shard I/N)\n  rulesim merge SHARD_DIRS -l OUT    the shards' outputs as one run's\n  rulesim rules show -S RULES    the Suricata rules AWS rule groups compile to"
 )]
 pub struct Args {
     /// Capture files (pcap or pcapng) or directories of them (read in name order, as one stream).
@@ -115,6 +116,12 @@ pub struct Args {
     #[arg(long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 
+    /// Evaluate only shard INDEX of COUNT (counted from 0) of the flows, split by flow
+    /// hash: every shard reads all the captures, and `rulesim merge` puts the shards'
+    /// log directories back into what one run writes.
+    #[arg(long = "shard", value_name = "INDEX/COUNT", value_parser = shard::parse_shard)]
+    pub shard: Option<(u64, u64)>,
+
     /// More output (per-file details).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -138,8 +145,14 @@ pub fn main() -> i32 {
         Some("diff") => return jobs::diff_command(&argv[1..]),
         Some("explain") => return jobs::explain_command(&argv[1..]),
         Some("report") => return report::report_command(&argv[1..]),
+        Some("merge") => return shard::merge_command(&argv[1..]),
         _ => {}
     }
+    // `rulesim shard I/N ...` is `rulesim ... --shard I/N`.
+    let argv = match argv.get(1).and_then(|a| a.to_str()) {
+        Some("shard") => shard::shard_argv(&argv),
+        _ => argv,
+    };
     let args: Args = match parse_subcommand(&argv) {
         Ok(a) => a,
         Err(code) => return code,
@@ -444,12 +457,17 @@ fn run(args: &Args) -> Result<i32, String> {
     let threads = args.threads.map_or_else(default_threads, usize::from);
     let stop = stop_on_signals();
     // xbits are state of hosts, which flows on different workers would share.
-    let threads = if detect.as_ref().is_some_and(|d| d.has_xbits()) {
-        1
-    } else {
-        threads
+    let has_xbits = detect.as_ref().is_some_and(|d| d.has_xbits());
+    let threads = if has_xbits { 1 } else { threads };
+    let shard = match args.shard {
+        Some(_) if has_xbits => {
+            return Err("--shard: the rules keep xbits, state of hosts that shards cannot share; run them unsharded".into())
+        }
+        Some((index, count)) => Some(shard::prepare(args, index, count, &files)?),
+        None => None,
     };
-    if threads > 1 && !args.explain {
+    if (threads > 1 || shard.is_some()) && !args.explain {
+        let (engine_shard, shard_run) = shard.unzip();
         let mut progress = Progress::new(&files, progress_wanted(args.quiet));
         let run = run_files_parallel(
             &settings,
@@ -458,6 +476,7 @@ fn run(args: &Args) -> Result<i32, String> {
             &files,
             threads,
             Some(stop),
+            engine_shard,
             |at, f, o| progress.tick(at, f, o),
         )
         .map_err(|e| e.to_string())?;
@@ -465,7 +484,11 @@ fn run(args: &Args) -> Result<i32, String> {
         std::mem::forget(run.detect);
         let mut stats = run.stats;
         stats.rules = rules_summary;
-        return finish_run(args, &stats, &run.problems);
+        let code = finish_run(args, &stats, &run.problems)?;
+        if let Some(s) = shard_run {
+            s.finish(&args.log_dir, stats.capture.interrupted.is_some())?;
+        }
+        return Ok(code);
     }
     let mut engine = Engine::new(&settings, output, detect);
     engine.stop_when(stop);

@@ -249,7 +249,7 @@ pub struct AlertHit {
 /// A threshold decision left to the output merge: thresholds tracked `by_src`, `by_dst`,
 /// `by_both` or `by_rule` count alerts across flows, which worker threads split, so they
 /// are counted where the workers' records are put back in one order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ThresholdCheck {
     sig: u32,
     src: IpAddr,
@@ -381,12 +381,21 @@ impl Thresholds {
     /// Whether an alert of signature `s` passes its `threshold`, then its
     /// `detection_filter`.
     fn check(&mut self, s: &Signature, c: &ThresholdCheck) -> bool {
-        if let Some(t) = &s.threshold {
+        self.check_values(c, s.threshold.as_ref(), s.detection_filter.as_ref())
+    }
+
+    fn check_values(
+        &mut self,
+        c: &ThresholdCheck,
+        threshold: Option<&ThresholdValue>,
+        detection_filter: Option<&ThresholdValue>,
+    ) -> bool {
+        if let Some(t) = threshold {
             if !self.allows(c.sig, t, false, c.src, c.dst, c.now_secs) {
                 return false;
             }
         }
-        match &s.detection_filter {
+        match detection_filter {
             Some(t) => self.allows(c.sig, t, true, c.src, c.dst, c.now_secs),
             None => true,
         }
@@ -437,6 +446,25 @@ impl Thresholds {
             Some("both") => n == t.count,
             _ => true,
         }
+    }
+}
+
+/// Threshold decisions taken away from the rules: `rulesim merge` replays the
+/// [`ThresholdCheck`]s of sharded runs, with each rule's `threshold` and
+/// `detection_filter` values, in the merged output order.
+#[derive(Debug, Default)]
+pub struct ThresholdJudge(Thresholds);
+
+impl ThresholdJudge {
+    /// Whether the alert passes `threshold`, then `detection_filter` (counted in the order
+    /// this is called).
+    pub fn allows(
+        &mut self,
+        check: &ThresholdCheck,
+        threshold: Option<&ThresholdValue>,
+        detection_filter: Option<&ThresholdValue>,
+    ) -> bool {
+        self.0.check_values(check, threshold, detection_filter)
     }
 }
 
@@ -678,6 +706,17 @@ impl DetectEngine {
     pub fn threshold_allows(&mut self, check: &ThresholdCheck) -> bool {
         self.thresholds
             .check(&self.c.sigs[check.sig as usize], check)
+    }
+
+    /// The `threshold` and `detection_filter` of the rule a check is for.
+    pub fn threshold_values(
+        &self,
+        check: &ThresholdCheck,
+    ) -> (Option<&ThresholdValue>, Option<&ThresholdValue>) {
+        match self.c.sigs.get(check.sig as usize) {
+            Some(s) => (s.threshold.as_ref(), s.detection_filter.as_ref()),
+            None => (None, None),
+        }
     }
 
     /// Signatures inspected in full so far (the prefilter's candidates).

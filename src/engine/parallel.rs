@@ -11,6 +11,10 @@
 //! thread merges the epoch's records by that key and writes them, so the output is
 //! byte-identical whatever the number of threads.
 //!
+//! A run can also take one shard of the flows ([`Shard`]): the packets of other shards'
+//! flows are read and skipped, and each record's order key goes to an order log so that
+//! `rulesim merge` can put the shards' outputs back in the one-run order.
+//!
 //! What crosses flows is handled where the order is known: `threshold` and
 //! `detection_filter` counting `by_src`, `by_dst`, `by_both` or `by_rule` are decided in
 //! the merge (see [`ThresholdCheck`](crate::detect::ThresholdCheck)). The flow table's
@@ -31,6 +35,7 @@ use crate::config::Settings;
 use crate::decode::Packet;
 use crate::detect::DetectEngine;
 use crate::flow::FlowKey;
+use crate::output::order_log::{DeferredThreshold, OrderLine};
 use crate::output::stats::{peak_rss_kib, RunStats};
 use crate::output::{EventOutput, RecordChunk};
 use crate::time::Timestamp;
@@ -41,6 +46,15 @@ const EPOCH_FRAMES: usize = 4096;
 
 /// Epochs handed on and not yet merged, at most (bounds the memory the run holds).
 const EPOCHS_IN_FLIGHT: u64 = 4;
+
+/// One shard of a run's flows: the flows whose key hashes to `index` modulo `count`
+/// (packets without a flow belong to shard 0). Each record written is logged to
+/// `order_log` as an [`OrderLine`]; threshold decisions are logged, not taken.
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+    pub order_log: Box<dyn io::Write + Send>,
+}
 
 /// A packet handed to a worker: the decoded packet with its payload in the batch's
 /// arena.
@@ -86,6 +100,8 @@ struct Dispatcher<'e> {
     epoch: u64,
     merge: Merge<'e>,
     track_vlans: bool,
+    /// (shard, shards): (0, 1) for a whole run.
+    shard: (u64, u64),
 }
 
 /// Puts the workers' records back in order and writes them.
@@ -99,6 +115,8 @@ struct Merge<'e> {
     /// Epochs merged so far.
     merged: u64,
     suppressed: u64,
+    /// A shard's run: where each record's order line goes.
+    order_log: Option<io::BufWriter<Box<dyn io::Write + Send>>>,
     max_active: u64,
     flows_created: Vec<u64>,
 }
@@ -149,36 +167,70 @@ impl Merge<'_> {
             let (c, i) = (&chunks[w], next[w]);
             next[w] += 1;
             let r = c.records[i];
-            let allowed = match (&r.threshold, self.detect.as_deref_mut()) {
-                (Some(check), Some(d)) => d.threshold_allows(check),
-                _ => true,
-            };
-            if !allowed {
-                self.suppressed += 1;
-                continue;
-            }
             let start = |f: fn(&crate::output::ChunkRecord) -> usize| {
                 i.checked_sub(1).map_or(0, |p| f(&c.records[p]))
             };
-            self.output.write_lines(
-                &c.eve[start(|r| r.eve_end)..r.eve_end],
-                &c.flow_log[start(|r| r.flow_log_end)..r.flow_log_end],
-                &c.alert_log[start(|r| r.alert_log_end)..r.alert_log_end],
-            )?;
+            let eve = &c.eve[start(|r| r.eve_end)..r.eve_end];
+            let flow_log = &c.flow_log[start(|r| r.flow_log_end)..r.flow_log_end];
+            let alert_log = &c.alert_log[start(|r| r.alert_log_end)..r.alert_log_end];
+            if let Some(log) = self.order_log.as_mut() {
+                let threshold = r.threshold.map(|check| {
+                    let (threshold, detection_filter) = self
+                        .detect
+                        .as_deref()
+                        .map_or((None, None), |d| d.threshold_values(&check));
+                    DeferredThreshold {
+                        check,
+                        threshold: threshold.cloned(),
+                        detection_filter: detection_filter.cloned(),
+                    }
+                });
+                let line = OrderLine {
+                    key: r.order,
+                    eve: lines_in(eve),
+                    flow_log: lines_in(flow_log),
+                    alert_log: lines_in(alert_log),
+                    threshold,
+                };
+                serde_json::to_writer(&mut *log, &line).map_err(io::Error::other)?;
+                io::Write::write_all(log, b"\n")?;
+            } else {
+                let allowed = match (&r.threshold, self.detect.as_deref_mut()) {
+                    (Some(check), Some(d)) => d.threshold_allows(check),
+                    _ => true,
+                };
+                if !allowed {
+                    self.suppressed += 1;
+                    continue;
+                }
+            }
+            self.output.write_lines(eve, flow_log, alert_log)?;
+        }
+        if let Some(log) = self.order_log.as_mut() {
+            io::Write::flush(log)?;
         }
         self.output.flush()
     }
 }
 
+fn lines_in(text: &[u8]) -> u32 {
+    memchr::memchr_iter(b'\n', text).count() as u32
+}
+
 impl Dispatcher<'_> {
-    fn worker_of(&self, p: &Packet<'_>) -> usize {
-        let n = self.inputs.len();
+    /// The worker a packet goes to; none when its flow is another shard's.
+    fn worker_of(&self, p: &Packet<'_>) -> Option<usize> {
+        let n = self.inputs.len() as u64;
         let key =
             FlowKey::of(p, self.track_vlans).or_else(|| FlowKey::of_quoted(p, self.track_vlans));
+        let (index, count) = self.shard;
         match key {
-            Some(k) => (FxBuildHasher.hash_one(k) % n as u64) as usize,
+            Some(k) => {
+                let h = FxBuildHasher.hash_one(k);
+                (h % count == index).then_some(((h / count) % n) as usize)
+            }
             // Packets without a flow have no state to share: any worker will do.
-            None => 0,
+            None => (index == 0).then_some(0),
         }
     }
 
@@ -233,7 +285,9 @@ impl PacketSink for Dispatcher<'_> {
     }
 
     fn packet(&mut self, p: &Packet<'_>, pcap_cnt: u64) -> io::Result<()> {
-        let w = self.worker_of(p);
+        let Some(w) = self.worker_of(p) else {
+            return Ok(());
+        };
         let b = &mut self.batches[w];
         let start = b.arena.len();
         b.arena.extend_from_slice(p.payload);
@@ -307,7 +361,9 @@ pub struct ParallelResult {
 
 /// Runs `files` as one stream (as [`run_files`](super::run_files)) with `threads` worker
 /// threads, writing to `output` what one thread would write. Once `stop` is set, reading
-/// stops as [`Engine::stop_when`](super::Engine::stop_when) describes.
+/// stops as [`Engine::stop_when`](super::Engine::stop_when) describes. With `shard`, only
+/// that shard's flows are evaluated.
+#[allow(clippy::too_many_arguments)]
 pub fn run_files_parallel(
     settings: &Settings,
     mut output: EventOutput,
@@ -315,8 +371,22 @@ pub fn run_files_parallel(
     files: &[PathBuf],
     threads: usize,
     stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    shard: Option<Shard>,
     mut on_packet: impl FnMut(Position, usize, u64),
 ) -> io::Result<ParallelResult> {
+    let (shard_of, order_log) = match shard {
+        Some(s) if s.count > 0 && s.index < s.count => (
+            (s.index, s.count),
+            Some(io::BufWriter::with_capacity(256 * 1024, s.order_log)),
+        ),
+        Some(s) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("shard {} of {} does not exist", s.index, s.count),
+            ))
+        }
+        None => ((0, 1), None),
+    };
     let threads = threads.max(1);
     let detect_live = detect.take().filter(|d| !d.is_empty());
     let mut front = Frontend::new(settings);
@@ -359,10 +429,12 @@ pub fn run_files_parallel(
                 workers: threads,
                 merged: 0,
                 suppressed: 0,
+                order_log,
                 max_active: 0,
                 flows_created: vec![0; threads],
             },
             track_vlans: settings.flow.track_vlans,
+            shard: shard_of,
         };
         let mut read =
             || -> io::Result<()> {

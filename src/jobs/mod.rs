@@ -6,6 +6,7 @@ pub mod diff;
 pub mod expect;
 pub mod explain;
 pub mod git;
+pub mod merge;
 pub mod report;
 pub mod select;
 

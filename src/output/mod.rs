@@ -6,6 +6,7 @@ pub mod app_event;
 pub mod aws;
 pub mod eve;
 pub mod json;
+pub mod order_log;
 pub mod stats;
 
 pub use eve::{EveIp, NetflowRecord};
@@ -229,7 +230,18 @@ pub struct EventOutput {
 /// frame (`pcap_cnt`) as flows time out before it (ordered by the flows), then as the
 /// frame is processed, and at the end as the remaining flows end (ordered by the flows).
 /// The threaded runner merges its workers' records by this key.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct OrderKey {
     frame: u64,
     phase: u8,

@@ -614,7 +614,7 @@ pub fn parse_flowbits(v: &str) -> Result<FlowbitsValue, ValueError> {
 }
 
 /// `threshold` / `detection_filter` fields.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ThresholdValue {
     /// limit, threshold, both (threshold only).
     pub kind: Option<String>,
