@@ -613,10 +613,11 @@ fn report_comparison_with_suricatas_logs_agrees() {
     assert!(disagree.is_empty(), "{}", disagree.join("\n"));
 }
 
-/// Worker threads change nothing in what is written: every case's `eve.json` with one
-/// thread and with three (more than the cases' flows need) are the same bytes.
+/// Worker threads and shards change nothing in what is written: every case's `eve.json`
+/// with one thread, with three (more than the cases' flows need), and from two shards
+/// put together by `rulesim merge` are the same bytes.
 #[test]
-fn thread_count_does_not_change_the_output() {
+fn thread_count_and_sharding_do_not_change_the_output() {
     let Some(cases) = corpus_cases("case.json") else {
         return;
     };
@@ -624,25 +625,43 @@ fn thread_count_does_not_change_the_output() {
     let mut differ = Vec::new();
     for dir in &cases {
         let case = read_json(&dir.join("case.json"));
-        let eve_with = |threads: &str| {
-            let out = work.path().join(threads);
+        let run = |name: &str, args: &[&str]| {
+            let out = work.path().join(name);
             std::fs::create_dir_all(&out).expect("create output dir");
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulesim"));
-            cmd.arg("-l")
-                .arg(&out)
-                .arg("-q")
-                .arg("--threads")
-                .arg(threads);
+            cmd.arg("-l").arg(&out).arg("-q").args(args);
             case_args(dir, &case, &mut cmd);
             let output = cmd.output().expect("run rulesim");
             assert!(output.status.success(), "{}: {output:?}", dir.display());
-            std::fs::read(out.join("eve.json")).expect("eve.json")
+            out
         };
-        if eve_with("1") != eve_with("3") {
-            differ.push(dir.display().to_string());
+        let eve = |out: &Path| std::fs::read(out.join("eve.json")).expect("eve.json");
+        let one = eve(&run("1", &["--threads", "1"]));
+        if one != eve(&run("3", &["--threads", "3"])) {
+            differ.push(format!("{}: 3 threads", dir.display()));
+        }
+        // Two shards (--shard), merged.
+        let shards = [
+            run("shard-0", &["--shard", "0/2"]),
+            run("shard-1", &["--shard", "1/2"]),
+        ];
+        let merged = work.path().join("merged");
+        let output = Command::new(env!("CARGO_BIN_EXE_rulesim"))
+            .arg("merge")
+            .args(&shards)
+            .arg("-l")
+            .arg(&merged)
+            .output()
+            .expect("run rulesim merge");
+        assert!(output.status.success(), "{}: {output:?}", dir.display());
+        if one != eve(&merged) {
+            differ.push(format!("{}: 2 shards merged", dir.display()));
         }
     }
-    assert!(differ.is_empty(), "output depends on --threads: {differ:?}");
+    assert!(
+        differ.is_empty(),
+        "output depends on --threads or --shard: {differ:?}"
+    );
 }
 
 /// Cases whose app-layer records differ, and why (each a next step, none hidden: the
