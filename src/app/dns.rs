@@ -31,17 +31,48 @@ pub struct Question {
     pub rrclass: u16,
 }
 
+/// An answer's data, decoded for the types Suricata 7.0.10 decodes (dns/parser.rs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rdata {
     A([u8; 4]),
     Aaaa([u8; 16]),
+    /// An A or AAAA record whose data is not 4 or 16 bytes long (Suricata logs an
+    /// empty `rdata`).
+    BadAddress,
     /// CNAME, NS, PTR: a name.
     Name(Vec<u8>),
     Mx {
         preference: u16,
         exchange: Vec<u8>,
     },
+    /// One character-string of a TXT record (a record with several strings is one
+    /// answer per string, as Suricata splits it).
+    Txt(Vec<u8>),
+    Null(Vec<u8>),
+    Soa(Soa),
+    Srv {
+        priority: u16,
+        weight: u16,
+        port: u16,
+        target: Vec<u8>,
+    },
+    Sshfp {
+        algo: u8,
+        fp_type: u8,
+        fingerprint: Vec<u8>,
+    },
     Other(Vec<u8>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Soa {
+    pub mname: Vec<u8>,
+    pub rname: Vec<u8>,
+    pub serial: u32,
+    pub refresh: u32,
+    pub retry: u32,
+    pub expire: u32,
+    pub minimum: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +90,8 @@ pub struct Message {
     pub flags: u16,
     pub questions: Vec<Question>,
     pub answers: Vec<Answer>,
+    /// The authority section (Suricata logs it as `authorities`).
+    pub authorities: Vec<Answer>,
 }
 
 impl Message {
@@ -78,6 +111,12 @@ impl Message {
 fn u16_at(buf: &[u8], at: usize) -> Result<u16, DnsError> {
     buf.get(at..at + 2)
         .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        .ok_or(DnsError::Truncated)
+}
+
+fn u32_at(buf: &[u8], at: usize) -> Result<u32, DnsError> {
+    buf.get(at..at + 4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
         .ok_or(DnsError::Truncated)
 }
 
@@ -143,47 +182,116 @@ pub fn parse_message(buf: &[u8]) -> Result<Message, DnsError> {
         });
         at = next + 4;
     }
-    let mut answers = Vec::new();
-    for _ in 0..ancount {
-        let (name, next) = name_at(buf, at)?;
-        let rrtype = u16_at(buf, next)?;
-        let rrclass = u16_at(buf, next + 2)?;
-        let ttl = buf
-            .get(next + 4..next + 8)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-            .ok_or(DnsError::Truncated)?;
-        let rdlen = usize::from(u16_at(buf, next + 8)?);
-        let start = next + 10;
-        let rdata = buf.get(start..start + rdlen).ok_or(DnsError::Truncated)?;
-        let data = match (rrtype, rdlen) {
-            (1, 4) => Rdata::A([rdata[0], rdata[1], rdata[2], rdata[3]]),
-            (28, 16) => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(rdata);
-                Rdata::Aaaa(a)
-            }
-            (2 | 5 | 12, _) => Rdata::Name(name_at(buf, start)?.0),
-            (15, _) if rdlen >= 2 => Rdata::Mx {
-                preference: u16_at(buf, start)?,
-                exchange: name_at(buf, start + 2)?.0,
-            },
-            _ => Rdata::Other(rdata.to_vec()),
-        };
-        answers.push(Answer {
-            name,
-            rrtype,
-            rrclass,
-            ttl,
-            data,
-        });
-        at = start + rdlen;
-    }
+    let nscount = u16_at(buf, 8)?;
+    let (answers, at) = records(buf, at, ancount)?;
+    let (authorities, _) = records(buf, at, nscount)?;
     Ok(Message {
         id,
         flags,
         questions,
         answers,
+        authorities,
     })
+}
+
+/// Reads `count` resource records from `at`; returns them and the offset after them.
+fn records(buf: &[u8], mut at: usize, count: u16) -> Result<(Vec<Answer>, usize), DnsError> {
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let (name, next) = name_at(buf, at)?;
+        let rrtype = u16_at(buf, next)?;
+        let rrclass = u16_at(buf, next + 2)?;
+        let ttl = u32_at(buf, next + 4)?;
+        let rdlen = usize::from(u16_at(buf, next + 8)?);
+        let start = next + 10;
+        let end = start + rdlen;
+        let rdata = buf.get(start..end).ok_or(DnsError::Truncated)?;
+        let mut push = |data| {
+            out.push(Answer {
+                name: name.clone(),
+                rrtype,
+                rrclass,
+                ttl,
+                data,
+            })
+        };
+        // Names inside the data may point anywhere in the message (compression), so
+        // they are read from the message; fixed fields must lie within the data.
+        let field16 = |at: usize| {
+            if at + 2 <= end {
+                u16_at(buf, at)
+            } else {
+                Err(DnsError::Truncated)
+            }
+        };
+        match rrtype {
+            1 | 28 => push(match rdata.len() {
+                4 => Rdata::A([rdata[0], rdata[1], rdata[2], rdata[3]]),
+                16 => {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(rdata);
+                    Rdata::Aaaa(a)
+                }
+                _ => Rdata::BadAddress,
+            }),
+            2 | 5 | 12 => push(Rdata::Name(name_at(buf, start)?.0)),
+            15 => push(Rdata::Mx {
+                preference: field16(start)?,
+                exchange: name_at(buf, start + 2)?.0,
+            }),
+            6 => {
+                let (mname, after) = name_at(buf, start)?;
+                let (rname, after) = name_at(buf, after)?;
+                if after + 20 > end {
+                    return Err(DnsError::Truncated);
+                }
+                let int = |i: usize| u32_at(buf, after + 4 * i);
+                push(Rdata::Soa(Soa {
+                    mname,
+                    rname,
+                    serial: int(0)?,
+                    refresh: int(1)?,
+                    retry: int(2)?,
+                    expire: int(3)?,
+                    minimum: int(4)?,
+                }));
+            }
+            33 => push(Rdata::Srv {
+                priority: field16(start)?,
+                weight: field16(start + 2)?,
+                port: field16(start + 4)?,
+                target: name_at(buf, start + 6)?.0,
+            }),
+            // At least one character-string; a string cut short ends the list.
+            16 => {
+                let mut rest = rdata;
+                let mut strings = 0;
+                while let Some((&len, tail)) = rest.split_first() {
+                    let Some(string) = tail.get(..usize::from(len)) else {
+                        break;
+                    };
+                    push(Rdata::Txt(string.to_vec()));
+                    strings += 1;
+                    rest = &tail[usize::from(len)..];
+                }
+                if strings == 0 {
+                    return Err(DnsError::Truncated);
+                }
+            }
+            10 => push(Rdata::Null(rdata.to_vec())),
+            44 => match rdata {
+                [algo, fp_type, fingerprint @ ..] => push(Rdata::Sshfp {
+                    algo: *algo,
+                    fp_type: *fp_type,
+                    fingerprint: fingerprint.to_vec(),
+                }),
+                _ => return Err(DnsError::Truncated),
+            },
+            _ => push(Rdata::Other(rdata.to_vec())),
+        }
+        at = end;
+    }
+    Ok((out, at))
 }
 
 /// Whether a datagram or stream start looks like DNS (for protocol detection): a header
@@ -236,33 +344,70 @@ impl TcpReader {
     }
 }
 
-/// The record type's name as EVE writes it (`A`, `AAAA`, ...); the number for others.
+/// The record type's name as Suricata 7.0.10 writes it (`dns_rrtype_string`, with its
+/// spellings: `ND` for MD, `NSAPPT`, `CDSNKEY`); the number for the types it does not
+/// name (SVCB, CAA, AXFR among them).
 pub fn rrtype_name(t: u16) -> String {
     let name = match t {
         1 => "A",
         2 => "NS",
+        3 => "ND",
+        4 => "MF",
         5 => "CNAME",
         6 => "SOA",
+        7 => "MB",
+        8 => "MG",
+        9 => "MR",
+        10 => "NULL",
+        11 => "WKS",
         12 => "PTR",
         13 => "HINFO",
+        14 => "MINFO",
         15 => "MX",
         16 => "TXT",
+        17 => "RP",
+        18 => "AFSDB",
+        19 => "X25",
+        20 => "ISDN",
+        21 => "RT",
+        22 => "NSAP",
+        23 => "NSAPPT",
+        24 => "SIG",
+        25 => "KEY",
+        26 => "PX",
+        27 => "GPOS",
         28 => "AAAA",
+        29 => "LOC",
+        30 => "NXT",
         33 => "SRV",
+        34 => "ATMA",
         35 => "NAPTR",
+        36 => "KX",
+        37 => "CERT",
+        38 => "A6",
         39 => "DNAME",
         41 => "OPT",
+        42 => "APL",
         43 => "DS",
+        44 => "SSHFP",
+        45 => "IPSECKEY",
         46 => "RRSIG",
         47 => "NSEC",
         48 => "DNSKEY",
+        49 => "DHCID",
         50 => "NSEC3",
-        64 => "SVCB",
+        51 => "NSEC3PARAM",
+        52 => "TLSA",
+        55 => "HIP",
+        59 => "CDS",
+        60 => "CDSNKEY",
         65 => "HTTPS",
         99 => "SPF",
-        252 => "AXFR",
+        249 => "TKEY",
+        250 => "TSIG",
+        254 => "MAILA",
         255 => "ANY",
-        257 => "CAA",
+        256 => "URI",
         _ => return t.to_string(),
     };
     name.to_string()

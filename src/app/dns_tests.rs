@@ -92,3 +92,43 @@ fn arbitrary_bytes_never_panic() {
         let _ = probe(&b);
     }
 }
+
+/// A response to `a.example` with one answer record of `rrtype` carrying `data`.
+fn one_record(rrtype: u16, data: &[u8]) -> Vec<u8> {
+    let mut m = dns_query(7, "a.example", 255);
+    m[2] = 0x81;
+    m[7] = 1; // one answer
+    m.extend_from_slice(&[0xc0, 0x0c]);
+    m.extend_from_slice(&rrtype.to_be_bytes());
+    m.extend_from_slice(&[0, 1, 0, 0, 0, 60]);
+    m.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    m.extend_from_slice(data);
+    m
+}
+
+#[test]
+fn record_data_is_split_and_refused_where_suricata_does() {
+    // TXT: one answer per string; a string cut short ends the list.
+    let r = parse_message(&one_record(16, &[1, b'x', 2, b'y', b'z', 9, b'w'])).expect("txt");
+    let data: Vec<_> = r.answers.iter().map(|a| a.data.clone()).collect();
+    assert_eq!(
+        data,
+        [Rdata::Txt(b"x".to_vec()), Rdata::Txt(b"yz".to_vec())]
+    );
+    // TXT without a whole string, SSHFP shorter than its two fixed bytes, and SOA
+    // numbers past the record's data fail the message, as Suricata's parser fails it.
+    assert!(parse_message(&one_record(16, &[])).is_err());
+    assert!(parse_message(&one_record(16, &[4, b'a'])).is_err());
+    assert!(parse_message(&one_record(44, &[1])).is_err());
+    let mut soa = vec![0, 0];
+    soa.extend_from_slice(&[0; 19]);
+    assert!(parse_message(&one_record(6, &soa)).is_err());
+    soa.push(0);
+    assert!(matches!(
+        parse_message(&one_record(6, &soa)).expect("soa").answers[0].data,
+        Rdata::Soa(_)
+    ));
+    // An address of the wrong length is kept (EVE writes an empty rdata).
+    let r = parse_message(&one_record(1, &[1, 2, 3])).expect("a");
+    assert_eq!(r.answers[0].data, Rdata::BadAddress);
+}

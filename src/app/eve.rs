@@ -119,7 +119,7 @@ pub fn dns_query_object(o: &mut JsonObject<'_>, q: &Message, index: usize, tx_id
     o.uint("version", 2);
     o.string("type", "query");
     o.uint("id", u64::from(q.id));
-    o.string("rrname", &text(&question.name));
+    o.string("rrname", &bytes_text(&question.name));
     o.string("rrtype", &dns::rrtype_name(question.rrtype));
     o.uint("tx_id", tx_id);
     o.uint("opcode", u64::from(q.opcode()));
@@ -144,8 +144,9 @@ pub fn rcode_name(flags: u16) -> String {
 }
 
 /// A `dns` record's object for a response (`dns_log_json_answer`, version 2, answers
-/// both detailed and grouped by type). Answers whose data rulesim does not decode (types
-/// other than A, AAAA, CNAME, NS, PTR, MX) are listed without `rdata`.
+/// both detailed and grouped by type, then the authority records). Answers of types
+/// Suricata does not decode (other than A, AAAA, CNAME, NS, PTR, MX, TXT, NULL, SOA,
+/// SRV, SSHFP) are listed without data, as Suricata lists them.
 pub fn dns_answer_object(o: &mut JsonObject<'_>, r: &Message) {
     o.uint("version", 2);
     o.string("type", "answer");
@@ -165,52 +166,124 @@ pub fn dns_answer_object(o: &mut JsonObject<'_>, r: &Message) {
     }
     o.uint("opcode", u64::from(r.opcode()));
     if let Some(q) = r.questions.first() {
-        o.string("rrname", &text(&q.name));
+        o.string("rrname", &bytes_text(&q.name));
         o.string("rrtype", &dns::rrtype_name(q.rrtype));
     }
     o.string("rcode", &rcode_name(r.flags));
-    if r.answers.is_empty() {
-        return;
-    }
-    let mut answers = Vec::with_capacity(r.answers.len());
-    // Grouped by type, types in first-seen order.
-    let mut grouped: Vec<(String, Vec<serde_json::Value>)> = Vec::new();
-    for a in &r.answers {
-        let rrtype = dns::rrtype_name(a.rrtype);
-        let rdata = match &a.data {
-            Rdata::A(b) => Some(std::net::Ipv4Addr::from(*b).to_string()),
-            Rdata::Aaaa(b) => {
-                // Written out in full, as EVE writes addresses.
-                let mut buf = Vec::new();
-                crate::output::json::write_ip(&mut buf, std::net::Ipv6Addr::from(*b).into());
-                Some(text(&buf).into_owned())
-            }
-            Rdata::Name(n) | Rdata::Mx { exchange: n, .. } => Some(text(n).into_owned()),
-            Rdata::Other(_) => None,
-        };
-        let mut entry = serde_json::Map::new();
-        entry.insert("rrname".into(), text(&a.name).into_owned().into());
-        entry.insert("rrtype".into(), rrtype.clone().into());
-        entry.insert("ttl".into(), a.ttl.into());
-        if let Some(d) = &rdata {
-            entry.insert("rdata".into(), d.clone().into());
-            match grouped.iter_mut().find(|(t, _)| *t == rrtype) {
-                Some((_, v)) => v.push(d.clone().into()),
-                None => grouped.push((rrtype, vec![d.clone().into()])),
+    if !r.answers.is_empty() {
+        let answers: Vec<serde_json::Value> = r.answers.iter().map(answer_detail).collect();
+        if let Ok(json) = serde_json::to_vec(&answers) {
+            o.raw("answers", &json);
+        }
+        // Grouped by type, types in first-seen order (Suricata's order is a hash map's).
+        let mut grouped = serde_json::Map::new();
+        for a in &r.answers {
+            if let Some(v) = rdata_value(&a.data) {
+                let entry = grouped
+                    .entry(dns::rrtype_name(a.rrtype))
+                    .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+                if let serde_json::Value::Array(list) = entry {
+                    list.push(v.1);
+                }
             }
         }
-        answers.push(serde_json::Value::Object(entry));
+        if !grouped.is_empty() {
+            if let Ok(json) = serde_json::to_vec(&grouped) {
+                o.raw("grouped", &json);
+            }
+        }
     }
-    if let Ok(json) = serde_json::to_vec(&answers) {
-        o.raw("answers", &json);
+    if !r.authorities.is_empty() {
+        let authorities: Vec<serde_json::Value> = r.authorities.iter().map(answer_detail).collect();
+        if let Ok(json) = serde_json::to_vec(&authorities) {
+            o.raw("authorities", &json);
+        }
     }
-    if !grouped.is_empty() {
-        let map: serde_json::Map<String, serde_json::Value> = grouped
-            .into_iter()
-            .map(|(t, v)| (t, serde_json::Value::Array(v)))
-            .collect();
-        if let Ok(json) = serde_json::to_vec(&map) {
-            o.raw("grouped", &json);
+}
+
+/// An answer or authority record as `dns_log_json_answer_detail` writes it.
+fn answer_detail(a: &dns::Answer) -> serde_json::Value {
+    let mut entry = serde_json::Map::new();
+    entry.insert("rrname".into(), bytes_text(&a.name).into());
+    entry.insert("rrtype".into(), dns::rrtype_name(a.rrtype).into());
+    entry.insert("ttl".into(), a.ttl.into());
+    if let Some((key, v)) = rdata_value(&a.data) {
+        entry.insert(key.into(), v);
+    }
+    serde_json::Value::Object(entry)
+}
+
+/// The key and value an answer's data is logged under (`rdata`, or `soa`, `srv`,
+/// `sshfp` objects); none for the types Suricata does not decode.
+fn rdata_value(data: &Rdata) -> Option<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    Some(match data {
+        Rdata::A(b) => ("rdata", std::net::Ipv4Addr::from(*b).to_string().into()),
+        Rdata::Aaaa(b) => {
+            // Written out in full, as EVE writes addresses.
+            let mut buf = Vec::new();
+            crate::output::json::write_ip(&mut buf, std::net::Ipv6Addr::from(*b).into());
+            ("rdata", text(&buf).into_owned().into())
+        }
+        Rdata::BadAddress => ("rdata", "".into()),
+        Rdata::Name(n) | Rdata::Mx { exchange: n, .. } => ("rdata", bytes_text(n).into()),
+        Rdata::Txt(b) | Rdata::Null(b) => ("rdata", bytes_text(b).into()),
+        Rdata::Soa(soa) => (
+            "soa",
+            json!({
+                "mname": bytes_text(&soa.mname),
+                "rname": bytes_text(&soa.rname),
+                "serial": soa.serial,
+                "refresh": soa.refresh,
+                "retry": soa.retry,
+                "expire": soa.expire,
+                "minimum": soa.minimum,
+            }),
+        ),
+        Rdata::Srv {
+            priority,
+            weight,
+            port,
+            target,
+        } => (
+            "srv",
+            json!({
+                "priority": priority,
+                "weight": weight,
+                "port": port,
+                "name": bytes_text(target),
+            }),
+        ),
+        Rdata::Sshfp {
+            algo,
+            fp_type,
+            fingerprint,
+        } => {
+            let hex: Vec<String> = fingerprint.iter().map(|b| format!("{b:02x}")).collect();
+            (
+                "sshfp",
+                json!({"fingerprint": hex.join(":"), "algo": algo, "type": fp_type}),
+            )
+        }
+        Rdata::Other(_) => return None,
+    })
+}
+
+/// Bytes as Suricata's `set_string_from_bytes` writes them: UTF-8 as it is, otherwise
+/// ASCII kept and every other byte written as the four characters `\xNN`.
+fn bytes_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => {
+            let mut out = String::with_capacity(bytes.len() * 4);
+            for &b in bytes {
+                if b < 128 {
+                    out.push(char::from(b));
+                } else {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            }
+            out
         }
     }
 }
