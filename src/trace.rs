@@ -104,6 +104,10 @@ pub struct RuleEvent {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert_action: Option<&'static str>,
     pub rule: Arc<RuleRef>,
+    /// On a worker thread: the alert's threshold is decided by the output merge
+    /// ([`TracedHit::pending_threshold`](crate::detect::TracedHit)).
+    #[serde(skip)]
+    pub pending_threshold: Option<u64>,
 }
 
 /// What decided a flow's fate.
@@ -426,6 +430,7 @@ impl Tracer {
                     .alerted
                     .then_some(if h.blocked { "blocked" } else { "allowed" }),
                 rule: rule.clone(),
+                pending_threshold: h.pending_threshold,
             };
             if h.role == HitRole::Decided {
                 let decision = Decision::Rule {
@@ -491,6 +496,7 @@ impl Tracer {
                 alerted: false,
                 alert_action: None,
                 rule,
+                pending_threshold: None,
             };
             push_event(t, event);
         }
@@ -507,6 +513,13 @@ impl Tracer {
 
     /// The flow ended: its record goes to the sink.
     pub fn on_flow_end(&mut self, flow: &Flow) {
+        let record = self.finish_flow(flow);
+        (self.sink)(record);
+    }
+
+    /// The flow ended: its record (for a worker thread, whose records the output merge
+    /// hands to the sink in order).
+    pub fn finish_flow(&mut self, flow: &Flow) -> FlowRecord {
         let mut t = self.live.remove(&flow.id).unwrap_or_default();
         observe_app(&mut t, &flow.app);
         if flow.detect.action == Some(FlowAction::Drop) {
@@ -517,7 +530,7 @@ impl Tracer {
         } else {
             t.pass_decision
         };
-        let record = FlowRecord {
+        FlowRecord {
             flow_id: flow.id,
             capture: t.capture.unwrap_or_else(|| self.capture.clone()),
             first_packet: t.first_packet,
@@ -544,7 +557,11 @@ impl Tracer {
             matches: t.matches,
             shadowed: t.shadowed,
             events_not_kept: t.not_kept,
-        };
+        }
+    }
+
+    /// Hands a record to the sink (a worker's record, once merged).
+    pub fn deliver(&mut self, record: FlowRecord) {
         (self.sink)(record);
     }
 }

@@ -136,6 +136,7 @@ fn the_fixture_capture_triggers_the_fixture_rules() {
         &[pcap],
         ruleset,
         rulesim::output::EventOutput::discard(),
+        1,
         |_, _, _| {},
     )
     .expect("evaluate");

@@ -88,6 +88,7 @@ pub(super) fn replay(
     ruleset: RuleSet,
     log_dir: Option<&Path>,
     quiet: bool,
+    threads: usize,
 ) -> Result<Evaluation, String> {
     let output = match log_dir {
         Some(dir) => {
@@ -97,7 +98,7 @@ pub(super) fn replay(
         None => EventOutput::discard(),
     };
     let mut progress = Progress::new(files, progress_wanted(quiet));
-    let eval = evaluate(settings, files, ruleset, output, |e, f, o| {
+    let eval = evaluate(settings, files, ruleset, output, threads, |e, f, o| {
         progress.tick(e, f, o)
     })
     .map_err(|e| e.to_string())?;
@@ -155,6 +156,10 @@ struct TestArgs {
     /// Run without the rules that fail to load (as Suricata does) instead of failing.
     #[arg(long = "allow-rule-errors")]
     allow_rule_errors: bool,
+    /// Worker threads the flows are spread over (default: one per core); the results
+    /// are the same whatever the number.
+    #[arg(long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 pub fn test_command(argv: &[std::ffi::OsString]) -> i32 {
@@ -195,6 +200,8 @@ fn test_run(args: &TestArgs) -> Result<i32, String> {
         ruleset,
         args.log_dir.as_deref(),
         args.quiet,
+        args.threads
+            .map_or_else(super::default_threads, usize::from),
     )?;
     if let Some(dir) = &args.log_dir {
         super::write_stats(dir, &eval.stats).map_err(|e| e.to_string())?;
@@ -269,9 +276,19 @@ pub(super) struct RunOptions {
     /// Run without the rules that fail to load (as Suricata does) instead of failing.
     #[arg(long = "allow-rule-errors")]
     pub(super) allow_rule_errors: bool,
+    /// Worker threads the flows are spread over (default: one per core); the results
+    /// are the same whatever the number.
+    #[arg(long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(super) threads: Option<u16>,
 }
 
 impl RunOptions {
+    /// Worker threads for the replay.
+    pub(super) fn threads(&self) -> usize {
+        self.threads
+            .map_or_else(super::default_threads, usize::from)
+    }
+
     pub(super) fn settings(&self) -> Result<Settings, String> {
         base_settings(
             self.config.as_deref(),
@@ -426,8 +443,9 @@ fn diff_run(args: &DiffArgs) -> Result<i32, String> {
         load_side(&args.old, &settings, &args.replay).map_err(|e| format!("--old: {e}"))?;
     let new_rules =
         load_side(&args.new, &settings, &args.replay).map_err(|e| format!("--new: {e}"))?;
-    let old = replay(&settings, &files, old_rules, None, quiet)?;
-    let new = replay(&settings, &files, new_rules, None, true)?;
+    let threads = args.replay.threads();
+    let old = replay(&settings, &files, old_rules, None, quiet, threads)?;
+    let new = replay(&settings, &files, new_rules, None, true, threads)?;
     let report = crate::jobs::diff::diff(&old.records, &new.records);
     match args.format.as_str() {
         "json" => println!(
@@ -545,7 +563,14 @@ fn explain_run(args: &ExplainArgs) -> Result<i32, String> {
     let settings = args.replay.settings()?;
     let files = captures(&args.replay.inputs)?;
     let ruleset = args.sources.load(&settings, &args.replay)?;
-    let eval = replay(&settings, &files, ruleset, None, args.replay.quiet)?;
+    let eval = replay(
+        &settings,
+        &files,
+        ruleset,
+        None,
+        args.replay.quiet,
+        args.replay.threads(),
+    )?;
     let chosen: Vec<&FlowRecord> = eval
         .records
         .iter()

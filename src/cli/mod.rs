@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::capture::expand_inputs;
 use crate::config::Settings;
-use crate::engine::parallel::run_files_parallel;
+use crate::engine::parallel::{run_files_parallel, RunOptions};
 use crate::engine::{run_files, Engine, Position};
 use crate::output::aws::AwsLogIdentity;
 use crate::output::{EveTypes, EventOutput};
@@ -98,7 +98,7 @@ pub struct Args {
 
     /// Also write explain.json: one record per flow with its verdict, the rule that
     /// decided it, every rule that matched (packet by packet) and the rules the decision
-    /// shadowed (runs on one worker thread).
+    /// shadowed.
     #[arg(long = "explain")]
     pub explain: bool,
 
@@ -466,64 +466,71 @@ fn run(args: &Args) -> Result<i32, String> {
         Some((index, count)) => Some(shard::prepare(args, index, count, &files)?),
         None => None,
     };
-    if (threads > 1 || shard.is_some()) && !args.explain {
+    // --explain: one decision record per flow, in explain.json.
+    let explain = if args.explain {
+        let path = args.log_dir.join("explain.json");
+        let out = crate::output::JsonLinesFile::create(path).map_err(|e| e.to_string())?;
+        Some(std::sync::Arc::new(std::sync::Mutex::new(out)))
+    } else {
+        None
+    };
+    let explain_sink = |out: &std::sync::Arc<std::sync::Mutex<crate::output::JsonLinesFile>>| {
+        let sink = out.clone();
+        let f: crate::engine::parallel::TraceSink = Box::new(move |record| {
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .write_serialized(&record);
+        });
+        f
+    };
+    let mut progress = Progress::new(&files, progress_wanted(args.quiet));
+    let (mut stats, problems, shard_run) = if threads > 1 || shard.is_some() {
         let (engine_shard, shard_run) = shard.unzip();
-        let mut progress = Progress::new(&files, progress_wanted(args.quiet));
         let run = run_files_parallel(
             &settings,
             output,
             detect,
             &files,
-            threads,
-            Some(stop),
-            engine_shard,
+            RunOptions {
+                threads,
+                stop: Some(stop),
+                shard: engine_shard,
+                trace: explain.as_ref().map(explain_sink),
+            },
             |at, f, o| progress.tick(at, f, o),
         )
         .map_err(|e| e.to_string())?;
-        progress.finish();
+        // The process ends next: freeing hundreds of thousands of compiled rule parts
+        // one by one would take longer than a small run.
         std::mem::forget(run.detect);
-        let mut stats = run.stats;
-        stats.rules = rules_summary;
-        let code = finish_run(args, &stats, &run.problems)?;
-        if let Some(s) = shard_run {
-            s.finish(&args.log_dir, stats.capture.interrupted.is_some())?;
-        }
-        return Ok(code);
-    }
-    let mut engine = Engine::new(&settings, output, detect);
-    engine.stop_when(stop);
-    let explain = if args.explain {
-        let path = args.log_dir.join("explain.json");
-        let out = crate::output::JsonLinesFile::create(path).map_err(|e| e.to_string())?;
-        let out = std::sync::Arc::new(std::sync::Mutex::new(out));
-        let sink = out.clone();
-        engine.set_tracer(crate::trace::Tracer::new(Box::new(move |record| {
-            sink.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .write_serialized(&record);
-        })));
-        Some(out)
+        (run.stats, run.problems, shard_run)
     } else {
-        None
+        let mut engine = Engine::new(&settings, output, detect);
+        engine.stop_when(stop);
+        if let Some(out) = &explain {
+            engine.set_tracer(crate::trace::Tracer::new(explain_sink(out)));
+        }
+        let problems = run_files(&mut engine, &files, |at, file, offset| {
+            progress.tick(at, file, offset)
+        })
+        .map_err(|e| e.to_string())?;
+        let (stats, detect) = engine.finish_with_detect().map_err(|e| e.to_string())?;
+        std::mem::forget(detect);
+        (stats, problems, None)
     };
-    let mut progress = Progress::new(&files, progress_wanted(args.quiet));
-    let problems = run_files(&mut engine, &files, |at, file, offset| {
-        progress.tick(at, file, offset)
-    })
-    .map_err(|e| e.to_string())?;
     progress.finish();
-    let (mut stats, detect) = engine.finish_with_detect().map_err(|e| e.to_string())?;
     if let Some(out) = explain {
         out.lock()
             .unwrap_or_else(|e| e.into_inner())
             .finish()
             .map_err(|e| e.to_string())?;
     }
-    // The process ends next: freeing hundreds of thousands of compiled rule parts one by
-    // one would take longer than a small run.
-    std::mem::forget(detect);
     stats.rules = rules_summary;
-    finish_run(args, &stats, &problems)
+    let code = finish_run(args, &stats, &problems)?;
+    if let Some(s) = shard_run {
+        s.finish(&args.log_dir, stats.capture.interrupted.is_some())?;
+    }
+    Ok(code)
 }
 
 /// A flag set by SIGINT or SIGTERM: the run stops reading and writes what it evaluated.
@@ -545,7 +552,7 @@ fn stop_on_signals() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
 }
 
 /// One worker per core (what `available_parallelism` reports; 1 when it cannot tell).
-fn default_threads() -> usize {
+pub(super) fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 

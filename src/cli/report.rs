@@ -190,6 +190,7 @@ fn replay_report(args: &ReportArgs, opts: ReportOptions) -> Result<(Report, Vec<
         &files,
         ruleset,
         output,
+        args.run.threads(),
         |at, f, o| progress.tick(at, f, o),
         Box::new(move |r| {
             sink.lock()

@@ -255,6 +255,10 @@ pub struct ThresholdCheck {
     src: IpAddr,
     dst: IpAddr,
     now_secs: i64,
+    /// Numbers a worker's deferred checks (from 1), so that the merge's decision can be
+    /// applied to the worker's decision records too.
+    #[serde(default, skip_serializing)]
+    pub seq: u64,
 }
 
 /// The outcome of one packet.
@@ -298,6 +302,9 @@ pub struct TracedHit {
     pub alerted: bool,
     /// The alert's `alert.action` is `blocked`.
     pub blocked: bool,
+    /// A worker thread's alert whose threshold the output merge decides: the
+    /// [`ThresholdCheck::seq`] of that decision (the alert may yet be suppressed).
+    pub pending_threshold: Option<u64>,
 }
 
 /// What a threshold counts by: the signature and the tracked addresses.
@@ -480,6 +487,8 @@ pub struct DetectEngine {
     /// Threshold decisions are left to the output merge (worker threads, which see only
     /// their own flows, while `by_src` and the like count across flows).
     defer_thresholds: bool,
+    /// Threshold checks deferred to the output merge so far (numbers them).
+    deferred_checks: u64,
     /// Rules that could not be compiled, with why.
     pub errors: Vec<CompileError>,
     work: Work,
@@ -667,6 +676,7 @@ impl DetectEngine {
             xbits: Default::default(),
             now_secs: Default::default(),
             defer_thresholds: false,
+            deferred_checks: 0,
             errors,
             shadow: false,
         }
@@ -685,6 +695,7 @@ impl DetectEngine {
             xbits: Default::default(),
             now_secs: Default::default(),
             defer_thresholds: true,
+            deferred_checks: 0,
             errors: Vec::new(),
             shadow: false,
         }
@@ -1258,6 +1269,7 @@ impl DetectEngine {
                     role: HitRole::Shadowed,
                     alerted: false,
                     blocked: false,
+                    pending_threshold: None,
                 })
                 .collect();
             return out;
@@ -1268,13 +1280,16 @@ impl DetectEngine {
             let mut alert = s.alerts;
             let mut threshold = None;
             if alert && (s.threshold.is_some() || s.detection_filter.is_some()) {
-                let check = ThresholdCheck {
+                let mut check = ThresholdCheck {
                     sig: h.sig,
                     src: p.src,
                     dst: p.dst,
                     now_secs,
+                    seq: 0,
                 };
                 if self.defer_thresholds {
+                    self.deferred_checks += 1;
+                    check.seq = self.deferred_checks;
                     threshold = Some(check);
                 } else {
                     alert = self.thresholds.check(s, &check);
@@ -1319,6 +1334,7 @@ impl DetectEngine {
                     role,
                     alerted: alert,
                     blocked,
+                    pending_threshold: threshold.map(|c: ThresholdCheck| c.seq),
                 });
             }
             if alert {
@@ -1342,6 +1358,7 @@ impl DetectEngine {
                         role: HitRole::Shadowed,
                         alerted: false,
                         blocked: false,
+                        pending_threshold: None,
                     }));
                 }
                 break;
@@ -1397,6 +1414,7 @@ impl DetectEngine {
                         role: HitRole::Matched,
                         alerted: true,
                         blocked,
+                        pending_threshold: None,
                     });
                 }
                 out.alerts.push(AlertHit {

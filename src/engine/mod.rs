@@ -466,6 +466,11 @@ impl Worker {
         }
     }
 
+    /// Records every flow's decision (see [`Engine::set_tracer`]).
+    pub(crate) fn set_tracer(&mut self, tracer: Tracer) {
+        self.core.tracer = Some(tracer);
+    }
+
     pub(crate) fn output_mut(&mut self) -> &mut EventOutput {
         &mut self.core.output
     }
@@ -904,7 +909,12 @@ impl Core {
             self.stats.detect.flows_passed += 1;
         }
         if let Some(t) = self.tracer.as_mut() {
-            t.on_flow_end(&flow);
+            if self.output.in_memory() {
+                // A worker thread: the merge hands records on in the one-thread order.
+                self.output.trace(t.finish_flow(&flow));
+            } else {
+                t.on_flow_end(&flow);
+            }
         }
         let app = flow.app.proto.name();
         *self.stats.app_layer.entry(app).or_insert(0) += 1;

@@ -39,6 +39,7 @@ use crate::output::order_log::{DeferredThreshold, OrderLine};
 use crate::output::stats::{peak_rss_kib, RunStats};
 use crate::output::{EventOutput, RecordChunk};
 use crate::time::Timestamp;
+use crate::trace::FlowRecord;
 
 /// Frames per epoch: large enough that handing on and merging cost little per packet,
 /// small enough that the records held for the merge stay small.
@@ -65,6 +66,7 @@ struct Handed {
 }
 
 enum Item {
+    StartFile(PathBuf),
     Sweep { now: Timestamp, pcap_cnt: u64 },
     Packet(Handed),
 }
@@ -117,6 +119,11 @@ struct Merge<'e> {
     suppressed: u64,
     /// A shard's run: where each record's order line goes.
     order_log: Option<io::BufWriter<Box<dyn io::Write + Send>>>,
+    /// Where flows' decision records go, in order (with a tracing run).
+    trace_sink: Option<TraceSink>,
+    /// Deferred threshold checks that suppressed their alert, by (worker, seq), until
+    /// the decision record of the alert's flow is merged.
+    suppressed_checks: rustc_hash::FxHashSet<(usize, u64)>,
     max_active: u64,
     flows_created: Vec<u64>,
 }
@@ -148,8 +155,12 @@ impl Merge<'_> {
             self.flows_created[d.worker] = d.flows_created;
         }
         self.max_active = self.max_active.max(active);
-        let chunks: Vec<RecordChunk> = dones.into_iter().map(|d| d.chunk).collect();
+        let mut chunks: Vec<RecordChunk> = dones.into_iter().map(|d| d.chunk).collect();
         let mut next = vec![0usize; chunks.len()];
+        let mut traces: Vec<_> = chunks
+            .iter_mut()
+            .map(|c| std::mem::take(&mut c.traces).into_iter())
+            .collect();
         loop {
             // The chunk whose next record comes first (the lower worker on a tie).
             let mut best: Option<usize> = None;
@@ -164,8 +175,15 @@ impl Merge<'_> {
             let Some(w) = best else {
                 break;
             };
-            let (c, i) = (&chunks[w], next[w]);
+            let i = next[w];
             next[w] += 1;
+            if chunks[w].records[i].trace {
+                if let Some(record) = traces[w].next() {
+                    self.deliver_trace(w, record);
+                }
+                continue;
+            }
+            let c = &chunks[w];
             let r = c.records[i];
             let start = |f: fn(&crate::output::ChunkRecord) -> usize| {
                 i.checked_sub(1).map_or(0, |p| f(&c.records[p]))
@@ -201,6 +219,11 @@ impl Merge<'_> {
                 };
                 if !allowed {
                     self.suppressed += 1;
+                    if let Some(check) = r.threshold {
+                        if self.trace_sink.is_some() {
+                            self.suppressed_checks.insert((w, check.seq));
+                        }
+                    }
                     continue;
                 }
             }
@@ -210,6 +233,25 @@ impl Merge<'_> {
             io::Write::flush(log)?;
         }
         self.output.flush()
+    }
+}
+
+impl Merge<'_> {
+    /// Hands a worker's flow record on, its alerts' threshold decisions applied.
+    fn deliver_trace(&mut self, worker: usize, mut record: FlowRecord) {
+        if !self.suppressed_checks.is_empty() {
+            for e in &mut record.matches {
+                if let Some(seq) = e.pending_threshold {
+                    if self.suppressed_checks.remove(&(worker, seq)) {
+                        e.alerted = false;
+                        e.alert_action = None;
+                    }
+                }
+            }
+        }
+        if let Some(sink) = self.trace_sink.as_mut() {
+            sink(record);
+        }
     }
 }
 
@@ -275,7 +317,11 @@ impl Dispatcher<'_> {
 }
 
 impl PacketSink for Dispatcher<'_> {
-    fn start_file(&mut self, _path: &std::path::Path) {}
+    fn start_file(&mut self, path: &std::path::Path) {
+        for b in &mut self.batches {
+            b.items.push(Item::StartFile(path.to_path_buf()));
+        }
+    }
 
     fn sweep(&mut self, now: Timestamp, pcap_cnt: u64) -> io::Result<()> {
         for b in &mut self.batches {
@@ -319,6 +365,7 @@ fn work(
     for mut batch in batches {
         for item in &batch.items {
             match item {
+                Item::StartFile(path) => worker.start_file(path),
                 Item::Sweep { now, pcap_cnt } => worker.sweep(*now, *pcap_cnt)?,
                 Item::Packet(h) => {
                     let p = Packet {
@@ -359,21 +406,40 @@ pub struct ParallelResult {
     pub detect: Option<DetectEngine>,
 }
 
-/// Runs `files` as one stream (as [`run_files`](super::run_files)) with `threads` worker
-/// threads, writing to `output` what one thread would write. Once `stop` is set, reading
-/// stops as [`Engine::stop_when`](super::Engine::stop_when) describes. With `shard`, only
-/// that shard's flows are evaluated.
-#[allow(clippy::too_many_arguments)]
+/// Where a tracing run's flow records go.
+pub type TraceSink = Box<dyn FnMut(FlowRecord) + Send>;
+
+/// How a threaded run is made.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Worker threads (at least one).
+    pub threads: usize,
+    /// Once set, reading stops as [`Engine::stop_when`](super::Engine::stop_when)
+    /// describes.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Only this shard's flows are evaluated.
+    pub shard: Option<Shard>,
+    /// Every flow's decision record ([`crate::trace`]) goes here as the flow ends, in the
+    /// order one thread hands them on (the detection engine must trace).
+    pub trace: Option<TraceSink>,
+}
+
+/// Runs `files` as one stream (as [`run_files`](super::run_files)) with worker threads,
+/// writing to `output` what one thread would write.
 pub fn run_files_parallel(
     settings: &Settings,
     mut output: EventOutput,
     mut detect: Option<DetectEngine>,
     files: &[PathBuf],
-    threads: usize,
-    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
-    shard: Option<Shard>,
+    options: RunOptions,
     mut on_packet: impl FnMut(Position, usize, u64),
 ) -> io::Result<ParallelResult> {
+    let RunOptions {
+        threads,
+        stop,
+        shard,
+        trace,
+    } = options;
     let (shard_of, order_log) = match shard {
         Some(s) if s.count > 0 && s.index < s.count => (
             (s.index, s.count),
@@ -403,12 +469,16 @@ pub fn run_files_parallel(
         for index in 0..threads {
             let (tx, rx) = mpsc::sync_channel::<Batch>(EPOCHS_IN_FLIGHT as usize + 1);
             inputs.push(tx);
-            let worker = Worker::new(
+            let mut worker = Worker::new(
                 settings,
                 EventOutput::in_memory_like(&output),
                 detect_main.as_ref().map(DetectEngine::for_worker),
                 threads,
             );
+            if trace.is_some() {
+                // Records stay in the worker's output; the merge hands them on.
+                worker.set_tracer(crate::trace::Tracer::new(Box::new(|_| {})));
+            }
             let results = result_tx.clone();
             let recycle = recycle_tx.clone();
             handles.push(scope.spawn(move || work(index, worker, rx, results, recycle)));
@@ -430,6 +500,8 @@ pub fn run_files_parallel(
                 merged: 0,
                 suppressed: 0,
                 order_log,
+                trace_sink: trace,
+                suppressed_checks: Default::default(),
                 max_active: 0,
                 flows_created: vec![0; threads],
             },

@@ -315,6 +315,7 @@ mod tests {
             alerted,
             alert_action: alerted.then_some("allowed"),
             rule: r,
+            pending_threshold: None,
         };
         let decided_by = decider.map(|(a, s)| {
             let r = rule(a, s);

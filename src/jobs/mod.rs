@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::config::Settings;
 use crate::detect::{DetectEngine, DetectSettings};
+use crate::engine::parallel::{run_files_parallel, RunOptions};
 use crate::engine::{run_files, Engine, InputProblem, Position};
 use crate::output::stats::RunStats;
 use crate::output::EventOutput;
@@ -86,13 +87,15 @@ pub struct Replay {
     pub rules: Vec<Arc<RuleRef>>,
 }
 
-/// Replays `files` through `ruleset`, writing records to `output` and handing each flow's
-/// decision record to `sink` when the flow ends (memory stays that of the live flows).
+/// Replays `files` through `ruleset` on `threads` worker threads, writing records to
+/// `output` and handing each flow's decision record to `sink` when the flow ends, in the
+/// same order whatever the number of threads (memory stays that of the live flows).
 pub fn replay_each(
     settings: &Settings,
     files: &[PathBuf],
     mut ruleset: RuleSet,
     output: EventOutput,
+    threads: usize,
     mut on_packet: impl FnMut(Position, usize, u64),
     sink: Box<dyn FnMut(FlowRecord) + Send>,
 ) -> std::io::Result<Replay> {
@@ -102,6 +105,28 @@ pub fn replay_each(
         .map(|d| d.errors.iter().map(|e| e.to_string()).collect())
         .unwrap_or_default();
     let rules = detect.as_ref().map(RuleRef::all).unwrap_or_default();
+    // xbits are state of hosts, which flows on different workers would share.
+    if threads > 1 && !detect.as_ref().is_some_and(DetectEngine::has_xbits) {
+        let run = run_files_parallel(
+            settings,
+            output,
+            detect,
+            files,
+            RunOptions {
+                threads,
+                trace: Some(sink),
+                ..RunOptions::default()
+            },
+            on_packet,
+        )?;
+        std::mem::forget(run.detect);
+        return Ok(Replay {
+            stats: run.stats,
+            problems: run.problems,
+            compile_errors,
+            rules,
+        });
+    }
     let mut engine = Engine::new(settings, output, detect);
     engine.set_tracer(Tracer::new(sink));
     let problems = run_files(&mut engine, files, &mut on_packet)?;
@@ -123,6 +148,7 @@ pub fn evaluate(
     files: &[PathBuf],
     ruleset: RuleSet,
     output: EventOutput,
+    threads: usize,
     on_packet: impl FnMut(Position, usize, u64),
 ) -> std::io::Result<Evaluation> {
     let records: Arc<Mutex<Vec<FlowRecord>>> = Arc::default();
@@ -132,6 +158,7 @@ pub fn evaluate(
         files,
         ruleset,
         output,
+        threads,
         on_packet,
         Box::new(move |r| sink.lock().unwrap_or_else(|e| e.into_inner()).push(r)),
     )?;

@@ -223,6 +223,8 @@ pub struct EventOutput {
     alerts_written: u64,
     /// In memory (a worker thread): where each record sits in the output order.
     records: Option<Vec<ChunkRecord>>,
+    /// In memory: flows' decision records ([`trace`](Self::trace)), in order.
+    traces: Vec<crate::trace::FlowRecord>,
     order: OrderKey,
 }
 
@@ -289,6 +291,8 @@ pub struct ChunkRecord {
     /// An alert subject to a threshold decided in output order (see
     /// [`ThresholdCheck`](crate::detect::ThresholdCheck)).
     pub threshold: Option<crate::detect::ThresholdCheck>,
+    /// A flow's decision record (the chunk's next in `traces`), no lines.
+    pub trace: bool,
 }
 
 /// A worker's records since its last chunk, in its order.
@@ -298,6 +302,7 @@ pub struct RecordChunk {
     pub flow_log: Vec<u8>,
     pub alert_log: Vec<u8>,
     pub records: Vec<ChunkRecord>,
+    pub traces: Vec<crate::trace::FlowRecord>,
 }
 
 impl EventOutput {
@@ -320,6 +325,7 @@ impl EventOutput {
             netflow_written: 0,
             alerts_written: 0,
             records: in_memory.then(Vec::new),
+            traces: Vec::new(),
             order: OrderKey::default(),
         }
     }
@@ -398,7 +404,23 @@ impl EventOutput {
             flow_log_end,
             alert_log_end,
             threshold,
+            trace: false,
         });
+    }
+
+    /// Whether records are kept in memory for a merge (a worker thread's output).
+    pub fn in_memory(&self) -> bool {
+        self.records.is_some()
+    }
+
+    /// Keeps a flow's decision record in its place in the order (in memory only; a
+    /// file-backed output has no use for it).
+    pub fn trace(&mut self, record: crate::trace::FlowRecord) {
+        self.end_record(None);
+        if let Some(last) = self.records.as_mut().and_then(|r| r.last_mut()) {
+            last.trace = true;
+            self.traces.push(record);
+        }
     }
 
     /// The records held in memory since the last call.
@@ -422,6 +444,7 @@ impl EventOutput {
             flow_log,
             alert_log,
             records,
+            traces: std::mem::take(&mut self.traces),
         }
     }
 
