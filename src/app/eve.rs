@@ -287,3 +287,12 @@ fn bytes_text(bytes: &[u8]) -> String {
         }
     }
 }
+
+/// An `anomaly` record's object for an app-layer parser event (Suricata's
+/// `AnomalyAppLayerDecoderEventJson`, layer `proto_parser`).
+pub fn anomaly_object(o: &mut JsonObject<'_>, app_proto: &str, event: &str) {
+    o.string("app_proto", app_proto);
+    o.string("type", "applayer");
+    o.string("event", event);
+    o.string("layer", "proto_parser");
+}

@@ -90,6 +90,83 @@ impl Response {
 pub struct Transaction {
     pub request: Request,
     pub response: Option<Response>,
+    /// What the parser found wrong, in the order Suricata raises its events (a flag
+    /// repeats when Suricata checks it again: at the request line, after the headers,
+    /// when the request is complete).
+    pub anomalies: Vec<HttpAnomaly>,
+    /// Anomalies already written as EVE `anomaly` records.
+    pub anomalies_logged: usize,
+}
+
+/// Suricata's HTTP app-layer events that rulesim raises (`app-layer-event:http.<name>`,
+/// EVE `anomaly` records). The others (libhtp's log messages: field folding, chunk
+/// lengths, decompression, ...) are not modelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpAnomaly {
+    InvalidTransferEncodingValueInRequest,
+    MissingHostHeader,
+    HostHeaderAmbiguous,
+    RequestUriHostInvalid,
+    RequestHeaderHostInvalid,
+    RequestAuthUnrecognized,
+    UnableToMatchResponseToRequest,
+}
+
+impl HttpAnomaly {
+    pub const ALL: [HttpAnomaly; 7] = [
+        HttpAnomaly::InvalidTransferEncodingValueInRequest,
+        HttpAnomaly::MissingHostHeader,
+        HttpAnomaly::HostHeaderAmbiguous,
+        HttpAnomaly::RequestUriHostInvalid,
+        HttpAnomaly::RequestHeaderHostInvalid,
+        HttpAnomaly::RequestAuthUnrecognized,
+        HttpAnomaly::UnableToMatchResponseToRequest,
+    ];
+
+    /// The event's name in Suricata's table (`http_decoder_event_table`).
+    pub fn name(self) -> &'static str {
+        match self {
+            HttpAnomaly::InvalidTransferEncodingValueInRequest => {
+                "INVALID_TRANSFER_ENCODING_VALUE_IN_REQUEST"
+            }
+            HttpAnomaly::MissingHostHeader => "MISSING_HOST_HEADER",
+            HttpAnomaly::HostHeaderAmbiguous => "HOST_HEADER_AMBIGUOUS",
+            HttpAnomaly::RequestUriHostInvalid => "REQUEST_URI_HOST_INVALID",
+            HttpAnomaly::RequestHeaderHostInvalid => "REQUEST_HEADER_HOST_INVALID",
+            HttpAnomaly::RequestAuthUnrecognized => "REQUEST_AUTH_UNRECOGNIZED",
+            HttpAnomaly::UnableToMatchResponseToRequest => "UNABLE_TO_MATCH_RESPONSE_TO_REQUEST",
+        }
+    }
+
+    /// The event named `name` (case-insensitive, as Suricata looks names up).
+    pub fn from_name(name: &str) -> Option<HttpAnomaly> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// The events `HTPErrorCheckTxRequestFlags` raises for these flags, in its order.
+fn flag_anomalies(
+    f: &crate::app::http_normalize::RequestFlags,
+    auth_unrecognized: bool,
+    out: &mut Vec<HttpAnomaly>,
+) {
+    for (set, a) in [
+        (
+            f.invalid_te,
+            HttpAnomaly::InvalidTransferEncodingValueInRequest,
+        ),
+        (f.host_missing, HttpAnomaly::MissingHostHeader),
+        (f.host_ambiguous, HttpAnomaly::HostHeaderAmbiguous),
+        (f.uri_host_invalid, HttpAnomaly::RequestUriHostInvalid),
+        (f.header_host_invalid, HttpAnomaly::RequestHeaderHostInvalid),
+        (auth_unrecognized, HttpAnomaly::RequestAuthUnrecognized),
+    ] {
+        if set {
+            out.push(a);
+        }
+    }
 }
 
 /// How the body of the message being read ends.
@@ -240,6 +317,16 @@ impl HttpSession {
             self.client.pending.len()
         } else {
             self.server.pending.len()
+        }
+    }
+
+    /// Marks transaction `id`'s first `n` anomalies as written.
+    pub fn anomalies_logged(&mut self, id: u64, n: usize) {
+        if let Some(tx) = id
+            .checked_sub(self.first_id)
+            .and_then(|i| self.transactions.get_mut(i as usize))
+        {
+            tx.anomalies_logged = n;
         }
     }
 
@@ -470,9 +557,22 @@ impl HttpSession {
             if self.transactions.len() >= MAX_TRANSACTIONS {
                 self.drop_oldest();
             }
+            // Suricata checks libhtp's flags after the request line (when some flag is
+            // set), after the headers (likewise), and when the request is complete.
+            let (line, all) = request.libhtp_flags();
+            let auth = request.auth_unrecognized();
+            let mut anomalies = Vec::new();
+            if line.any() {
+                flag_anomalies(&line, false, &mut anomalies);
+            }
+            if all.any() || auth {
+                flag_anomalies(&all, auth, &mut anomalies);
+            }
             self.transactions.push(Transaction {
                 request,
                 response: None,
+                anomalies,
+                anomalies_logged: 0,
             });
             let id = self.first_id + self.transactions.len() as u64 - 1;
             events.push(HttpEvent::RequestHeaders(id));
@@ -522,7 +622,10 @@ impl HttpSession {
             }
             let Some(tx) = self.transactions.get_mut(self.next_response) else {
                 // A response without a request: libhtp makes an empty transaction.
-                self.transactions.push(Transaction::default());
+                self.transactions.push(Transaction {
+                    anomalies: vec![HttpAnomaly::UnableToMatchResponseToRequest],
+                    ..Transaction::default()
+                });
                 return self.message_head(false, head, events);
             };
             tx.response = Some(response);
@@ -561,6 +664,12 @@ impl HttpSession {
         if to_server {
             if let Some(tx) = self.transactions.last_mut() {
                 tx.request.complete = true;
+                // A CONNECT request waits for its response; libhtp does not complete it.
+                if !tx.request.method.eq_ignore_ascii_case(b"CONNECT") {
+                    let (_, all) = tx.request.libhtp_flags();
+                    let auth = tx.request.auth_unrecognized();
+                    flag_anomalies(&all, auth, &mut tx.anomalies);
+                }
                 events.push(HttpEvent::RequestComplete(
                     self.first_id + self.transactions.len() as u64 - 1,
                 ));

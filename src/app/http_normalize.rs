@@ -454,3 +454,177 @@ mod tests {
         assert_eq!(joined(&r.headers, "cookie").as_deref(), Some(&b"c=1"[..]));
     }
 }
+
+/// libhtp's request flags that Suricata turns into app-layer events
+/// (`HTPErrorCheckTxRequestFlags`), as libhtp 0.5 sets them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestFlags {
+    /// `HTP_REQUEST_INVALID_T_E`: Transfer-Encoding without `chunked`, or chunked before
+    /// HTTP/1.1.
+    pub invalid_te: bool,
+    /// `HTP_HOST_MISSING`: HTTP/1.1 or later without a Host header.
+    pub host_missing: bool,
+    /// `HTP_HOST_AMBIGUOUS`: the URI's host and the Host header differ.
+    pub host_ambiguous: bool,
+    /// `HTP_HOSTU_INVALID`: the URI's host or port is invalid.
+    pub uri_host_invalid: bool,
+    /// `HTP_HOSTH_INVALID`: the Host header's host or port is invalid.
+    pub header_host_invalid: bool,
+}
+
+impl RequestFlags {
+    pub fn any(&self) -> bool {
+        self.invalid_te
+            || self.host_missing
+            || self.host_ambiguous
+            || self.uri_host_invalid
+            || self.header_host_invalid
+    }
+}
+
+/// `htp_parse_port`: digits between optional whitespace, 1 to 65535.
+fn parse_port(data: &[u8]) -> Option<u16> {
+    let digits = data.trim_ascii();
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits)
+        .ok()?
+        .parse::<u32>()
+        .ok()
+        .filter(|p| (1..65536).contains(p))
+        .map(|p| p as u16)
+}
+
+/// `htp_parse_hostport`: the host (lower-cased when no port follows), the port, and
+/// whether either part is invalid.
+fn parse_hostport(value: &[u8]) -> (Option<Vec<u8>>, Option<u16>, bool) {
+    let data = value.trim_ascii();
+    if data.is_empty() {
+        return (None, None, true);
+    }
+    if data[0] == b'[' {
+        let Some(end) = data.iter().position(|&b| b == b']') else {
+            return (None, None, true);
+        };
+        let host = data[..=end].to_vec();
+        return match &data[end + 1..] {
+            [] => (Some(host), None, false),
+            [b':', rest @ ..] => {
+                let port = parse_port(rest);
+                (Some(host), port, port.is_none())
+            }
+            _ => (Some(host), None, true),
+        };
+    }
+    match data.iter().position(|&b| b == b':') {
+        None => (Some(data.to_ascii_lowercase()), None, false),
+        Some(colon) => {
+            let host = data[..colon].trim_ascii_end().to_vec();
+            let port = parse_port(&data[colon + 1..]);
+            (Some(host), port, port.is_none())
+        }
+    }
+}
+
+/// `htp_validate_hostname`: dot-separated labels of letters, digits, `-` and `_`, each
+/// 1 to 63 bytes, 255 at most in all; or an IPv6 literal in brackets.
+pub fn valid_hostname(host: &[u8]) -> bool {
+    if host.is_empty() || host.len() > 255 {
+        return false;
+    }
+    if host[0] == b'[' {
+        let inner = &host[1..host.len() - 1];
+        return host.len() >= 2
+            && host.last() == Some(&b']')
+            && std::str::from_utf8(inner).is_ok_and(|s| s.parse::<std::net::Ipv6Addr>().is_ok());
+    }
+    // One trailing dot is allowed (libhtp stops after the last label's dot).
+    let body = host.strip_suffix(b".").unwrap_or(host);
+    !body.is_empty()
+        && body.split(|&b| b == b'.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        })
+}
+
+impl Request {
+    /// The flags libhtp has once the request line is parsed, and once the headers are.
+    pub fn libhtp_flags(&self) -> (RequestFlags, RequestFlags) {
+        let mut line = RequestFlags::default();
+        // The URI's host: a CONNECT target is `host:port`; an absolute URI's authority.
+        let uri_host: Option<(Vec<u8>, Option<u16>)> =
+            if self.method.eq_ignore_ascii_case(b"CONNECT") {
+                let (host, port, invalid) = parse_hostport(&self.target);
+                line.uri_host_invalid |= invalid;
+                if let Some(h) = &host {
+                    line.uri_host_invalid |= !valid_hostname(h);
+                }
+                host.map(|h| (h.to_ascii_lowercase(), port))
+            } else if let (Some(authority), _) = split_absolute(self.target.trim_ascii_end()) {
+                let hostport = authority.rsplit(|&b| b == b'@').next().unwrap_or(authority);
+                let (raw_host, port_text) = match hostport.first() {
+                    Some(b'[') => match hostport.iter().position(|&b| b == b']') {
+                        Some(end) => (&hostport[..=end], hostport[end + 1..].strip_prefix(b":")),
+                        None => (hostport, None),
+                    },
+                    _ => match hostport.iter().position(|&b| b == b':') {
+                        Some(c) => (&hostport[..c], Some(&hostport[c + 1..])),
+                        None => (hostport, None),
+                    },
+                };
+                let mut host = percent_decode(raw_host, false);
+                host.make_ascii_lowercase();
+                while host.last() == Some(&b'.') {
+                    host.pop();
+                }
+                let port = port_text.and_then(parse_port);
+                line.uri_host_invalid |= port_text.is_some() && port.is_none();
+                line.uri_host_invalid |= !valid_hostname(&host);
+                Some((host, port))
+            } else {
+                None
+            };
+        let mut all = line;
+        let te = joined(&self.headers, "transfer-encoding");
+        if let Some(te) = &te {
+            let chunked = te
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            all.invalid_te = !chunked || self.minor_version == 0 || self.no_protocol;
+        }
+        match joined(&self.headers, "host") {
+            None => all.host_missing = self.minor_version >= 1 && !self.no_protocol,
+            Some(value) => {
+                let (host, port, invalid) = parse_hostport(&value);
+                all.header_host_invalid |= invalid;
+                match host {
+                    Some(h) => {
+                        all.header_host_invalid |= !valid_hostname(&h);
+                        if let Some((uh, up)) = &uri_host {
+                            let differ = !h.eq_ignore_ascii_case(uh)
+                                || matches!((up, port), (Some(a), Some(b)) if *a != b);
+                            all.host_ambiguous |= differ;
+                        }
+                    }
+                    None => all.host_ambiguous |= uri_host.is_some(),
+                }
+            }
+        }
+        (line, all)
+    }
+
+    /// `request_auth_type == HTP_AUTH_UNRECOGNIZED`: an Authorization header whose
+    /// scheme is not Basic, Digest or Bearer.
+    pub fn auth_unrecognized(&self) -> bool {
+        joined(&self.headers, "authorization").is_some_and(|v| {
+            let v = v.trim_ascii_start();
+            !["basic", "digest", "bearer"]
+                .iter()
+                .any(|s| v.len() >= s.len() && v[..s.len()].eq_ignore_ascii_case(s.as_bytes()))
+        })
+    }
+}

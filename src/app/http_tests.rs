@@ -298,3 +298,90 @@ fn transactions_detection_is_done_with_are_freed() {
     s.release_done(u64::MAX);
     assert!(s.transaction(3).is_some());
 }
+
+/// The anomalies of the first transaction after feeding `request`, then `response`.
+fn anomalies(request: &[u8], response: Option<&[u8]>) -> Vec<&'static str> {
+    let mut s = HttpSession::default();
+    s.feed(true, request);
+    if let Some(r) = response {
+        s.feed(false, r);
+    }
+    s.transaction(0)
+        .map(|t| t.anomalies.iter().map(|a| a.name()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn request_anomalies_repeat_where_suricata_checks_libhtps_flags() {
+    // HTTP/1.1 without Host: found after the headers and again at completion (twice in
+    // Suricata 7.0.10's logs of the same request).
+    assert_eq!(
+        anomalies(b"GET / HTTP/1.1\r\nUser-Agent: x\r\n\r\n", None),
+        ["MISSING_HOST_HEADER", "MISSING_HOST_HEADER"]
+    );
+    // HTTP/1.0 needs no Host.
+    assert!(anomalies(b"GET / HTTP/1.0\r\n\r\n", None).is_empty());
+    // CONNECT "/": the target's host is invalid from the request line on; the request
+    // never completes (it waits for the response).
+    assert_eq!(
+        anomalies(b"CONNECT / HTTP/1.1\r\nX: y\r\n\r\n", None),
+        [
+            "REQUEST_URI_HOST_INVALID",
+            "MISSING_HOST_HEADER",
+            "REQUEST_URI_HOST_INVALID"
+        ]
+    );
+    // An absolute URI whose host differs from the Host header's.
+    assert_eq!(
+        anomalies(
+            b"GET http://a.example/ HTTP/1.1\r\nHost: b.example\r\n\r\n",
+            None
+        ),
+        ["HOST_HEADER_AMBIGUOUS", "HOST_HEADER_AMBIGUOUS"]
+    );
+    // Host header with a bad port; Transfer-Encoding without chunked; an unknown
+    // Authorization scheme.
+    assert_eq!(
+        anomalies(b"GET / HTTP/1.1\r\nHost: a.example:99999\r\n\r\n", None),
+        ["REQUEST_HEADER_HOST_INVALID", "REQUEST_HEADER_HOST_INVALID"]
+    );
+    assert_eq!(
+        anomalies(
+            b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+            None
+        )[0],
+        "INVALID_TRANSFER_ENCODING_VALUE_IN_REQUEST"
+    );
+    assert_eq!(
+        anomalies(
+            b"GET / HTTP/1.1\r\nHost: a\r\nAuthorization: NTLM abc\r\n\r\n",
+            None
+        ),
+        ["REQUEST_AUTH_UNRECOGNIZED", "REQUEST_AUTH_UNRECOGNIZED"]
+    );
+    // A clean request has none; a trailing dot in the host is allowed.
+    assert!(anomalies(b"GET / HTTP/1.1\r\nHost: a.example.\r\n\r\n", None).is_empty());
+}
+
+#[test]
+fn a_response_without_a_request_is_an_anomaly() {
+    let mut s = HttpSession::default();
+    s.feed(false, &http_response(200, "OK", "text/plain", "x"));
+    let tx = s.transaction(0).expect("placeholder transaction");
+    assert_eq!(
+        tx.anomalies.iter().map(|a| a.name()).collect::<Vec<_>>(),
+        ["UNABLE_TO_MATCH_RESPONSE_TO_REQUEST"]
+    );
+}
+
+#[test]
+fn hostnames_are_validated_as_libhtp_does() {
+    use super::http_normalize::valid_hostname;
+    for good in [&b"a.example"[..], b"a_b-c.d", b"x.", b"[::1]", b"1.2.3.4"] {
+        assert!(valid_hostname(good), "{}", String::from_utf8_lossy(good));
+    }
+    for bad in [&b""[..], b"/", b".a", b"a..b", b"a b", b"[zz]", b"."] {
+        assert!(!valid_hostname(bad), "{}", String::from_utf8_lossy(bad));
+    }
+    assert!(!valid_hostname(&[b'a'; 64]), "a label over 63 bytes");
+}

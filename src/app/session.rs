@@ -375,13 +375,20 @@ impl FlowApp {
                         self.midstream_session = true;
                     }
                 }
-                // Data on a SYN is not reassembled (no TCP Fast Open support, as Suricata
-                // without it); a segment reaching before the stream's start is not "added"
-                // either: stream rules see such packets themselves.
-                if !p.payload.is_empty() && !syn && !released {
+                // Data on a SYN is reassembled only with TCP Fast Open (the client's SYN
+                // carrying the option, as Suricata 7 does); a segment reaching before the
+                // stream's start is not "added" either: stream rules see such packets
+                // themselves.
+                let fast_open = syn && t.tfo && to_server && !ack;
+                if !p.payload.is_empty() && (!syn || fast_open) && !released {
+                    let seq = if fast_open {
+                        t.seq.wrapping_add(1)
+                    } else {
+                        t.seq
+                    };
                     if let Some(d) = streams[i].as_mut() {
-                        let starts_inside = d.stream.offset_of(t.seq) >= 0;
-                        let inserted = d.stream.insert(t.seq, p.payload, &mut shared.mem);
+                        let starts_inside = d.stream.offset_of(seq) >= 0;
+                        let inserted = d.stream.insert(seq, p.payload, &mut shared.mem);
                         match inserted {
                             crate::stream::Inserted::NoMemory => shared.memcap_drops += 1,
                             crate::stream::Inserted::PastDepth => shared.past_depth += 1,
@@ -399,7 +406,9 @@ impl FlowApp {
                 }
                 if config.inline {
                     self.deliver(to_server, None, config, shared, &mut update);
-                } else if ack {
+                } else if ack && !syn {
+                    // (A SYN/ACK hands nothing on: Suricata reassembles the opposing
+                    // stream from established packets; a Fast Open SYN's data waits.)
                     let o = 1 - i;
                     let limit = self.streams.as_ref().and_then(|s| s[o].as_ref()).map(|d| {
                         let off = d.stream.offset_of(t.ack).max(0) as u64;

@@ -212,6 +212,7 @@ fn transport<'a>(
                 ack: tcp.acknowledgment_number(),
                 flags: payload[13],
                 window: tcp.window_size(),
+                tfo: payload[13] & super::tcp_flags::SYN != 0 && has_tfo_option(&payload[20..hlen]),
             };
             (Transport::Tcp(t), &payload[hlen..])
         }
@@ -326,4 +327,34 @@ fn quoted_tuple(quote: &[u8]) -> Option<QuotedTuple> {
         src_port: u16::from_be_bytes([l4[0], l4[1]]),
         dst_port: u16::from_be_bytes([l4[2], l4[3]]),
     })
+}
+
+/// Whether TCP options carry TCP Fast Open (`DecodeTCPOptions`): kind 34 with a length
+/// of 2, or 4 to 18 and even; or kind 253/254, 4 or 12 bytes long, with magic 0xf989.
+fn has_tfo_option(mut opts: &[u8]) -> bool {
+    while let [kind, rest @ ..] = opts {
+        match kind {
+            0 => return false,
+            1 => opts = rest,
+            _ => {
+                let Some(&len) = rest.first() else {
+                    return false;
+                };
+                let len = usize::from(len);
+                if len < 2 || len > opts.len() {
+                    return false;
+                }
+                let tfo = match kind {
+                    34 => len == 2 || ((4..=18).contains(&len) && (len - 2) % 2 == 0),
+                    253 | 254 => (len == 4 || len == 12) && opts[2..4] == [0xf9, 0x89],
+                    _ => false,
+                };
+                if tfo {
+                    return true;
+                }
+                opts = &opts[len..];
+            }
+        }
+    }
+    false
 }

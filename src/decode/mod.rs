@@ -193,6 +193,9 @@ pub struct TcpHeader {
     /// The flags byte (FIN..CWR, see [`tcp_flags`]).
     pub flags: u8,
     pub window: u16,
+    /// A SYN with a TCP Fast Open option (kind 34, or an experimental option with TFO's
+    /// magic), as Suricata's decoder recognises it: its data is part of the stream.
+    pub tfo: bool,
 }
 
 /// A decoded IP packet, ready for flow tracking.

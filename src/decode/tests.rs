@@ -432,3 +432,31 @@ fn fragment_tracker_limit_is_counted() {
     assert_eq!(d.defrag_stats().tracker_limit_hits, 2);
     assert_eq!(d.fragments_held(), 1);
 }
+
+#[test]
+fn fast_open_options_are_recognised_as_suricata_does() {
+    let syn = |options: &[u8], flags: u8| {
+        let ip = packets::tcp_with_options(
+            sa("10.0.0.1:40000"),
+            sa("192.0.2.9:80"),
+            64,
+            7,
+            0,
+            flags,
+            options,
+            b"GET / HTTP/1.1\r\n\r\n",
+        );
+        let frame = Link::ethernet().wrap(&ip);
+        packet(1, &frame).tcp().expect("tcp").tfo
+    };
+    // Kind 34 with a cookie (even length 4..=18), or a cookie request (length 2).
+    assert!(syn(&[34, 10, 1, 2, 3, 4, 5, 6, 7, 8], tcp_flags::SYN));
+    assert!(syn(&[1, 1, 34, 2], tcp_flags::SYN));
+    // The experimental option with TFO's magic; other magics are not TFO.
+    assert!(syn(&[254, 4, 0xf9, 0x89], tcp_flags::SYN));
+    assert!(!syn(&[254, 4, 0x12, 0x34], tcp_flags::SYN));
+    // An odd cookie length is invalid; MSS alone is not TFO; only SYNs carry it.
+    assert!(!syn(&[34, 5, 1, 2, 3], tcp_flags::SYN));
+    assert!(!syn(&[2, 4, 5, 180], tcp_flags::SYN));
+    assert!(!syn(&[34, 10, 1, 2, 3, 4, 5, 6, 7, 8], tcp_flags::ACK));
+}

@@ -591,7 +591,8 @@ impl Core {
             // A flow dropped inline before this packet is not logged further (its app
             // layer stopped); the packet that dropped it still is.
             if !(self.ips && self.touched_dropped) {
-                log_app(&mut self.output, flow, p.ts, p.pcap_cnt, false)?;
+                let to_server = flow.direction_of(p) == crate::flow::Direction::ToServer;
+                log_app(&mut self.output, flow, p.ts, p.pcap_cnt, to_server, false)?;
             }
         }
         Ok(())
@@ -900,7 +901,7 @@ impl Core {
             }
         }
         if self.output.types().app_records() && !(dropped && self.ips) {
-            log_app(&mut self.output, &mut flow, now, None, true)?;
+            log_app(&mut self.output, &mut flow, now, None, true, true)?;
         }
         flow.app.release(&mut self.shared);
         if flow.detect.action == Some(FlowAction::Drop) {
@@ -933,6 +934,7 @@ fn log_app(
     flow: &mut Flow,
     ts: Timestamp,
     pcap_cnt: Option<u64>,
+    to_server: bool,
     at_end: bool,
 ) -> io::Result<()> {
     use crate::app::eve;
@@ -949,30 +951,63 @@ fn log_app(
                     flow,
                     event_type: "tls",
                     tx_id: None,
+                    packet_to_server: None,
                     object: &|o| eve::tls_object(o, t),
                 })?;
             }
             flow.app.logged.tls = true;
         }
         Parser::Http(h) => {
+            // Per transaction, as Suricata's tx loggers run: its new anomalies (the
+            // wild-card logger), then its http record once it is complete; http records
+            // stop at the first incomplete transaction.
             let mut next = flow.app.logged.http_next.max(h.first_id);
-            while let Some(tx) = h.transaction(next) {
-                let complete =
-                    tx.request.complete && tx.response.as_ref().is_some_and(|r| r.complete);
-                if !(complete || at_end) {
-                    break;
+            let mut http_blocked = false;
+            let mut anomalies_written = Vec::new();
+            let mut id = h.first_id;
+            while let Some(tx) = h.transaction(id) {
+                if output.types().anomaly {
+                    for a in tx.anomalies.iter().skip(tx.anomalies_logged) {
+                        output.app_event(&AppEventRecord {
+                            ts,
+                            pcap_cnt,
+                            flow,
+                            event_type: "anomaly",
+                            tx_id: Some(id),
+                            packet_to_server: Some(to_server),
+                            object: &|o| eve::anomaly_object(o, "http", a.name()),
+                        })?;
+                    }
+                    if tx.anomalies.len() > tx.anomalies_logged {
+                        anomalies_written.push((id, tx.anomalies.len()));
+                    }
                 }
-                output.app_event(&AppEventRecord {
-                    ts,
-                    pcap_cnt,
-                    flow,
-                    event_type: "http",
-                    tx_id: Some(next),
-                    object: &|o| eve::http_object(o, tx),
-                })?;
-                next += 1;
+                if id >= next && !http_blocked {
+                    let complete =
+                        tx.request.complete && tx.response.as_ref().is_some_and(|r| r.complete);
+                    if complete || at_end {
+                        output.app_event(&AppEventRecord {
+                            ts,
+                            pcap_cnt,
+                            flow,
+                            event_type: "http",
+                            tx_id: Some(id),
+                            packet_to_server: None,
+                            object: &|o| eve::http_object(o, tx),
+                        })?;
+                        next = id + 1;
+                    } else {
+                        http_blocked = true;
+                    }
+                }
+                id += 1;
             }
             flow.app.logged.http_next = next;
+            if let Parser::Http(h) = &mut flow.app.parser {
+                for (id, n) in anomalies_written {
+                    h.anomalies_logged(id, n);
+                }
+            }
         }
         Parser::Dns(d) => {
             let mut written = Vec::new();
@@ -986,6 +1021,7 @@ fn log_app(
                             flow,
                             event_type: "dns",
                             tx_id: None,
+                            packet_to_server: None,
                             object: &|o| eve::dns_query_object(o, q, question, number),
                         })?;
                     }
@@ -998,6 +1034,7 @@ fn log_app(
                         flow,
                         event_type: "dns",
                         tx_id: None,
+                        packet_to_server: None,
                         object: &|o| eve::dns_answer_object(o, r),
                     })?;
                     written.push((i, 1));

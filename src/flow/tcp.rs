@@ -246,6 +246,7 @@ mod tests {
             ack,
             flags,
             window: 0,
+            tfo: false,
         }
     }
 

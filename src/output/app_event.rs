@@ -17,6 +17,9 @@ pub struct AppEventRecord<'a> {
     pub event_type: &'static str,
     /// `http` records carry the transaction id.
     pub tx_id: Option<u64>,
+    /// `anomaly` records are written in the direction of the packet that logged them
+    /// (`Some(to_server)`); the others in the flow's.
+    pub packet_to_server: Option<bool>,
     pub object: &'a dyn Fn(&mut JsonObject<'_>),
 }
 
@@ -34,13 +37,17 @@ impl AppEventRecord<'_> {
             o.uint_array("vlan", f.vlans.as_slice());
         }
         let ports = matches!(f.proto, 6 | 17 | 132);
-        o.ip("src_ip", f.client.addr);
+        let (src, dst) = match self.packet_to_server {
+            Some(false) => (f.server, f.client),
+            _ => (f.client, f.server),
+        };
+        o.ip("src_ip", src.addr);
         if ports {
-            o.uint("src_port", u64::from(f.client.port));
+            o.uint("src_port", u64::from(src.port));
         }
-        o.ip("dest_ip", f.server.addr);
+        o.ip("dest_ip", dst.addr);
         if ports {
-            o.uint("dest_port", u64::from(f.server.port));
+            o.uint("dest_port", u64::from(dst.port));
         }
         o.string("proto", &proto_name(f.proto));
         o.string(

@@ -162,6 +162,8 @@ pub struct EveTypes {
     pub tls: bool,
     pub http: bool,
     pub dns: bool,
+    /// App-layer events (Suricata's `anomaly` type with `applayer` events).
+    pub anomaly: bool,
 }
 
 impl Default for EveTypes {
@@ -173,12 +175,13 @@ impl Default for EveTypes {
             tls: false,
             http: false,
             dns: false,
+            anomaly: false,
         }
     }
 }
 
 impl EveTypes {
-    pub const NAMES: &'static str = "alert, netflow, tls, http, dns";
+    pub const NAMES: &'static str = "alert, netflow, tls, http, dns, anomaly";
 
     /// A comma-separated list of type names.
     pub fn parse(list: &str) -> Result<EveTypes, String> {
@@ -188,6 +191,7 @@ impl EveTypes {
             tls: false,
             http: false,
             dns: false,
+            anomaly: false,
         };
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             let flag = match name {
@@ -196,6 +200,7 @@ impl EveTypes {
                 "tls" => &mut t.tls,
                 "http" => &mut t.http,
                 "dns" => &mut t.dns,
+                "anomaly" => &mut t.anomaly,
                 other => {
                     return Err(format!(
                         "unknown EVE record type `{other}` (known: {})",
@@ -210,7 +215,7 @@ impl EveTypes {
 
     /// Whether any app-layer record type is written.
     pub fn app_records(&self) -> bool {
-        self.tls || self.http || self.dns
+        self.tls || self.http || self.dns || self.anomaly
     }
 }
 
@@ -372,6 +377,7 @@ impl EventOutput {
             "tls" => self.types.tls,
             "http" => self.types.http,
             "dns" => self.types.dns,
+            "anomaly" => self.types.anomaly,
             _ => false,
         };
         if !wanted {

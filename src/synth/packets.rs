@@ -118,7 +118,30 @@ pub fn tcp(
     flags: u8,
     payload: &[u8],
 ) -> Vec<u8> {
+    tcp_with_options(src, dst, ttl, seq, ack, flags, &[], payload)
+}
+
+/// A raw IP packet carrying a TCP segment with these option bytes (padded with zeros to
+/// a multiple of four), e.g. `[34, 10, <8-byte cookie>]` for TCP Fast Open.
+#[allow(clippy::too_many_arguments)]
+pub fn tcp_with_options(
+    src: SocketAddr,
+    dst: SocketAddr,
+    ttl: u8,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    options: &[u8],
+    payload: &[u8],
+) -> Vec<u8> {
     let mut b = ip_builder(src.ip(), dst.ip(), ttl).tcp(src.port(), dst.port(), seq, 64_240);
+    if !options.is_empty() {
+        let mut padded = options.to_vec();
+        padded.resize(options.len().div_ceil(4) * 4, 0);
+        b = b
+            .options_raw(&padded)
+            .expect("generated TCP options are at most 40 bytes");
+    }
     if flags & f::SYN != 0 {
         b = b.syn();
     }
