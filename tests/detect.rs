@@ -617,3 +617,41 @@ alert http any any -> any any (msg:\"no mark yet\"; flow:to_server; http.uri; co
         );
     }
 }
+
+/// An HTTP/1.1 GET without a Host header, answered, then closed: SYN(1) SYN/ACK(2)
+/// ACK(3) request(4) ACK(5) response(6) ACK(7) FIN(8..10).
+fn http_without_host() -> Vec<TimedPacket> {
+    let mut c = TcpConversation::new(
+        sa("10.0.0.7:40007"),
+        sa("198.51.100.7:80"),
+        Timestamp::new(1_700_000_000, 0),
+    );
+    c.handshake()
+        .client_sends(b"GET /x HTTP/1.1\r\nUser-Agent: t\r\n\r\n")
+        .server_sends(&packets::http_response(200, "OK", "text/plain", "ok"))
+        .close();
+    c.packets
+}
+
+const BOTH_SIDES_RULES: &str = "\
+alert http any any -> any any (msg:\"protocol, both sides\"; http.protocol; content:\"HTTP/1.1\"; sid:1;)
+alert http any any -> any any (msg:\"no host\"; app-layer-event:http.missing_host_header; sid:2;)
+alert http any any -> any any (msg:\"no host, to server\"; flow:to_server; app-layer-event:http.Missing_Host_Header; sid:3;)
+alert http any any -> any any (msg:\"other event\"; app-layer-event:http.request_header_host_invalid; sid:4;)
+";
+
+#[test]
+fn rules_on_both_sides_of_a_transaction_match_once_per_direction() {
+    // Suricata 7.0.10 on this capture: a transaction rule whose buffers exist on both
+    // sides, without a flow direction, alerts once in each direction (an inspection
+    // state per direction); app-layer-event matches the transaction's events, in both
+    // directions as Suricata registers it (event names in any case).
+    assert_eq!(
+        pcap_and_sids(&http_without_host(), BOTH_SIDES_RULES, false),
+        [(7, 1), (7, 2), (7, 3), (9, 1), (9, 2)]
+    );
+    assert_eq!(
+        pcap_and_sids(&http_without_host(), BOTH_SIDES_RULES, true),
+        [(4, 1), (4, 2), (4, 3), (6, 1), (6, 2)]
+    );
+}

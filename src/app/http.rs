@@ -138,6 +138,14 @@ impl HttpAnomaly {
         }
     }
 
+    /// The event's byte in the `http.app_layer_events` buffer (its place in [`ALL`](Self::ALL), from 1).
+    pub fn code(self) -> u8 {
+        Self::ALL
+            .iter()
+            .position(|a| *a == self)
+            .map_or(0, |p| p as u8 + 1)
+    }
+
     /// The event named `name` (case-insensitive, as Suricata looks names up).
     pub fn from_name(name: &str) -> Option<HttpAnomaly> {
         Self::ALL

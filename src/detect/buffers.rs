@@ -165,6 +165,10 @@ fn single<'a>(tx: TxRef<'a>, name: &str, to_server: bool) -> Option<Cow<'a, [u8]
             let v: Option<Cow<'a, [u8]>> = match name {
                 "http.uri" => Some(Cow::Owned(req.normalized_uri())),
                 "http.uri.raw" => Some(Cow::Borrowed(&req.target)),
+                // The transaction's app-layer events as codes (`app-layer-event`).
+                "http.app_layer_events" => {
+                    Some(Cow::Owned(t.anomalies.iter().map(|a| a.code()).collect()))
+                }
                 "http.method" => Some(Cow::Borrowed(&req.method)),
                 "http.request_line" => {
                     let mut l = req.method.clone();

@@ -142,8 +142,10 @@ struct FlowDetectMore {
     bits: Vec<u32>,
     /// `flowint` variables: (variable, value).
     ints: Vec<(u32, u32)>,
-    /// (signature, transaction) inspections that are over (matched or can no longer match).
-    tx_done: rustc_hash::FxHashSet<(u32, u64)>,
+    /// (signature, transaction, direction) inspections that are over (matched or can no
+    /// longer match): as Suricata keeps an inspection state per direction, a rule on
+    /// buffers of both sides matches a transaction once in each.
+    tx_done: rustc_hash::FxHashSet<(u32, u64, u8)>,
     /// Per direction, the first transaction still inspected.
     inspect_id: [u64; 2],
     /// Per direction, the prefilter's findings on the transaction last inspected.
@@ -993,7 +995,7 @@ impl DetectEngine {
                     || fd
                         .more
                         .as_ref()
-                        .is_some_and(|m| m.tx_done.contains(&(n, tx.id)))
+                        .is_some_and(|m| m.tx_done.contains(&(n, tx.id, d as u8)))
                 {
                     continue;
                 }
@@ -1006,14 +1008,14 @@ impl DetectEngine {
                 if self.tx_matches(s, tx, to_server, &app.parser, p) {
                     apply_bits(s, fd);
                     self.apply_xbits(s, p);
-                    fd.more().tx_done.insert((n, tx.id));
+                    fd.more().tx_done.insert((n, tx.id, d as u8));
                     hits.push(Hit {
                         sig: n,
                         flow_scoped: true,
                         tx_id: Some(tx.id),
                     });
                 } else if tx.complete[d] {
-                    fd.more().tx_done.insert((n, tx.id));
+                    fd.more().tx_done.insert((n, tx.id, d as u8));
                 }
             }
             if all_complete_before && tx.complete[d] {

@@ -82,6 +82,7 @@ enum Test {
     Pcre(Box<PcreTest>),
     Bsize(NumTest),
     Urilen(NumTest),
+    AppLayerEvent(u8),
     IsDataAt(IsDataAt),
     ByteTest(ByteTest),
     ByteJump(ByteJump),
@@ -188,7 +189,9 @@ fn compile_with_dsize(
                     | MatchTest::ByteTest(_)
                     | MatchTest::ByteJump(_)
                     | MatchTest::ByteExtract(_) => m.buffer.is_none(),
-                    MatchTest::Bsize(_) | MatchTest::Urilen(_) => false,
+                    MatchTest::Bsize(_) | MatchTest::Urilen(_) | MatchTest::AppLayerEvent(_) => {
+                        false
+                    }
                 }
         });
         if let Some(j) = prev {
@@ -227,6 +230,7 @@ fn compile_with_dsize(
                 })),
                 MatchTest::Bsize(t) => Test::Bsize(*t),
                 MatchTest::Urilen(t) => Test::Urilen(*t),
+                MatchTest::AppLayerEvent(code) => Test::AppLayerEvent(*code),
                 MatchTest::IsDataAt(d) => Test::IsDataAt(*d),
                 MatchTest::ByteTest(b) => Test::ByteTest(*b),
                 MatchTest::ByteJump(b) => Test::ByteJump(*b),
@@ -956,6 +960,14 @@ impl BufferProgram {
                         self.matched(cx, i)
                     }
                     None => false,
+                }
+            }
+            // The transaction's events, one code per byte (DetectEngineAptEventInspect).
+            Test::AppLayerEvent(code) => {
+                if cx.buf.contains(code) {
+                    self.matched(cx, i)
+                } else {
+                    false
                 }
             }
             // The buffer's length, capped to 16 bits; a miss ends the inspection

@@ -71,6 +71,67 @@ fn buffer_info(buffer: &str) -> (Option<&'static str>, Side) {
     }
 }
 
+/// The HTTP events Suricata 7.0.10 registers (`http_decoder_event_table`): an
+/// `app-layer-event:http.<name>` naming another is a load error, as in Suricata.
+const HTTP_EVENTS: &[&str] = &[
+    "UNKNOWN_ERROR",
+    "GZIP_DECOMPRESSION_FAILED",
+    "REQUEST_FIELD_MISSING_COLON",
+    "RESPONSE_FIELD_MISSING_COLON",
+    "INVALID_REQUEST_CHUNK_LEN",
+    "INVALID_RESPONSE_CHUNK_LEN",
+    "INVALID_TRANSFER_ENCODING_VALUE_IN_REQUEST",
+    "INVALID_TRANSFER_ENCODING_VALUE_IN_RESPONSE",
+    "INVALID_CONTENT_LENGTH_FIELD_IN_REQUEST",
+    "INVALID_CONTENT_LENGTH_FIELD_IN_RESPONSE",
+    "DUPLICATE_CONTENT_LENGTH_FIELD_IN_REQUEST",
+    "DUPLICATE_CONTENT_LENGTH_FIELD_IN_RESPONSE",
+    "100_CONTINUE_ALREADY_SEEN",
+    "UNABLE_TO_MATCH_RESPONSE_TO_REQUEST",
+    "INVALID_SERVER_PORT_IN_REQUEST",
+    "INVALID_AUTHORITY_PORT",
+    "REQUEST_HEADER_INVALID",
+    "RESPONSE_HEADER_INVALID",
+    "MISSING_HOST_HEADER",
+    "HOST_HEADER_AMBIGUOUS",
+    "INVALID_REQUEST_FIELD_FOLDING",
+    "INVALID_RESPONSE_FIELD_FOLDING",
+    "REQUEST_FIELD_TOO_LONG",
+    "RESPONSE_FIELD_TOO_LONG",
+    "FILE_NAME_TOO_LONG",
+    "REQUEST_LINE_INVALID",
+    "REQUEST_BODY_UNEXPECTED",
+    "REQUEST_SERVER_PORT_TCP_PORT_MISMATCH",
+    "REQUEST_URI_HOST_INVALID",
+    "REQUEST_HEADER_HOST_INVALID",
+    "REQUEST_AUTH_UNRECOGNIZED",
+    "REQUEST_HEADER_REPETITION",
+    "RESPONSE_HEADER_REPETITION",
+    "DOUBLE_ENCODED_URI",
+    "URI_DELIM_NON_COMPLIANT",
+    "METHOD_DELIM_NON_COMPLIANT",
+    "REQUEST_LINE_LEADING_WHITESPACE",
+    "TOO_MANY_ENCODING_LAYERS",
+    "ABNORMAL_CE_HEADER",
+    "RESPONSE_MULTIPART_BYTERANGES",
+    "RESPONSE_ABNORMAL_TRANSFER_ENCODING",
+    "RESPONSE_CHUNKED_OLD_PROTO",
+    "RESPONSE_INVALID_PROTOCOL",
+    "RESPONSE_INVALID_STATUS",
+    "REQUEST_LINE_INCOMPLETE",
+    "LZMA_MEMLIMIT_REACHED",
+    "COMPRESSION_BOMB",
+    "RANGE_INVALID",
+    "REQUEST_CHUNK_EXTENSION",
+    "REQUEST_TOO_MANY_HEADERS",
+    "RESPONSE_TOO_MANY_HEADERS",
+    "MULTIPART_GENERIC_ERROR",
+    "MULTIPART_NO_FILEDATA",
+    "MULTIPART_INVALID_HEADER",
+    "TOO_MANY_WARNINGS",
+    "FAILED_PROTOCOL_CHANGE",
+];
+
 /// Keywords whose value must be double quoted; and those whose value may be.
 const QUOTES_MANDATORY: &[&str] = &[
     "msg",
@@ -1351,6 +1412,97 @@ impl Checker<'_> {
                     buffer: Some(buffer),
                     transforms: Vec::new(),
                     test: MatchTest::Urilen(t),
+                }));
+            }
+            "app-layer-event" => {
+                let arg = v.trim();
+                let Some((proto, event)) = arg.split_once('.') else {
+                    // A packet event (protocol detection: applayer_*).
+                    return Err(at_option(
+                        self.source,
+                        o,
+                        RuleErrorKind::Unsupported(o.keyword.clone()),
+                        format!("`app-layer-event:{arg}`: protocol detection events are not raised by rulesim; the rule is not loaded"),
+                        Some("not supported by rulesim"),
+                    ));
+                };
+                // The protocol's name is case-sensitive in Suricata, the event's is not.
+                if !matches!(proto, "http" | "http1") {
+                    const KNOWN: &[&str] = &[
+                        "tls",
+                        "dns",
+                        "smtp",
+                        "ssh",
+                        "ftp",
+                        "smb",
+                        "dcerpc",
+                        "nfs",
+                        "tftp",
+                        "krb5",
+                        "dhcp",
+                        "snmp",
+                        "sip",
+                        "rfb",
+                        "mqtt",
+                        "modbus",
+                        "dnp3",
+                        "enip",
+                        "ike",
+                        "ntp",
+                        "pgsql",
+                        "telnet",
+                        "quic",
+                        "http2",
+                        "imap",
+                        "pop3",
+                        "bittorrent-dht",
+                        "rdp",
+                        "file",
+                    ];
+                    let message = if KNOWN.contains(&proto) {
+                        format!("`app-layer-event:{arg}`: {proto} events are not raised by rulesim; the rule is not loaded")
+                    } else {
+                        format!(
+                            "app-layer-event keyword supplied with unknown protocol \"{proto}\""
+                        )
+                    };
+                    return Err(if KNOWN.contains(&proto) {
+                        at_option(
+                            self.source,
+                            o,
+                            RuleErrorKind::Unsupported(o.keyword.clone()),
+                            message,
+                            Some("not supported by rulesim"),
+                        )
+                    } else {
+                        self.value_err(o, ValueError::whole(v, message))
+                    });
+                }
+                let Some(anomaly) = crate::app::http::HttpAnomaly::from_name(event.trim()) else {
+                    let message = if HTTP_EVENTS
+                        .iter()
+                        .any(|e| e.eq_ignore_ascii_case(event.trim()))
+                    {
+                        return Err(at_option(
+                            self.source,
+                            o,
+                            RuleErrorKind::Unsupported(o.keyword.clone()),
+                            format!("`app-layer-event:{arg}`: rulesim does not raise this HTTP event yet; the rule is not loaded"),
+                            Some("not supported by rulesim"),
+                        ));
+                    } else {
+                        format!("app-layer-event keyword's protocol \"http\" doesn't have event \"{}\" registered", event.trim())
+                    };
+                    return Err(self.value_err(o, ValueError::whole(v, message)));
+                };
+                self.set_alproto(o, "http", st)?;
+                let buffer = "http.app_layer_events";
+                st.sides.push((o, buffer, Side::Both));
+                st.app_buffer.get_or_insert(o);
+                st.matches.push(PendingMatch::Done(BufferMatch {
+                    buffer: Some(buffer),
+                    transforms: Vec::new(),
+                    test: MatchTest::AppLayerEvent(anomaly.code()),
                 }));
             }
             "dsize" => {

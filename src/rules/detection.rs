@@ -68,6 +68,9 @@ pub enum MatchTest {
     /// `urilen`: the length of the `http.uri` (or, with `raw`, `http.uri.raw`) buffer,
     /// counted up to 65,535.
     Urilen(NumTest),
+    /// `app-layer-event`: the transaction raised this event (its code in the
+    /// `http.app_layer_events` list, see [`crate::app::http::HttpAnomaly::code`]).
+    AppLayerEvent(u8),
     IsDataAt(IsDataAt),
     ByteTest(ByteTest),
     ByteJump(ByteJump),

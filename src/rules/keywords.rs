@@ -173,7 +173,7 @@ pub const KEYWORDS: &[Keyword] = &[
     kw("decode-event", Match, R, false),
     kw("engine-event", Match, R, false),
     kw("stream-event", Match, R, false),
-    kw("app-layer-event", Match, R, false),
+    kw("app-layer-event", Match, R, true),
     // --- flow
     kw("flow", Match, R, true),
     kw("flowbits", Other, R, true),
