@@ -627,12 +627,7 @@ fn thread_count_and_sharding_do_not_change_the_output() {
         let case = read_json(&dir.join("case.json"));
         let run = |name: &str, args: &[&str]| {
             let out = work.path().join(name);
-            std::fs::create_dir_all(&out).expect("create output dir");
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulesim"));
-            cmd.arg("-l").arg(&out).arg("-q").args(args);
-            case_args(dir, &case, &mut cmd);
-            let output = cmd.output().expect("run rulesim");
-            assert!(output.status.success(), "{}: {output:?}", dir.display());
+            eve_of_case(dir, &case, &out, args);
             out
         };
         let eve = |out: &Path| std::fs::read(out.join("eve.json")).expect("eve.json");
@@ -662,6 +657,17 @@ fn thread_count_and_sharding_do_not_change_the_output() {
         differ.is_empty(),
         "output depends on --threads or --shard: {differ:?}"
     );
+}
+
+/// Runs rulesim on a case with `args`, writing to `out` (created); returns its eve.json.
+fn eve_of_case(dir: &Path, case: &Value, out: &Path, args: &[&str]) -> String {
+    std::fs::create_dir_all(out).expect("create output dir");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulesim"));
+    cmd.arg("-l").arg(out).arg("-q").args(args);
+    case_args(dir, case, &mut cmd);
+    let output = cmd.output().expect("run rulesim");
+    assert!(output.status.success(), "{}: {output:?}", dir.display());
+    std::fs::read_to_string(out.join("eve.json")).expect("eve.json")
 }
 
 /// Cases whose app-layer records differ, and why (each a next step, none hidden: the
@@ -724,16 +730,7 @@ fn app_layer_records_match_suricata() {
         let case = read_json(&dir.join("case.json"));
         let expected = read_json(&dir.join("expected.json"));
         let out = work.path().join(dir.file_name().expect("case name"));
-        std::fs::create_dir_all(&out).expect("create output dir");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulesim"));
-        cmd.arg("-l")
-            .arg(&out)
-            .arg("-q")
-            .arg("--eve-types")
-            .arg("tls,http,dns");
-        case_args(dir, &case, &mut cmd);
-        let output = cmd.output().expect("run rulesim");
-        assert!(output.status.success(), "{}: {output:?}", dir.display());
+        let eve = eve_of_case(dir, &case, &out, &["--eve-types", "tls,http,dns"]);
         let mut want: Vec<(String, Option<u64>)> = expected["app_layer"]
             .as_array()
             .into_iter()
@@ -744,7 +741,6 @@ fn app_layer_records_match_suricata() {
                 (entry, r.get("pcap_cnt").and_then(Value::as_u64))
             })
             .collect();
-        let eve = std::fs::read_to_string(out.join("eve.json")).expect("eve.json");
         let mut have: Vec<(String, Option<u64>)> = eve
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).expect("json line"))
@@ -856,20 +852,11 @@ fn anomaly_records_match_suricata() {
     for dir in &cases {
         let case = read_json(&dir.join("case.json"));
         let out = work.path().join(dir.file_name().expect("case name"));
-        std::fs::create_dir_all(&out).expect("create output dir");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rulesim"));
-        cmd.arg("-l")
-            .arg(&out)
-            .arg("-q")
-            .arg("--eve-types")
-            .arg("anomaly");
-        case_args(dir, &case, &mut cmd);
-        let output = cmd.output().expect("run rulesim");
-        assert!(output.status.success(), "{}: {output:?}", dir.display());
+        let eve = eve_of_case(dir, &case, &out, &["--eve-types", "anomaly"]);
         let want = anomalies(
             &std::fs::read_to_string(dir.join("expected-eve.json")).expect("expected-eve.json"),
         );
-        let have = anomalies(&std::fs::read_to_string(out.join("eve.json")).expect("eve.json"));
+        let have = anomalies(&eve);
         compared += want.len();
         if want != have {
             differ.push(format!(

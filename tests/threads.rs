@@ -97,15 +97,18 @@ const OUTPUTS: [&str; 3] = ["eve.json", "flow.json", "alert.json"];
 
 fn run(dir: &Path, threads: u16, ips: bool) -> Vec<(String, Vec<u8>)> {
     let out = dir.join(format!("out-{threads}-{ips}"));
-    let status = command(dir, threads, ips, &out)
-        .output()
-        .expect("run rulesim");
+    succeed(&mut command(dir, threads, ips, &out));
+    read_outputs(&out)
+}
+
+/// Runs `cmd`, which must succeed.
+fn succeed(cmd: &mut Command) {
+    let status = cmd.output().expect("run rulesim");
     assert!(
         status.status.success(),
         "{}",
         String::from_utf8_lossy(&status.stderr)
     );
-    read_outputs(&out)
 }
 
 fn read_outputs(out: &Path) -> Vec<(String, Vec<u8>)> {
@@ -236,15 +239,10 @@ fn sharded_runs_merge_into_what_one_run_writes() {
                 .collect();
             // Given in reverse: the merge orders shards by their manifests.
             for (i, out) in dirs.iter().enumerate().rev() {
-                let status = command(d, threads, ips, out)
-                    .arg("--shard")
-                    .arg(format!("{i}/{shards}"))
-                    .output()
-                    .expect("run a shard");
-                assert!(
-                    status.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&status.stderr)
+                succeed(
+                    command(d, threads, ips, out)
+                        .arg("--shard")
+                        .arg(format!("{i}/{shards}")),
                 );
             }
             // Each shard wrote only its own flows' records.
@@ -303,16 +301,11 @@ fn merge_refuses_shards_that_do_not_make_one_run() {
     let d = dir.path();
     let shard = |i: u64, n: u64, extra: &[&str]| {
         let out = d.join(format!("s-{i}-{n}-{}", extra.len()));
-        let status = command(d, 1, false, &out)
-            .arg("--shard")
-            .arg(format!("{i}/{n}"))
-            .args(extra)
-            .output()
-            .expect("run a shard");
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
+        succeed(
+            command(d, 1, false, &out)
+                .arg("--shard")
+                .arg(format!("{i}/{n}"))
+                .args(extra),
         );
         out
     };
@@ -350,15 +343,7 @@ fn decision_records_are_the_same_whatever_the_thread_count() {
     let d = dir.path();
     let explain = |threads: u16| {
         let out = d.join(format!("explain-{threads}"));
-        let status = command(d, threads, false, &out)
-            .arg("--explain")
-            .output()
-            .expect("run rulesim");
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
+        succeed(command(d, threads, false, &out).arg("--explain"));
         std::fs::read(out.join("explain.json")).expect("explain.json")
     };
     let one = explain(1);
