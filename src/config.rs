@@ -15,7 +15,7 @@ use crate::flow::{FlowConfig, StateTimeouts};
 pub enum SetError {
     #[error("--set {0}: expected key=value")]
     NoEquals(String),
-    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp)")]
+    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, stream.reassembly.<depth|memcap>, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp, app-layer.protocols.http.libhtp.default-config.<request-body-limit|response-body-limit|headers-limit|max-tx>, app-layer.protocols.http.rulesim.header-block-limit, app-layer.protocols.tls.rulesim.handshake-limit, app-layer.protocols.dns.rulesim.max-tx)")]
     UnknownKey { key: String },
     #[error("--set {key}={value}: {why}")]
     BadValue {
@@ -103,6 +103,9 @@ pub struct Settings {
     pub prefilter_off: bool,
     /// `stream.reassembly.depth` and `.memcap`.
     pub stream: crate::stream::StreamConfig,
+    /// The parsers' limits (`app-layer.protocols.http.libhtp.default-config.*` and
+    /// rulesim's own under `app-layer.protocols.<proto>.rulesim`).
+    pub app_limits: crate::app::AppLimits,
 }
 
 /// Suricata's exception policies (`exception-policy`, `*.<exception>-policy`).
@@ -247,6 +250,13 @@ const YAML_KEYS: &[&str] = &[
     "app-layer.protocols.dns.detection-ports.dp",
     "app-layer.protocols.dns.tcp.detection-ports.dp",
     "app-layer.protocols.dns.udp.detection-ports.dp",
+    "app-layer.protocols.http.libhtp.default-config.request-body-limit",
+    "app-layer.protocols.http.libhtp.default-config.response-body-limit",
+    "app-layer.protocols.http.libhtp.default-config.headers-limit",
+    "app-layer.protocols.http.libhtp.default-config.max-tx",
+    "app-layer.protocols.http.rulesim.header-block-limit",
+    "app-layer.protocols.tls.rulesim.handshake-limit",
+    "app-layer.protocols.dns.rulesim.max-tx",
 ];
 
 /// Flattens a YAML tree into `dotted.key=value` assignments; lists become `[a,b]`.
@@ -323,6 +333,12 @@ impl Settings {
             value
                 .parse::<u64>()
                 .map_err(|_| bad("expected a non-negative integer"))
+        };
+        let size_u32 = || {
+            parse_size(value)
+                .and_then(|n| u32::try_from(n).ok())
+                .map(|n| n as usize)
+                .ok_or_else(|| bad("expected a size under 4gb, such as 100kb"))
         };
         if let Some(name) = key.strip_prefix("vars.address-groups.") {
             if name.is_empty() || value.is_empty() {
@@ -432,6 +448,41 @@ impl Settings {
                     return Err(bad("must be at least 1"));
                 }
                 self.flow.max_flows = n;
+            }
+            // libhtp's settings read sizes (`100kb`) and numbers alike, as Suricata does
+            // (ParseSizeStringU32).
+            "app-layer.protocols.http.libhtp.default-config.request-body-limit" => {
+                self.app_limits.http.request_body = size_u32()?
+            }
+            "app-layer.protocols.http.libhtp.default-config.response-body-limit" => {
+                self.app_limits.http.response_body = size_u32()?
+            }
+            "app-layer.protocols.http.libhtp.default-config.headers-limit" => {
+                self.app_limits.http.headers = size_u32()?
+            }
+            "app-layer.protocols.http.libhtp.default-config.max-tx" => {
+                self.app_limits.http.max_tx = size_u32()?
+            }
+            "app-layer.protocols.http.rulesim.header-block-limit" => {
+                let n = size_u32()?;
+                if n == 0 {
+                    return Err(bad("must be at least 1 byte"));
+                }
+                self.app_limits.http.header_block = n;
+            }
+            "app-layer.protocols.tls.rulesim.handshake-limit" => {
+                let n = size_u32()?;
+                if n == 0 {
+                    return Err(bad("must be at least 1 byte"));
+                }
+                self.app_limits.tls.handshake = n;
+            }
+            "app-layer.protocols.dns.rulesim.max-tx" => {
+                let n = number()? as usize;
+                if n == 0 {
+                    return Err(bad("must be at least 1"));
+                }
+                self.app_limits.dns_max_tx = n;
             }
             _ => {
                 return Err(SetError::UnknownKey {
@@ -559,6 +610,64 @@ mod tests {
             s.set("flow.max-flows=0"),
             Err(SetError::BadValue { .. })
         ));
+    }
+
+    #[test]
+    fn app_layer_limits_are_settings() {
+        let mut s = Settings::default();
+        let l = s.app_limits;
+        assert_eq!(
+            (
+                l.http.request_body,
+                l.http.response_body,
+                l.http.headers,
+                l.http.max_tx
+            ),
+            (100 * 1024, 100 * 1024, 1024, 512),
+            "Suricata's suricata.yaml and libhtp defaults"
+        );
+        let http = "app-layer.protocols.http.libhtp.default-config";
+        s.set(&format!("{http}.request-body-limit=1mb"))
+            .expect("valid");
+        s.set(&format!("{http}.response-body-limit=0"))
+            .expect("valid");
+        s.set(&format!("{http}.headers-limit=10")).expect("valid");
+        s.set(&format!("{http}.max-tx=4kb"))
+            .expect("a size, as Suricata reads it");
+        s.set("app-layer.protocols.http.rulesim.header-block-limit=8kb")
+            .expect("valid");
+        s.set("app-layer.protocols.tls.rulesim.handshake-limit=1mb")
+            .expect("valid");
+        s.set("app-layer.protocols.dns.rulesim.max-tx=16")
+            .expect("valid");
+        let l = s.app_limits;
+        assert_eq!(
+            (
+                l.http.request_body,
+                l.http.response_body,
+                l.http.headers,
+                l.http.max_tx
+            ),
+            (1 << 20, 0, 10, 4096)
+        );
+        assert_eq!(
+            (l.http.header_block, l.tls.handshake, l.dns_max_tx),
+            (8192, 1 << 20, 16)
+        );
+        for bad in [
+            format!("{http}.request-body-limit=5gb"),
+            format!("{http}.max-tx=-1"),
+            "app-layer.protocols.http.rulesim.header-block-limit=0".to_string(),
+            "app-layer.protocols.dns.rulesim.max-tx=0".to_string(),
+        ] {
+            assert!(
+                matches!(s.set(&bad), Err(SetError::BadValue { .. })),
+                "{bad}"
+            );
+        }
+        let yaml = "app-layer:\n  protocols:\n    http:\n      libhtp:\n        default-config:\n          request-body-limit: 3kb\n          personality: IDS\n";
+        s.apply_suricata_yaml(yaml).expect("applies");
+        assert_eq!(s.app_limits.http.request_body, 3072);
     }
 
     #[test]

@@ -483,7 +483,7 @@ pub fn tls(data: &[u8]) {
     for &(to_server, bytes) in &pieces {
         split.feed(to_server, bytes);
         assert!(
-            split.buffered(to_server) <= tls::MAX_BUFFERED,
+            split.buffered(to_server) <= tls::TlsLimits::default().max_buffered(),
             "TLS holds too much"
         );
     }
@@ -511,18 +511,12 @@ pub fn http(data: &[u8]) {
     for &(to_server, bytes) in &pieces {
         split_events.extend(split.feed(to_server, bytes));
         assert!(
-            split.buffered(to_server) <= http::MAX_HEADER_BLOCK,
+            split.buffered(to_server) <= http::DEFAULT_HEADER_BLOCK.max(1024),
             "HTTP holds too much"
         );
     }
     split_events.extend(split.end(true));
     split_events.extend(split.end(false));
-    // The header block limit is checked after each call, so a block over it may pass
-    // whole and fail split; below it, the split must not matter.
-    let total: usize = pieces.iter().map(|(_, b)| b.len()).sum();
-    if total > http::MAX_HEADER_BLOCK {
-        return;
-    }
     let mut whole = http::HttpSession::default();
     let mut whole_events = Vec::new();
     for (to_server, bytes) in joined(&pieces) {

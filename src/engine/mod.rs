@@ -440,6 +440,7 @@ impl Worker {
             midstream: settings.flow.midstream,
             stream: settings.stream.shared_by(share),
             keep_raw: detect.as_ref().is_some_and(|d| d.needs_raw()),
+            limits: settings.app_limits,
         };
         let shared = AppShared::new(&app);
         let mut flow_config = settings.flow;
@@ -501,6 +502,7 @@ impl Worker {
         stats.stream.raw_dropped = self.core.shared.raw_dropped;
         stats.stream.memcap_drops = self.core.shared.memcap_drops;
         stats.stream.past_depth = self.core.shared.past_depth;
+        stats.app_limits = self.core.shared.limit_hits;
         if let Some(d) = &self.core.detect {
             stats.detect.inspected = d.inspected();
             stats.detect.xbits_dropped = d.xbits_dropped();

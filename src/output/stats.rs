@@ -82,6 +82,8 @@ pub struct RunStats {
     pub app_layer: std::collections::BTreeMap<&'static str, u64>,
     pub detect: DetectStats,
     pub stream: StreamRunStats,
+    /// Parser limits reached (README, "Limits").
+    pub app_limits: crate::app::AppLimitHits,
     pub output: OutputStats,
     pub memory: MemoryStats,
     /// Rules loaded and refused.
@@ -192,6 +194,7 @@ impl RunStats {
         self.stream.raw_dropped += w.stream.raw_dropped;
         self.stream.memcap_drops += w.stream.memcap_drops;
         self.stream.past_depth += w.stream.past_depth;
+        self.app_limits.add(&w.app_limits);
         self.output.netflow += w.output.netflow;
         self.output.alert += w.output.alert;
     }
