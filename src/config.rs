@@ -15,7 +15,7 @@ use crate::flow::{FlowConfig, StateTimeouts};
 pub enum SetError {
     #[error("--set {0}: expected key=value")]
     NoEquals(String),
-    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, stream.reassembly.<depth|memcap>, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp, app-layer.protocols.http.libhtp.default-config.<request-body-limit|response-body-limit|headers-limit|max-tx>, app-layer.protocols.http.rulesim.header-block-limit, app-layer.protocols.tls.rulesim.handshake-limit, app-layer.protocols.dns.rulesim.max-tx)")]
+    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, stream.reassembly.<depth|memcap>, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp, app-layer.protocols.http.libhtp.default-config.<request-body-limit|response-body-limit|headers-limit|max-tx>, app-layer.protocols.http.rulesim.header-block-limit, app-layer.protocols.tls.rulesim.handshake-limit, app-layer.protocols.dns.rulesim.max-tx, packet-alert-max, detect.prefilter)")]
     UnknownKey { key: String },
     #[error("--set {key}={value}: {why}")]
     BadValue {
@@ -84,7 +84,7 @@ impl Default for Vars {
 }
 
 /// Everything configurable about a run's engine.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Settings {
     pub vars: Vars,
     pub flow: FlowConfig,
@@ -106,6 +106,26 @@ pub struct Settings {
     /// The parsers' limits (`app-layer.protocols.http.libhtp.default-config.*` and
     /// rulesim's own under `app-layer.protocols.<proto>.rulesim`).
     pub app_limits: crate::app::AppLimits,
+    /// `packet-alert-max`: alerts kept per packet.
+    pub packet_alert_max: u16,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            vars: Vars::default(),
+            flow: FlowConfig::default(),
+            defrag: DefragConfig::default(),
+            simulate_ips: false,
+            app: crate::app::detect::DetectConfig::default(),
+            action_order: crate::detect::ActionOrder::default(),
+            midstream_policy: ExceptionPolicy::default(),
+            prefilter_off: false,
+            stream: crate::stream::StreamConfig::default(),
+            app_limits: crate::app::AppLimits::default(),
+            packet_alert_max: crate::detect::DEFAULT_PACKET_ALERT_MAX,
+        }
+    }
 }
 
 /// Suricata's exception policies (`exception-policy`, `*.<exception>-policy`).
@@ -257,6 +277,7 @@ const YAML_KEYS: &[&str] = &[
     "app-layer.protocols.http.rulesim.header-block-limit",
     "app-layer.protocols.tls.rulesim.handshake-limit",
     "app-layer.protocols.dns.rulesim.max-tx",
+    "packet-alert-max",
 ];
 
 /// Flattens a YAML tree into `dotted.key=value` assignments; lists become `[a,b]`.
@@ -477,6 +498,14 @@ impl Settings {
                 }
                 self.app_limits.tls.handshake = n;
             }
+            "packet-alert-max" => {
+                // Suricata takes 1 to 255 (and falls back to 15, with a warning, on
+                // anything else); rulesim refuses the rest.
+                self.packet_alert_max = u16::try_from(number()?)
+                    .ok()
+                    .filter(|n| (1..=255).contains(n))
+                    .ok_or_else(|| bad("must be 1 to 255"))?;
+            }
             "app-layer.protocols.dns.rulesim.max-tx" => {
                 let n = number()? as usize;
                 if n == 0 {
@@ -665,6 +694,22 @@ mod tests {
                 "{bad}"
             );
         }
+        assert_eq!(s.packet_alert_max, 15, "Suricata's PACKET_ALERT_MAX");
+        s.set("packet-alert-max=255").expect("valid");
+        assert_eq!(s.packet_alert_max, 255);
+        for bad in [
+            "packet-alert-max=0",
+            "packet-alert-max=256",
+            "packet-alert-max=x",
+        ] {
+            assert!(
+                matches!(s.set(bad), Err(SetError::BadValue { .. })),
+                "{bad}"
+            );
+        }
+        s.apply_suricata_yaml("packet-alert-max: 20\n")
+            .expect("applies");
+        assert_eq!(s.packet_alert_max, 20);
         let yaml = "app-layer:\n  protocols:\n    http:\n      libhtp:\n        default-config:\n          request-body-limit: 3kb\n          personality: IDS\n";
         s.apply_suricata_yaml(yaml).expect("applies");
         assert_eq!(s.app_limits.http.request_body, 3072);

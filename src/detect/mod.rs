@@ -95,7 +95,7 @@ impl ActionOrder {
 }
 
 /// Detection settings.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DetectSettings {
     /// IPS (`--simulate-ips`): drops are `blocked`, the packet's verdict is `drop`.
     pub ips: bool,
@@ -110,6 +110,25 @@ pub struct DetectSettings {
     /// Record every matching rule and its part in the verdict ([`PacketOutcome::trace`]),
     /// for `explain`, `test` and `diff`.
     pub trace: bool,
+    /// `packet-alert-max`: alerts kept per packet (Suricata's default 15, at most 255).
+    pub packet_alert_max: u16,
+}
+
+/// Suricata's `PACKET_ALERT_MAX`.
+pub const DEFAULT_PACKET_ALERT_MAX: u16 = 15;
+
+impl Default for DetectSettings {
+    fn default() -> Self {
+        DetectSettings {
+            ips: false,
+            action_order: ActionOrder::default(),
+            strict: false,
+            default_actions: Vec::new(),
+            prefilter_off: false,
+            trace: false,
+            packet_alert_max: DEFAULT_PACKET_ALERT_MAX,
+        }
+    }
 }
 
 /// What a flow got from a flow-scoped pass or drop (the first one wins forever).
@@ -244,6 +263,21 @@ pub struct AlertHit {
     /// For a worker thread's engine: the alert is written only if its rule's
     /// `threshold`/`detection_filter` allows it, decided in output order.
     pub threshold: Option<ThresholdCheck>,
+    /// For a worker thread's engine, when the packet has more alerts than
+    /// `packet-alert-max` and some wait for a threshold decision: the place in the
+    /// packet's alert queue is decided in output order too, after the thresholds.
+    pub queue: Option<QueuePlace>,
+}
+
+/// An alert competing with the other alerts of its packet for the `packet-alert-max`
+/// places of the packet's alert queue, decided where the worker threads' records are
+/// merged (see [`AlertHit::queue`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueuePlace {
+    /// The packet, numbered by the worker's engine (records of one packet are together).
+    pub packet: u64,
+    /// `packet-alert-max`.
+    pub max: u16,
 }
 
 /// A threshold decision left to the output merge: thresholds tracked `by_src`, `by_dst`,
@@ -271,6 +305,12 @@ pub struct PacketOutcome {
     pub trace: Vec<TracedHit>,
     /// The policy default action that dropped the packet (strict order), if one did.
     pub default_drop: Option<DefaultAction>,
+    /// Matches that wrote no alert because of `noalert` or a threshold (Suricata's
+    /// `detect.alerts_suppressed`).
+    pub suppressed: u32,
+    /// Alerts not written because the packet already had `packet-alert-max` (Suricata's
+    /// `detect.alert_queue_overflow`).
+    pub overflow: u32,
 }
 
 /// A rule's part in a packet's verdict.
@@ -457,6 +497,8 @@ pub struct DetectEngine {
     work: Work,
     /// Inside [`inspect_shadowed`](Self::inspect_shadowed): hits are only recorded.
     shadow: bool,
+    /// Packets whose matches were finalized (numbers [`QueuePlace::packet`]).
+    finalized: u64,
 }
 
 /// What compiling a ruleset produced; never changed by inspection.
@@ -641,6 +683,7 @@ impl DetectEngine {
             defer_thresholds: false,
             errors,
             shadow: false,
+            finalized: 0,
         }
     }
 
@@ -659,6 +702,7 @@ impl DetectEngine {
             defer_thresholds: true,
             errors: Vec::new(),
             shadow: false,
+            finalized: 0,
         }
     }
 
@@ -1198,7 +1242,15 @@ impl DetectEngine {
         true
     }
 
-    /// Orders the matches and applies them (`PacketAlertFinalize`).
+    /// Orders the matches and applies them, as Suricata 7.0.10's `PacketAlertFinalize`:
+    /// the matches are sorted by signature order (a signature matching several
+    /// transactions: the newest first, then without transaction) and walked. Each match
+    /// applies its action. It is then "suppressed" when `noalert` (a pass rule without
+    /// `alert` aside) or a threshold keeps its alert from being written; otherwise it
+    /// takes one of the packet's `packet-alert-max` places and a pass ends the walk (a
+    /// pass without `alert` takes none). Once the places are taken, later matches are
+    /// counted as overflow and the walk goes on: their actions still apply, a pass
+    /// included, which then does not end the walk (confirmed on 7.0.10).
     fn finalize(
         &mut self,
         hits: &mut Vec<Hit>,
@@ -1208,7 +1260,15 @@ impl DetectEngine {
         app_decided: bool,
     ) -> PacketOutcome {
         let mut out = PacketOutcome::default();
-        hits.sort_by_key(|h| (h.sig, h.tx_id));
+        // AlertQueueSortHelper: by signature number, then the highest transaction id
+        // first, alerts without a transaction last.
+        hits.sort_by_key(|h| {
+            (
+                h.sig,
+                h.tx_id.is_none(),
+                std::cmp::Reverse(h.tx_id.unwrap_or(0)),
+            )
+        });
         hits.dedup_by_key(|h| (h.sig, h.tx_id));
         if self.shadow {
             out.trace = hits
@@ -1223,6 +1283,11 @@ impl DetectEngine {
                 .collect();
             return out;
         }
+        self.finalized += 1;
+        let max = usize::from(self.c.settings.packet_alert_max);
+        // Places taken by alerts known to be written, and by alerts whose threshold the
+        // output merge decides (worker threads): the packet's count lies between.
+        let (mut kept, mut pending) = (0usize, 0usize);
         let trace = self.c.settings.trace;
         for (at, &h) in hits.iter().enumerate() {
             let s = &self.c.sigs[h.sig as usize];
@@ -1260,14 +1325,28 @@ impl DetectEngine {
                     }
                 }
             }
-            if s.action == Action::Pass && h.flow_scoped {
-                if let Some(f) = fd.as_deref_mut() {
-                    f.action.get_or_insert(FlowAction::Pass);
+            let pass = s.action == Action::Pass;
+            if pass {
+                out.pass = true;
+                if h.flow_scoped {
+                    if let Some(f) = fd.as_deref_mut() {
+                        f.action.get_or_insert(FlowAction::Pass);
+                    }
                 }
             }
-            let blocked = alert && blocks && (self.c.settings.ips || s.action != Action::Drop);
+            // Suricata's alert queue: suppressed, a place, or overflow.
+            let silent_pass = pass && !s.alerts;
+            let suppressed = !alert && !silent_pass;
+            let overflow = !suppressed && kept >= max;
+            let written = !suppressed && !overflow && !silent_pass;
+            if suppressed {
+                out.suppressed += 1;
+            } else if overflow {
+                out.overflow += 1;
+            }
+            let blocked = written && blocks && (self.c.settings.ips || s.action != Action::Drop);
             if trace {
-                let decides = s.action == Action::Pass || blocks;
+                let decides = pass || blocks;
                 let decided_before = out.trace.iter().any(|t| t.role == HitRole::Decided);
                 let role = if decides && !decided_before {
                     HitRole::Decided
@@ -1278,23 +1357,31 @@ impl DetectEngine {
                     sig: h.sig,
                     tx_id: h.tx_id,
                     role,
-                    alerted: alert,
+                    alerted: written,
                     blocked,
                 });
             }
-            if alert {
+            if written {
                 out.alerts.push(AlertHit {
                     sig: h.sig,
                     tx_id: h.tx_id,
                     blocked,
                     threshold,
+                    queue: None,
                 });
+                if threshold.is_some() {
+                    pending += 1;
+                } else {
+                    kept += 1;
+                }
                 if let Some(f) = fd.as_deref_mut() {
                     f.alerted = true;
                 }
             }
-            if s.action == Action::Pass {
-                out.pass = true;
+            // A pass that took its place (or needed none) ends the walk. With alerts
+            // awaiting a threshold decision the count is not known here: they are taken
+            // as suppressed, and the merge drops what is then over the limit.
+            if pass && !suppressed && !overflow {
                 if trace {
                     // Suricata stops at a pass: the rest matched but were never applied.
                     out.trace.extend(hits[at + 1..].iter().map(|h| TracedHit {
@@ -1309,7 +1396,16 @@ impl DetectEngine {
             }
         }
         if self.c.settings.strict && !out.pass && !out.drop && !p.pseudo {
-            self.apply_defaults(p, fd, app_decided, &mut out);
+            self.apply_defaults(p, fd, app_decided, kept, &mut out);
+        }
+        if pending > 0 && out.alerts.len() > max {
+            let place = QueuePlace {
+                packet: self.finalized,
+                max: self.c.settings.packet_alert_max,
+            };
+            for a in &mut out.alerts {
+                a.queue = Some(place);
+            }
         }
         out
     }
@@ -1322,6 +1418,7 @@ impl DetectEngine {
         p: &PacketView<'_>,
         mut fd: Option<&mut FlowDetect>,
         app_decided: bool,
+        mut kept: usize,
         out: &mut PacketOutcome,
     ) {
         use DefaultAction as D;
@@ -1350,6 +1447,13 @@ impl DetectEngine {
         }
         for &(action, sig) in &self.c.default_alerts {
             if applies(action) {
+                // AWS's default actions are rules of their own, last in the queue: they
+                // take places after the packet's other alerts.
+                if kept >= usize::from(self.c.settings.packet_alert_max) {
+                    out.overflow += 1;
+                    continue;
+                }
+                kept += 1;
                 let blocked = drops && self.c.settings.ips;
                 if self.c.settings.trace {
                     out.trace.push(TracedHit {
@@ -1365,6 +1469,7 @@ impl DetectEngine {
                     tx_id: None,
                     blocked,
                     threshold: None,
+                    queue: None,
                 });
                 if let Some(f) = fd.as_deref_mut() {
                     f.alerted = true;

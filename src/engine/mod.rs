@@ -784,6 +784,8 @@ impl Core {
     fn count_outcome(stats: &mut RunStats, outcome: &PacketOutcome) {
         let d = &mut stats.detect;
         d.alerts += outcome.alerts.len() as u64;
+        d.alerts_suppressed += u64::from(outcome.suppressed);
+        d.alert_queue_overflow += u64::from(outcome.overflow);
         if outcome.drop {
             d.drop_packets += 1;
         }
@@ -1192,7 +1194,7 @@ fn record_outcome(
             flow,
             verdict,
         };
-        output.alert(&record, hit.threshold)?;
+        output.alert(&record, hit.threshold, hit.queue)?;
     }
     Ok(())
 }

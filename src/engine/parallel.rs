@@ -98,7 +98,12 @@ struct Merge<'e> {
     workers: usize,
     /// Epochs merged so far.
     merged: u64,
+    /// Alerts a threshold suppressed, and alerts over `packet-alert-max`, decided here.
     suppressed: u64,
+    overflow: u64,
+    /// The packet (worker, number) whose alert queue is being filled, and its alerts.
+    queue: Option<(usize, u64)>,
+    queued: u16,
     max_active: u64,
     flows_created: Vec<u64>,
 }
@@ -156,6 +161,20 @@ impl Merge<'_> {
             if !allowed {
                 self.suppressed += 1;
                 continue;
+            }
+            // The packet's alert queue, filled in order once thresholds are decided, as
+            // one thread fills it (`PacketAlertFinalize`).
+            if let Some(place) = r.queue {
+                let packet = (w, place.packet);
+                if self.queue != Some(packet) {
+                    self.queue = Some(packet);
+                    self.queued = 0;
+                }
+                if self.queued >= place.max {
+                    self.overflow += 1;
+                    continue;
+                }
+                self.queued += 1;
             }
             let start = |f: fn(&crate::output::ChunkRecord) -> usize| {
                 i.checked_sub(1).map_or(0, |p| f(&c.records[p]))
@@ -359,6 +378,9 @@ pub fn run_files_parallel(
                 workers: threads,
                 merged: 0,
                 suppressed: 0,
+                overflow: 0,
+                queue: None,
+                queued: 0,
                 max_active: 0,
                 flows_created: vec![0; threads],
             },
@@ -398,8 +420,10 @@ pub fn run_files_parallel(
         for s in &stats {
             run.add_worker(s);
         }
-        run.detect.alerts -= m.suppressed;
-        run.output.alert -= m.suppressed;
+        run.detect.alerts -= m.suppressed + m.overflow;
+        run.output.alert -= m.suppressed + m.overflow;
+        run.detect.alerts_suppressed += m.suppressed;
+        run.detect.alert_queue_overflow += m.overflow;
         run.flow.max_active = m.max_active;
         Ok(vec![run])
     })?;

@@ -61,6 +61,7 @@ pub fn build_detect(
             default_actions,
             prefilter_off: settings.prefilter_off,
             trace,
+            packet_alert_max: settings.packet_alert_max,
         },
     ))
 }

@@ -277,6 +277,9 @@ pub struct ChunkRecord {
     /// An alert subject to a threshold decided in output order (see
     /// [`ThresholdCheck`](crate::detect::ThresholdCheck)).
     pub threshold: Option<crate::detect::ThresholdCheck>,
+    /// An alert whose place in its packet's alert queue is decided in output order (see
+    /// [`QueuePlace`](crate::detect::QueuePlace)).
+    pub queue: Option<crate::detect::QueuePlace>,
 }
 
 /// A worker's records since its last chunk, in its order.
@@ -362,7 +365,7 @@ impl EventOutput {
         if let Some(eve) = self.eve.as_mut() {
             eve.write_with(|buf| record.write_json(buf))?;
         }
-        self.end_record(None);
+        self.end_record(None, None);
         Ok(())
     }
 
@@ -372,7 +375,11 @@ impl EventOutput {
     }
 
     /// Marks the end of a record written to memory.
-    fn end_record(&mut self, threshold: Option<crate::detect::ThresholdCheck>) {
+    fn end_record(
+        &mut self,
+        threshold: Option<crate::detect::ThresholdCheck>,
+        queue: Option<crate::detect::QueuePlace>,
+    ) {
         let Some(records) = self.records.as_mut() else {
             return;
         };
@@ -386,6 +393,7 @@ impl EventOutput {
             flow_log_end,
             alert_log_end,
             threshold,
+            queue,
         });
     }
 
@@ -434,12 +442,13 @@ impl EventOutput {
     }
 
     /// Writes one alert record (and, with AWS logging, its wrapped copy in `alert.json`).
-    /// `threshold`: in memory, the alert is kept only if the merge's threshold check
-    /// allows it.
+    /// `threshold`, `queue`: in memory, the alert is kept only if the merge's threshold
+    /// check allows it and it finds a place in its packet's alert queue.
     pub fn alert(
         &mut self,
         record: &alert::AlertRecord<'_>,
         threshold: Option<crate::detect::ThresholdCheck>,
+        queue: Option<crate::detect::QueuePlace>,
     ) -> io::Result<()> {
         self.alerts_written += 1;
         if let Some(eve) = self.eve.as_mut().filter(|_| self.types.alert) {
@@ -450,7 +459,7 @@ impl EventOutput {
                 AwsRecord::write_json(id, record.ts.secs(), buf, |b| record.write_json(b))
             })?;
         }
-        self.end_record(threshold);
+        self.end_record(threshold, queue);
         Ok(())
     }
 
@@ -483,7 +492,7 @@ impl EventOutput {
                 })?;
             }
         }
-        self.end_record(None);
+        self.end_record(None, None);
         Ok(())
     }
 

@@ -111,6 +111,12 @@ pub struct DetectStats {
     pub inspected: u64,
     /// `xbits` not set because 100,000 live bits were already kept.
     pub xbits_dropped: u64,
+    /// Matches that wrote no alert because of `noalert` or a threshold (Suricata's
+    /// `detect.alerts_suppressed`).
+    pub alerts_suppressed: u64,
+    /// Alerts not written because their packet already had `packet-alert-max`
+    /// (Suricata's `detect.alert_queue_overflow`).
+    pub alert_queue_overflow: u64,
     /// How the prefilter groups the rules.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prefilter: Option<crate::detect::prefilter::PrefilterSummary>,
@@ -183,6 +189,8 @@ impl RunStats {
             (&mut t.exception_drops, o.exception_drops),
             (&mut t.inspected, o.inspected),
             (&mut t.xbits_dropped, o.xbits_dropped),
+            (&mut t.alerts_suppressed, o.alerts_suppressed),
+            (&mut t.alert_queue_overflow, o.alert_queue_overflow),
         ] {
             *mine += theirs;
         }
