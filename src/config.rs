@@ -15,7 +15,7 @@ use crate::flow::{FlowConfig, StateTimeouts};
 pub enum SetError {
     #[error("--set {0}: expected key=value")]
     NoEquals(String),
-    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, stream.reassembly.<depth|memcap>, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp, app-layer.protocols.http.libhtp.default-config.<request-body-limit|response-body-limit|headers-limit|max-tx>, app-layer.protocols.http.rulesim.header-block-limit, app-layer.protocols.tls.rulesim.handshake-limit, app-layer.protocols.dns.rulesim.max-tx, packet-alert-max, detect.prefilter)")]
+    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, stream.reassembly.<depth|memcap>, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp, app-layer.protocols.http.libhtp.default-config.<request-body-limit|response-body-limit|headers-limit|max-tx>, app-layer.protocols.http.rulesim.header-block-limit, app-layer.protocols.tls.rulesim.handshake-limit, app-layer.protocols.dns.rulesim.max-tx, packet-alert-max, detect.prefilter, detect.rulesim.threshold-entries, detect.rulesim.xbits-entries)")]
     UnknownKey { key: String },
     #[error("--set {key}={value}: {why}")]
     BadValue {
@@ -108,6 +108,10 @@ pub struct Settings {
     pub app_limits: crate::app::AppLimits,
     /// `packet-alert-max`: alerts kept per packet.
     pub packet_alert_max: u16,
+    /// Threshold windows and `xbits` kept at most (`detect.rulesim.threshold-entries`,
+    /// `detect.rulesim.xbits-entries`).
+    pub threshold_entries: usize,
+    pub xbits_entries: usize,
 }
 
 impl Default for Settings {
@@ -124,6 +128,8 @@ impl Default for Settings {
             stream: crate::stream::StreamConfig::default(),
             app_limits: crate::app::AppLimits::default(),
             packet_alert_max: crate::detect::DEFAULT_PACKET_ALERT_MAX,
+            threshold_entries: crate::detect::DEFAULT_STATE_ENTRIES,
+            xbits_entries: crate::detect::DEFAULT_STATE_ENTRIES,
         }
     }
 }
@@ -278,6 +284,8 @@ const YAML_KEYS: &[&str] = &[
     "app-layer.protocols.tls.rulesim.handshake-limit",
     "app-layer.protocols.dns.rulesim.max-tx",
     "packet-alert-max",
+    "detect.rulesim.threshold-entries",
+    "detect.rulesim.xbits-entries",
 ];
 
 /// Flattens a YAML tree into `dotted.key=value` assignments; lists become `[a,b]`.
@@ -506,6 +514,17 @@ impl Settings {
                     .filter(|n| (1..=255).contains(n))
                     .ok_or_else(|| bad("must be 1 to 255"))?;
             }
+            "detect.rulesim.threshold-entries" | "detect.rulesim.xbits-entries" => {
+                let n = number()? as usize;
+                if n == 0 {
+                    return Err(bad("must be at least 1"));
+                }
+                if key == "detect.rulesim.threshold-entries" {
+                    self.threshold_entries = n;
+                } else {
+                    self.xbits_entries = n;
+                }
+            }
             "app-layer.protocols.dns.rulesim.max-tx" => {
                 let n = number()? as usize;
                 if n == 0 {
@@ -707,6 +726,10 @@ mod tests {
                 "{bad}"
             );
         }
+        s.set("detect.rulesim.threshold-entries=10").expect("valid");
+        s.set("detect.rulesim.xbits-entries=20").expect("valid");
+        assert_eq!((s.threshold_entries, s.xbits_entries), (10, 20));
+        assert!(s.set("detect.rulesim.threshold-entries=0").is_err());
         s.apply_suricata_yaml("packet-alert-max: 20\n")
             .expect("applies");
         assert_eq!(s.packet_alert_max, 20);

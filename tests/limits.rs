@@ -292,3 +292,76 @@ fn bad_limit_values_are_refused() {
         );
     }
 }
+
+/// The threshold table is bounded by `detect.rulesim.threshold-entries`: alerts whose
+/// window finds no room are written untracked (`detect.threshold_untracked`), one thread
+/// or two (where the merge decides thresholds).
+#[test]
+fn a_full_threshold_table_is_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("sources.pcap");
+    // Six sources, two packets each, in the same second.
+    let mut packets = Vec::new();
+    for round in 0..2u32 {
+        for src in 1..=6u32 {
+            packets.push(TimedPacket {
+                ts: Timestamp::new(1_700_000_000, round * 1_000_000 + src * 1000),
+                ip: packets::udp(
+                    sa(&format!("10.1.0.{src}:1000")),
+                    sa("192.0.2.1:2000"),
+                    64,
+                    b"x",
+                ),
+            });
+        }
+    }
+    write_pcap(&pcap, &packets);
+    let rules = dir.path().join("t.rules");
+    std::fs::write(
+        &rules,
+        "alert udp any any -> any any (msg:\"once per source\"; content:\"x\"; threshold:type limit, track by_src, count 1, seconds 60; sid:1;)\n",
+    )
+    .expect("rules");
+    let counts = |args: &[&str]| {
+        let out = dir.path().join("out");
+        let run = Command::new(env!("CARGO_BIN_EXE_rulesim"))
+            .arg("-q")
+            .arg("-r")
+            .arg(&pcap)
+            .arg("-S")
+            .arg(&rules)
+            .arg("-l")
+            .arg(&out)
+            .args(args)
+            .output()
+            .expect("run rulesim");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let stats: Value =
+            serde_json::from_slice(&std::fs::read(out.join("stats.json")).expect("stats"))
+                .expect("json");
+        (
+            stats["detect"]["alerts"].as_u64().expect("alerts"),
+            stats["detect"]["threshold_untracked"]
+                .as_u64()
+                .expect("threshold_untracked"),
+        )
+    };
+    assert_eq!(counts(&["--threads", "1"]), (6, 0));
+    for threads in ["1", "2"] {
+        // Three sources tracked (one alert each), three untracked (both packets alert).
+        assert_eq!(
+            counts(&[
+                "--threads",
+                threads,
+                "--set",
+                "detect.rulesim.threshold-entries=3"
+            ]),
+            (9, 6),
+            "{threads} thread(s)"
+        );
+    }
+}

@@ -112,6 +112,10 @@ pub struct DetectSettings {
     pub trace: bool,
     /// `packet-alert-max`: alerts kept per packet (Suricata's default 15, at most 255).
     pub packet_alert_max: u16,
+    /// Threshold windows kept at most (`detect.rulesim.threshold-entries`).
+    pub threshold_entries: usize,
+    /// `xbits` kept at most (`detect.rulesim.xbits-entries`).
+    pub xbits_entries: usize,
 }
 
 /// Suricata's `PACKET_ALERT_MAX`.
@@ -127,6 +131,8 @@ impl Default for DetectSettings {
             prefilter_off: false,
             trace: false,
             packet_alert_max: DEFAULT_PACKET_ALERT_MAX,
+            threshold_entries: DEFAULT_STATE_ENTRIES,
+            xbits_entries: DEFAULT_STATE_ENTRIES,
         }
     }
 }
@@ -161,8 +167,14 @@ struct FlowDetectMore {
     bits: Vec<u32>,
     /// `flowint` variables: (variable, value).
     ints: Vec<(u32, u32)>,
-    /// (signature, transaction) inspections that are over (matched or can no longer match).
+    /// (signature, transaction) inspections that are over (matched or can no longer
+    /// match), for transactions from `tx_done_from` on: older ones are never inspected
+    /// again in either direction, and their entries are dropped as inspection moves on,
+    /// so this holds the live transactions' entries, not the flow's history.
     tx_done: rustc_hash::FxHashSet<(u32, u64)>,
+    tx_done_from: u64,
+    /// `tx_done`'s size after it was last pruned (pruning waits until it doubled).
+    tx_done_pruned: usize,
     /// Per direction, the first transaction still inspected.
     inspect_id: [u64; 2],
     /// Per direction, the prefilter's findings on the transaction last inspected.
@@ -343,27 +355,62 @@ pub struct TracedHit {
 /// What a threshold counts by: the signature and the tracked addresses.
 type ThresholdKey = (u32, Option<IpAddr>, Option<IpAddr>);
 
-/// Alert suppression state of `threshold` and `detection_filter`.
-#[derive(Debug, Default)]
-struct Thresholds {
-    /// Key -> (count in the window, window start secs).
-    state: HashMap<ThresholdKey, (u64, i64)>,
+/// One threshold window: alerts counted in it, its start and length (seconds).
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    count: u64,
+    start: i64,
+    seconds: i64,
 }
 
-/// Most `xbits` kept at once; expired ones are dropped to make room, and a bit that
-/// still finds none is not set (counted).
-const MAX_XBITS: usize = 100_000;
+impl Window {
+    /// The second from which the window is over (the next alert starts a new one).
+    fn end(&self) -> i64 {
+        self.start.saturating_add(self.seconds)
+    }
+}
+
+/// Alert suppression state of `threshold` and `detection_filter`.
+#[derive(Debug)]
+struct Thresholds {
+    state: HashMap<ThresholdKey, Window>,
+    /// Windows kept at most (`detect.rulesim.threshold-entries`).
+    max: usize,
+    /// No window ends before this second (a lower bound): a full table is only searched
+    /// for ended windows once one may have ended, so a flood of new keys does not cost
+    /// a scan of the table each.
+    next_end: i64,
+    /// Alerts let through untracked because the table was full of live windows.
+    untracked: u64,
+}
+
+/// Default of [`DetectSettings::threshold_entries`] and [`DetectSettings::xbits_entries`].
+pub const DEFAULT_STATE_ENTRIES: usize = 100_000;
 
 /// The `xbits` of hosts (`ip_src`, `ip_dst`) and address pairs (`ip_pair`, either way
 /// round), each with the second it expires (Suricata's host and ippair bits).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct XbitStore {
     bits: HashMap<(u32, IpAddr, Option<IpAddr>), i64>,
+    /// Bits kept at most (`detect.rulesim.xbits-entries`); expired ones are dropped to
+    /// make room, and a bit that still finds none is not set (counted).
+    max: usize,
+    /// No bit expires before this second (a lower bound), as [`Thresholds::next_end`].
+    next_expiry: i64,
     /// Bits not set because the store was full.
     dropped: u64,
 }
 
 impl XbitStore {
+    fn new(max: usize) -> XbitStore {
+        XbitStore {
+            bits: HashMap::new(),
+            max,
+            next_expiry: i64::MAX,
+            dropped: 0,
+        }
+    }
+
     fn key(op: &signature::XbitOp, src: IpAddr, dst: IpAddr) -> (u32, IpAddr, Option<IpAddr>) {
         use signature::XbitTrack;
         match op.track {
@@ -403,21 +450,32 @@ impl XbitStore {
         if !set {
             return;
         }
-        if self.bits.len() >= MAX_XBITS && !self.bits.contains_key(&key) {
-            self.bits.retain(|_, &mut e| e >= now);
-            if self.bits.len() >= MAX_XBITS {
+        if self.bits.len() >= self.max && !self.bits.contains_key(&key) {
+            // Expired bits make room, searched for only once one may have expired.
+            if self.next_expiry < now {
+                self.bits.retain(|_, &mut e| e >= now);
+                self.next_expiry = self.bits.values().copied().min().unwrap_or(i64::MAX);
+            }
+            if self.bits.len() >= self.max {
                 self.dropped += 1;
                 return;
             }
         }
+        self.next_expiry = self.next_expiry.min(expire);
         self.bits.insert(key, expire);
     }
 }
 
-/// Most threshold entries kept; the oldest windows are dropped beyond it.
-const MAX_THRESHOLD_ENTRIES: usize = 100_000;
-
 impl Thresholds {
+    fn new(max: usize) -> Thresholds {
+        Thresholds {
+            state: HashMap::new(),
+            max,
+            next_end: i64::MAX,
+            untracked: 0,
+        }
+    }
+
     /// Whether an alert of signature `s` passes its `threshold`, then its
     /// `detection_filter`.
     fn check(&mut self, s: &Signature, c: &ThresholdCheck) -> bool {
@@ -448,19 +506,40 @@ impl Thresholds {
             "by_both" => (sig, Some(src), Some(dst)),
             _ => (sig, None, None),
         };
-        if self.state.len() >= MAX_THRESHOLD_ENTRIES && !self.state.contains_key(&key) {
-            let horizon = now - t.seconds as i64;
-            self.state.retain(|_, (_, start)| *start >= horizon);
-            if self.state.len() >= MAX_THRESHOLD_ENTRIES {
+        if self.state.len() >= self.max && !self.state.contains_key(&key) {
+            // Windows that are over make room (an ended window restarts at its next alert
+            // anyway, so dropping it changes nothing); they are searched for only once
+            // one may have ended.
+            if self.next_end <= now {
+                self.state.retain(|_, w| w.end() > now);
+                self.next_end = self
+                    .state
+                    .values()
+                    .map(Window::end)
+                    .min()
+                    .unwrap_or(i64::MAX);
+            }
+            if self.state.len() >= self.max {
+                self.untracked += 1;
                 return true;
             }
         }
-        let e = self.state.entry(key).or_insert((0, now));
-        if now - e.1 >= t.seconds as i64 {
-            *e = (0, now);
+        let seconds = i64::try_from(t.seconds).unwrap_or(i64::MAX);
+        let e = self.state.entry(key).or_insert(Window {
+            count: 0,
+            start: now,
+            seconds,
+        });
+        if now - e.start >= seconds {
+            *e = Window {
+                count: 0,
+                start: now,
+                seconds,
+            };
         }
-        e.0 += 1;
-        let n = e.0;
+        self.next_end = self.next_end.min(e.end());
+        e.count += 1;
+        let n = e.count;
         if df {
             return n > t.count;
         }
@@ -468,7 +547,7 @@ impl Thresholds {
             Some("limit") => n <= t.count,
             Some("threshold") => {
                 if n >= t.count {
-                    e.0 = 0;
+                    e.count = 0;
                     true
                 } else {
                     false
@@ -663,6 +742,7 @@ impl DetectEngine {
             scratch: prefilter.scratch(),
             ..Work::default()
         };
+        let state_entries = (settings.threshold_entries, settings.xbits_entries);
         DetectEngine {
             c: Arc::new(Compiled {
                 prefilter,
@@ -677,8 +757,8 @@ impl DetectEngine {
                 needs_raw,
             }),
             work,
-            thresholds: Thresholds::default(),
-            xbits: Default::default(),
+            thresholds: Thresholds::new(state_entries.0),
+            xbits: std::cell::RefCell::new(XbitStore::new(state_entries.1)),
             now_secs: Default::default(),
             defer_thresholds: false,
             errors,
@@ -696,8 +776,8 @@ impl DetectEngine {
                 scratch: self.c.prefilter.scratch(),
                 ..Work::default()
             },
-            thresholds: Thresholds::default(),
-            xbits: Default::default(),
+            thresholds: Thresholds::new(self.c.settings.threshold_entries),
+            xbits: std::cell::RefCell::new(XbitStore::new(self.c.settings.xbits_entries)),
             now_secs: Default::default(),
             defer_thresholds: true,
             errors: Vec::new(),
@@ -715,6 +795,11 @@ impl DetectEngine {
     /// `xbits` not set because the store was full.
     pub fn xbits_dropped(&self) -> u64 {
         self.xbits.borrow().dropped
+    }
+
+    /// Alerts let through untracked because the threshold table was full.
+    pub fn thresholds_untracked(&self) -> u64 {
+        self.thresholds.untracked
     }
 
     /// Whether an alert passes its rule's `threshold`, then its `detection_filter`
@@ -1014,6 +1099,15 @@ impl DetectEngine {
                 fd.more().inspect_id[d] = tx.id + 1;
             } else {
                 all_complete_before = false;
+            }
+        }
+        if let Some(m) = fd.more.as_mut() {
+            let below = m.inspect_id[0].min(m.inspect_id[1]);
+            // Amortised: a scan only once the set doubled since the last one.
+            if below > m.tx_done_from && m.tx_done.len() > 2 * m.tx_done_pruned + 64 {
+                m.tx_done.retain(|&(_, id)| id >= below);
+                m.tx_done_from = below;
+                m.tx_done_pruned = m.tx_done.len();
             }
         }
     }
@@ -1635,13 +1729,163 @@ mod tests {
 
     /// Which of `times` (seconds) let an alert through.
     fn run(v: &ThresholdValue, df: bool, times: &[i64]) -> Vec<bool> {
-        let mut th = Thresholds::default();
+        let mut th = Thresholds::new(DEFAULT_STATE_ENTRIES);
         let a: IpAddr = "10.0.0.1".parse().expect("ip");
         let b: IpAddr = "10.0.0.2".parse().expect("ip");
         times
             .iter()
             .map(|&s| th.allows(1, v, df, a, b, s))
             .collect()
+    }
+
+    fn ip(n: u32) -> IpAddr {
+        IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n))
+    }
+
+    #[test]
+    fn a_full_threshold_table_lets_alerts_through_untracked_and_counts_them() {
+        let limit = t(Some("limit"), 1, 60);
+        let mut th = Thresholds::new(2);
+        let mut alert = |src: u32, now: i64| th.allows(1, &limit, false, ip(src), ip(0), now);
+        assert!(alert(1, 0) && alert(2, 0));
+        // Full of live windows: source 3 is not tracked, so never limited.
+        assert!(alert(3, 0) && alert(3, 1));
+        assert!(!alert(1, 1), "tracked sources stay limited");
+        // At 60 the windows of sources 1 and 2 are over and make room for source 3.
+        assert!(alert(3, 60));
+        assert!(!alert(3, 61));
+        assert_eq!(th.untracked, 2);
+    }
+
+    /// Making room drops only windows that are over: it dropped every window older than
+    /// the new alert's rule's length, and so restarted the longer windows of other rules.
+    #[test]
+    fn making_room_keeps_the_live_windows_of_other_rules() {
+        let hour = t(Some("limit"), 1, 3600);
+        let ten = t(Some("limit"), 1, 10);
+        let mut th = Thresholds::new(2);
+        let (a, b) = (ip(1), ip(2));
+        assert!(th.allows(1, &hour, false, a, b, 0));
+        assert!(th.allows(2, &ten, false, a, b, 0));
+        // A new key at 20: rule 2's window is over, rule 1's is not.
+        assert!(th.allows(2, &ten, false, ip(3), b, 20));
+        assert!(!th.allows(1, &hour, false, a, b, 30), "still limited");
+        assert_eq!(th.untracked, 0);
+    }
+
+    /// A flood of new keys on a full table costs no scan of the table each (it did:
+    /// hundreds of thousands of alerts from new sources took minutes).
+    #[test]
+    fn new_keys_on_a_full_table_are_cheap() {
+        let limit = t(Some("limit"), 1, 3600);
+        let mut th = Thresholds::new(DEFAULT_STATE_ENTRIES);
+        let mut xbits = XbitStore::new(DEFAULT_STATE_ENTRIES);
+        let set = signature::XbitOp {
+            cmd: signature::XbitCmd::Set,
+            bit: 0,
+            track: signature::XbitTrack::Src,
+            expire: 3600,
+        };
+        let started = std::time::Instant::now();
+        for n in 0..400_000 {
+            let now = i64::from(n / 1000);
+            assert!(th.allows(1, &limit, false, ip(n), ip(0), now));
+            xbits.apply(&set, ip(n), ip(0), now);
+        }
+        let took = started.elapsed();
+        assert_eq!(th.untracked, 300_000);
+        assert_eq!(xbits.dropped, 300_000);
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "400,000 new keys took {took:?}"
+        );
+        // Once windows end, they make room again.
+        assert!(th.allows(1, &limit, false, ip(1 << 20), ip(0), 3600));
+        assert_eq!(th.untracked, 300_000);
+        assert!(th.state.len() <= DEFAULT_STATE_ENTRIES);
+        let later = 3600 + 400;
+        xbits.apply(&set, ip(1 << 20), ip(0), later);
+        assert_eq!(xbits.dropped, 300_000);
+        assert!(xbits.bits.len() <= DEFAULT_STATE_ENTRIES);
+    }
+
+    /// A flow's transaction inspection state follows its live transactions: it kept an
+    /// entry per (rule, transaction) for the flow's whole life.
+    #[test]
+    fn finished_transactions_leave_no_inspection_state() {
+        use crate::app::http::HttpSession;
+        let rules: Vec<Rule> = (1..=20)
+            .map(|sid| {
+                crate::rules::parse_rule(
+                    &format!(
+                        "alert http any any -> any any (http.uri; content:\"/x{sid}\"; sid:{sid};)"
+                    ),
+                    &RuleContext::default(),
+                )
+                .expect("rule")
+            })
+            .collect();
+        let mut engine = DetectEngine::from_rules(
+            rules,
+            &VarTable::default(),
+            DetectSettings {
+                prefilter_off: true,
+                ..DetectSettings::default()
+            },
+        );
+        let mut app = FlowApp::default();
+        app.proto = AppProto::Known("http");
+        app.parser = Parser::Http(Box::default());
+        let mut fd = FlowDetect::default();
+        let addr: IpAddr = "192.0.2.1".parse().expect("address");
+        let mut most = 0;
+        for i in 0..2000 {
+            let Parser::Http(h) = &mut app.parser else {
+                unreachable!("an HTTP parser")
+            };
+            let h: &mut HttpSession = h;
+            h.feed(
+                true,
+                &crate::synth::packets::http_request("GET", "h", "/", "ua"),
+            );
+            h.feed(
+                false,
+                &crate::synth::packets::http_response(200, "OK", "text/plain", "x"),
+            );
+            app.generation += 1;
+            for to_server in [true, false] {
+                let view = PacketView {
+                    src: addr,
+                    dst: addr,
+                    sp: 1,
+                    dp: 80,
+                    proto: 6,
+                    icmp: None,
+                    payload: &[],
+                    to_server: Some(to_server),
+                    established: true,
+                    in_stream: false,
+                    raw: None,
+                    payload_inspection: true,
+                    fragment: false,
+                    proto_detected: true,
+                    pseudo: true,
+                    app_parsed: [true; 2],
+                    header: Default::default(),
+                };
+                engine.inspect(&view, Some((&mut fd, &app)), i);
+            }
+            let below = fd.transactions_done_below();
+            app.release_done(below);
+            let held = fd.more.as_ref().map_or(0, |m| m.tx_done.len());
+            most = most.max(held);
+        }
+        assert_eq!(
+            fd.transactions_done_below(),
+            2000,
+            "every transaction was inspected"
+        );
+        assert!(most < 500, "inspection state grew to {most} entries");
     }
 
     #[test]

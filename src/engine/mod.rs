@@ -506,6 +506,7 @@ impl Worker {
         if let Some(d) = &self.core.detect {
             stats.detect.inspected = d.inspected();
             stats.detect.xbits_dropped = d.xbits_dropped();
+            stats.detect.threshold_untracked = d.thresholds_untracked();
             stats.detect.prefilter = Some(d.prefilter_summary());
         }
         Ok((stats, self.core.detect.take()))

@@ -432,6 +432,10 @@ pub fn run_files_parallel(
         stats.add_worker(w);
         stats.flow.max_active = w.flow.max_active;
     }
+    // The merge decided the thresholds with the run's own engine.
+    if let Some(d) = &detect_main {
+        stats.detect.threshold_untracked += d.thresholds_untracked();
+    }
     stats.memory.max_flows = stats.flow.max_active;
     stats.memory.peak_rss_kib = peak_rss_kib();
     stats.elapsed_secs = front.started().elapsed().as_secs_f64();

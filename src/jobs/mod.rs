@@ -62,6 +62,8 @@ pub fn build_detect(
             prefilter_off: settings.prefilter_off,
             trace,
             packet_alert_max: settings.packet_alert_max,
+            threshold_entries: settings.threshold_entries,
+            xbits_entries: settings.xbits_entries,
         },
     ))
 }

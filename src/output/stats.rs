@@ -109,8 +109,11 @@ pub struct DetectStats {
     /// Signatures the prefilter handed on and that were inspected in full (per packet
     /// or transaction, summed).
     pub inspected: u64,
-    /// `xbits` not set because 100,000 live bits were already kept.
+    /// `xbits` not set because `detect.rulesim.xbits-entries` live bits were already kept.
     pub xbits_dropped: u64,
+    /// Alerts let through without a threshold window because
+    /// `detect.rulesim.threshold-entries` live windows were already kept.
+    pub threshold_untracked: u64,
     /// Matches that wrote no alert because of `noalert` or a threshold (Suricata's
     /// `detect.alerts_suppressed`).
     pub alerts_suppressed: u64,
@@ -189,6 +192,7 @@ impl RunStats {
             (&mut t.exception_drops, o.exception_drops),
             (&mut t.inspected, o.inspected),
             (&mut t.xbits_dropped, o.xbits_dropped),
+            (&mut t.threshold_untracked, o.threshold_untracked),
             (&mut t.alerts_suppressed, o.alerts_suppressed),
             (&mut t.alert_queue_overflow, o.alert_queue_overflow),
         ] {
