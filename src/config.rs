@@ -15,7 +15,7 @@ use crate::flow::{FlowConfig, StateTimeouts};
 pub enum SetError {
     #[error("--set {0}: expected key=value")]
     NoEquals(String),
-    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, stream.reassembly.<depth|memcap>, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp, app-layer.protocols.http.libhtp.default-config.<request-body-limit|response-body-limit|headers-limit|max-tx>, app-layer.protocols.http.rulesim.header-block-limit, app-layer.protocols.tls.rulesim.handshake-limit, app-layer.protocols.dns.rulesim.max-tx, packet-alert-max, detect.prefilter, detect.rulesim.threshold-entries, detect.rulesim.xbits-entries)")]
+    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, stream.reassembly.<depth|memcap>, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp, app-layer.protocols.http.libhtp.default-config.<request-body-limit|response-body-limit|headers-limit|max-tx>, app-layer.protocols.http.rulesim.header-block-limit, app-layer.protocols.tls.rulesim.handshake-limit, app-layer.protocols.dns.rulesim.max-tx, packet-alert-max, detect.prefilter, detect.rulesim.threshold-entries, detect.rulesim.xbits-entries, detect.rulesim.pcre-memcap)")]
     UnknownKey { key: String },
     #[error("--set {key}={value}: {why}")]
     BadValue {
@@ -112,6 +112,9 @@ pub struct Settings {
     /// `detect.rulesim.xbits-entries`).
     pub threshold_entries: usize,
     pub xbits_entries: usize,
+    /// `detect.rulesim.pcre-memcap`: the estimated compiled size of all the ruleset's
+    /// `pcre` patterns.
+    pub pcre_memcap: u64,
 }
 
 impl Default for Settings {
@@ -130,6 +133,7 @@ impl Default for Settings {
             packet_alert_max: crate::detect::DEFAULT_PACKET_ALERT_MAX,
             threshold_entries: crate::detect::DEFAULT_STATE_ENTRIES,
             xbits_entries: crate::detect::DEFAULT_STATE_ENTRIES,
+            pcre_memcap: crate::rules::DEFAULT_PCRE_MEMCAP,
         }
     }
 }
@@ -286,6 +290,7 @@ const YAML_KEYS: &[&str] = &[
     "packet-alert-max",
     "detect.rulesim.threshold-entries",
     "detect.rulesim.xbits-entries",
+    "detect.rulesim.pcre-memcap",
 ];
 
 /// Flattens a YAML tree into `dotted.key=value` assignments; lists become `[a,b]`.
@@ -514,6 +519,10 @@ impl Settings {
                     .filter(|n| (1..=255).contains(n))
                     .ok_or_else(|| bad("must be 1 to 255"))?;
             }
+            "detect.rulesim.pcre-memcap" => {
+                self.pcre_memcap =
+                    parse_size(value).ok_or_else(|| bad("expected a size such as 512mb"))?
+            }
             "detect.rulesim.threshold-entries" | "detect.rulesim.xbits-entries" => {
                 let n = number()? as usize;
                 if n == 0 {
@@ -726,6 +735,10 @@ mod tests {
                 "{bad}"
             );
         }
+        assert_eq!(s.pcre_memcap, 512 << 20);
+        s.set("detect.rulesim.pcre-memcap=1gb").expect("valid");
+        assert_eq!(s.pcre_memcap, 1 << 30);
+        assert!(s.set("detect.rulesim.pcre-memcap=lots").is_err());
         s.set("detect.rulesim.threshold-entries=10").expect("valid");
         s.set("detect.rulesim.xbits-entries=20").expect("valid");
         assert_eq!((s.threshold_entries, s.xbits_entries), (10, 20));

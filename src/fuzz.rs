@@ -27,7 +27,7 @@ use crate::detect::{DetectEngine, DetectSettings};
 use crate::engine::Engine;
 use crate::jobs::expect::{ExpectationFile, TestReport};
 use crate::output::EventOutput;
-use crate::rules::{aws, policy, Classifications, Rule, RuleContext, VarTable};
+use crate::rules::{aws, policy, Rule, RuleContext, VarTable};
 use crate::stream::{AppChunk, Inserted, MemBudget, OverlapPolicy, StreamBuffer, StreamConfig};
 use crate::time::Timestamp;
 use crate::trace::{FlowRecord, Tracer};
@@ -566,7 +566,7 @@ pub fn dns(data: &[u8]) {
 fn rule_context() -> RuleContext {
     RuleContext {
         vars: VarTable::from_config(&crate::config::Vars::default()),
-        classes: Classifications::default(),
+        ..RuleContext::default()
     }
 }
 
@@ -598,6 +598,7 @@ pub fn aws_json(data: &[u8]) {
         let group_ctx = RuleContext {
             vars: group.vars(&ctx.vars),
             classes: ctx.classes.clone(),
+            pcre_budget: ctx.pcre_budget.clone(),
         };
         let _ = crate::rules::parse_rules_text(&group.rules, &group.name, &group_ctx);
     }

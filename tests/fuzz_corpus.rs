@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use rulesim::config::Settings;
 use rulesim::detect::{DetectEngine, DetectSettings};
 use rulesim::fuzz::{FIXTURE_RULES, TARGETS};
-use rulesim::rules::{Classifications, RuleContext, VarTable};
+use rulesim::rules::{RuleContext, VarTable};
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
@@ -101,7 +101,7 @@ fn every_target_has_a_cargo_fuzz_binary_calling_it() {
 fn the_end_to_end_ruleset_loads_whole() {
     let ctx = RuleContext {
         vars: VarTable::from_config(&rulesim::config::Vars::default()),
-        classes: Classifications::default(),
+        ..RuleContext::default()
     };
     let (rules, errors) = rulesim::rules::parse_rules_text(FIXTURE_RULES, "fixture", &ctx);
     assert!(errors.is_empty(), "{errors:#?}");

@@ -241,6 +241,7 @@ fn load_rules(
     }
     let ctx = RuleContext {
         vars: VarTable::from_config(&settings.vars),
+        pcre_budget: std::sync::Arc::new(crate::rules::PcreBudget::new(settings.pcre_memcap)),
         ..RuleContext::default()
     };
     // A firewall policy among the -S files is used as --policy would be.
