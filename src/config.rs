@@ -15,7 +15,7 @@ use crate::flow::{FlowConfig, StateTimeouts};
 pub enum SetError {
     #[error("--set {0}: expected key=value")]
     NoEquals(String),
-    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, stream.reassembly.<depth|memcap>, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp, app-layer.protocols.http.libhtp.default-config.<request-body-limit|response-body-limit|headers-limit|max-tx>, app-layer.protocols.http.rulesim.header-block-limit, app-layer.protocols.tls.rulesim.handshake-limit, app-layer.protocols.dns.rulesim.max-tx, packet-alert-max, detect.prefilter, detect.rulesim.threshold-entries, detect.rulesim.xbits-entries, detect.rulesim.pcre-memcap)")]
+    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, stream.reassembly.<depth|memcap>, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp, app-layer.protocols.http.libhtp.default-config.<request-body-limit|response-body-limit|headers-limit|max-tx>, app-layer.protocols.http.rulesim.header-block-limit, app-layer.protocols.tls.rulesim.handshake-limit, app-layer.protocols.dns.rulesim.max-tx, packet-alert-max, detect.prefilter, detect.rulesim.threshold-entries, detect.rulesim.xbits-entries, detect.rulesim.pcre-memcap, detect.inspection-recursion-limit)")]
     UnknownKey { key: String },
     #[error("--set {key}={value}: {why}")]
     BadValue {
@@ -115,6 +115,8 @@ pub struct Settings {
     /// `detect.rulesim.pcre-memcap`: the estimated compiled size of all the ruleset's
     /// `pcre` patterns.
     pub pcre_memcap: u64,
+    /// `detect.inspection-recursion-limit` (0: none).
+    pub recursion_limit: u32,
 }
 
 impl Default for Settings {
@@ -134,6 +136,7 @@ impl Default for Settings {
             threshold_entries: crate::detect::DEFAULT_STATE_ENTRIES,
             xbits_entries: crate::detect::DEFAULT_STATE_ENTRIES,
             pcre_memcap: crate::rules::DEFAULT_PCRE_MEMCAP,
+            recursion_limit: crate::detect::payload::DEFAULT_RECURSION_LIMIT,
         }
     }
 }
@@ -291,6 +294,7 @@ const YAML_KEYS: &[&str] = &[
     "detect.rulesim.threshold-entries",
     "detect.rulesim.xbits-entries",
     "detect.rulesim.pcre-memcap",
+    "detect.inspection-recursion-limit",
 ];
 
 /// Flattens a YAML tree into `dotted.key=value` assignments; lists become `[a,b]`.
@@ -519,6 +523,9 @@ impl Settings {
                     .filter(|n| (1..=255).contains(n))
                     .ok_or_else(|| bad("must be 1 to 255"))?;
             }
+            "detect.inspection-recursion-limit" => {
+                self.recursion_limit = u32::try_from(number()?).map_err(|_| bad("too large"))?
+            }
             "detect.rulesim.pcre-memcap" => {
                 self.pcre_memcap =
                     parse_size(value).ok_or_else(|| bad("expected a size such as 512mb"))?
@@ -735,6 +742,11 @@ mod tests {
                 "{bad}"
             );
         }
+        assert_eq!(s.recursion_limit, 3000, "Suricata's default");
+        s.set("detect.inspection-recursion-limit=0")
+            .expect("0: no limit");
+        assert_eq!(s.recursion_limit, 0);
+        assert!(s.set("detect.inspection-recursion-limit=-1").is_err());
         assert_eq!(s.pcre_memcap, 512 << 20);
         s.set("detect.rulesim.pcre-memcap=1gb").expect("valid");
         assert_eq!(s.pcre_memcap, 1 << 30);

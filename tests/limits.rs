@@ -365,3 +365,77 @@ fn a_full_threshold_table_is_counted() {
         );
     }
 }
+
+/// `detect.inspection-recursion-limit` (Suricata's, 3,000 steps) ends a content
+/// inspection that backtracks too long; each one it ends is counted
+/// (`detect.recursion_limit_hits`) and the rule does not match that buffer.
+#[test]
+fn the_inspection_recursion_limit_is_a_setting_and_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("backtrack.pcap");
+    // 60 `a`, then `ab`: each `a` is tried before the one followed by `b`. And a packet
+    // whose chain of relative contents can only fail, after trying every way.
+    let mut late = vec![b'a'; 60];
+    late.extend_from_slice(b"ab");
+    let mut never = b"c".to_vec();
+    never.extend(std::iter::repeat_n(b'a', 200));
+    let packets: Vec<TimedPacket> = [late, never]
+        .iter()
+        .enumerate()
+        .map(|(i, payload)| TimedPacket {
+            ts: Timestamp::new(1_700_000_000, i as u32 * 1000),
+            ip: packets::udp(sa("10.0.0.1:1000"), sa("10.0.0.2:2000"), 64, payload),
+        })
+        .collect();
+    write_pcap(&pcap, &packets);
+    // Each `a` may be any of the next five: 5^12 ways to try without the limit.
+    let mut chain = String::from("alert udp any any -> any any (msg:\"never\"; content:\"a\"; ");
+    for _ in 0..12 {
+        chain.push_str("content:\"a\"; distance:0; within:5; ");
+    }
+    chain.push_str("content:\"c\"; distance:0; within:1; sid:2;)\n");
+    let rules = dir.path().join("r.rules");
+    std::fs::write(
+        &rules,
+        format!("alert udp any any -> any any (msg:\"late\"; content:\"a\"; content:\"b\"; distance:0; within:1; sid:1;)\n{chain}"),
+    )
+    .expect("rules");
+    let run = |args: &[&str]| {
+        let out = dir.path().join("out");
+        let run = Command::new(env!("CARGO_BIN_EXE_rulesim"))
+            .arg("-q")
+            .arg("-r")
+            .arg(&pcap)
+            .arg("-S")
+            .arg(&rules)
+            .arg("-l")
+            .arg(&out)
+            .args(args)
+            .output()
+            .expect("run rulesim");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let stats: Value =
+            serde_json::from_slice(&std::fs::read(out.join("stats.json")).expect("stats"))
+                .expect("json");
+        (
+            stats["detect"]["alerts"].as_u64().expect("alerts"),
+            stats["detect"]["recursion_limit_hits"]
+                .as_u64()
+                .expect("recursion_limit_hits"),
+        )
+    };
+    // Default: `late` matches; the hopeless chain is cut at 3,000 steps on both packets.
+    let started = std::time::Instant::now();
+    assert_eq!(run(&[]), (1, 2));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    // 50 steps are too few for `late` as well, on both packets (the second has 200 `a`
+    // to try and no `b`).
+    assert_eq!(
+        run(&["--set", "detect.inspection-recursion-limit=50"]),
+        (0, 4)
+    );
+}

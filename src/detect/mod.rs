@@ -116,6 +116,9 @@ pub struct DetectSettings {
     pub threshold_entries: usize,
     /// `xbits` kept at most (`detect.rulesim.xbits-entries`).
     pub xbits_entries: usize,
+    /// `detect.inspection-recursion-limit`: steps one content inspection may take (0: no
+    /// limit).
+    pub recursion_limit: u32,
 }
 
 /// Suricata's `PACKET_ALERT_MAX`.
@@ -133,6 +136,7 @@ impl Default for DetectSettings {
             packet_alert_max: DEFAULT_PACKET_ALERT_MAX,
             threshold_entries: DEFAULT_STATE_ENTRIES,
             xbits_entries: DEFAULT_STATE_ENTRIES,
+            recursion_limit: payload::DEFAULT_RECURSION_LIMIT,
         }
     }
 }
@@ -568,6 +572,8 @@ pub struct DetectEngine {
     xbits: std::cell::RefCell<XbitStore>,
     /// The time of the packet being inspected (seconds), for bit expiry.
     now_secs: std::cell::Cell<i64>,
+    /// Content inspections `detect.inspection-recursion-limit` ended.
+    recursion_hits: std::cell::Cell<u64>,
     /// Threshold decisions are left to the output merge (worker threads, which see only
     /// their own flows, while `by_src` and the like count across flows).
     defer_thresholds: bool,
@@ -760,6 +766,7 @@ impl DetectEngine {
             thresholds: Thresholds::new(state_entries.0),
             xbits: std::cell::RefCell::new(XbitStore::new(state_entries.1)),
             now_secs: Default::default(),
+            recursion_hits: Default::default(),
             defer_thresholds: false,
             errors,
             shadow: false,
@@ -779,6 +786,7 @@ impl DetectEngine {
             thresholds: Thresholds::new(self.c.settings.threshold_entries),
             xbits: std::cell::RefCell::new(XbitStore::new(self.c.settings.xbits_entries)),
             now_secs: Default::default(),
+            recursion_hits: Default::default(),
             defer_thresholds: true,
             errors: Vec::new(),
             shadow: false,
@@ -877,12 +885,13 @@ impl DetectEngine {
         app: &FlowApp,
         now_secs: i64,
     ) -> Vec<TracedHit> {
-        let inspected = self.work.inspected;
+        let (inspected, recursion_hits) = (self.work.inspected, self.recursion_hits.get());
         self.shadow = true;
         shadow.action = None;
         let out = self.inspect(p, Some((shadow, app)), now_secs);
         self.shadow = false;
         self.work.inspected = inspected;
+        self.recursion_hits.set(recursion_hits);
         out.trace
     }
 
@@ -1158,23 +1167,33 @@ impl DetectEngine {
             let Some(name) = prog.buffer() else {
                 // Payload keywords of a transaction rule look at the stream (or the packet).
                 let data = p.inspected_raw().unwrap_or(p.inspected_payload());
-                if data.is_empty() || !prog.inspect(data) {
+                if data.is_empty() || !self.run_program(prog, data) {
                     return false;
                 }
                 continue;
             };
-            if !buffers::any_instance(tx.tx, name, to_server, &mut |b| prog.inspect(b)) {
+            if !buffers::any_instance(tx.tx, name, to_server, &mut |b| self.run_program(prog, b)) {
                 return false;
             }
         }
         true
     }
 
+    /// A buffer program on a buffer, within the recursion limit (counted when reached).
+    fn run_program(&self, prog: &payload::BufferProgram, data: &[u8]) -> bool {
+        prog.inspect_counted(data, self.c.settings.recursion_limit, &self.recursion_hits)
+    }
+
+    /// Content inspections the recursion limit ended.
+    pub fn recursion_limit_hits(&self) -> u64 {
+        self.recursion_hits.get()
+    }
+
     fn packet_payload_matches(&self, s: &Signature, data: &[u8]) -> bool {
         let mut any = false;
         for prog in s.programs.iter().filter(|p| p.buffer().is_none()) {
             any = true;
-            if data.is_empty() || !prog.inspect(data) {
+            if data.is_empty() || !self.run_program(prog, data) {
                 return false;
             }
         }

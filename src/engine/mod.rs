@@ -507,6 +507,7 @@ impl Worker {
             stats.detect.inspected = d.inspected();
             stats.detect.xbits_dropped = d.xbits_dropped();
             stats.detect.threshold_untracked = d.thresholds_untracked();
+            stats.detect.recursion_limit_hits = d.recursion_limit_hits();
             stats.detect.prefilter = Some(d.prefilter_summary());
         }
         Ok((stats, self.core.detect.take()))

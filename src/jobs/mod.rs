@@ -64,6 +64,7 @@ pub fn build_detect(
             packet_alert_max: settings.packet_alert_max,
             threshold_entries: settings.threshold_entries,
             xbits_entries: settings.xbits_entries,
+            recursion_limit: settings.recursion_limit,
         },
     ))
 }

@@ -111,6 +111,9 @@ pub struct DetectStats {
     pub inspected: u64,
     /// `xbits` not set because `detect.rulesim.xbits-entries` live bits were already kept.
     pub xbits_dropped: u64,
+    /// Content inspections ended by `detect.inspection-recursion-limit` (the rule did
+    /// not match that buffer, as in Suricata).
+    pub recursion_limit_hits: u64,
     /// Alerts let through without a threshold window because
     /// `detect.rulesim.threshold-entries` live windows were already kept.
     pub threshold_untracked: u64,
@@ -193,6 +196,7 @@ impl RunStats {
             (&mut t.inspected, o.inspected),
             (&mut t.xbits_dropped, o.xbits_dropped),
             (&mut t.threshold_untracked, o.threshold_untracked),
+            (&mut t.recursion_limit_hits, o.recursion_limit_hits),
             (&mut t.alerts_suppressed, o.alerts_suppressed),
             (&mut t.alert_queue_overflow, o.alert_queue_overflow),
         ] {
