@@ -1,7 +1,9 @@
 //! The application-layer limits end to end: each is a setting (`--set`, `-c`), reaching
 //! it is counted in `stats.json` (`app_limits`), and the run goes on: later flows, and
 //! the other direction of the flow that hit it, are still parsed and matched. The same
-//! capture with the default limits hits none of them.
+//! capture with the default limits hits none of them. The body limits and `max-tx` act
+//! here as they do in Suricata 7.0.10 on the same flows (the marker past a 1 KiB body
+//! limit is not seen; with `max-tx` 2 the fourth unanswered request is not parsed).
 
 use std::ffi::OsString;
 use std::path::Path;
