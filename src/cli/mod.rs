@@ -67,7 +67,8 @@ pub struct Args {
     pub log_dir: PathBuf,
 
     /// A Suricata YAML configuration: its rule variables, flow timeouts, defrag limits,
-    /// vlan.use-for-tracking, stream.midstream and host-os-policy are used.
+    /// vlan.use-for-tracking, stream.midstream, host-os-policy and the limits of the
+    /// README's Limits table are used.
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
