@@ -335,7 +335,7 @@ fn flatten_yaml(prefix: &str, y: &yaml_rust2::Yaml, out: &mut Vec<(String, Strin
 impl Settings {
     /// Applies the settings rulesim models from a Suricata YAML configuration (`-c`): the
     /// rule variables, flow timeouts, defrag limits, `vlan.use-for-tracking`,
-    /// `stream.midstream`, `host-os-policy` and the limits ([`YAML_KEYS`]). Other keys are
+    /// `stream.midstream`, `host-os-policy` and the limits (`YAML_KEYS`). Other keys are
     /// left to Suricata.
     pub fn apply_suricata_yaml(&mut self, text: &str) -> Result<(), String> {
         let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
