@@ -15,7 +15,7 @@ use crate::flow::{FlowConfig, StateTimeouts};
 pub enum SetError {
     #[error("--set {0}: expected key=value")]
     NoEquals(String),
-    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp)")]
+    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, stream.reassembly.<depth|memcap>, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp, app-layer.protocols.http.libhtp.default-config.<request-body-limit|response-body-limit|headers-limit|max-tx>, app-layer.protocols.http.rulesim.header-block-limit, app-layer.protocols.tls.rulesim.handshake-limit, app-layer.protocols.dns.rulesim.max-tx, packet-alert-max, detect.prefilter, detect.rulesim.threshold-entries, detect.rulesim.xbits-entries, detect.rulesim.pcre-memcap, detect.inspection-recursion-limit)")]
     UnknownKey { key: String },
     #[error("--set {key}={value}: {why}")]
     BadValue {
@@ -84,7 +84,7 @@ impl Default for Vars {
 }
 
 /// Everything configurable about a run's engine.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Settings {
     pub vars: Vars,
     pub flow: FlowConfig,
@@ -103,6 +103,42 @@ pub struct Settings {
     pub prefilter_off: bool,
     /// `stream.reassembly.depth` and `.memcap`.
     pub stream: crate::stream::StreamConfig,
+    /// The parsers' limits (`app-layer.protocols.http.libhtp.default-config.*` and
+    /// rulesim's own under `app-layer.protocols.<proto>.rulesim`).
+    pub app_limits: crate::app::AppLimits,
+    /// `packet-alert-max`: alerts kept per packet.
+    pub packet_alert_max: u16,
+    /// Threshold windows and `xbits` kept at most (`detect.rulesim.threshold-entries`,
+    /// `detect.rulesim.xbits-entries`).
+    pub threshold_entries: usize,
+    pub xbits_entries: usize,
+    /// `detect.rulesim.pcre-memcap`: the estimated compiled size of all the ruleset's
+    /// `pcre` patterns.
+    pub pcre_memcap: u64,
+    /// `detect.inspection-recursion-limit` (0: none).
+    pub recursion_limit: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            vars: Vars::default(),
+            flow: FlowConfig::default(),
+            defrag: DefragConfig::default(),
+            simulate_ips: false,
+            app: crate::app::detect::DetectConfig::default(),
+            action_order: crate::detect::ActionOrder::default(),
+            midstream_policy: ExceptionPolicy::default(),
+            prefilter_off: false,
+            stream: crate::stream::StreamConfig::default(),
+            app_limits: crate::app::AppLimits::default(),
+            packet_alert_max: crate::detect::DEFAULT_PACKET_ALERT_MAX,
+            threshold_entries: crate::detect::DEFAULT_STATE_ENTRIES,
+            xbits_entries: crate::detect::DEFAULT_STATE_ENTRIES,
+            pcre_memcap: crate::rules::DEFAULT_PCRE_MEMCAP,
+            recursion_limit: crate::detect::payload::DEFAULT_RECURSION_LIMIT,
+        }
+    }
 }
 
 /// Suricata's exception policies (`exception-policy`, `*.<exception>-policy`).
@@ -247,6 +283,18 @@ const YAML_KEYS: &[&str] = &[
     "app-layer.protocols.dns.detection-ports.dp",
     "app-layer.protocols.dns.tcp.detection-ports.dp",
     "app-layer.protocols.dns.udp.detection-ports.dp",
+    "app-layer.protocols.http.libhtp.default-config.request-body-limit",
+    "app-layer.protocols.http.libhtp.default-config.response-body-limit",
+    "app-layer.protocols.http.libhtp.default-config.headers-limit",
+    "app-layer.protocols.http.libhtp.default-config.max-tx",
+    "app-layer.protocols.http.rulesim.header-block-limit",
+    "app-layer.protocols.tls.rulesim.handshake-limit",
+    "app-layer.protocols.dns.rulesim.max-tx",
+    "packet-alert-max",
+    "detect.rulesim.threshold-entries",
+    "detect.rulesim.xbits-entries",
+    "detect.rulesim.pcre-memcap",
+    "detect.inspection-recursion-limit",
 ];
 
 /// Flattens a YAML tree into `dotted.key=value` assignments; lists become `[a,b]`.
@@ -287,7 +335,8 @@ fn flatten_yaml(prefix: &str, y: &yaml_rust2::Yaml, out: &mut Vec<(String, Strin
 impl Settings {
     /// Applies the settings rulesim models from a Suricata YAML configuration (`-c`): the
     /// rule variables, flow timeouts, defrag limits, `vlan.use-for-tracking`,
-    /// `stream.midstream` and `host-os-policy`. Other keys are left to Suricata.
+    /// `stream.midstream`, `host-os-policy` and the limits (`YAML_KEYS`). Other keys are
+    /// left to Suricata.
     pub fn apply_suricata_yaml(&mut self, text: &str) -> Result<(), String> {
         let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
         let Some(doc) = docs.first() else {
@@ -323,6 +372,12 @@ impl Settings {
             value
                 .parse::<u64>()
                 .map_err(|_| bad("expected a non-negative integer"))
+        };
+        let size_u32 = || {
+            parse_size(value)
+                .and_then(|n| u32::try_from(n).ok())
+                .map(|n| n as usize)
+                .ok_or_else(|| bad("expected a size under 4gb, such as 100kb"))
         };
         if let Some(name) = key.strip_prefix("vars.address-groups.") {
             if name.is_empty() || value.is_empty() {
@@ -432,6 +487,67 @@ impl Settings {
                     return Err(bad("must be at least 1"));
                 }
                 self.flow.max_flows = n;
+            }
+            // libhtp's settings read sizes (`100kb`) and numbers alike, as Suricata does
+            // (ParseSizeStringU32).
+            "app-layer.protocols.http.libhtp.default-config.request-body-limit" => {
+                self.app_limits.http.request_body = size_u32()?
+            }
+            "app-layer.protocols.http.libhtp.default-config.response-body-limit" => {
+                self.app_limits.http.response_body = size_u32()?
+            }
+            "app-layer.protocols.http.libhtp.default-config.headers-limit" => {
+                self.app_limits.http.headers = size_u32()?
+            }
+            "app-layer.protocols.http.libhtp.default-config.max-tx" => {
+                self.app_limits.http.max_tx = size_u32()?
+            }
+            "app-layer.protocols.http.rulesim.header-block-limit" => {
+                let n = size_u32()?;
+                if n == 0 {
+                    return Err(bad("must be at least 1 byte"));
+                }
+                self.app_limits.http.header_block = n;
+            }
+            "app-layer.protocols.tls.rulesim.handshake-limit" => {
+                let n = size_u32()?;
+                if n == 0 {
+                    return Err(bad("must be at least 1 byte"));
+                }
+                self.app_limits.tls.handshake = n;
+            }
+            "packet-alert-max" => {
+                // Suricata takes 1 to 255 (and falls back to 15, with a warning, on
+                // anything else); rulesim refuses the rest.
+                self.packet_alert_max = u16::try_from(number()?)
+                    .ok()
+                    .filter(|n| (1..=255).contains(n))
+                    .ok_or_else(|| bad("must be 1 to 255"))?;
+            }
+            "detect.inspection-recursion-limit" => {
+                self.recursion_limit = u32::try_from(number()?).map_err(|_| bad("too large"))?
+            }
+            "detect.rulesim.pcre-memcap" => {
+                self.pcre_memcap =
+                    parse_size(value).ok_or_else(|| bad("expected a size such as 512mb"))?
+            }
+            "detect.rulesim.threshold-entries" | "detect.rulesim.xbits-entries" => {
+                let n = number()? as usize;
+                if n == 0 {
+                    return Err(bad("must be at least 1"));
+                }
+                if key == "detect.rulesim.threshold-entries" {
+                    self.threshold_entries = n;
+                } else {
+                    self.xbits_entries = n;
+                }
+            }
+            "app-layer.protocols.dns.rulesim.max-tx" => {
+                let n = number()? as usize;
+                if n == 0 {
+                    return Err(bad("must be at least 1"));
+                }
+                self.app_limits.dns_max_tx = n;
             }
             _ => {
                 return Err(SetError::UnknownKey {
@@ -559,6 +675,93 @@ mod tests {
             s.set("flow.max-flows=0"),
             Err(SetError::BadValue { .. })
         ));
+    }
+
+    #[test]
+    fn app_layer_limits_are_settings() {
+        let mut s = Settings::default();
+        let l = s.app_limits;
+        assert_eq!(
+            (
+                l.http.request_body,
+                l.http.response_body,
+                l.http.headers,
+                l.http.max_tx
+            ),
+            (100 * 1024, 100 * 1024, 1024, 512),
+            "Suricata's suricata.yaml and libhtp defaults"
+        );
+        let http = "app-layer.protocols.http.libhtp.default-config";
+        s.set(&format!("{http}.request-body-limit=1mb"))
+            .expect("valid");
+        s.set(&format!("{http}.response-body-limit=0"))
+            .expect("valid");
+        s.set(&format!("{http}.headers-limit=10")).expect("valid");
+        s.set(&format!("{http}.max-tx=4kb"))
+            .expect("a size, as Suricata reads it");
+        s.set("app-layer.protocols.http.rulesim.header-block-limit=8kb")
+            .expect("valid");
+        s.set("app-layer.protocols.tls.rulesim.handshake-limit=1mb")
+            .expect("valid");
+        s.set("app-layer.protocols.dns.rulesim.max-tx=16")
+            .expect("valid");
+        let l = s.app_limits;
+        assert_eq!(
+            (
+                l.http.request_body,
+                l.http.response_body,
+                l.http.headers,
+                l.http.max_tx
+            ),
+            (1 << 20, 0, 10, 4096)
+        );
+        assert_eq!(
+            (l.http.header_block, l.tls.handshake, l.dns_max_tx),
+            (8192, 1 << 20, 16)
+        );
+        for bad in [
+            format!("{http}.request-body-limit=5gb"),
+            format!("{http}.max-tx=-1"),
+            "app-layer.protocols.http.rulesim.header-block-limit=0".to_string(),
+            "app-layer.protocols.dns.rulesim.max-tx=0".to_string(),
+        ] {
+            assert!(
+                matches!(s.set(&bad), Err(SetError::BadValue { .. })),
+                "{bad}"
+            );
+        }
+        assert_eq!(s.packet_alert_max, 15, "Suricata's PACKET_ALERT_MAX");
+        s.set("packet-alert-max=255").expect("valid");
+        assert_eq!(s.packet_alert_max, 255);
+        for bad in [
+            "packet-alert-max=0",
+            "packet-alert-max=256",
+            "packet-alert-max=x",
+        ] {
+            assert!(
+                matches!(s.set(bad), Err(SetError::BadValue { .. })),
+                "{bad}"
+            );
+        }
+        assert_eq!(s.recursion_limit, 3000, "Suricata's default");
+        s.set("detect.inspection-recursion-limit=0")
+            .expect("0: no limit");
+        assert_eq!(s.recursion_limit, 0);
+        assert!(s.set("detect.inspection-recursion-limit=-1").is_err());
+        assert_eq!(s.pcre_memcap, 512 << 20);
+        s.set("detect.rulesim.pcre-memcap=1gb").expect("valid");
+        assert_eq!(s.pcre_memcap, 1 << 30);
+        assert!(s.set("detect.rulesim.pcre-memcap=lots").is_err());
+        s.set("detect.rulesim.threshold-entries=10").expect("valid");
+        s.set("detect.rulesim.xbits-entries=20").expect("valid");
+        assert_eq!((s.threshold_entries, s.xbits_entries), (10, 20));
+        assert!(s.set("detect.rulesim.threshold-entries=0").is_err());
+        s.apply_suricata_yaml("packet-alert-max: 20\n")
+            .expect("applies");
+        assert_eq!(s.packet_alert_max, 20);
+        let yaml = "app-layer:\n  protocols:\n    http:\n      libhtp:\n        default-config:\n          request-body-limit: 3kb\n          personality: IDS\n";
+        s.apply_suricata_yaml(yaml).expect("applies");
+        assert_eq!(s.app_limits.http.request_body, 3072);
     }
 
     #[test]

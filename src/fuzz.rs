@@ -27,7 +27,7 @@ use crate::detect::{DetectEngine, DetectSettings};
 use crate::engine::Engine;
 use crate::jobs::expect::{ExpectationFile, TestReport};
 use crate::output::EventOutput;
-use crate::rules::{aws, policy, Classifications, Rule, RuleContext, VarTable};
+use crate::rules::{aws, policy, Rule, RuleContext, VarTable};
 use crate::stream::{AppChunk, Inserted, MemBudget, OverlapPolicy, StreamBuffer, StreamConfig};
 use crate::time::Timestamp;
 use crate::trace::{FlowRecord, Tracer};
@@ -483,7 +483,7 @@ pub fn tls(data: &[u8]) {
     for &(to_server, bytes) in &pieces {
         split.feed(to_server, bytes);
         assert!(
-            split.buffered(to_server) <= tls::MAX_BUFFERED,
+            split.buffered(to_server) <= tls::TlsLimits::default().max_buffered(),
             "TLS holds too much"
         );
     }
@@ -511,18 +511,12 @@ pub fn http(data: &[u8]) {
     for &(to_server, bytes) in &pieces {
         split_events.extend(split.feed(to_server, bytes));
         assert!(
-            split.buffered(to_server) <= http::MAX_HEADER_BLOCK,
+            split.buffered(to_server) <= http::DEFAULT_HEADER_BLOCK.max(1024),
             "HTTP holds too much"
         );
     }
     split_events.extend(split.end(true));
     split_events.extend(split.end(false));
-    // The header block limit is checked after each call, so a block over it may pass
-    // whole and fail split; below it, the split must not matter.
-    let total: usize = pieces.iter().map(|(_, b)| b.len()).sum();
-    if total > http::MAX_HEADER_BLOCK {
-        return;
-    }
     let mut whole = http::HttpSession::default();
     let mut whole_events = Vec::new();
     for (to_server, bytes) in joined(&pieces) {
@@ -572,7 +566,7 @@ pub fn dns(data: &[u8]) {
 fn rule_context() -> RuleContext {
     RuleContext {
         vars: VarTable::from_config(&crate::config::Vars::default()),
-        classes: Classifications::default(),
+        ..RuleContext::default()
     }
 }
 
@@ -604,6 +598,7 @@ pub fn aws_json(data: &[u8]) {
         let group_ctx = RuleContext {
             vars: group.vars(&ctx.vars),
             classes: ctx.classes.clone(),
+            pcre_budget: ctx.pcre_budget.clone(),
         };
         let _ = crate::rules::parse_rules_text(&group.rules, &group.name, &group_ctx);
     }

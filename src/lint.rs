@@ -86,6 +86,7 @@ pub fn lint(set: &RuleSet, vars: &VarTable, aws: bool) -> Report {
         let (severity, code) = match e.kind {
             RuleErrorKind::DuplicateSid => (Severity::Error, "duplicate-sid"),
             RuleErrorKind::Unsupported(_) => (Severity::Warning, "rulesim-unsupported"),
+            RuleErrorKind::Limit(_) => (Severity::Warning, "rulesim-limit"),
             _ => (Severity::Error, "load-error"),
         };
         report.findings.push(Finding {

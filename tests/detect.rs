@@ -13,7 +13,7 @@ use rulesim::time::Timestamp;
 use serde_json::Value;
 
 mod common;
-use common::{alerts_of_run, sa, write_pcap};
+use common::{alerts_and_stats, alerts_of_run, sa, write_pcap};
 
 /// SYN(1) SYN/ACK(2) ACK(3) ClientHello(4) ACK(5) ServerHello(6) ACK(7) FIN(8..10): the
 /// sequence the spec's timing confirmation uses.
@@ -654,4 +654,198 @@ fn rules_on_both_sides_of_a_transaction_match_once_per_direction() {
         pcap_and_sids(&http_without_host(), BOTH_SIDES_RULES, true),
         [(4, 1), (4, 2), (4, 3), (6, 1), (6, 2)]
     );
+}
+
+// ---- alerts per packet (`packet-alert-max`) ------------------------------------------
+// Suricata 7.0.10 (detect-engine-alert.c `PacketAlertFinalize`) keeps the first
+// `packet-alert-max` alerts of a packet in rule order and counts the rest in
+// `detect.alert_queue_overflow`; matches without an alert (noalert, thresholds) are
+// `detect.alerts_suppressed`. Every expectation below is Suricata's output on the same
+// capture and rules.
+
+/// A UDP flow: two packets from the client, one back, each "hello world".
+fn hello_packets() -> Vec<TimedPacket> {
+    let (c, s) = (sa("10.0.0.1:1000"), sa("10.0.0.2:2000"));
+    (0..3)
+        .map(|i| TimedPacket {
+            ts: Timestamp::new(1_700_000_000, i * 1000),
+            ip: if i < 2 {
+                packets::udp(c, s, 64, b"hello world")
+            } else {
+                packets::udp(s, c, 64, b"hello world")
+            },
+        })
+        .collect()
+}
+
+/// 20 alert rules on "hello", priorities 1 to 3 (sid % 3 + 1); `threshold` adds a
+/// per-source limit of one alert a minute to the odd sids.
+fn twenty_rules(threshold: bool) -> String {
+    let mut rules = String::new();
+    for sid in 1..=20u32 {
+        let limit = if threshold && sid % 2 == 1 {
+            " threshold:type limit, track by_src, count 1, seconds 60;"
+        } else {
+            ""
+        };
+        rules.push_str(&format!(
+            "alert udp any any -> any any (msg:\"r{sid}\"; content:\"hello\";{limit} priority:{}; sid:{sid};)\n",
+            sid % 3 + 1
+        ));
+    }
+    rules
+}
+
+fn pcap_sid(alerts: &[Value]) -> Vec<(u64, u64)> {
+    alerts
+        .iter()
+        .map(|a| {
+            (
+                a["pcap_cnt"].as_u64().unwrap_or(0),
+                a["alert"]["signature_id"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn detect_counts(stats: &Value) -> (u64, u64, u64) {
+    let d = &stats["detect"];
+    let n = |k: &str| d[k].as_u64().unwrap_or_else(|| panic!("detect.{k}: {d}"));
+    (
+        n("alerts"),
+        n("alert_queue_overflow"),
+        n("alerts_suppressed"),
+    )
+}
+
+/// The sids in Suricata's order: priority, then sid.
+fn by_priority(sids: impl Iterator<Item = u64>) -> Vec<u64> {
+    let mut v: Vec<u64> = sids.collect();
+    v.sort_by_key(|&s| (s % 3 + 1, s));
+    v
+}
+
+#[test]
+fn a_packet_keeps_packet_alert_max_alerts_in_rule_order() {
+    let packets = hello_packets();
+    let first15: Vec<u64> = by_priority(1..=20).into_iter().take(15).collect();
+    assert_eq!(first15[..4], [3, 6, 9, 12]);
+    let (alerts, stats) = alerts_and_stats(&packets, &twenty_rules(false), &[]);
+    let want: Vec<(u64, u64)> = (1..=3)
+        .flat_map(|p| first15.iter().map(move |&s| (p, s)))
+        .collect();
+    assert_eq!(pcap_sid(&alerts), want);
+    assert_eq!(detect_counts(&stats), (45, 15, 0));
+
+    let (alerts, stats) = alerts_and_stats(
+        &packets,
+        &twenty_rules(false),
+        &["--set", "packet-alert-max=3"],
+    );
+    let want: Vec<(u64, u64)> = (1..=3).flat_map(|p| [3, 6, 9].map(|s| (p, s))).collect();
+    assert_eq!(pcap_sid(&alerts), want);
+    assert_eq!(detect_counts(&stats), (9, 51, 0));
+}
+
+#[test]
+fn suppressed_matches_take_no_place_in_the_alert_queue() {
+    // Packet 2 (same source): the thresholded odd sids are suppressed and the even ones
+    // fill the places; packet 3 (the other source) is like packet 1. The same with two
+    // worker threads, where thresholds are decided at the merge.
+    let mut rules = twenty_rules(true);
+    rules.push_str(
+        "alert udp any any -> any any (msg:\"silent\"; content:\"hello\"; noalert; sid:50;)\n",
+    );
+    let first15: Vec<u64> = by_priority(1..=20).into_iter().take(15).collect();
+    let mut want: Vec<(u64, u64)> = first15.iter().map(|&s| (1, s)).collect();
+    want.extend(by_priority((2..=20).step_by(2)).into_iter().map(|s| (2, s)));
+    want.extend(first15.iter().map(|&s| (3, s)));
+    for threads in ["1", "2"] {
+        let (alerts, stats) = alerts_and_stats(&hello_packets(), &rules, &["--threads", threads]);
+        assert_eq!(pcap_sid(&alerts), want, "{threads} thread(s)");
+        // 3 noalert matches and 10 thresholded ones suppressed, 5 + 5 over the limit.
+        assert_eq!(detect_counts(&stats), (40, 10, 13), "{threads} thread(s)");
+    }
+}
+
+#[test]
+fn a_pass_over_the_alert_limit_still_passes_and_lets_later_drops_apply() {
+    // With alerts ordered before passes, a pass that finds the queue full is counted as
+    // overflow and does not end the walk: its flow is passed and the drop after it still
+    // drops the packet. Under the limit the pass ends the walk and nothing is dropped.
+    let tail = "pass udp 10.0.0.1 any -> any any (msg:\"pass the flow\"; sid:100;)\n\
+                drop udp any any -> any any (msg:\"drop\"; content:\"world\"; sid:101;)\n";
+    let args = ["--set", "action-order=alert,pass,drop,reject"];
+    let first15: Vec<u64> = by_priority(1..=20).into_iter().take(15).collect();
+    let (alerts, stats) = {
+        let rules = twenty_rules(false) + tail;
+        let (a, s) = alerts_and_stats(
+            &hello_packets(),
+            &rules,
+            &[&args[..], &["--simulate-ips"]].concat(),
+        );
+        (a, s)
+    };
+    assert_eq!(
+        pcap_sid(&alerts),
+        first15.iter().map(|&s| (1, s)).collect::<Vec<_>>(),
+        "the flow is passed after packet 1"
+    );
+    assert!(alerts.iter().all(|a| a["verdict"]["action"] == "drop"));
+    assert_eq!(detect_counts(&stats), (15, 7, 0));
+    assert_eq!(stats["detect"]["drop_packets"], 1);
+
+    let mut few = String::new();
+    for sid in 1..=5 {
+        few.push_str(&format!(
+            "alert udp any any -> any any (msg:\"r{sid}\"; content:\"hello\"; sid:{sid};)\n"
+        ));
+    }
+    let (alerts, stats) = alerts_and_stats(
+        &hello_packets(),
+        &(few + tail),
+        &[&args[..], &["--simulate-ips"]].concat(),
+    );
+    assert_eq!(
+        pcap_sid(&alerts),
+        (1..=5).map(|s| (1, s)).collect::<Vec<_>>()
+    );
+    assert!(alerts.iter().all(|a| a["verdict"]["action"] == "alert"));
+    assert_eq!(detect_counts(&stats), (5, 0, 0));
+    assert_eq!(stats["detect"]["drop_packets"], 0);
+}
+
+#[test]
+fn a_rule_matching_several_transactions_alerts_newest_first() {
+    let mut c = TcpConversation::new(
+        sa("10.0.0.5:40001"),
+        sa("10.0.0.6:80"),
+        Timestamp::new(1_700_000_100, 0),
+    );
+    let mut three = Vec::new();
+    for uri in ["/one", "/two", "/three"] {
+        three.extend(packets::http_request("GET", "a", uri, "ua"));
+    }
+    c.handshake()
+        .client_sends(&three)
+        .server_sends(&packets::http_response(200, "OK", "text/plain", "x"))
+        .close();
+    let rules = "alert http any any -> any any (msg:\"get\"; http.method; content:\"GET\"; sid:1;)\n\
+                 alert http any any -> any any (msg:\"get too\"; http.method; content:\"GET\"; sid:2;)\n";
+    for ips in [false, true] {
+        let got: Vec<(u64, u64)> = alerts(&c.packets, rules, ips)
+            .iter()
+            .map(|a| {
+                (
+                    a["alert"]["signature_id"].as_u64().unwrap_or(0),
+                    a["tx_id"].as_u64().unwrap_or(99),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [(1, 2), (1, 1), (1, 0), (2, 2), (2, 1), (2, 0)],
+            "ips {ips}"
+        );
+    }
 }

@@ -6,9 +6,42 @@
 use thiserror::Error;
 
 /// Pointer hops allowed while reading one name.
-const MAX_POINTER_HOPS: usize = 255;
-/// Longest name kept (the wire limit is 255; hostile data may claim more).
-const MAX_NAME: usize = 1025;
+pub const MAX_POINTER_HOPS: usize = 255;
+/// Longest name kept (the wire limit is 255; hostile data may claim more). Suricata's
+/// `MAX_NAME_LEN`.
+pub const MAX_NAME: usize = 1025;
+/// Default of the DNS transactions kept per flow
+/// (`app-layer.protocols.dns.rulesim.max-tx`).
+pub const DEFAULT_MAX_TX: usize = 256;
+
+/// How often DNS parsing reached its limits (summed into `stats.json`,
+/// `app_limits.dns`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DnsLimitHits {
+    /// Messages skipped for a name longer than 1,025 bytes.
+    pub name_too_long: u64,
+    /// Messages skipped for a name that follows more than 255 compression pointers.
+    pub pointer_hops_exceeded: u64,
+    /// Transactions dropped (oldest first) to keep `max-tx` per flow.
+    pub tx_dropped: u64,
+}
+
+impl DnsLimitHits {
+    pub fn add(&mut self, o: &DnsLimitHits) {
+        self.name_too_long += o.name_too_long;
+        self.pointer_hops_exceeded += o.pointer_hops_exceeded;
+        self.tx_dropped += o.tx_dropped;
+    }
+
+    /// Counts a parse error that is a limit.
+    pub fn count(&mut self, e: &DnsError) {
+        match e {
+            DnsError::NameTooLong => self.name_too_long += 1,
+            DnsError::BadPointer => self.pointer_hops_exceeded += 1,
+            DnsError::ShortHeader | DnsError::Truncated | DnsError::BadLabel(_) => {}
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
 pub enum DnsError {

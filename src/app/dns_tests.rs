@@ -132,3 +132,45 @@ fn record_data_is_split_and_refused_where_suricata_does() {
     let r = parse_message(&one_record(1, &[1, 2, 3])).expect("a");
     assert_eq!(r.answers[0].data, Rdata::BadAddress);
 }
+
+#[test]
+fn name_limits_are_counted() {
+    let mut hits = DnsLimitHits::default();
+    // 255 pointers are followed, the 256th is refused: the question's name is a pointer
+    // to a chain of pointers, each to the next, ending at the root label.
+    let chain = |hops: usize| {
+        let mut m = dns_query(1, "a", 1);
+        m.truncate(12);
+        m.extend_from_slice(&[0xc0, 18, 0, 1, 0, 1]);
+        for i in 1..hops {
+            let next = 18 + 2 * i;
+            m.extend_from_slice(&[0xc0 | (next >> 8) as u8, next as u8]);
+        }
+        m.push(0);
+        m
+    };
+    assert!(parse_message(&chain(MAX_POINTER_HOPS)).is_ok());
+    let refused = parse_message(&chain(MAX_POINTER_HOPS + 1));
+    assert_eq!(refused, Err(DnsError::BadPointer));
+    hits.count(&DnsError::BadPointer);
+    // A name of more than 1,025 bytes (labels of 63 with compression to repeat them).
+    let mut long = dns_query(1, "a", 1);
+    long.truncate(12);
+    for _ in 0..17 {
+        long.push(63);
+        long.extend_from_slice(&[b'x'; 63]);
+    }
+    long.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let e = parse_message(&long).expect_err("too long");
+    assert_eq!(e, DnsError::NameTooLong);
+    hits.count(&e);
+    hits.count(&DnsError::Truncated);
+    assert_eq!(
+        hits,
+        DnsLimitHits {
+            name_too_long: 1,
+            pointer_hops_exceeded: 1,
+            tx_dropped: 0
+        }
+    );
+}

@@ -6,25 +6,89 @@
 
 use thiserror::Error;
 
-/// Longest header block held while it arrives (request or status line plus headers),
-/// and so the most bytes a direction holds between calls.
-pub const MAX_HEADER_BLOCK: usize = 64 * 1024;
+/// Default of [`HttpLimits::header_block`].
+pub const DEFAULT_HEADER_BLOCK: usize = 64 * 1024;
 /// Longest chunk-size line (size, extensions, line end).
 const MAX_CHUNK_SIZE_LINE: usize = 1024;
-/// Most headers in one block.
-const MAX_HEADERS: usize = 256;
-/// Body bytes kept per message (Suricata's `request-body-limit` / `response-body-limit`
-/// default, 100 KiB); the rest is counted, not kept.
-pub const BODY_LIMIT: usize = 100 * 1024;
-/// Transactions kept per session before the oldest complete ones are dropped.
-const MAX_TRANSACTIONS: usize = 512;
+/// Default body bytes kept per message: the `request-body-limit` and
+/// `response-body-limit` of Suricata's shipped suricata.yaml (100 KiB).
+pub const DEFAULT_BODY_LIMIT: usize = 100 * 1024;
+/// httparse's header slots kept on the stack; a block with more lines gets them on the
+/// heap.
+const STACK_HEADERS: usize = 64;
+
+/// What one HTTP session may hold, from the settings under
+/// `app-layer.protocols.http` (README, "Limits").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Body bytes kept per request (`libhtp.default-config.request-body-limit`; 0 keeps
+    /// all, as in Suricata). Bytes beyond it are counted in `body_len`, not kept, so
+    /// `http.request_body` sees the first this many bytes, as in Suricata.
+    pub request_body: usize,
+    /// The same for responses (`response-body-limit`; `http.response_body`, `file.data`).
+    pub response_body: usize,
+    /// Longest header block (request or status line and headers), trailer or line inside
+    /// a chunked body held while it arrives, and so the most bytes a direction holds
+    /// between calls (`rulesim.header-block-limit`; libhtp has no such bound).
+    pub header_block: usize,
+    /// libhtp's `headers-limit`: a message is refused when a new header name comes after
+    /// more than this many distinct names (repeated names are merged and do not count).
+    pub headers: usize,
+    /// libhtp's `max-tx`: a new transaction is refused while more than this many are
+    /// live (not yet freed); 0 for no limit.
+    pub max_tx: usize,
+}
+
+impl Default for HttpLimits {
+    /// Suricata 7.0.10's values (suricata.yaml and libhtp's defaults), and rulesim's
+    /// 64 KiB header block.
+    fn default() -> Self {
+        HttpLimits {
+            request_body: DEFAULT_BODY_LIMIT,
+            response_body: DEFAULT_BODY_LIMIT,
+            header_block: DEFAULT_HEADER_BLOCK,
+            headers: 1024,
+            max_tx: 512,
+        }
+    }
+}
+
+/// How often a session reached its limits (summed into `stats.json`,
+/// `app_limits.http`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct HttpLimitHits {
+    /// Requests whose body went past `request-body-limit` (the rest was not kept).
+    pub request_body_truncated: u64,
+    /// Responses whose body went past `response-body-limit`.
+    pub response_body_truncated: u64,
+    /// Header blocks, trailers or chunk lines longer than `header-block-limit` (the
+    /// direction stopped).
+    pub header_block_too_long: u64,
+    /// Messages refused for more header names than `headers-limit` (the direction
+    /// stopped).
+    pub too_many_headers: u64,
+    /// Messages refused because `max-tx` transactions were live (the direction stopped).
+    pub max_tx_reached: u64,
+}
+
+impl HttpLimitHits {
+    pub fn add(&mut self, o: &HttpLimitHits) {
+        self.request_body_truncated += o.request_body_truncated;
+        self.response_body_truncated += o.response_body_truncated;
+        self.header_block_too_long += o.header_block_too_long;
+        self.too_many_headers += o.too_many_headers;
+        self.max_tx_reached += o.max_tx_reached;
+    }
+}
 
 #[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
 pub enum HttpError {
-    #[error("HTTP header block longer than {MAX_HEADER_BLOCK} bytes")]
+    #[error("HTTP header block longer than the header block limit")]
     HeadersTooLong,
-    #[error("more than {MAX_HEADERS} HTTP headers")]
+    #[error("more HTTP header names than headers-limit")]
     TooManyHeaders,
+    #[error("more live HTTP transactions than max-tx")]
+    TooManyTransactions,
     #[error("invalid HTTP request or status line, or header")]
     Invalid,
     #[error("invalid chunk size line")]
@@ -48,7 +112,7 @@ pub struct Request {
     /// The request line had no protocol (`GET /x`): read as HTTP/1.0, logged without one.
     pub no_protocol: bool,
     pub headers: Vec<Header>,
-    /// De-chunked body, at most [`BODY_LIMIT`] bytes.
+    /// De-chunked body, at most [`HttpLimits::request_body`] bytes.
     pub body: Vec<u8>,
     /// Body bytes seen, kept or not.
     pub body_len: u64,
@@ -213,6 +277,9 @@ pub struct HttpSession {
     pub first_id: u64,
     /// Index of the transaction the next response belongs to.
     next_response: usize,
+    limits: HttpLimits,
+    /// Limits reached since the last [`take_limit_hits`](Self::take_limit_hits).
+    hits: HttpLimitHits,
 }
 
 /// What a `feed` call completed.
@@ -271,6 +338,20 @@ fn find_header_end(buf: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// libhtp's `headers-limit` test: a new header name arriving after more than `limit`
+/// distinct ones (case-insensitive; a repeated name is merged into the first) refuses
+/// the message.
+fn too_many_names(headers: &[httparse::Header<'_>], limit: usize) -> bool {
+    let most = limit.saturating_add(1);
+    if headers.len() <= most {
+        return false;
+    }
+    let mut seen = std::collections::HashSet::new();
+    headers
+        .iter()
+        .any(|h| seen.insert(h.name.to_ascii_lowercase()) && seen.len() > most)
+}
+
 fn owned(headers: &[httparse::Header<'_>]) -> Vec<Header> {
     headers
         .iter()
@@ -303,6 +384,19 @@ fn framing(headers: &[Header]) -> Result<Option<Body>, HttpError> {
 }
 
 impl HttpSession {
+    /// A session with these limits ([`Default`] has Suricata's).
+    pub fn with_limits(limits: HttpLimits) -> HttpSession {
+        HttpSession {
+            limits,
+            ..HttpSession::default()
+        }
+    }
+
+    /// The limits reached since the last call.
+    pub fn take_limit_hits(&mut self) -> HttpLimitHits {
+        std::mem::take(&mut self.hits)
+    }
+
     fn side_mut(&mut self, to_server: bool) -> &mut Side {
         if to_server {
             &mut self.client
@@ -370,6 +464,11 @@ impl HttpSession {
                 Ok(0) => break,
                 Ok(n) => at += n,
                 Err(e) => {
+                    match e {
+                        HttpError::TooManyHeaders => self.hits.too_many_headers += 1,
+                        HttpError::TooManyTransactions => self.hits.max_tx_reached += 1,
+                        _ => {}
+                    }
                     let side = self.side_mut(to_server);
                     side.error = Some(e);
                     return events;
@@ -383,6 +482,7 @@ impl HttpSession {
             }
             None => data[at..].to_vec(),
         };
+        let block_limit = self.limits.header_block;
         let side = self.side_mut(to_server);
         side.pending = rest;
         side.scanned = if side.body.is_none() {
@@ -391,13 +491,16 @@ impl HttpSession {
             0
         };
         // Whatever waits for its end is bounded: a header block, and also a trailer line or
-        // the line ending a chunk, which the body states held without limit.
-        if side.pending.len() > MAX_HEADER_BLOCK {
+        // the line ending a chunk, which the body states held without limit (`step`
+        // refuses the same ones when they arrive whole). A chunk-size line has its own
+        // bound.
+        if side.pending.len() > block_limit && side.body != Some(Body::ChunkSize) {
             side.error = Some(match side.body {
                 Some(Body::ChunkSize | Body::ChunkDataEnd) => HttpError::BadChunk,
                 _ => HttpError::HeadersTooLong,
             });
             side.pending = Vec::new();
+            self.hits.header_block_too_long += 1;
         }
         events
     }
@@ -425,6 +528,10 @@ impl HttpSession {
         if buf.is_empty() {
             return Ok(0);
         }
+        // A header block, trailer line or chunk's line end longer than the limit (its
+        // line end included) is refused whether it arrives whole or in pieces (see the
+        // check of what is held at the end of `feed`).
+        let limit = self.limits.header_block;
         let side = self.side_mut(to_server);
         match side.body {
             None => {
@@ -436,7 +543,12 @@ impl HttpSession {
                 if blank > 0 {
                     return Ok(blank);
                 }
-                let Some(end) = find_header_end(buf, skip) else {
+                let end = find_header_end(buf, skip);
+                if end.unwrap_or(buf.len()) > limit {
+                    self.hits.header_block_too_long += 1;
+                    return Err(HttpError::HeadersTooLong);
+                }
+                let Some(end) = end else {
                     return Ok(0);
                 };
                 self.message_head(to_server, &buf[..end], events)?;
@@ -501,14 +613,24 @@ impl HttpSession {
                 Ok(n)
             }
             Some(Body::ChunkDataEnd) => {
-                let Some(nl) = memchr::memchr(b'\n', buf) else {
+                let nl = memchr::memchr(b'\n', buf);
+                if nl.map_or(buf.len(), |nl| nl + 1) > limit {
+                    self.hits.header_block_too_long += 1;
+                    return Err(HttpError::BadChunk);
+                }
+                let Some(nl) = nl else {
                     return Ok(0);
                 };
                 side.body = Some(Body::ChunkSize);
                 Ok(nl + 1)
             }
             Some(Body::Trailer) => {
-                let Some(nl) = memchr::memchr(b'\n', buf) else {
+                let nl = memchr::memchr(b'\n', buf);
+                if nl.map_or(buf.len(), |nl| nl + 1) > limit {
+                    self.hits.header_block_too_long += 1;
+                    return Err(HttpError::HeadersTooLong);
+                }
+                let Some(nl) = nl else {
                     return Ok(0);
                 };
                 if buf[..nl].trim_ascii().is_empty() {
@@ -526,9 +648,19 @@ impl HttpSession {
         head: &[u8],
         events: &mut Vec<HttpEvent>,
     ) -> Result<(), HttpError> {
-        let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        // One slot per line is always enough (httparse refuses a block with more headers
+        // than slots); the headers limit is libhtp's, on distinct names, checked below.
+        let lines = memchr::memchr_iter(b'\n', head).count();
+        let mut small = [httparse::EMPTY_HEADER; STACK_HEADERS];
+        let mut large;
+        let storage: &mut [httparse::Header<'_>] = if lines <= STACK_HEADERS {
+            &mut small
+        } else {
+            large = vec![httparse::EMPTY_HEADER; lines];
+            &mut large
+        };
         if to_server {
-            let mut req = httparse::Request::new(&mut storage);
+            let mut req = httparse::Request::new(storage);
             let lenient = httparse::ParserConfig::default()
                 .allow_multiple_spaces_in_request_line_delimiters(true)
                 .ignore_invalid_headers_in_requests(true)
@@ -550,8 +682,10 @@ impl HttpSession {
             }
             match lenient.parse_request(&mut req, head) {
                 Ok(httparse::Status::Complete(_)) => {}
-                Err(httparse::Error::TooManyHeaders) => return Err(HttpError::TooManyHeaders),
                 _ => return Err(HttpError::Invalid),
+            }
+            if too_many_names(req.headers, self.limits.headers) {
+                return Err(HttpError::TooManyHeaders);
             }
             let request = Request {
                 method: req.method.unwrap_or_default().as_bytes().to_vec(),
@@ -562,9 +696,7 @@ impl HttpSession {
                 ..Request::default()
             };
             let body = framing(&request.headers)?;
-            if self.transactions.len() >= MAX_TRANSACTIONS {
-                self.drop_oldest();
-            }
+            self.check_max_tx()?;
             // Suricata checks libhtp's flags after the request line (when some flag is
             // set), after the headers (likewise), and when the request is complete.
             let (line, all) = request.libhtp_flags();
@@ -589,7 +721,7 @@ impl HttpSession {
                 self.finish_message(true, events);
             }
         } else {
-            let mut resp = httparse::Response::new(&mut storage);
+            let mut resp = httparse::Response::new(storage);
             let lenient = httparse::ParserConfig::default()
                 .allow_spaces_after_header_name_in_responses(true)
                 .allow_obsolete_multiline_headers_in_responses(true)
@@ -598,8 +730,10 @@ impl HttpSession {
                 .clone();
             match lenient.parse_response(&mut resp, head) {
                 Ok(httparse::Status::Complete(_)) => {}
-                Err(httparse::Error::TooManyHeaders) => return Err(HttpError::TooManyHeaders),
                 _ => return Err(HttpError::Invalid),
+            }
+            if too_many_names(resp.headers, self.limits.headers) {
+                return Err(HttpError::TooManyHeaders);
             }
             let response = Response {
                 status: resp.code.unwrap_or_default(),
@@ -630,6 +764,7 @@ impl HttpSession {
             }
             let Some(tx) = self.transactions.get_mut(self.next_response) else {
                 // A response without a request: libhtp makes an empty transaction.
+                self.check_max_tx()?;
                 self.transactions.push(Transaction {
                     anomalies: vec![HttpAnomaly::UnableToMatchResponseToRequest],
                     ..Transaction::default()
@@ -647,12 +782,26 @@ impl HttpSession {
         Ok(())
     }
 
+    /// libhtp's `max-tx`: no new transaction while more than that many are live.
+    fn check_max_tx(&self) -> Result<(), HttpError> {
+        let max = self.limits.max_tx;
+        if max > 0 && self.transactions.len() > max {
+            return Err(HttpError::TooManyTransactions);
+        }
+        Ok(())
+    }
+
     fn body_bytes(&mut self, to_server: bool, bytes: &[u8]) {
-        let (body, len) = if to_server {
+        let (body, len, limit, truncated) = if to_server {
             let Some(tx) = self.transactions.last_mut() else {
                 return;
             };
-            (&mut tx.request.body, &mut tx.request.body_len)
+            (
+                &mut tx.request.body,
+                &mut tx.request.body_len,
+                self.limits.request_body,
+                &mut self.hits.request_body_truncated,
+            )
         } else {
             let Some(resp) = self
                 .transactions
@@ -661,10 +810,21 @@ impl HttpSession {
             else {
                 return;
             };
-            (&mut resp.body, &mut resp.body_len)
+            (
+                &mut resp.body,
+                &mut resp.body_len,
+                self.limits.response_body,
+                &mut self.hits.response_body_truncated,
+            )
         };
+        // Suricata keeps the first `limit` bytes (all with 0) and drops the rest.
+        let limit = if limit == 0 { usize::MAX } else { limit };
+        let before = *len;
         *len += bytes.len() as u64;
-        let room = BODY_LIMIT.saturating_sub(body.len());
+        if before <= limit as u64 && *len > limit as u64 {
+            *truncated += 1;
+        }
+        let room = limit.saturating_sub(body.len());
         body.extend_from_slice(&bytes[..room.min(bytes.len())]);
     }
 

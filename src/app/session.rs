@@ -19,14 +19,12 @@ use crate::stream::{AppChunk, MemBudget, OverlapPolicy, StreamBuffer, StreamConf
 
 use super::detect::{krb5_message, server_side, sip_probe, AppProto};
 use super::detect::{probe_tcp, DetectConfig, Probe};
-use super::{dns, http, tls};
+use super::{dns, http, tls, AppLimitHits, AppLimits};
 
 /// Bytes of a direction probed before it gives up.
 const PROBE_BYTES: usize = 2048;
 /// Raw-stream bytes kept per direction until inspected; older bytes are dropped (counted).
 pub const RAW_WINDOW: usize = 64 * 1024;
-/// DNS transactions kept per flow (oldest dropped first).
-const MAX_DNS_TXS: usize = 256;
 
 /// How the application layer of every flow is run.
 #[derive(Clone, Debug, Default)]
@@ -39,6 +37,8 @@ pub struct AppConfig {
     pub stream: StreamConfig,
     /// Keep reassembled bytes for raw-stream rules (only when some rule inspects them).
     pub keep_raw: bool,
+    /// The parsers' limits.
+    pub limits: AppLimits,
 }
 
 /// Shared state of all flows' application layers: the reassembly memcap and counters.
@@ -52,6 +52,8 @@ pub struct AppShared {
     /// Segments refused because the memcap was reached, or past the depth.
     pub memcap_drops: u64,
     pub past_depth: u64,
+    /// Parser limits reached.
+    pub limit_hits: AppLimitHits,
 }
 
 impl AppShared {
@@ -62,6 +64,7 @@ impl AppShared {
             gaps: 0,
             memcap_drops: 0,
             past_depth: 0,
+            limit_hits: AppLimitHits::default(),
         }
     }
 }
@@ -97,9 +100,28 @@ pub struct DnsState {
     next_id: u64,
     /// DNS messages parsed so far.
     messages: u64,
+    /// Transactions kept; the oldest is dropped beyond (at least 1).
+    max_tx: usize,
+    /// Limits reached since they were last taken.
+    hits: dns::DnsLimitHits,
 }
 
 impl DnsState {
+    fn new(max_tx: usize) -> DnsState {
+        DnsState {
+            max_tx: max_tx.max(1),
+            ..DnsState::default()
+        }
+    }
+
+    /// A parsed message, or the error that skipped it (limits counted).
+    fn message(&mut self, parsed: Result<dns::Message, dns::DnsError>) {
+        match parsed {
+            Ok(msg) => self.add(msg),
+            Err(e) => self.hits.count(&e),
+        }
+    }
+
     fn add(&mut self, msg: dns::Message) {
         let number = self.messages;
         self.messages += 1;
@@ -154,8 +176,9 @@ impl DnsState {
     fn push(&mut self, mut tx: DnsTx) {
         tx.id = self.next_id;
         self.next_id += 1;
-        if self.txs.len() == MAX_DNS_TXS {
+        while self.txs.len() >= self.max_tx.max(1) {
             self.txs.pop_front();
+            self.hits.tx_dropped += 1;
         }
         self.txs.push_back(tx);
     }
@@ -333,7 +356,7 @@ impl FlowApp {
             return update;
         }
         match p.transport {
-            Transport::Udp { .. } => self.on_udp(p, to_server, config, &mut update),
+            Transport::Udp { .. } => self.on_udp(p, to_server, config, shared, &mut update),
             Transport::Tcp(t) => {
                 if self.released == [true, true] {
                     return update;
@@ -515,6 +538,7 @@ impl FlowApp {
         p: &Packet<'_>,
         to_server: bool,
         config: &AppConfig,
+        shared: &mut AppShared,
         update: &mut AppUpdate,
     ) {
         if p.payload.is_empty() {
@@ -540,13 +564,12 @@ impl FlowApp {
             self.udp_tried[i] = true;
             if let AppProto::Known(name) = self.proto {
                 update.detected = true;
-                self.parser = new_parser(name);
+                self.parser = new_parser(name, &config.limits);
             }
         }
         if let Parser::Dns(d) = &mut self.parser {
-            if let Ok(msg) = dns::parse_message(p.payload) {
-                d.add(msg);
-            }
+            d.message(dns::parse_message(p.payload));
+            shared.limit_hits.dns.add(&std::mem::take(&mut d.hits));
             update.parsed[i] = true;
             self.generation += 1;
         }
@@ -592,7 +615,7 @@ impl FlowApp {
                     }
                 }
                 if !d.gap {
-                    self.app_data(to_server, chunk, config, update);
+                    self.app_data(to_server, chunk, config, shared, update);
                 }
                 d.stream.consume(len, &mut shared.mem);
             }
@@ -612,6 +635,7 @@ impl FlowApp {
         to_server: bool,
         data: &[u8],
         config: &AppConfig,
+        shared: &mut AppShared,
         update: &mut AppUpdate,
     ) {
         let i = idx(to_server);
@@ -629,7 +653,7 @@ impl FlowApp {
                         to_server && self.midstream_session && server_side(&det.seen[i]);
                     update.detected = true;
                     self.proto = AppProto::Known(name);
-                    self.parser = new_parser(name);
+                    self.parser = new_parser(name, &config.limits);
                     let det = self.detection.take().unwrap_or_default();
                     // The probed bytes are the parser's first bytes, both directions.
                     // After a reversal the roles of the directions swap.
@@ -637,7 +661,7 @@ impl FlowApp {
                     for (j, seen) in det.seen.iter().enumerate() {
                         if !seen.is_empty() {
                             let ts = (j == 0) != flip;
-                            self.parse(ts, seen, update);
+                            self.parse(ts, seen, shared, update);
                         }
                     }
                     if let Some(r) = self.raw.as_mut().filter(|_| !config.inline) {
@@ -658,21 +682,33 @@ impl FlowApp {
                 }
             }
         }
-        self.parse(to_server, data, update);
+        self.parse(to_server, data, shared, update);
     }
 
-    fn parse(&mut self, to_server: bool, data: &[u8], update: &mut AppUpdate) {
+    fn parse(
+        &mut self,
+        to_server: bool,
+        data: &[u8],
+        shared: &mut AppShared,
+        update: &mut AppUpdate,
+    ) {
         let i = idx(to_server);
+        let hits = &mut shared.limit_hits;
         match &mut self.parser {
             Parser::None => return,
-            Parser::Tls(t) => t.feed(to_server, data),
+            Parser::Tls(t) => {
+                t.feed(to_server, data);
+                hits.tls.add(&t.take_limit_hits());
+            }
             Parser::Http(h) => {
                 h.feed(to_server, data);
+                hits.http.add(&h.take_limit_hits());
             }
             Parser::Dns(d) => {
-                for msg in d.tcp[i].feed(data).into_iter().flatten() {
-                    d.add(msg);
+                for msg in d.tcp[i].feed(data) {
+                    d.message(msg);
                 }
+                hits.dns.add(&std::mem::take(&mut d.hits));
             }
         }
         update.parsed[i] = true;
@@ -683,11 +719,42 @@ impl FlowApp {
     }
 }
 
-fn new_parser(name: &str) -> Parser {
+fn new_parser(name: &str, limits: &AppLimits) -> Parser {
     match name {
-        "tls" => Parser::Tls(Box::default()),
-        "http" => Parser::Http(Box::default()),
-        "dns" => Parser::Dns(Box::default()),
+        "tls" => Parser::Tls(Box::new(tls::TlsSession::with_limits(limits.tls))),
+        "http" => Parser::Http(Box::new(http::HttpSession::with_limits(limits.http))),
+        "dns" => Parser::Dns(Box::new(DnsState::new(limits.dns_max_tx))),
         _ => Parser::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::packets::{dns_query, dns_response_a};
+
+    #[test]
+    fn dns_transactions_past_max_tx_drop_the_oldest_and_are_counted() {
+        let mut d = DnsState::new(3);
+        for id in 0..5u16 {
+            d.message(dns::parse_message(&dns_query(id, "a.example", 1)));
+        }
+        assert_eq!(d.txs.len(), 3);
+        assert_eq!(d.txs.front().map(|t| t.id), Some(2));
+        assert_eq!(d.hits.tx_dropped, 2);
+        // The newest queries still get their answers.
+        d.message(dns::parse_message(&dns_response_a(
+            4,
+            "a.example",
+            [10, 0, 0, 1],
+        )));
+        assert!(d.txs.back().is_some_and(|t| t.response.is_some()));
+        // A message refused by a name limit is counted and skipped.
+        let mut looping = dns_query(9, "b.example", 1);
+        looping.truncate(12);
+        looping.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1]);
+        d.message(dns::parse_message(&looping));
+        assert_eq!(d.hits.pointer_hops_exceeded, 1);
+        assert_eq!(d.txs.len(), 3);
     }
 }

@@ -18,11 +18,50 @@ use tls_parser::{
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// Largest record Suricata accepts: 2^14 plus the 2048 bytes of expansion TLS allows.
-const MAX_RECORD: usize = (1 << 14) + 2048;
-/// Largest handshake message held while its records arrive.
-const MAX_HANDSHAKE: usize = 1 << 18;
-/// The most bytes a direction holds between calls: a record and a handshake message.
-pub const MAX_BUFFERED: usize = 5 + MAX_RECORD + MAX_HANDSHAKE;
+pub const MAX_RECORD: usize = (1 << 14) + 2048;
+/// Default of [`TlsLimits::handshake`].
+pub const DEFAULT_HANDSHAKE_LIMIT: usize = 1 << 18;
+
+/// What one TLS session may hold, from the settings (README, "Limits").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TlsLimits {
+    /// Largest handshake message held while its records arrive
+    /// (`app-layer.protocols.tls.rulesim.handshake-limit`; Suricata has no such bound).
+    pub handshake: usize,
+}
+
+impl Default for TlsLimits {
+    fn default() -> Self {
+        TlsLimits {
+            handshake: DEFAULT_HANDSHAKE_LIMIT,
+        }
+    }
+}
+
+impl TlsLimits {
+    /// The most bytes a direction holds between calls: a record and a handshake message.
+    pub fn max_buffered(&self) -> usize {
+        5 + MAX_RECORD + self.handshake
+    }
+}
+
+/// How often a session reached its limits (summed into `stats.json`,
+/// `app_limits.tls`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TlsLimitHits {
+    /// Records longer than 18,432 bytes (2^14 + 2048, Suricata's bound; the direction
+    /// stopped).
+    pub record_too_long: u64,
+    /// Handshake messages longer than `handshake-limit` (the direction stopped).
+    pub handshake_too_long: u64,
+}
+
+impl TlsLimitHits {
+    pub fn add(&mut self, o: &TlsLimitHits) {
+        self.record_too_long += o.record_too_long;
+        self.handshake_too_long += o.handshake_too_long;
+    }
+}
 
 /// The ServerHello random that marks a TLS 1.3 HelloRetryRequest (RFC 8446 4.1.3).
 const HELLO_RETRY_REQUEST: [u8; 32] = [
@@ -162,9 +201,25 @@ pub struct TlsSession {
     /// Suricata's `SSL_AL_FLAG_HANDSHAKE_DONE`: application data was seen, or, at the end
     /// of a parser call, the expected side's first certificate was decoded.
     pub handshake_done: bool,
+    limits: TlsLimits,
+    /// Limits reached since the last [`take_limit_hits`](Self::take_limit_hits).
+    hits: TlsLimitHits,
 }
 
 impl TlsSession {
+    /// A session with these limits ([`Default`] has rulesim's defaults).
+    pub fn with_limits(limits: TlsLimits) -> TlsSession {
+        TlsSession {
+            limits,
+            ..TlsSession::default()
+        }
+    }
+
+    /// The limits reached since the last call.
+    pub fn take_limit_hits(&mut self) -> TlsLimitHits {
+        std::mem::take(&mut self.hits)
+    }
+
     fn dir_mut(&mut self, to_server: bool) -> &mut Direction {
         if to_server {
             &mut self.to_server
@@ -364,6 +419,11 @@ impl TlsSession {
     }
 
     fn fail(&mut self, to_server: bool, e: TlsError) {
+        match e {
+            TlsError::RecordTooLong => self.hits.record_too_long += 1,
+            TlsError::HandshakeTooLong => self.hits.handshake_too_long += 1,
+            TlsError::NotTls | TlsError::InvalidHandshake => {}
+        }
         let d = self.dir_mut(to_server);
         d.error = Some(e);
         d.record = Vec::new();
@@ -374,6 +434,7 @@ impl TlsSession {
     fn record(&mut self, to_server: bool, rec: &[u8]) -> Result<(), TlsError> {
         let content = rec[0];
         let body = &rec[5..];
+        let handshake_limit = self.limits.handshake;
         let d = self.dir_mut(to_server);
         match content {
             CONTENT_CHANGE_CIPHER_SPEC => {
@@ -393,7 +454,7 @@ impl TlsSession {
             CONTENT_ALERT | CONTENT_HEARTBEAT => Ok(()),
             CONTENT_HANDSHAKE if d.encrypted => Ok(()),
             CONTENT_HANDSHAKE => {
-                if d.handshake.len() + body.len() > MAX_HANDSHAKE {
+                if d.handshake.len() + body.len() > handshake_limit {
                     return Err(TlsError::HandshakeTooLong);
                 }
                 d.handshake.extend_from_slice(body);

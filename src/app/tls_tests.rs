@@ -394,3 +394,26 @@ fn mutated_certificates_never_panic() {
         }
     }
 }
+
+#[test]
+fn the_handshake_limit_is_a_setting_and_counted() {
+    let cert = vec![0x30; 2000];
+    let message = tls_certificate(&[&cert]);
+    let mut small = TlsSession::with_limits(TlsLimits { handshake: 1000 });
+    small.feed(false, &message);
+    assert_eq!(small.error(false), Some(TlsError::HandshakeTooLong));
+    assert!(small.buffered(false) <= TlsLimits { handshake: 1000 }.max_buffered());
+    let hits = small.take_limit_hits();
+    assert_eq!((hits.handshake_too_long, hits.record_too_long), (1, 0));
+    assert_eq!(small.take_limit_hits(), TlsLimitHits::default(), "taken");
+    // The same message fits the default limit; the other direction is untouched.
+    let mut s = TlsSession::default();
+    s.feed(false, &message);
+    assert_eq!(s.error(false), None);
+    small.feed(true, &tls_client_hello(Some("a.example")));
+    assert!(small.client_hello.is_some());
+    // A record over Suricata's bound is counted too.
+    let mut r = TlsSession::default();
+    r.feed(true, &[0x16, 0x03, 0x01, 0xff, 0xff]);
+    assert_eq!(r.take_limit_hits().record_too_long, 1);
+}

@@ -68,7 +68,8 @@ pub struct Args {
     pub log_dir: PathBuf,
 
     /// A Suricata YAML configuration: its rule variables, flow timeouts, defrag limits,
-    /// vlan.use-for-tracking, stream.midstream and host-os-policy are used.
+    /// vlan.use-for-tracking, stream.midstream, host-os-policy and the limits of the
+    /// README's Limits table are used.
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -254,6 +255,7 @@ fn load_rules(
     }
     let ctx = RuleContext {
         vars: VarTable::from_config(&settings.vars),
+        pcre_budget: std::sync::Arc::new(crate::rules::PcreBudget::new(settings.pcre_memcap)),
         ..RuleContext::default()
     };
     // A firewall policy among the -S files is used as --policy would be.
@@ -463,7 +465,13 @@ fn run(args: &Args) -> Result<i32, String> {
         Some(_) if has_xbits => {
             return Err("--shard: the rules keep xbits, state of hosts that shards cannot share; run them unsharded".into())
         }
-        Some((index, count)) => Some(shard::prepare(args, index, count, &files)?),
+        Some((index, count)) => Some(shard::prepare(
+            args,
+            index,
+            count,
+            &files,
+            settings.threshold_entries,
+        )?),
         None => None,
     };
     // --explain: one decision record per flow, in explain.json.

@@ -46,6 +46,7 @@ pub fn prepare(
     index: u64,
     count: u64,
     files: &[PathBuf],
+    threshold_entries: usize,
 ) -> Result<(Shard, ShardFinish), String> {
     if args.explain {
         return Err("--shard cannot be combined with --explain (explain one shard's flows with `rulesim explain`)".into());
@@ -71,10 +72,9 @@ pub fn prepare(
         order_log: Box::new(order_log),
     };
     let fingerprint = run_fingerprint(args, count, files)?;
-    Ok((
-        shard,
-        ShardFinish(ShardManifest::new(index, count, fingerprint, outputs)),
-    ))
+    let mut manifest = ShardManifest::new(index, count, fingerprint, outputs);
+    manifest.threshold_entries = threshold_entries;
+    Ok((shard, ShardFinish(manifest)))
 }
 
 /// The manifest a shard's run writes last.

@@ -95,7 +95,7 @@ impl ActionOrder {
 }
 
 /// Detection settings.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DetectSettings {
     /// IPS (`--simulate-ips`): drops are `blocked`, the packet's verdict is `drop`.
     pub ips: bool,
@@ -110,6 +110,35 @@ pub struct DetectSettings {
     /// Record every matching rule and its part in the verdict ([`PacketOutcome::trace`]),
     /// for `explain`, `test` and `diff`.
     pub trace: bool,
+    /// `packet-alert-max`: alerts kept per packet (Suricata's default 15, at most 255).
+    pub packet_alert_max: u16,
+    /// Threshold windows kept at most (`detect.rulesim.threshold-entries`).
+    pub threshold_entries: usize,
+    /// `xbits` kept at most (`detect.rulesim.xbits-entries`).
+    pub xbits_entries: usize,
+    /// `detect.inspection-recursion-limit`: steps one content inspection may take (0: no
+    /// limit).
+    pub recursion_limit: u32,
+}
+
+/// Suricata's `PACKET_ALERT_MAX`.
+pub const DEFAULT_PACKET_ALERT_MAX: u16 = 15;
+
+impl Default for DetectSettings {
+    fn default() -> Self {
+        DetectSettings {
+            ips: false,
+            action_order: ActionOrder::default(),
+            strict: false,
+            default_actions: Vec::new(),
+            prefilter_off: false,
+            trace: false,
+            packet_alert_max: DEFAULT_PACKET_ALERT_MAX,
+            threshold_entries: DEFAULT_STATE_ENTRIES,
+            xbits_entries: DEFAULT_STATE_ENTRIES,
+            recursion_limit: payload::DEFAULT_RECURSION_LIMIT,
+        }
+    }
 }
 
 /// What a flow got from a flow-scoped pass or drop (the first one wins forever).
@@ -144,8 +173,14 @@ struct FlowDetectMore {
     ints: Vec<(u32, u32)>,
     /// (signature, transaction, direction) inspections that are over (matched or can no
     /// longer match): as Suricata keeps an inspection state per direction, a rule on
-    /// buffers of both sides matches a transaction once in each.
+    /// buffers of both sides matches a transaction once in each. Only for transactions
+    /// from `tx_done_from` on: older ones are never inspected again in either direction,
+    /// and their entries are dropped as inspection moves on, so this holds the live
+    /// transactions' entries, not the flow's history.
     tx_done: rustc_hash::FxHashSet<(u32, u64, u8)>,
+    tx_done_from: u64,
+    /// `tx_done`'s size after it was last pruned (pruning waits until it doubled).
+    tx_done_pruned: usize,
     /// Per direction, the first transaction still inspected.
     inspect_id: [u64; 2],
     /// Per direction, the prefilter's findings on the transaction last inspected.
@@ -246,6 +281,21 @@ pub struct AlertHit {
     /// For a worker thread's engine: the alert is written only if its rule's
     /// `threshold`/`detection_filter` allows it, decided in output order.
     pub threshold: Option<ThresholdCheck>,
+    /// For a worker thread's engine, when the packet has more alerts than
+    /// `packet-alert-max` and some wait for a threshold decision: the place in the
+    /// packet's alert queue is decided in output order too, after the thresholds.
+    pub queue: Option<QueuePlace>,
+}
+
+/// An alert competing with the other alerts of its packet for the `packet-alert-max`
+/// places of the packet's alert queue, decided where the worker threads' records are
+/// merged (see [`AlertHit::queue`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QueuePlace {
+    /// The packet, numbered by the worker's engine (records of one packet are together).
+    pub packet: u64,
+    /// `packet-alert-max`.
+    pub max: u16,
 }
 
 /// A threshold decision left to the output merge: thresholds tracked `by_src`, `by_dst`,
@@ -277,6 +327,12 @@ pub struct PacketOutcome {
     pub trace: Vec<TracedHit>,
     /// The policy default action that dropped the packet (strict order), if one did.
     pub default_drop: Option<DefaultAction>,
+    /// Matches that wrote no alert because of `noalert` or a threshold (Suricata's
+    /// `detect.alerts_suppressed`).
+    pub suppressed: u32,
+    /// Alerts not written because the packet already had `packet-alert-max` (Suricata's
+    /// `detect.alert_queue_overflow`).
+    pub overflow: u32,
 }
 
 /// A rule's part in a packet's verdict.
@@ -312,27 +368,62 @@ pub struct TracedHit {
 /// What a threshold counts by: the signature and the tracked addresses.
 type ThresholdKey = (u32, Option<IpAddr>, Option<IpAddr>);
 
-/// Alert suppression state of `threshold` and `detection_filter`.
-#[derive(Debug, Default)]
-struct Thresholds {
-    /// Key -> (count in the window, window start secs).
-    state: HashMap<ThresholdKey, (u64, i64)>,
+/// One threshold window: alerts counted in it, its start and length (seconds).
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    count: u64,
+    start: i64,
+    seconds: i64,
 }
 
-/// Most `xbits` kept at once; expired ones are dropped to make room, and a bit that
-/// still finds none is not set (counted).
-const MAX_XBITS: usize = 100_000;
+impl Window {
+    /// The second from which the window is over (the next alert starts a new one).
+    fn end(&self) -> i64 {
+        self.start.saturating_add(self.seconds)
+    }
+}
+
+/// Alert suppression state of `threshold` and `detection_filter`.
+#[derive(Debug)]
+struct Thresholds {
+    state: HashMap<ThresholdKey, Window>,
+    /// Windows kept at most (`detect.rulesim.threshold-entries`).
+    max: usize,
+    /// No window ends before this second (a lower bound): a full table is only searched
+    /// for ended windows once one may have ended, so a flood of new keys does not cost
+    /// a scan of the table each.
+    next_end: i64,
+    /// Alerts let through untracked because the table was full of live windows.
+    untracked: u64,
+}
+
+/// Default of [`DetectSettings::threshold_entries`] and [`DetectSettings::xbits_entries`].
+pub const DEFAULT_STATE_ENTRIES: usize = 100_000;
 
 /// The `xbits` of hosts (`ip_src`, `ip_dst`) and address pairs (`ip_pair`, either way
 /// round), each with the second it expires (Suricata's host and ippair bits).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct XbitStore {
     bits: HashMap<(u32, IpAddr, Option<IpAddr>), i64>,
+    /// Bits kept at most (`detect.rulesim.xbits-entries`); expired ones are dropped to
+    /// make room, and a bit that still finds none is not set (counted).
+    max: usize,
+    /// No bit expires before this second (a lower bound), as [`Thresholds::next_end`].
+    next_expiry: i64,
     /// Bits not set because the store was full.
     dropped: u64,
 }
 
 impl XbitStore {
+    fn new(max: usize) -> XbitStore {
+        XbitStore {
+            bits: HashMap::new(),
+            max,
+            next_expiry: i64::MAX,
+            dropped: 0,
+        }
+    }
+
     fn key(op: &signature::XbitOp, src: IpAddr, dst: IpAddr) -> (u32, IpAddr, Option<IpAddr>) {
         use signature::XbitTrack;
         match op.track {
@@ -372,21 +463,32 @@ impl XbitStore {
         if !set {
             return;
         }
-        if self.bits.len() >= MAX_XBITS && !self.bits.contains_key(&key) {
-            self.bits.retain(|_, &mut e| e >= now);
-            if self.bits.len() >= MAX_XBITS {
+        if self.bits.len() >= self.max && !self.bits.contains_key(&key) {
+            // Expired bits make room, searched for only once one may have expired.
+            if self.next_expiry < now {
+                self.bits.retain(|_, &mut e| e >= now);
+                self.next_expiry = self.bits.values().copied().min().unwrap_or(i64::MAX);
+            }
+            if self.bits.len() >= self.max {
                 self.dropped += 1;
                 return;
             }
         }
+        self.next_expiry = self.next_expiry.min(expire);
         self.bits.insert(key, expire);
     }
 }
 
-/// Most threshold entries kept; the oldest windows are dropped beyond it.
-const MAX_THRESHOLD_ENTRIES: usize = 100_000;
-
 impl Thresholds {
+    fn new(max: usize) -> Thresholds {
+        Thresholds {
+            state: HashMap::new(),
+            max,
+            next_end: i64::MAX,
+            untracked: 0,
+        }
+    }
+
     /// Whether an alert of signature `s` passes its `threshold`, then its
     /// `detection_filter`.
     fn check(&mut self, s: &Signature, c: &ThresholdCheck) -> bool {
@@ -426,19 +528,40 @@ impl Thresholds {
             "by_both" => (sig, Some(src), Some(dst)),
             _ => (sig, None, None),
         };
-        if self.state.len() >= MAX_THRESHOLD_ENTRIES && !self.state.contains_key(&key) {
-            let horizon = now - t.seconds as i64;
-            self.state.retain(|_, (_, start)| *start >= horizon);
-            if self.state.len() >= MAX_THRESHOLD_ENTRIES {
+        if self.state.len() >= self.max && !self.state.contains_key(&key) {
+            // Windows that are over make room (an ended window restarts at its next alert
+            // anyway, so dropping it changes nothing); they are searched for only once
+            // one may have ended.
+            if self.next_end <= now {
+                self.state.retain(|_, w| w.end() > now);
+                self.next_end = self
+                    .state
+                    .values()
+                    .map(Window::end)
+                    .min()
+                    .unwrap_or(i64::MAX);
+            }
+            if self.state.len() >= self.max {
+                self.untracked += 1;
                 return true;
             }
         }
-        let e = self.state.entry(key).or_insert((0, now));
-        if now - e.1 >= t.seconds as i64 {
-            *e = (0, now);
+        let seconds = i64::try_from(t.seconds).unwrap_or(i64::MAX);
+        let e = self.state.entry(key).or_insert(Window {
+            count: 0,
+            start: now,
+            seconds,
+        });
+        if now - e.start >= seconds {
+            *e = Window {
+                count: 0,
+                start: now,
+                seconds,
+            };
         }
-        e.0 += 1;
-        let n = e.0;
+        self.next_end = self.next_end.min(e.end());
+        e.count += 1;
+        let n = e.count;
         if df {
             return n > t.count;
         }
@@ -446,7 +569,7 @@ impl Thresholds {
             Some("limit") => n <= t.count,
             Some("threshold") => {
                 if n >= t.count {
-                    e.0 = 0;
+                    e.count = 0;
                     true
                 } else {
                     false
@@ -461,10 +584,15 @@ impl Thresholds {
 /// Threshold decisions taken away from the rules: `rulesim merge` replays the
 /// [`ThresholdCheck`]s of sharded runs, with each rule's `threshold` and
 /// `detection_filter` values, in the merged output order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ThresholdJudge(Thresholds);
 
 impl ThresholdJudge {
+    /// A judge keeping at most `entries` threshold windows (the runs' setting).
+    pub fn new(entries: usize) -> ThresholdJudge {
+        ThresholdJudge(Thresholds::new(entries))
+    }
+
     /// Whether the alert passes `threshold`, then `detection_filter` (counted in the order
     /// this is called).
     pub fn allows(
@@ -486,6 +614,8 @@ pub struct DetectEngine {
     xbits: std::cell::RefCell<XbitStore>,
     /// The time of the packet being inspected (seconds), for bit expiry.
     now_secs: std::cell::Cell<i64>,
+    /// Content inspections `detect.inspection-recursion-limit` ended.
+    recursion_hits: std::cell::Cell<u64>,
     /// Threshold decisions are left to the output merge (worker threads, which see only
     /// their own flows, while `by_src` and the like count across flows).
     defer_thresholds: bool,
@@ -496,6 +626,8 @@ pub struct DetectEngine {
     work: Work,
     /// Inside [`inspect_shadowed`](Self::inspect_shadowed): hits are only recorded.
     shadow: bool,
+    /// Packets whose matches were finalized (numbers [`QueuePlace::packet`]).
+    finalized: u64,
 }
 
 /// What compiling a ruleset produced; never changed by inspection.
@@ -660,6 +792,7 @@ impl DetectEngine {
             scratch: prefilter.scratch(),
             ..Work::default()
         };
+        let state_entries = (settings.threshold_entries, settings.xbits_entries);
         DetectEngine {
             c: Arc::new(Compiled {
                 prefilter,
@@ -674,13 +807,15 @@ impl DetectEngine {
                 needs_raw,
             }),
             work,
-            thresholds: Thresholds::default(),
-            xbits: Default::default(),
+            thresholds: Thresholds::new(state_entries.0),
+            xbits: std::cell::RefCell::new(XbitStore::new(state_entries.1)),
             now_secs: Default::default(),
+            recursion_hits: Default::default(),
             defer_thresholds: false,
             deferred_checks: 0,
             errors,
             shadow: false,
+            finalized: 0,
         }
     }
 
@@ -693,13 +828,15 @@ impl DetectEngine {
                 scratch: self.c.prefilter.scratch(),
                 ..Work::default()
             },
-            thresholds: Thresholds::default(),
-            xbits: Default::default(),
+            thresholds: Thresholds::new(self.c.settings.threshold_entries),
+            xbits: std::cell::RefCell::new(XbitStore::new(self.c.settings.xbits_entries)),
             now_secs: Default::default(),
+            recursion_hits: Default::default(),
             defer_thresholds: true,
             deferred_checks: 0,
             errors: Vec::new(),
             shadow: false,
+            finalized: 0,
         }
     }
 
@@ -712,6 +849,11 @@ impl DetectEngine {
     /// `xbits` not set because the store was full.
     pub fn xbits_dropped(&self) -> u64 {
         self.xbits.borrow().dropped
+    }
+
+    /// Alerts let through untracked because the threshold table was full.
+    pub fn thresholds_untracked(&self) -> u64 {
+        self.thresholds.untracked
     }
 
     /// Whether an alert passes its rule's `threshold`, then its `detection_filter`
@@ -800,12 +942,13 @@ impl DetectEngine {
         app: &FlowApp,
         now_secs: i64,
     ) -> Vec<TracedHit> {
-        let inspected = self.work.inspected;
+        let (inspected, recursion_hits) = (self.work.inspected, self.recursion_hits.get());
         self.shadow = true;
         shadow.action = None;
         let out = self.inspect(p, Some((shadow, app)), now_secs);
         self.shadow = false;
         self.work.inspected = inspected;
+        self.recursion_hits.set(recursion_hits);
         out.trace
     }
 
@@ -1024,6 +1167,15 @@ impl DetectEngine {
                 all_complete_before = false;
             }
         }
+        if let Some(m) = fd.more.as_mut() {
+            let below = m.inspect_id[0].min(m.inspect_id[1]);
+            // Amortised: a scan only once the set doubled since the last one.
+            if below > m.tx_done_from && m.tx_done.len() > 2 * m.tx_done_pruned + 64 {
+                m.tx_done.retain(|&(_, id, _)| id >= below);
+                m.tx_done_from = below;
+                m.tx_done_pruned = m.tx_done.len();
+            }
+        }
     }
 
     fn tx_matches(
@@ -1072,23 +1224,33 @@ impl DetectEngine {
             let Some(name) = prog.buffer() else {
                 // Payload keywords of a transaction rule look at the stream (or the packet).
                 let data = p.inspected_raw().unwrap_or(p.inspected_payload());
-                if data.is_empty() || !prog.inspect(data) {
+                if data.is_empty() || !self.run_program(prog, data) {
                     return false;
                 }
                 continue;
             };
-            if !buffers::any_instance(tx.tx, name, to_server, &mut |b| prog.inspect(b)) {
+            if !buffers::any_instance(tx.tx, name, to_server, &mut |b| self.run_program(prog, b)) {
                 return false;
             }
         }
         true
     }
 
+    /// A buffer program on a buffer, within the recursion limit (counted when reached).
+    fn run_program(&self, prog: &payload::BufferProgram, data: &[u8]) -> bool {
+        prog.inspect_counted(data, self.c.settings.recursion_limit, &self.recursion_hits)
+    }
+
+    /// Content inspections the recursion limit ended.
+    pub fn recursion_limit_hits(&self) -> u64 {
+        self.recursion_hits.get()
+    }
+
     fn packet_payload_matches(&self, s: &Signature, data: &[u8]) -> bool {
         let mut any = false;
         for prog in s.programs.iter().filter(|p| p.buffer().is_none()) {
             any = true;
-            if data.is_empty() || !prog.inspect(data) {
+            if data.is_empty() || !self.run_program(prog, data) {
                 return false;
             }
         }
@@ -1250,7 +1412,15 @@ impl DetectEngine {
         true
     }
 
-    /// Orders the matches and applies them (`PacketAlertFinalize`).
+    /// Orders the matches and applies them, as Suricata 7.0.10's `PacketAlertFinalize`:
+    /// the matches are sorted by signature order (a signature matching several
+    /// transactions: the newest first, then without transaction) and walked. Each match
+    /// applies its action. It is then "suppressed" when `noalert` (a pass rule without
+    /// `alert` aside) or a threshold keeps its alert from being written; otherwise it
+    /// takes one of the packet's `packet-alert-max` places and a pass ends the walk (a
+    /// pass without `alert` takes none). Once the places are taken, later matches are
+    /// counted as overflow and the walk goes on: their actions still apply, a pass
+    /// included, which then does not end the walk (confirmed on 7.0.10).
     fn finalize(
         &mut self,
         hits: &mut Vec<Hit>,
@@ -1260,7 +1430,15 @@ impl DetectEngine {
         app_decided: bool,
     ) -> PacketOutcome {
         let mut out = PacketOutcome::default();
-        hits.sort_by_key(|h| (h.sig, h.tx_id));
+        // AlertQueueSortHelper: by signature number, then the highest transaction id
+        // first, alerts without a transaction last.
+        hits.sort_by_key(|h| {
+            (
+                h.sig,
+                h.tx_id.is_none(),
+                std::cmp::Reverse(h.tx_id.unwrap_or(0)),
+            )
+        });
         hits.dedup_by_key(|h| (h.sig, h.tx_id));
         if self.shadow {
             out.trace = hits
@@ -1276,6 +1454,11 @@ impl DetectEngine {
                 .collect();
             return out;
         }
+        self.finalized += 1;
+        let max = usize::from(self.c.settings.packet_alert_max);
+        // Places taken by alerts known to be written, and by alerts whose threshold the
+        // output merge decides (worker threads): the packet's count lies between.
+        let (mut kept, mut pending) = (0usize, 0usize);
         let trace = self.c.settings.trace;
         for (at, &h) in hits.iter().enumerate() {
             let s = &self.c.sigs[h.sig as usize];
@@ -1316,14 +1499,28 @@ impl DetectEngine {
                     }
                 }
             }
-            if s.action == Action::Pass && h.flow_scoped {
-                if let Some(f) = fd.as_deref_mut() {
-                    f.action.get_or_insert(FlowAction::Pass);
+            let pass = s.action == Action::Pass;
+            if pass {
+                out.pass = true;
+                if h.flow_scoped {
+                    if let Some(f) = fd.as_deref_mut() {
+                        f.action.get_or_insert(FlowAction::Pass);
+                    }
                 }
             }
-            let blocked = alert && blocks && (self.c.settings.ips || s.action != Action::Drop);
+            // Suricata's alert queue: suppressed, a place, or overflow.
+            let silent_pass = pass && !s.alerts;
+            let suppressed = !alert && !silent_pass;
+            let overflow = !suppressed && kept >= max;
+            let written = !suppressed && !overflow && !silent_pass;
+            if suppressed {
+                out.suppressed += 1;
+            } else if overflow {
+                out.overflow += 1;
+            }
+            let blocked = written && blocks && (self.c.settings.ips || s.action != Action::Drop);
             if trace {
-                let decides = s.action == Action::Pass || blocks;
+                let decides = pass || blocks;
                 let decided_before = out.trace.iter().any(|t| t.role == HitRole::Decided);
                 let role = if decides && !decided_before {
                     HitRole::Decided
@@ -1334,24 +1531,32 @@ impl DetectEngine {
                     sig: h.sig,
                     tx_id: h.tx_id,
                     role,
-                    alerted: alert,
+                    alerted: written,
                     blocked,
                     pending_threshold: threshold.map(|c: ThresholdCheck| c.seq),
                 });
             }
-            if alert {
+            if written {
                 out.alerts.push(AlertHit {
                     sig: h.sig,
                     tx_id: h.tx_id,
                     blocked,
                     threshold,
+                    queue: None,
                 });
+                if threshold.is_some() {
+                    pending += 1;
+                } else {
+                    kept += 1;
+                }
                 if let Some(f) = fd.as_deref_mut() {
                     f.alerted = true;
                 }
             }
-            if s.action == Action::Pass {
-                out.pass = true;
+            // A pass that took its place (or needed none) ends the walk. With alerts
+            // awaiting a threshold decision the count is not known here: they are taken
+            // as suppressed, and the merge drops what is then over the limit.
+            if pass && !suppressed && !overflow {
                 if trace {
                     // Suricata stops at a pass: the rest matched but were never applied.
                     out.trace.extend(hits[at + 1..].iter().map(|h| TracedHit {
@@ -1367,7 +1572,16 @@ impl DetectEngine {
             }
         }
         if self.c.settings.strict && !out.pass && !out.drop && !p.pseudo {
-            self.apply_defaults(p, fd, app_decided, &mut out);
+            self.apply_defaults(p, fd, app_decided, kept, &mut out);
+        }
+        if pending > 0 && out.alerts.len() > max {
+            let place = QueuePlace {
+                packet: self.finalized,
+                max: self.c.settings.packet_alert_max,
+            };
+            for a in &mut out.alerts {
+                a.queue = Some(place);
+            }
         }
         out
     }
@@ -1380,6 +1594,7 @@ impl DetectEngine {
         p: &PacketView<'_>,
         mut fd: Option<&mut FlowDetect>,
         app_decided: bool,
+        mut kept: usize,
         out: &mut PacketOutcome,
     ) {
         use DefaultAction as D;
@@ -1408,6 +1623,13 @@ impl DetectEngine {
         }
         for &(action, sig) in &self.c.default_alerts {
             if applies(action) {
+                // AWS's default actions are rules of their own, last in the queue: they
+                // take places after the packet's other alerts.
+                if kept >= usize::from(self.c.settings.packet_alert_max) {
+                    out.overflow += 1;
+                    continue;
+                }
+                kept += 1;
                 let blocked = drops && self.c.settings.ips;
                 if self.c.settings.trace {
                     out.trace.push(TracedHit {
@@ -1424,6 +1646,7 @@ impl DetectEngine {
                     tx_id: None,
                     blocked,
                     threshold: None,
+                    queue: None,
                 });
                 if let Some(f) = fd.as_deref_mut() {
                     f.alerted = true;
@@ -1589,13 +1812,163 @@ mod tests {
 
     /// Which of `times` (seconds) let an alert through.
     fn run(v: &ThresholdValue, df: bool, times: &[i64]) -> Vec<bool> {
-        let mut th = Thresholds::default();
+        let mut th = Thresholds::new(DEFAULT_STATE_ENTRIES);
         let a: IpAddr = "10.0.0.1".parse().expect("ip");
         let b: IpAddr = "10.0.0.2".parse().expect("ip");
         times
             .iter()
             .map(|&s| th.allows(1, v, df, a, b, s))
             .collect()
+    }
+
+    fn ip(n: u32) -> IpAddr {
+        IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n))
+    }
+
+    #[test]
+    fn a_full_threshold_table_lets_alerts_through_untracked_and_counts_them() {
+        let limit = t(Some("limit"), 1, 60);
+        let mut th = Thresholds::new(2);
+        let mut alert = |src: u32, now: i64| th.allows(1, &limit, false, ip(src), ip(0), now);
+        assert!(alert(1, 0) && alert(2, 0));
+        // Full of live windows: source 3 is not tracked, so never limited.
+        assert!(alert(3, 0) && alert(3, 1));
+        assert!(!alert(1, 1), "tracked sources stay limited");
+        // At 60 the windows of sources 1 and 2 are over and make room for source 3.
+        assert!(alert(3, 60));
+        assert!(!alert(3, 61));
+        assert_eq!(th.untracked, 2);
+    }
+
+    /// Making room drops only windows that are over: it dropped every window older than
+    /// the new alert's rule's length, and so restarted the longer windows of other rules.
+    #[test]
+    fn making_room_keeps_the_live_windows_of_other_rules() {
+        let hour = t(Some("limit"), 1, 3600);
+        let ten = t(Some("limit"), 1, 10);
+        let mut th = Thresholds::new(2);
+        let (a, b) = (ip(1), ip(2));
+        assert!(th.allows(1, &hour, false, a, b, 0));
+        assert!(th.allows(2, &ten, false, a, b, 0));
+        // A new key at 20: rule 2's window is over, rule 1's is not.
+        assert!(th.allows(2, &ten, false, ip(3), b, 20));
+        assert!(!th.allows(1, &hour, false, a, b, 30), "still limited");
+        assert_eq!(th.untracked, 0);
+    }
+
+    /// A flood of new keys on a full table costs no scan of the table each (it did:
+    /// hundreds of thousands of alerts from new sources took minutes).
+    #[test]
+    fn new_keys_on_a_full_table_are_cheap() {
+        let limit = t(Some("limit"), 1, 3600);
+        let mut th = Thresholds::new(DEFAULT_STATE_ENTRIES);
+        let mut xbits = XbitStore::new(DEFAULT_STATE_ENTRIES);
+        let set = signature::XbitOp {
+            cmd: signature::XbitCmd::Set,
+            bit: 0,
+            track: signature::XbitTrack::Src,
+            expire: 3600,
+        };
+        let started = std::time::Instant::now();
+        for n in 0..400_000 {
+            let now = i64::from(n / 1000);
+            assert!(th.allows(1, &limit, false, ip(n), ip(0), now));
+            xbits.apply(&set, ip(n), ip(0), now);
+        }
+        let took = started.elapsed();
+        assert_eq!(th.untracked, 300_000);
+        assert_eq!(xbits.dropped, 300_000);
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "400,000 new keys took {took:?}"
+        );
+        // Once windows end, they make room again.
+        assert!(th.allows(1, &limit, false, ip(1 << 20), ip(0), 3600));
+        assert_eq!(th.untracked, 300_000);
+        assert!(th.state.len() <= DEFAULT_STATE_ENTRIES);
+        let later = 3600 + 400;
+        xbits.apply(&set, ip(1 << 20), ip(0), later);
+        assert_eq!(xbits.dropped, 300_000);
+        assert!(xbits.bits.len() <= DEFAULT_STATE_ENTRIES);
+    }
+
+    /// A flow's transaction inspection state follows its live transactions: it kept an
+    /// entry per (rule, transaction) for the flow's whole life.
+    #[test]
+    fn finished_transactions_leave_no_inspection_state() {
+        use crate::app::http::HttpSession;
+        let rules: Vec<Rule> = (1..=20)
+            .map(|sid| {
+                crate::rules::parse_rule(
+                    &format!(
+                        "alert http any any -> any any (http.uri; content:\"/x{sid}\"; sid:{sid};)"
+                    ),
+                    &RuleContext::default(),
+                )
+                .expect("rule")
+            })
+            .collect();
+        let mut engine = DetectEngine::from_rules(
+            rules,
+            &VarTable::default(),
+            DetectSettings {
+                prefilter_off: true,
+                ..DetectSettings::default()
+            },
+        );
+        let mut app = FlowApp::default();
+        app.proto = AppProto::Known("http");
+        app.parser = Parser::Http(Box::default());
+        let mut fd = FlowDetect::default();
+        let addr: IpAddr = "192.0.2.1".parse().expect("address");
+        let mut most = 0;
+        for i in 0..2000 {
+            let Parser::Http(h) = &mut app.parser else {
+                unreachable!("an HTTP parser")
+            };
+            let h: &mut HttpSession = h;
+            h.feed(
+                true,
+                &crate::synth::packets::http_request("GET", "h", "/", "ua"),
+            );
+            h.feed(
+                false,
+                &crate::synth::packets::http_response(200, "OK", "text/plain", "x"),
+            );
+            app.generation += 1;
+            for to_server in [true, false] {
+                let view = PacketView {
+                    src: addr,
+                    dst: addr,
+                    sp: 1,
+                    dp: 80,
+                    proto: 6,
+                    icmp: None,
+                    payload: &[],
+                    to_server: Some(to_server),
+                    established: true,
+                    in_stream: false,
+                    raw: None,
+                    payload_inspection: true,
+                    fragment: false,
+                    proto_detected: true,
+                    pseudo: true,
+                    app_parsed: [true; 2],
+                    header: Default::default(),
+                };
+                engine.inspect(&view, Some((&mut fd, &app)), i);
+            }
+            let below = fd.transactions_done_below();
+            app.release_done(below);
+            let held = fd.more.as_ref().map_or(0, |m| m.tx_done.len());
+            most = most.max(held);
+        }
+        assert_eq!(
+            fd.transactions_done_below(),
+            2000,
+            "every transaction was inspected"
+        );
+        assert!(most < 500, "inspection state grew to {most} entries");
     }
 
     #[test]

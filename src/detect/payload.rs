@@ -834,6 +834,22 @@ impl BufferProgram {
         self.inspect_transformed(&buf, recursion_limit)
     }
 
+    /// As [`inspect_with_limit`](Self::inspect_with_limit); `limit_hits` counts the
+    /// inspections the limit ended.
+    pub fn inspect_counted(
+        &self,
+        data: &[u8],
+        recursion_limit: u32,
+        limit_hits: &std::cell::Cell<u64>,
+    ) -> bool {
+        let buf = self.transform(data);
+        let (matched, limited) = self.run(&buf, recursion_limit);
+        if limited {
+            limit_hits.set(limit_hits.get() + 1);
+        }
+        matched
+    }
+
     /// The buffer after the transforms (borrowed when there are none).
     pub fn transform<'a>(&self, data: &'a [u8]) -> Cow<'a, [u8]> {
         let mut buf = Cow::Borrowed(data);
@@ -845,6 +861,11 @@ impl BufferProgram {
 
     /// The tests on a buffer the transforms were already applied to.
     pub fn inspect_transformed(&self, buf: &[u8], recursion_limit: u32) -> bool {
+        self.run(buf, recursion_limit).0
+    }
+
+    /// Whether the tests match, and whether the recursion limit ended the inspection.
+    fn run(&self, buf: &[u8], recursion_limit: u32) -> (bool, bool) {
         // Suricata's buffer lengths are 32-bit.
         let buf = &buf[..buf.len().min(u32::MAX as usize)];
         let mut cx = Cx {
@@ -857,7 +878,8 @@ impl BufferProgram {
             pcre_match_start_offset: 0,
             vars: Vec::new(),
         };
-        self.step(&mut cx, 0)
+        let matched = self.step(&mut cx, 0);
+        (matched, cx.limit > 0 && cx.counter >= cx.limit)
     }
 
     /// `DetectEngineContentInspection` for the test at `i`.

@@ -202,6 +202,73 @@ pub struct Translation {
     pub captures: Vec<usize>,
 }
 
+/// Bytes the compiled form of a pattern is taken to need per state of its expanded
+/// automaton (counted repetitions copied out): the `regex` crate's forward and reverse
+/// programs measure 50 to 80 bytes a state; this keeps a margin.
+const BYTES_PER_STATE: u64 = 128;
+
+/// An estimate of the memory the compiled form of a pattern takes, from its states once
+/// counted repetitions are copied out (`x{30000}` is 30,000 states, `(ab){2,5}` 16), never
+/// more than the most one pattern may take ([`SIZE_LIMIT`] for each of its programs).
+/// Patterns that do not translate cost nothing (they are refused).
+pub fn estimated_size(pattern: &str, flags: &str) -> u64 {
+    let Ok(alts) = parse_pattern(pattern, flags) else {
+        return 0;
+    };
+    alternation_states(&alts)
+        .saturating_mul(BYTES_PER_STATE)
+        .min(2 * SIZE_LIMIT as u64)
+}
+
+fn alternation_states(alts: &[Vec<Item>]) -> u64 {
+    alts.iter()
+        .map(|seq| seq.iter().map(item_states).fold(0u64, u64::saturating_add))
+        .fold(alts.len() as u64, u64::saturating_add)
+}
+
+fn item_states(it: &Item) -> u64 {
+    let one = match &it.atom {
+        Atom::Group { alts, .. } => alternation_states(alts).saturating_add(2),
+        Atom::Flags(_) => 0,
+        _ => 1,
+    };
+    let Some(rep) = it.rep else {
+        return one;
+    };
+    // `min` copies, then each optional copy with its split state (an unbounded tail is
+    // one copy in a loop).
+    let optional = match rep.max {
+        Some(max) => u64::from(max.saturating_sub(rep.min)),
+        None => 1,
+    };
+    one.saturating_mul(u64::from(rep.min))
+        .saturating_add(one.saturating_add(1).saturating_mul(optional))
+        .max(1)
+}
+
+/// The parsed pattern (what [`translate`] renders).
+fn parse_pattern(pattern: &str, flags: &str) -> Result<Vec<Vec<Item>>, PcreError> {
+    let mut mode = Mode::default();
+    for f in flags.chars() {
+        match f {
+            'm' => mode.multiline = true,
+            'x' => mode.extended = true,
+            'E' => mode.dollar_endonly = true,
+            _ => {}
+        }
+    }
+    let mut parser = Parser {
+        p: pattern.as_bytes(),
+        pos: 0,
+        names: Vec::new(),
+    };
+    let alts = parser.alternation(mode, 0)?;
+    if parser.pos < parser.p.len() {
+        return syntax("unmatched closing parenthesis", parser.pos);
+    }
+    Ok(alts)
+}
+
 /// Translates a PCRE pattern and Suricata pcre flags into `regex` syntax.
 pub fn translate(pattern: &str, flags: &str) -> Result<Translation, PcreError> {
     let mut mode = Mode::default();
@@ -1415,6 +1482,24 @@ mod tests {
                 other => panic!("/{pattern}/: expected invalid, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn estimated_size_counts_the_copied_out_repetitions() {
+        let states = |p: &str| estimated_size(p, "") / BYTES_PER_STATE;
+        assert_eq!(states("abc"), 4, "three bytes and the alternation");
+        assert_eq!(states("a|b"), 4);
+        assert_eq!(states("x{30000}"), 30_001);
+        // Two mandatory copies of the group (2 bytes, 1 alternation, 2 for the group),
+        // three optional ones with a split each.
+        assert_eq!(states("(ab){2,5}"), 2 * 5 + 3 * 6 + 1);
+        assert_eq!(states("a*"), 3);
+        // Nested repetitions are capped at what one pattern may take.
+        assert_eq!(
+            estimated_size("((a{1,1000}){1,1000}){1,1000}", ""),
+            2 * SIZE_LIMIT as u64
+        );
+        assert_eq!(estimated_size("(unclosed", ""), 0, "refused anyway");
     }
 
     #[test]

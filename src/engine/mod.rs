@@ -440,6 +440,7 @@ impl Worker {
             midstream: settings.flow.midstream,
             stream: settings.stream.shared_by(share),
             keep_raw: detect.as_ref().is_some_and(|d| d.needs_raw()),
+            limits: settings.app_limits,
         };
         let shared = AppShared::new(&app);
         let mut flow_config = settings.flow;
@@ -506,9 +507,12 @@ impl Worker {
         stats.stream.raw_dropped = self.core.shared.raw_dropped;
         stats.stream.memcap_drops = self.core.shared.memcap_drops;
         stats.stream.past_depth = self.core.shared.past_depth;
+        stats.app_limits = self.core.shared.limit_hits;
         if let Some(d) = &self.core.detect {
             stats.detect.inspected = d.inspected();
             stats.detect.xbits_dropped = d.xbits_dropped();
+            stats.detect.threshold_untracked = d.thresholds_untracked();
+            stats.detect.recursion_limit_hits = d.recursion_limit_hits();
             stats.detect.prefilter = Some(d.prefilter_summary());
         }
         Ok((stats, self.core.detect.take()))
@@ -788,6 +792,8 @@ impl Core {
     fn count_outcome(stats: &mut RunStats, outcome: &PacketOutcome) {
         let d = &mut stats.detect;
         d.alerts += outcome.alerts.len() as u64;
+        d.alerts_suppressed += u64::from(outcome.suppressed);
+        d.alert_queue_overflow += u64::from(outcome.overflow);
         if outcome.drop {
             d.drop_packets += 1;
         }
@@ -1237,7 +1243,7 @@ fn record_outcome(
             flow,
             verdict,
         };
-        output.alert(&record, hit.threshold)?;
+        output.alert(&record, hit.threshold, hit.queue)?;
     }
     Ok(())
 }

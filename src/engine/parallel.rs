@@ -116,6 +116,7 @@ struct Merge<'e> {
     workers: usize,
     /// Epochs merged so far.
     merged: u64,
+    /// Alerts a threshold suppressed, and alerts over `packet-alert-max`, decided here.
     suppressed: u64,
     /// A shard's run: where each record's order line goes.
     order_log: Option<io::BufWriter<Box<dyn io::Write + Send>>>,
@@ -124,6 +125,10 @@ struct Merge<'e> {
     /// Deferred threshold checks that suppressed their alert, by (worker, seq), until
     /// the decision record of the alert's flow is merged.
     suppressed_checks: rustc_hash::FxHashSet<(usize, u64)>,
+    overflow: u64,
+    /// The packet (worker, number) whose alert queue is being filled, and its alerts.
+    queue: Option<(usize, u64)>,
+    queued: u16,
     max_active: u64,
     flows_created: Vec<u64>,
 }
@@ -209,6 +214,7 @@ impl Merge<'_> {
                     flow_log: lines_in(flow_log),
                     alert_log: lines_in(alert_log),
                     threshold,
+                    queue: r.queue,
                 };
                 serde_json::to_writer(&mut *log, &line).map_err(io::Error::other)?;
                 io::Write::write_all(log, b"\n")?;
@@ -225,6 +231,20 @@ impl Merge<'_> {
                         }
                     }
                     continue;
+                }
+                // The packet's alert queue, filled in order once thresholds are decided,
+                // as one thread fills it (`PacketAlertFinalize`).
+                if let Some(place) = r.queue {
+                    let packet = (w, place.packet);
+                    if self.queue != Some(packet) {
+                        self.queue = Some(packet);
+                        self.queued = 0;
+                    }
+                    if self.queued >= place.max {
+                        self.overflow += 1;
+                        continue;
+                    }
+                    self.queued += 1;
                 }
             }
             self.output.write_lines(eve, flow_log, alert_log)?;
@@ -502,6 +522,9 @@ pub fn run_files_parallel(
                 order_log,
                 trace_sink: trace,
                 suppressed_checks: Default::default(),
+                overflow: 0,
+                queue: None,
+                queued: 0,
                 max_active: 0,
                 flows_created: vec![0; threads],
             },
@@ -542,8 +565,10 @@ pub fn run_files_parallel(
         for s in &stats {
             run.add_worker(s);
         }
-        run.detect.alerts -= m.suppressed;
-        run.output.alert -= m.suppressed;
+        run.detect.alerts -= m.suppressed + m.overflow;
+        run.output.alert -= m.suppressed + m.overflow;
+        run.detect.alerts_suppressed += m.suppressed;
+        run.detect.alert_queue_overflow += m.overflow;
         run.flow.max_active = m.max_active;
         Ok(vec![run])
     })?;
@@ -551,6 +576,10 @@ pub fn run_files_parallel(
     if let Some(w) = worker_stats.first() {
         stats.add_worker(w);
         stats.flow.max_active = w.flow.max_active;
+    }
+    // The merge decided the thresholds with the run's own engine.
+    if let Some(d) = &detect_main {
+        stats.detect.threshold_untracked += d.thresholds_untracked();
     }
     stats.memory.max_flows = stats.flow.max_active;
     stats.memory.peak_rss_kib = peak_rss_kib();

@@ -46,6 +46,13 @@ pub struct ShardManifest {
     pub outputs: Vec<String>,
     /// The run read all its input (not interrupted).
     pub complete: bool,
+    /// The threshold table's size (`detect.rulesim.threshold-entries`), for the merge's.
+    #[serde(default = "default_threshold_entries")]
+    pub threshold_entries: usize,
+}
+
+fn default_threshold_entries() -> usize {
+    crate::detect::DEFAULT_STATE_ENTRIES
 }
 
 impl ShardManifest {
@@ -58,6 +65,7 @@ impl ShardManifest {
             fingerprint,
             outputs,
             complete: true,
+            threshold_entries: default_threshold_entries(),
         }
     }
 
@@ -123,6 +131,8 @@ pub struct MergeSummary {
     pub records: u64,
     /// Alerts held back by thresholds counted across shards.
     pub suppressed: u64,
+    /// Alerts over their packet's `packet-alert-max`, once thresholds were decided.
+    pub overflow: u64,
 }
 
 /// One shard's outputs, read in step with its order log.
@@ -366,7 +376,10 @@ pub fn merge_shards(dirs: &[PathBuf], out_dir: &Path) -> Result<MergeSummary, Me
         }
         heads.push(head);
     }
-    let mut judge = ThresholdJudge::default();
+    let mut judge = ThresholdJudge::new(first.threshold_entries);
+    // The packet (shard, number) whose alert queue is being filled, and its alerts.
+    let mut queue: Option<(usize, u64)> = None;
+    let mut queued = 0u16;
     let mut summary = MergeSummary {
         shards: first.shards,
         ..MergeSummary::default()
@@ -376,14 +389,27 @@ pub fn merge_shards(dirs: &[PathBuf], out_dir: &Path) -> Result<MergeSummary, Me
         let Some(line) = heads[i].take() else {
             continue;
         };
-        let keep = match &line.threshold {
+        let mut keep = match &line.threshold {
             Some(t) => judge.allows(&t.check, t.threshold.as_ref(), t.detection_filter.as_ref()),
             None => true,
         };
+        if !keep {
+            summary.suppressed += 1;
+        } else if let Some(place) = line.queue {
+            // As the threaded runner fills a packet's queue once thresholds are decided.
+            if queue != Some((i, place.packet)) {
+                queue = Some((i, place.packet));
+                queued = 0;
+            }
+            if queued >= place.max {
+                summary.overflow += 1;
+                keep = false;
+            } else {
+                queued += 1;
+            }
+        }
         if keep {
             summary.records += 1;
-        } else {
-            summary.suppressed += 1;
         }
         readers[i].copy(&line, keep, &mut outs, &mut buf)?;
         let next = readers[i].next()?;
@@ -401,15 +427,16 @@ pub fn merge_shards(dirs: &[PathBuf], out_dir: &Path) -> Result<MergeSummary, Me
     for (path, w) in outs.iter_mut().flatten() {
         w.flush().map_err(io_error(path))?;
     }
-    merge_stats(&readers, out_dir, summary.suppressed)?;
+    merge_stats(&readers, out_dir, summary.suppressed, summary.overflow)?;
     Ok(summary)
 }
 
 /// Counters that each shard counts for its own flows (summed); everything else is
 /// counted by every shard alike, as they all read every packet (taken from one).
-const SUMMED: [&str; 14] = [
+const SUMMED: [&str; 15] = [
     "flow",
     "app_layer",
+    "app_limits",
     "detect",
     "stream",
     "output",
@@ -429,7 +456,12 @@ const NOT_SUMMED: [&str; 1] = ["detect.prefilter"];
 
 /// Writes the merged `stats.json`: the shards' own counts summed, the rest from the
 /// first shard, alerts held back by the merge's thresholds taken off.
-fn merge_stats(readers: &[ShardReader], out_dir: &Path, suppressed: u64) -> Result<(), MergeError> {
+fn merge_stats(
+    readers: &[ShardReader],
+    out_dir: &Path,
+    suppressed: u64,
+    overflow: u64,
+) -> Result<(), MergeError> {
     let mut merged: Option<Value> = None;
     let mut rss = 0u64;
     let mut elapsed = 0f64;
@@ -452,7 +484,15 @@ fn merge_stats(readers: &[ShardReader], out_dir: &Path, suppressed: u64) -> Resu
     };
     for (a, b) in [("detect", "alerts"), ("output", "alert")] {
         if let Some(n) = m[a][b].as_u64() {
-            m[a][b] = Value::from(n.saturating_sub(suppressed));
+            m[a][b] = Value::from(n.saturating_sub(suppressed + overflow));
+        }
+    }
+    for (b, n) in [
+        ("alerts_suppressed", suppressed),
+        ("alert_queue_overflow", overflow),
+    ] {
+        if let Some(have) = m["detect"][b].as_u64() {
+            m["detect"][b] = Value::from(have + n);
         }
     }
     if rss > 0 {

@@ -63,6 +63,10 @@ pub fn build_detect(
             default_actions,
             prefilter_off: settings.prefilter_off,
             trace,
+            packet_alert_max: settings.packet_alert_max,
+            threshold_entries: settings.threshold_entries,
+            xbits_entries: settings.xbits_entries,
+            recursion_limit: settings.recursion_limit,
         },
     ))
 }

@@ -298,6 +298,9 @@ pub struct ChunkRecord {
     pub threshold: Option<crate::detect::ThresholdCheck>,
     /// A flow's decision record (the chunk's next in `traces`), no lines.
     pub trace: bool,
+    /// An alert whose place in its packet's alert queue is decided in output order (see
+    /// [`QueuePlace`](crate::detect::QueuePlace)).
+    pub queue: Option<crate::detect::QueuePlace>,
 }
 
 /// A worker's records since its last chunk, in its order.
@@ -386,7 +389,7 @@ impl EventOutput {
         if let Some(eve) = self.eve.as_mut() {
             eve.write_with(|buf| record.write_json(buf))?;
         }
-        self.end_record(None);
+        self.end_record(None, None);
         Ok(())
     }
 
@@ -396,7 +399,11 @@ impl EventOutput {
     }
 
     /// Marks the end of a record written to memory.
-    fn end_record(&mut self, threshold: Option<crate::detect::ThresholdCheck>) {
+    fn end_record(
+        &mut self,
+        threshold: Option<crate::detect::ThresholdCheck>,
+        queue: Option<crate::detect::QueuePlace>,
+    ) {
         let Some(records) = self.records.as_mut() else {
             return;
         };
@@ -411,6 +418,7 @@ impl EventOutput {
             alert_log_end,
             threshold,
             trace: false,
+            queue,
         });
     }
 
@@ -422,7 +430,7 @@ impl EventOutput {
     /// Keeps a flow's decision record in its place in the order (in memory only; a
     /// file-backed output has no use for it).
     pub fn trace(&mut self, record: crate::trace::FlowRecord) {
-        self.end_record(None);
+        self.end_record(None, None);
         if let Some(last) = self.records.as_mut().and_then(|r| r.last_mut()) {
             last.trace = true;
             self.traces.push(record);
@@ -475,12 +483,13 @@ impl EventOutput {
     }
 
     /// Writes one alert record (and, with AWS logging, its wrapped copy in `alert.json`).
-    /// `threshold`: in memory, the alert is kept only if the merge's threshold check
-    /// allows it.
+    /// `threshold`, `queue`: in memory, the alert is kept only if the merge's threshold
+    /// check allows it and it finds a place in its packet's alert queue.
     pub fn alert(
         &mut self,
         record: &alert::AlertRecord<'_>,
         threshold: Option<crate::detect::ThresholdCheck>,
+        queue: Option<crate::detect::QueuePlace>,
     ) -> io::Result<()> {
         self.alerts_written += 1;
         if let Some(eve) = self.eve.as_mut().filter(|_| self.types.alert) {
@@ -491,7 +500,7 @@ impl EventOutput {
                 AwsRecord::write_json(id, record.ts.secs(), buf, |b| record.write_json(b))
             })?;
         }
-        self.end_record(threshold);
+        self.end_record(threshold, queue);
         Ok(())
     }
 
@@ -524,7 +533,7 @@ impl EventOutput {
                 })?;
             }
         }
-        self.end_record(None);
+        self.end_record(None, None);
         Ok(())
     }
 

@@ -26,6 +26,10 @@ pub struct OrderLine {
     /// An alert written only if its rule's threshold allows it in the merged order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<DeferredThreshold>,
+    /// An alert whose place in its packet's alert queue (`packet-alert-max`) is decided
+    /// after the thresholds, in the merged order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<crate::detect::QueuePlace>,
 }
 
 /// A threshold decision with the rule's values, so that the merge needs no rules.

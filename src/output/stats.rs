@@ -82,6 +82,8 @@ pub struct RunStats {
     pub app_layer: std::collections::BTreeMap<&'static str, u64>,
     pub detect: DetectStats,
     pub stream: StreamRunStats,
+    /// Parser limits reached (README, "Limits").
+    pub app_limits: crate::app::AppLimitHits,
     pub output: OutputStats,
     pub memory: MemoryStats,
     /// Rules loaded and refused.
@@ -107,8 +109,20 @@ pub struct DetectStats {
     /// Signatures the prefilter handed on and that were inspected in full (per packet
     /// or transaction, summed).
     pub inspected: u64,
-    /// `xbits` not set because 100,000 live bits were already kept.
+    /// `xbits` not set because `detect.rulesim.xbits-entries` live bits were already kept.
     pub xbits_dropped: u64,
+    /// Content inspections ended by `detect.inspection-recursion-limit` (the rule did
+    /// not match that buffer, as in Suricata).
+    pub recursion_limit_hits: u64,
+    /// Alerts let through without a threshold window because
+    /// `detect.rulesim.threshold-entries` live windows were already kept.
+    pub threshold_untracked: u64,
+    /// Matches that wrote no alert because of `noalert` or a threshold (Suricata's
+    /// `detect.alerts_suppressed`).
+    pub alerts_suppressed: u64,
+    /// Alerts not written because their packet already had `packet-alert-max`
+    /// (Suricata's `detect.alert_queue_overflow`).
+    pub alert_queue_overflow: u64,
     /// How the prefilter groups the rules.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prefilter: Option<crate::detect::prefilter::PrefilterSummary>,
@@ -181,6 +195,10 @@ impl RunStats {
             (&mut t.exception_drops, o.exception_drops),
             (&mut t.inspected, o.inspected),
             (&mut t.xbits_dropped, o.xbits_dropped),
+            (&mut t.threshold_untracked, o.threshold_untracked),
+            (&mut t.recursion_limit_hits, o.recursion_limit_hits),
+            (&mut t.alerts_suppressed, o.alerts_suppressed),
+            (&mut t.alert_queue_overflow, o.alert_queue_overflow),
         ] {
             *mine += theirs;
         }
@@ -192,6 +210,7 @@ impl RunStats {
         self.stream.raw_dropped += w.stream.raw_dropped;
         self.stream.memcap_drops += w.stream.memcap_drops;
         self.stream.past_depth += w.stream.past_depth;
+        self.app_limits.add(&w.app_limits);
         self.output.netflow += w.output.netflow;
         self.output.alert += w.output.alert;
     }

@@ -250,12 +250,60 @@ fn int_value(v: &str) -> Option<i64> {
 
 /// Parses and checks one rule.
 pub fn compile(text: &str, source: &RuleSource, ctx: &RuleContext) -> Result<Rule, Box<RuleError>> {
-    Checker { source, ctx }.compile(text).map_err(Box::new)
+    compile_within(text, source, ctx, true)
 }
+
+/// As [`compile`]; `pcre_fits`: the rule's patterns fit in the ruleset's
+/// [`PcreBudget`](super::PcreBudget) (otherwise the rule is refused at its first
+/// `pcre` or `pcrexform`, without compiling it).
+pub fn compile_within(
+    text: &str,
+    source: &RuleSource,
+    ctx: &RuleContext,
+    pcre_fits: bool,
+) -> Result<Rule, Box<RuleError>> {
+    Checker {
+        source,
+        ctx,
+        pcre_fits,
+    }
+    .compile(text)
+    .map_err(Box::new)
+}
+
+/// The estimated compiled size of a rule's `pcre` and `pcrexform` patterns
+/// ([`crate::detect::pcre::estimated_size`]); 0 for a rule that does not parse.
+pub fn pcre_cost(text: &str) -> u64 {
+    if text.len() > MAX_RULE_LEN {
+        return 0;
+    }
+    let Ok(raw) = parse_rule(text) else {
+        return 0;
+    };
+    let mut cost = 0u64;
+    for o in &raw.options {
+        let Some(v) = o.value.as_deref() else {
+            continue;
+        };
+        let one = match o.keyword.as_str() {
+            "pcre" => parse_pcre(v).map_or(0, |p| {
+                crate::detect::pcre::estimated_size(&p.pattern, &p.flags)
+            }),
+            "pcrexform" => crate::detect::pcre::estimated_size(v.trim().trim_matches('"'), ""),
+            _ => 0,
+        };
+        cost = cost.saturating_add(one);
+    }
+    cost
+}
+
+/// Suricata's longest rule.
+const MAX_RULE_LEN: usize = 8191;
 
 struct Checker<'a> {
     source: &'a RuleSource,
     ctx: &'a RuleContext,
+    pcre_fits: bool,
 }
 
 impl Checker<'_> {
@@ -269,6 +317,22 @@ impl Checker<'_> {
             o,
             RuleErrorKind::InvalidValue(o.keyword.clone()),
             e,
+        )
+    }
+
+    /// A pattern past the ruleset's pcre budget.
+    fn pcre_budget_err(&self, o: &RawOption) -> RuleError {
+        let (at, len) = o.value_span.unwrap_or(o.keyword_span);
+        self.source.error(
+            RuleErrorKind::Limit(o.keyword.clone()),
+            at,
+            len.max(1),
+            format!(
+                "`{}`: the ruleset's patterns passed detect.rulesim.pcre-memcap ({} bytes of estimated compiled size); the rule is not loaded",
+                o.keyword,
+                self.ctx.pcre_budget.limit()
+            ),
+            Some("raise detect.rulesim.pcre-memcap to load it".to_string()),
         )
     }
 
@@ -304,10 +368,10 @@ impl Checker<'_> {
     #[allow(clippy::result_large_err)]
     fn compile(&self, text: &str) -> Result<Rule, RuleError> {
         let source = self.source;
-        if text.len() > 8191 {
+        if text.len() > MAX_RULE_LEN {
             return Err(source.error(
                 RuleErrorKind::Syntax,
-                8191,
+                MAX_RULE_LEN,
                 1,
                 "rule is longer than 8191 bytes, Suricata's limit",
                 None,
@@ -551,6 +615,9 @@ impl Checker<'_> {
                     value: value.map(|v| v.trim().trim_matches('"').to_string()),
                 });
                 if name == "pcrexform" {
+                    if !self.pcre_fits {
+                        return Err(self.pcre_budget_err(o));
+                    }
                     let pattern = v.trim().trim_matches('"');
                     if let Err(e) = crate::detect::payload::compile_pcrexform(pattern) {
                         let pattern_at = v.find(pattern).unwrap_or(0);
@@ -759,6 +826,9 @@ impl Checker<'_> {
             }
             "pcre" => {
                 let mut p = parse_pcre(v).map_err(|e| self.value_err(o, e))?;
+                if !self.pcre_fits {
+                    return Err(self.pcre_budget_err(o));
+                }
                 // Translated and compiled now, so a pattern rulesim cannot evaluate
                 // exactly refuses the rule at load; the rule keeps the compiled form.
                 match crate::detect::pcre::compile_pcre(&p) {

@@ -26,6 +26,8 @@ pub enum RuleErrorKind {
     Invalid,
     /// The same gid:sid as an earlier rule.
     DuplicateSid,
+    /// A valid rule past one of rulesim's limits (a setting): not loaded.
+    Limit(String),
 }
 
 /// A rule that could not be loaded.
@@ -51,7 +53,8 @@ impl RuleError {
         match &self.kind {
             RuleErrorKind::UnknownKeyword(k)
             | RuleErrorKind::Unsupported(k)
-            | RuleErrorKind::InvalidValue(k) => Some(k),
+            | RuleErrorKind::InvalidValue(k)
+            | RuleErrorKind::Limit(k) => Some(k),
             _ => None,
         }
     }

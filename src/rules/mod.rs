@@ -34,6 +34,65 @@ pub use vars::VarTable;
 pub struct RuleContext {
     pub vars: VarTable,
     pub classes: Classifications,
+    /// The estimated compiled size all `pcre` patterns loaded with this context (and its
+    /// clones) may take together.
+    pub pcre_budget: std::sync::Arc<PcreBudget>,
+}
+
+/// Default of `detect.rulesim.pcre-memcap`: eight times what Emerging Threats Open's
+/// 7,700 patterns are estimated to take (65 MiB).
+pub const DEFAULT_PCRE_MEMCAP: u64 = 512 << 20;
+
+/// rulesim's bound on the memory of a ruleset's compiled `pcre` patterns
+/// (`detect.rulesim.pcre-memcap`), counted with [`crate::detect::pcre::estimated_size`]
+/// in load order: a rule whose patterns no longer fit is refused
+/// ([`RuleErrorKind::Limit`]), so a ruleset of any size compiles in bounded time and
+/// memory. (The `regex` crate copies counted repetitions out: `x{30000}` is 30,000
+/// states, where PCRE2 has one repeated opcode.)
+#[derive(Debug)]
+pub struct PcreBudget {
+    limit: u64,
+    used: std::sync::atomic::AtomicU64,
+}
+
+impl Default for PcreBudget {
+    fn default() -> Self {
+        PcreBudget::new(DEFAULT_PCRE_MEMCAP)
+    }
+}
+
+impl PcreBudget {
+    pub fn new(limit: u64) -> PcreBudget {
+        PcreBudget {
+            limit,
+            used: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Estimated bytes taken so far.
+    pub fn used(&self) -> u64 {
+        self.used.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Takes `cost` bytes if they fit (callers take in load order, one at a time).
+    fn take(&self, cost: u64) -> bool {
+        use std::sync::atomic::Ordering;
+        if cost == 0 {
+            return true;
+        }
+        let used = self.used.load(Ordering::Relaxed);
+        match used.checked_add(cost).filter(|&u| u <= self.limit) {
+            Some(u) => {
+                self.used.store(u, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Rules loaded from one or more sources, with the ones that failed.
@@ -89,6 +148,11 @@ impl RuleSet {
                 RuleErrorKind::InvalidValue(k) => {
                     *s.failed_by_keyword
                         .entry(format!("{k} (invalid value)"))
+                        .or_insert(0) += 1
+                }
+                RuleErrorKind::Limit(k) => {
+                    *s.failed_by_keyword
+                        .entry(format!("{k} (over a rulesim limit)"))
                         .or_insert(0) += 1
                 }
                 other => {
@@ -164,6 +228,7 @@ fn kind_name(k: &RuleErrorKind) -> &'static str {
         RuleErrorKind::Address => "address or port",
         RuleErrorKind::Invalid => "invalid rule",
         RuleErrorKind::DuplicateSid => "duplicate sid",
+        RuleErrorKind::Limit(_) => "rulesim limit",
     }
 }
 
@@ -210,8 +275,16 @@ pub fn parse_rules_text(
     let mut rules = Vec::new();
     let mut errors = Vec::new();
     let texts = split_rules(text, origin);
-    for (position, ((_, source), result)) in texts.iter().zip(compile_all(&texts, ctx)).enumerate()
-    {
+    // The patterns' estimated sizes first, then the budget taken in load order, so that
+    // which rules fit does not depend on the threads; only the rules that fit compile
+    // their patterns.
+    let costs = par_map(&texts, |(t, _)| check::pcre_cost(t));
+    let fits: Vec<bool> = costs.iter().map(|&c| ctx.pcre_budget.take(c)).collect();
+    let jobs: Vec<(&(String, RuleSource), bool)> = texts.iter().zip(fits).collect();
+    let results = par_map(&jobs, |((t, src), fits)| {
+        check::compile_within(t, src, ctx, *fits)
+    });
+    for (position, ((_, source), result)) in texts.iter().zip(results).enumerate() {
         match result {
             Ok(mut rule) => {
                 rule.origin = RuleOrigin {
@@ -228,33 +301,22 @@ pub fn parse_rules_text(
     (rules, errors)
 }
 
-/// Checks rule texts on every core (a large file's rules are independent), results in
-/// the texts' order.
-fn compile_all(
-    texts: &[(String, RuleSource)],
-    ctx: &RuleContext,
-) -> Vec<Result<Rule, Box<RuleError>>> {
+/// `f` over `items` on every core (a large file's rules are independent), results in
+/// the items' order.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Small files are not worth a thread.
-    if threads < 2 || texts.len() < 512 {
-        return texts
-            .iter()
-            .map(|(t, src)| check::compile(t, src, ctx))
-            .collect();
+    if threads < 2 || items.len() < 512 {
+        return items.iter().map(&f).collect();
     }
-    let chunk = texts.len().div_ceil(threads);
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
     std::thread::scope(|scope| {
-        let workers: Vec<_> = texts
+        let workers: Vec<_> = items
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(t, src)| check::compile(t, src, ctx))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
             .collect();
-        let mut out = Vec::with_capacity(texts.len());
+        let mut out = Vec::with_capacity(items.len());
         for w in workers {
             match w.join() {
                 Ok(part) => out.extend(part),
@@ -329,6 +391,7 @@ impl RuleSet {
         let group_ctx = RuleContext {
             vars: group.vars(&ctx.vars),
             classes: ctx.classes.clone(),
+            pcre_budget: ctx.pcre_budget.clone(),
         };
         let label = format!("{origin} ({}, {})", group.name, group.kind);
         let (mut rules, errors) = parse_rules_text(&group.rules, &label, &group_ctx);

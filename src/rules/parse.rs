@@ -103,12 +103,35 @@ pub fn port_field(i: &str) -> PResult<'_, PortExpr> {
 /// An address expression: `any`, `$VAR`, an address, CIDR or range, a `[..]` group,
 /// each possibly negated.
 pub fn addr_expr(i: &str) -> PResult<'_, AddrExpr> {
-    if let Some(rest) = i.strip_prefix('!') {
-        let (rest, inner) = addr_expr(rest)?;
+    addr_expr_at(i, 1)
+}
+
+/// Any number of `!` is one negation in Suricata (it sets a flag); they are read
+/// without recursing once per `!`.
+fn negations(i: &str) -> (&str, bool) {
+    let rest = i.trim_start_matches('!');
+    (rest, rest.len() < i.len())
+}
+
+/// An address expression at Suricata's recursion `level` (see
+/// [`MAX_ADDR_LEVELS`](super::vars::MAX_ADDR_LEVELS)): nesting is refused where Suricata
+/// refuses it, before it could exhaust the stack.
+fn addr_expr_at(i: &str, level: usize) -> PResult<'_, AddrExpr> {
+    let (i, negated) = negations(i);
+    if negated {
+        let (rest, inner) = addr_expr_at(i, level)?;
         return Ok((rest, AddrExpr::Not(Box::new(inner))));
     }
     if i.starts_with('[') {
-        return addr_group(i);
+        if level >= super::vars::MAX_ADDR_LEVELS {
+            return fail(
+                i,
+                1,
+                "at most 63 nested address groups (Suricata's address block recursion limit)",
+            );
+        }
+        let (rest, items) = group(i, |r| addr_expr_at(r, level + 1), "address")?;
+        return Ok((rest, AddrExpr::Group(items)));
     }
     if let Ok((rest, _)) = tag_no_case::<_, _, Expected>("any").parse(i) {
         if !rest.starts_with(|c: char| c.is_ascii_alphanumeric()) {
@@ -181,7 +204,11 @@ pub fn parse_address(text: &str) -> Option<AddrExpr> {
 
 /// A `[item, item, ...]` group of `item`s: at least one, spaces allowed before an item
 /// but not after it (as Suricata).
-fn group<'a, T>(i: &'a str, item: fn(&str) -> PResult<'_, T>, what: &str) -> PResult<'a, Vec<T>> {
+fn group<'a, T>(
+    i: &'a str,
+    item: impl Fn(&'a str) -> PResult<'a, T>,
+    what: &str,
+) -> PResult<'a, Vec<T>> {
     let (mut rest, _) = char('[').parse(i)?;
     let mut items = Vec::new();
     loop {
@@ -213,16 +240,6 @@ fn group<'a, T>(i: &'a str, item: fn(&str) -> PResult<'_, T>, what: &str) -> PRe
     }
 }
 
-fn addr_group(i: &str) -> PResult<'_, AddrExpr> {
-    let (rest, items) = group(i, addr_expr, "address")?;
-    Ok((rest, AddrExpr::Group(items)))
-}
-
-fn port_group(i: &str) -> PResult<'_, PortExpr> {
-    let (rest, items) = group(i, port_expr, "port")?;
-    Ok((rest, PortExpr::Group(items)))
-}
-
 fn port_number(i: &str) -> PResult<'_, u16> {
     // Suricata's number parser takes a leading `+`.
     let i = i.strip_prefix('+').unwrap_or(i);
@@ -239,12 +256,26 @@ fn port_number(i: &str) -> PResult<'_, u16> {
 
 /// A port expression: `any`, `$VAR`, `80`, `1024:`, `:1023`, `80:90`, `[..]`, `!x`.
 pub fn port_expr(i: &str) -> PResult<'_, PortExpr> {
-    if let Some(rest) = i.strip_prefix('!') {
-        let (rest, inner) = port_expr(rest)?;
+    port_expr_at(i, 1)
+}
+
+/// A port expression at Suricata's recursion `level`, as [`addr_expr_at`].
+fn port_expr_at(i: &str, level: usize) -> PResult<'_, PortExpr> {
+    let (i, negated) = negations(i);
+    if negated {
+        let (rest, inner) = port_expr_at(i, level)?;
         return Ok((rest, PortExpr::Not(Box::new(inner))));
     }
     if i.starts_with('[') {
-        return port_group(i);
+        if level >= super::vars::MAX_PORT_LEVELS {
+            return fail(
+                i,
+                1,
+                "at most 64 nested port groups (Suricata's port block recursion limit)",
+            );
+        }
+        let (rest, items) = group(i, |r| port_expr_at(r, level + 1), "port")?;
+        return Ok((rest, PortExpr::Group(items)));
     }
     if let Ok((rest, _)) = tag_no_case::<_, _, Expected>("any").parse(i) {
         if !rest.starts_with(|c: char| c.is_ascii_alphanumeric()) {

@@ -332,3 +332,105 @@ fn ordinary_et_style_pcres_load() {
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(rules.len(), 6);
 }
+
+/// Rules whose patterns no longer fit the ruleset's pcre budget are refused, in load
+/// order whatever the threads, without compiling them; the others load.
+#[test]
+fn the_pcre_budget_refuses_the_rules_past_it_in_load_order() {
+    let big = crate::detect::pcre::estimated_size("x{10000}", "");
+    assert_eq!(
+        big,
+        10_000 * 128 + 128,
+        "x{{10000}}: 10,000 states and the alternation"
+    );
+    let ctx = RuleContext {
+        pcre_budget: std::sync::Arc::new(super::PcreBudget::new(3 * big + big / 2)),
+        ..RuleContext::default()
+    };
+    // Enough rules to be checked on several threads.
+    let mut text = String::new();
+    for sid in 1..=2000 {
+        if sid % 100 == 0 {
+            text.push_str(&format!(
+                "alert tcp any any -> any any (pcre:\"/x{{10000}}/\"; sid:{sid};)\n"
+            ));
+        } else {
+            text.push_str(&format!(
+                "alert tcp any any -> any any (content:\"c{sid}\"; sid:{sid};)\n"
+            ));
+        }
+    }
+    let (rules, errors) = parse_rules_text(&text, "t.rules", &ctx);
+    assert_eq!(rules.len(), 1983);
+    let loaded: Vec<u32> = rules
+        .iter()
+        .filter(|r| r.sid % 100 == 0)
+        .map(|r| r.sid)
+        .collect();
+    assert_eq!(loaded, [100, 200, 300], "the first three fit");
+    assert_eq!(errors.len(), 17);
+    assert!(errors
+        .iter()
+        .all(|e| e.kind == RuleErrorKind::Limit("pcre".into())
+            && e.message.contains("detect.rulesim.pcre-memcap")));
+    assert_eq!(ctx.pcre_budget.used(), 3 * big);
+    // The budget is the ruleset's: a second file finds it spent.
+    let (rules, errors) = parse_rules_text(
+        "alert tcp any any -> any any (pcre:\"/x{10000}/\"; sid:1;)\nalert tcp any any -> any any (pcre:\"/a/\"; sid:2;)\n",
+        "u.rules",
+        &ctx,
+    );
+    assert_eq!((rules.len(), errors.len()), (1, 1));
+    assert_eq!(rules[0].sid, 2, "a small pattern still fits");
+    let summary = RuleSet {
+        rules,
+        errors,
+        ..RuleSet::default()
+    }
+    .summary();
+    assert_eq!(summary.failed_by_keyword["pcre (over a rulesim limit)"], 1);
+}
+
+/// Address and port groups nest as deep as Suricata lets them (64 and 65 levels, its
+/// recursion limits), and deeper ones are refused without exhausting the stack; any run
+/// of `!` is one negation and is read without recursion.
+#[test]
+fn nesting_stops_at_suricatas_recursion_limits() {
+    let nest = |n: usize, x: &str| format!("{}{x}{}", "[".repeat(n), "]".repeat(n));
+    let loads = |src: &str, sport: &str| {
+        parse_rule(
+            &format!("alert tcp {src} {sport} -> any any (sid:1;)"),
+            &ctx(),
+        )
+        .is_ok()
+    };
+    assert!(loads(&nest(63, "10.0.0.1"), "any"));
+    assert!(!loads(&nest(64, "10.0.0.1"), "any"));
+    assert!(loads("any", &nest(64, "80")));
+    assert!(!loads("any", &nest(65, "80")));
+    // As deep as an 8191-byte rule allows, on a thread with a small stack.
+    let deep = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || {
+            (
+                loads(&nest(4000, "10.0.0.1"), "any"),
+                loads("any", &nest(4000, "80")),
+                parse_rule(
+                    &format!(
+                        "alert tcp {}10.0.0.1 any -> any any (sid:1;)",
+                        "!".repeat(8000)
+                    ),
+                    &ctx(),
+                )
+                .map(|r| r.src.to_string()),
+            )
+        })
+        .expect("thread")
+        .join()
+        .expect("no stack overflow");
+    assert_eq!(
+        deep,
+        (false, false, Ok("!10.0.0.1".to_string())),
+        "refused, and `!!!...x` is `!x`"
+    );
+}

@@ -32,6 +32,8 @@ pub enum ResolveError {
     NoAddress,
     #[error("the expression matches no port")]
     NoPort,
+    #[error("{what} block recursion limit reached (max {max}), as in Suricata")]
+    TooDeep { what: &'static str, max: usize },
 }
 
 /// Address and port variables by name (without `$`).
@@ -62,7 +64,7 @@ impl VarTable {
     /// The set an address expression stands for, as Suricata 7.0.10 merges it (see
     /// [`VarTable::merge_addr`]); an empty set is an error.
     pub fn addresses_of(&self, expr: &AddrExpr) -> Result<AddrSet, ResolveError> {
-        let set = self.merge_addr(expr, &mut Vec::new())?;
+        let set = self.merge_addr(expr, &mut Walk::default(), 1)?;
         if set.is_empty() {
             return Err(ResolveError::NoAddress);
         }
@@ -80,17 +82,9 @@ impl VarTable {
 
     /// The set a port expression stands for; an empty set is an error.
     pub fn ports_of(&self, expr: &PortExpr) -> Result<PortSet, ResolveError> {
-        let mut pos = RangeSet::empty();
-        let mut neg = RangeSet::empty();
-        let mut any_pos = false;
-        self.collect_ports(
-            expr,
-            false,
-            &mut pos,
-            &mut neg,
-            &mut any_pos,
-            &mut Vec::new(),
-        )?;
+        let mut acc = PortAcc::default();
+        self.collect_ports(expr, false, &mut acc, &mut Walk::default(), 1)?;
+        let PortAcc { pos, neg, any_pos } = acc;
         if neg.is_full() {
             return Err(ResolveError::NegatedAny);
         }
@@ -126,11 +120,12 @@ impl VarTable {
     fn merge_addr(
         &self,
         expr: &AddrExpr,
-        stack: &mut Vec<String>,
+        walk: &mut Walk,
+        level: usize,
     ) -> Result<AddrSet, ResolveError> {
         let mut pos = AddrSet::empty();
         let mut neg = AddrSet::empty();
-        self.collect_addr(expr, &mut pos, &mut neg, stack)?;
+        self.collect_addr(expr, &mut pos, &mut neg, walk, level)?;
         if neg.v4.is_full() {
             return Err(ResolveError::NegatedAny);
         }
@@ -143,20 +138,30 @@ impl VarTable {
         Ok(pos.difference(&neg))
     }
 
+    /// `level`: Suricata's recursion level of the block holding `expr` (the expression
+    /// itself is 1; a group's items and a variable's value are one deeper, a negated
+    /// variable's value two, as Suricata brackets it first).
     fn collect_addr(
         &self,
         expr: &AddrExpr,
         pos: &mut AddrSet,
         neg: &mut AddrSet,
-        stack: &mut Vec<String>,
+        walk: &mut Walk,
+        level: usize,
     ) -> Result<(), ResolveError> {
+        if level > MAX_ADDR_LEVELS {
+            return Err(ResolveError::TooDeep {
+                what: "address",
+                max: MAX_ADDR_LEVELS,
+            });
+        }
         match expr {
             AddrExpr::Any => *pos = pos.union(&AddrSet::any()),
             AddrExpr::Net(n) => *pos = pos.union(&AddrSet::from_range(n.network(), n.broadcast())),
             AddrExpr::Range(a, b) => *pos = pos.union(&AddrSet::from_range(*a, *b)),
             AddrExpr::Group(items) => {
                 for item in items {
-                    self.collect_addr(item, pos, neg, stack)?;
+                    self.collect_addr(item, pos, neg, walk, level + 1)?;
                 }
             }
             AddrExpr::Ref(name) => {
@@ -169,19 +174,12 @@ impl VarTable {
                     value: value.clone(),
                     why: e.message,
                 })?;
-                self.collect_addr(&parsed, pos, neg, stack)?;
+                self.collect_addr(&parsed, pos, neg, walk, level)?;
             }
             AddrExpr::Var(name) => {
-                let value = self.var_value(&self.addresses, name, stack)?;
-                let parsed = parse_addr_text(value).map_err(|e| ResolveError::BadValue {
-                    name: name.clone(),
-                    value: value.clone(),
-                    why: e.message,
-                })?;
-                stack.push(name.clone());
-                let r = self.collect_addr(&parsed, pos, neg, stack);
-                stack.pop();
-                r?;
+                let (p, n) = self.addr_var(name, walk, level + 1)?;
+                *pos = pos.union(&p);
+                *neg = neg.union(&n);
             }
             AddrExpr::Not(inner) => {
                 // `!!x` is `!x` in Suricata: negation is set, not toggled.
@@ -192,30 +190,80 @@ impl VarTable {
                 if *inner == AddrExpr::Any {
                     return Err(ResolveError::NegatedAny);
                 }
-                let merged = self.merge_addr(inner, stack)?;
+                let merged = match inner {
+                    // Suricata parses a negated variable's value as `[value]`.
+                    AddrExpr::Var(name) => {
+                        let (mut p, n) = self.addr_var(name, walk, level + 2)?;
+                        if p.v4.is_empty() && !n.v4.is_empty() {
+                            p.v4 = RangeSet::full();
+                        }
+                        if p.v6.is_empty() && !n.v6.is_empty() {
+                            p.v6 = RangeSet::full();
+                        }
+                        if n.v4.is_full() {
+                            return Err(ResolveError::NegatedAny);
+                        }
+                        p.difference(&n)
+                    }
+                    _ => self.merge_addr(inner, walk, level)?,
+                };
                 *neg = neg.union(&merged);
             }
         }
         Ok(())
     }
 
+    /// What variable `name`'s value adds to the positive and negated lists, its value
+    /// at recursion `level`. Remembered per variable and level: a variable named twice
+    /// by another (and so on down) is resolved once, not once per path to it.
+    fn addr_var(
+        &self,
+        name: &str,
+        walk: &mut Walk,
+        level: usize,
+    ) -> Result<(AddrSet, AddrSet), ResolveError> {
+        if let Some(r) = walk.addr_memo.get(&(name.to_string(), level)) {
+            return Ok(r.clone());
+        }
+        let value = self.var_value(&self.addresses, name, &walk.stack)?;
+        let parsed = parse_addr_text(value).map_err(|e| ResolveError::BadValue {
+            name: name.to_string(),
+            value: value.clone(),
+            why: e.message,
+        })?;
+        let mut p = AddrSet::empty();
+        let mut n = AddrSet::empty();
+        walk.stack.push(name.to_string());
+        let r = self.collect_addr(&parsed, &mut p, &mut n, walk, level);
+        walk.stack.pop();
+        r?;
+        walk.addr_memo
+            .insert((name.to_string(), level), (p.clone(), n.clone()));
+        Ok((p, n))
+    }
+
     /// Ports: negation propagates to everything below it (Suricata does not cancel a
-    /// negation inside a negated group).
+    /// negation inside a negated group). `level` as for addresses.
     fn collect_ports(
         &self,
         expr: &PortExpr,
         negated: bool,
-        pos: &mut PortSet,
-        neg: &mut PortSet,
-        any_pos: &mut bool,
-        stack: &mut Vec<String>,
+        acc: &mut PortAcc,
+        walk: &mut Walk,
+        level: usize,
     ) -> Result<(), ResolveError> {
+        if level > MAX_PORT_LEVELS {
+            return Err(ResolveError::TooDeep {
+                what: "port",
+                max: MAX_PORT_LEVELS,
+            });
+        }
         let mut add = |set: PortSet| {
             if negated {
-                *neg = neg.union(&set);
+                acc.neg = acc.neg.union(&set);
             } else {
-                *any_pos = true;
-                *pos = pos.union(&set);
+                acc.any_pos = true;
+                acc.pos = acc.pos.union(&set);
             }
         };
         match expr {
@@ -224,30 +272,68 @@ impl VarTable {
             PortExpr::Range(a, b) => add(RangeSet::range(a.unwrap_or(0), b.unwrap_or(u16::MAX))),
             PortExpr::Group(items) => {
                 for item in items {
-                    self.collect_ports(item, negated, pos, neg, any_pos, stack)?;
+                    self.collect_ports(item, negated, acc, walk, level + 1)?;
                 }
             }
             PortExpr::Var(name) => {
-                let value = self.var_value(&self.ports, name, stack)?;
-                let parsed = parse_port_text(value).map_err(|e| ResolveError::BadValue {
-                    name: name.clone(),
-                    value: value.clone(),
-                    why: e.message,
-                })?;
-                stack.push(name.clone());
-                let r = self.collect_ports(&parsed, negated, pos, neg, any_pos, stack);
-                stack.pop();
-                r?;
+                // Suricata parses a variable's value under a negation as `[value]`.
+                let value_level = level + 1 + usize::from(negated);
+                let key = (name.to_string(), negated, value_level);
+                let part = match walk.port_memo.get(&key) {
+                    Some(part) => part.clone(),
+                    None => {
+                        let value = self.var_value(&self.ports, name, &walk.stack)?;
+                        let parsed =
+                            parse_port_text(value).map_err(|e| ResolveError::BadValue {
+                                name: name.clone(),
+                                value: value.clone(),
+                                why: e.message,
+                            })?;
+                        let mut part = PortAcc::default();
+                        walk.stack.push(name.clone());
+                        let r = self.collect_ports(&parsed, negated, &mut part, walk, value_level);
+                        walk.stack.pop();
+                        r?;
+                        walk.port_memo.insert(key, part.clone());
+                        part
+                    }
+                };
+                acc.pos = acc.pos.union(&part.pos);
+                acc.neg = acc.neg.union(&part.neg);
+                acc.any_pos |= part.any_pos;
             }
             PortExpr::Not(inner) => {
                 if **inner == PortExpr::Any {
                     return Err(ResolveError::NegatedAny);
                 }
-                self.collect_ports(inner, true, pos, neg, any_pos, stack)?;
+                self.collect_ports(inner, true, acc, walk, level)?;
             }
         }
         Ok(())
     }
+}
+
+/// Suricata's recursion limits on address and port blocks (detect-engine-address.c and
+/// detect-engine-port.c: "address block recursion limit reached (max 64)"): an address
+/// refused past level 64, a port past 65 (the two count from different starts).
+pub const MAX_ADDR_LEVELS: usize = 64;
+pub const MAX_PORT_LEVELS: usize = 65;
+
+/// What one resolution carries down: the variables being expanded (for cycles) and the
+/// variables already resolved.
+#[derive(Default)]
+struct Walk {
+    stack: Vec<String>,
+    addr_memo: std::collections::HashMap<(String, usize), (AddrSet, AddrSet)>,
+    port_memo: std::collections::HashMap<(String, bool, usize), PortAcc>,
+}
+
+/// Ports collected so far: positive, negated, and whether any positive item was seen.
+#[derive(Clone, Default)]
+struct PortAcc {
+    pos: PortSet,
+    neg: PortSet,
+    any_pos: bool,
 }
 
 /// Resolves expressions through a [`VarTable`], remembering each expression's set: a large
@@ -403,5 +489,55 @@ mod tests {
         let p = ports(&t, "[1:100,![50,!55]]").expect("nested negation does not cancel");
         assert!(!p.contains(50) && !p.contains(55) && p.contains(56));
         assert_eq!(ports(&t, "[80,!80]"), Err(ResolveError::NoPort));
+    }
+
+    /// Variables count towards Suricata's recursion limits: a variable's value is one
+    /// level deeper, a negated one's two (Suricata brackets it). Confirmed on 7.0.10
+    /// with the same chains.
+    #[test]
+    fn variables_count_towards_the_recursion_limits() {
+        let mut t = table();
+        t.addresses.insert("A0".into(), "10.0.0.0/8".into());
+        t.ports.insert("P0".into(), "80".into());
+        for k in 1..=31 {
+            t.addresses
+                .insert(format!("A{k}"), format!("[$A{}]", k - 1));
+            t.ports.insert(format!("P{k}"), format!("[$P{}]", k - 1));
+        }
+        fn deep<T>(r: Result<T, ResolveError>) -> bool {
+            matches!(r, Err(ResolveError::TooDeep { .. }))
+        }
+        assert!(addrs(&t, "$A30").is_ok() && addrs(&t, "[$A30]").is_ok());
+        assert!(addrs(&t, "!$A30").is_ok() && addrs(&t, "$A31").is_ok());
+        assert!(deep(addrs(&t, "[$A31]")) && deep(addrs(&t, "!$A31")));
+        assert!(ports(&t, "$P31").is_ok() && ports(&t, "[$P31]").is_ok());
+        assert!(deep(ports(&t, "!$P30")) && deep(ports(&t, "!$P31")));
+    }
+
+    /// A variable named twice by the next, thirty levels down, is resolved once per
+    /// level: it was resolved once per path, 2^30 times.
+    #[test]
+    fn variables_that_double_resolve_in_linear_time() {
+        let mut t = table();
+        t.addresses.insert("D0".into(), "10.0.0.0/8".into());
+        t.ports.insert("Q0".into(), "1:1000".into());
+        for k in 1..=30 {
+            t.addresses.insert(
+                format!("D{k}"),
+                format!("[$D{},$D{},!10.{k}.0.0/16]", k - 1, k - 1),
+            );
+            t.ports
+                .insert(format!("Q{k}"), format!("[$Q{},$Q{},!{k}]", k - 1, k - 1));
+        }
+        let started = std::time::Instant::now();
+        let a = addrs(&t, "$D30").expect("resolves");
+        assert!(a.contains(ip("10.200.0.1")) && !a.contains(ip("10.30.0.1")));
+        let p = ports(&t, "$Q30").expect("resolves");
+        assert!(p.contains(31) && !p.contains(30) && !p.contains(1001));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
     }
 }

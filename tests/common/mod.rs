@@ -66,3 +66,48 @@ pub fn alerts_of_run(packets: &[TimedPacket], rules: &str, ips: bool) -> Vec<ser
         .filter(|r| r["event_type"] == "alert")
         .collect()
 }
+
+/// Runs rulesim quietly on `packets` with the rule text `rules` and extra `args`; returns
+/// its alert records and `stats.json`. `RULESIM_KEEP_PCAP` keeps the capture as
+/// [`alerts_of_run`] does.
+pub fn alerts_and_stats(
+    packets: &[TimedPacket],
+    rules: &str,
+    args: &[&str],
+) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("in.pcap");
+    write_pcap(&pcap, packets);
+    if let Some(keep) = std::env::var_os("RULESIM_KEEP_PCAP") {
+        std::fs::copy(&pcap, &keep).expect("keep pcap");
+        std::fs::write(format!("{}.rules", keep.to_string_lossy()), rules).expect("keep rules");
+    }
+    let rules_path = dir.path().join("r.rules");
+    std::fs::write(&rules_path, rules).expect("rules");
+    let out_dir = dir.path().join("out");
+    let out = Command::new(env!("CARGO_BIN_EXE_rulesim"))
+        .arg("-q")
+        .arg("-r")
+        .arg(&pcap)
+        .arg("-S")
+        .arg(&rules_path)
+        .arg("-l")
+        .arg(&out_dir)
+        .args(args)
+        .output()
+        .expect("run rulesim");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let eve = std::fs::read_to_string(out_dir.join("eve.json")).expect("eve.json");
+    let alerts = eve
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .filter(|r| r["event_type"] == "alert")
+        .collect();
+    let stats = serde_json::from_slice(&std::fs::read(out_dir.join("stats.json")).expect("stats"))
+        .expect("stats json");
+    (alerts, stats)
+}

@@ -1,0 +1,443 @@
+//! The application-layer limits end to end: each is a setting (`--set`, `-c`), reaching
+//! it is counted in `stats.json` (`app_limits`), and the run goes on: later flows, and
+//! the other direction of the flow that hit it, are still parsed and matched. The same
+//! capture with the default limits hits none of them. The body limits and `max-tx` act
+//! here as they do in Suricata 7.0.10 on the same flows (the marker past a 1 KiB body
+//! limit is not seen; with `max-tx` 2 the fourth unanswered request is not parsed).
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Command;
+
+use rulesim::synth::packets::{self, TcpConversation};
+use rulesim::synth::TimedPacket;
+use rulesim::time::Timestamp;
+use serde_json::Value;
+
+mod common;
+use common::{sa, write_pcap};
+
+const RULES: &str = "\
+alert http any any -> any any (msg:\"marker past 1 KiB of the body\"; flow:to_server; http.request_body; content:\"MARKER\"; sid:1;)
+alert http any any -> any any (msg:\"a later request\"; flow:to_server; http.uri; content:\"/after\"; sid:2;)
+alert tls any any -> any any (msg:\"the client side of the capped TLS flow\"; tls.sni; content:\"capped.example\"; sid:3;)
+alert dns any any -> any any (msg:\"a later query\"; dns.query; content:\"after.example\"; sid:4;)
+";
+
+/// Settings that each of the capture's flows goes past, by key.
+const SMALL: &[(&str, &str)] = &[
+    (
+        "app-layer.protocols.http.libhtp.default-config.request-body-limit",
+        "1kb",
+    ),
+    (
+        "app-layer.protocols.http.libhtp.default-config.response-body-limit",
+        "512",
+    ),
+    (
+        "app-layer.protocols.http.libhtp.default-config.headers-limit",
+        "3",
+    ),
+    ("app-layer.protocols.http.libhtp.default-config.max-tx", "2"),
+    ("app-layer.protocols.http.rulesim.header-block-limit", "256"),
+    ("app-layer.protocols.tls.rulesim.handshake-limit", "2kb"),
+    ("app-layer.protocols.dns.rulesim.max-tx", "2"),
+];
+
+fn start(n: i64) -> Timestamp {
+    Timestamp::new(1_700_000_000 + n, 0)
+}
+
+fn http_flow(n: u16, client_data: &[&[u8]], server_data: &[&[u8]]) -> Vec<TimedPacket> {
+    let mut c = TcpConversation::new(
+        sa(&format!("10.0.0.{n}:{}", 40_000 + n)),
+        sa("192.0.2.80:80"),
+        start(i64::from(n)),
+    );
+    c.handshake();
+    for d in client_data {
+        c.client_sends(d);
+    }
+    for d in server_data {
+        c.server_sends(d);
+    }
+    c.close();
+    c.packets
+}
+
+fn capture() -> Vec<TimedPacket> {
+    let mut packets = Vec::new();
+    // 1. A 2,000-byte request body with a marker at 1,500, a 1,000-byte response body.
+    let mut post = b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n".to_vec();
+    post.extend(std::iter::repeat_n(b'x', 1500));
+    post.extend_from_slice(b"MARKER");
+    post.extend(std::iter::repeat_n(b'x', 494));
+    let body = "y".repeat(1000);
+    let resp = packets::http_response(200, "OK", "text/plain", &body);
+    packets.extend(http_flow(1, &[&post], &[&resp]));
+    // 2. A 300-byte header block.
+    let long = format!(
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Pad: {}\r\n\r\n",
+        "p".repeat(260)
+    );
+    packets.extend(http_flow(2, &[long.as_bytes()], &[]));
+    // 3. Five header names.
+    let many = b"GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\n\r\n";
+    packets.extend(http_flow(3, &[many], &[]));
+    // 4. Four requests without answers, pipelined.
+    let reqs: Vec<Vec<u8>> = (0..4)
+        .map(|i| packets::http_request("GET", "a", &format!("/p{i}"), "ua"))
+        .collect();
+    let reqs: Vec<&[u8]> = reqs.iter().map(Vec::as_slice).collect();
+    packets.extend(http_flow(4, &reqs, &[]));
+    // 5. TLS: a 3,000-byte certificate message from the server.
+    let mut c = TcpConversation::new(sa("10.0.0.5:40005"), sa("192.0.2.43:443"), start(5));
+    let cert = vec![0x30; 3000];
+    c.handshake()
+        .client_sends(&packets::tls_client_hello(Some("capped.example")))
+        .server_sends(&packets::tls_server_hello())
+        .server_sends(&packets::tls_certificate(&[&cert]))
+        .close();
+    packets.extend(c.packets);
+    // 6. DNS over UDP: four unanswered queries in one flow, then one with a looping name.
+    let (client, server) = (sa("10.0.0.6:5353"), sa("192.0.2.53:53"));
+    let mut queries: Vec<Vec<u8>> = (0..4)
+        .map(|id| packets::dns_query(id, &format!("q{id}.example"), 1))
+        .collect();
+    let mut looping = packets::dns_query(9, "x.example", 1);
+    looping.truncate(12);
+    looping.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1]);
+    queries.push(looping);
+    for (i, q) in queries.iter().enumerate() {
+        packets.push(TimedPacket {
+            ts: Timestamp::new(1_700_000_006, i as u32 * 1000),
+            ip: packets::udp(client, server, 64, q),
+        });
+    }
+    // 7. The run goes on: a later HTTP request and DNS query.
+    let after = packets::http_request("GET", "a", "/after", "ua");
+    packets.extend(http_flow(7, &[&after], &[]));
+    packets.push(TimedPacket {
+        ts: start(8),
+        ip: packets::udp(
+            sa("10.0.0.8:5353"),
+            server,
+            64,
+            &packets::dns_query(1, "after.example", 1),
+        ),
+    });
+    packets
+}
+
+struct Run {
+    stats: Value,
+    sids: Vec<u64>,
+}
+
+fn run(pcap: &Path, args: &[OsString]) -> Run {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = dir.path().join("r.rules");
+    std::fs::write(&rules, RULES).expect("rules");
+    let out = Command::new(env!("CARGO_BIN_EXE_rulesim"))
+        .arg("-q")
+        .arg("-r")
+        .arg(pcap)
+        .arg("-S")
+        .arg(&rules)
+        .arg("-l")
+        .arg(dir.path())
+        .args(args)
+        .output()
+        .expect("run rulesim");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats =
+        serde_json::from_slice(&std::fs::read(dir.path().join("stats.json")).expect("stats"))
+            .expect("stats json");
+    let eve = std::fs::read_to_string(dir.path().join("eve.json")).expect("eve.json");
+    let mut sids: Vec<u64> = eve
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json"))
+        .filter(|r| r["event_type"] == "alert")
+        .filter_map(|r| r["alert"]["signature_id"].as_u64())
+        .collect();
+    sids.sort_unstable();
+    Run { stats, sids }
+}
+
+/// The `app_limits` counters, by protocol and name.
+fn hits(stats: &Value) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    for proto in ["http", "tls", "dns"] {
+        let Some(counters) = stats["app_limits"][proto].as_object() else {
+            panic!("stats.json has no app_limits.{proto}: {stats}");
+        };
+        for (name, n) in counters {
+            out.push((format!("{proto}.{name}"), n.as_u64().expect("a count")));
+        }
+    }
+    out
+}
+
+fn expected_hits() -> Vec<(String, u64)> {
+    [
+        ("http.request_body_truncated", 1),
+        ("http.response_body_truncated", 1),
+        ("http.header_block_too_long", 1),
+        ("http.too_many_headers", 1),
+        ("http.max_tx_reached", 1),
+        ("tls.record_too_long", 0),
+        ("tls.handshake_too_long", 1),
+        ("dns.name_too_long", 0),
+        ("dns.pointer_hops_exceeded", 1),
+        ("dns.tx_dropped", 2),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), *v))
+    .collect()
+}
+
+#[test]
+fn each_app_layer_limit_is_a_setting_counted_when_reached() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("limits.pcap");
+    write_pcap(&pcap, &capture());
+
+    // Default limits: none is reached, the body marker is seen.
+    let defaults = run(&pcap, &[]);
+    let mut none = expected_hits();
+    for (name, n) in &mut none {
+        *n = u64::from(name == "dns.pointer_hops_exceeded");
+    }
+    assert_eq!(hits(&defaults.stats), none);
+    assert_eq!(defaults.sids, [1, 2, 3, 4]);
+
+    // Each limit set small with --set: each counted once, the rest of the run unchanged
+    // (later flows, and the other direction of the TLS flow, still match).
+    let mut args = Vec::new();
+    for (key, value) in SMALL {
+        args.push(OsString::from("--set"));
+        args.push(OsString::from(format!("{key}={value}")));
+    }
+    let small = run(&pcap, &args);
+    assert_eq!(hits(&small.stats), expected_hits());
+    assert_eq!(small.sids, [2, 3, 4], "the marker is past the body limit");
+
+    // The same from a suricata.yaml, and with two worker threads (counts are summed).
+    let yaml = "%YAML 1.1
+---
+app-layer:
+  protocols:
+    tls:
+      rulesim:
+        handshake-limit: 2kb
+    http:
+      enabled: yes
+      libhtp:
+        default-config:
+          personality: IDS
+          request-body-limit: 1kb
+          response-body-limit: 512
+          headers-limit: 3
+          max-tx: 2
+      rulesim:
+        header-block-limit: 256
+    dns:
+      rulesim:
+        max-tx: 2
+";
+    let config = dir.path().join("suricata.yaml");
+    std::fs::write(&config, yaml).expect("yaml");
+    let from_yaml = run(
+        &pcap,
+        &[
+            "-c".into(),
+            config.into_os_string(),
+            "--threads".into(),
+            "2".into(),
+        ],
+    );
+    assert_eq!(hits(&from_yaml.stats), expected_hits());
+    assert_eq!(from_yaml.sids, [2, 3, 4]);
+}
+
+#[test]
+fn bad_limit_values_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("empty.pcap");
+    write_pcap(&pcap, &[]);
+    for setting in [
+        "app-layer.protocols.http.libhtp.default-config.request-body-limit=lots",
+        "app-layer.protocols.http.libhtp.default-config.max-tx=5gb",
+        "app-layer.protocols.http.rulesim.header-block-limit=0",
+        "app-layer.protocols.tls.rulesim.handshake-limit=0",
+        "app-layer.protocols.dns.rulesim.max-tx=0",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rulesim"))
+            .arg("-q")
+            .arg("-r")
+            .arg(&pcap)
+            .arg("-l")
+            .arg(dir.path())
+            .arg("--set")
+            .arg(setting)
+            .output()
+            .expect("run rulesim");
+        assert!(!out.status.success(), "{setting} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(setting.split('=').next().unwrap_or(setting)),
+            "{setting}: {stderr}"
+        );
+    }
+}
+
+/// The threshold table is bounded by `detect.rulesim.threshold-entries`: alerts whose
+/// window finds no room are written untracked (`detect.threshold_untracked`), one thread
+/// or two (where the merge decides thresholds).
+#[test]
+fn a_full_threshold_table_is_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("sources.pcap");
+    // Six sources, two packets each, in the same second.
+    let mut packets = Vec::new();
+    for round in 0..2u32 {
+        for src in 1..=6u32 {
+            packets.push(TimedPacket {
+                ts: Timestamp::new(1_700_000_000, round * 1_000_000 + src * 1000),
+                ip: packets::udp(
+                    sa(&format!("10.1.0.{src}:1000")),
+                    sa("192.0.2.1:2000"),
+                    64,
+                    b"x",
+                ),
+            });
+        }
+    }
+    write_pcap(&pcap, &packets);
+    let rules = dir.path().join("t.rules");
+    std::fs::write(
+        &rules,
+        "alert udp any any -> any any (msg:\"once per source\"; content:\"x\"; threshold:type limit, track by_src, count 1, seconds 60; sid:1;)\n",
+    )
+    .expect("rules");
+    let counts = |args: &[&str]| {
+        let out = dir.path().join("out");
+        let run = Command::new(env!("CARGO_BIN_EXE_rulesim"))
+            .arg("-q")
+            .arg("-r")
+            .arg(&pcap)
+            .arg("-S")
+            .arg(&rules)
+            .arg("-l")
+            .arg(&out)
+            .args(args)
+            .output()
+            .expect("run rulesim");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let stats: Value =
+            serde_json::from_slice(&std::fs::read(out.join("stats.json")).expect("stats"))
+                .expect("json");
+        (
+            stats["detect"]["alerts"].as_u64().expect("alerts"),
+            stats["detect"]["threshold_untracked"]
+                .as_u64()
+                .expect("threshold_untracked"),
+        )
+    };
+    assert_eq!(counts(&["--threads", "1"]), (6, 0));
+    for threads in ["1", "2"] {
+        // Three sources tracked (one alert each), three untracked (both packets alert).
+        assert_eq!(
+            counts(&[
+                "--threads",
+                threads,
+                "--set",
+                "detect.rulesim.threshold-entries=3"
+            ]),
+            (9, 6),
+            "{threads} thread(s)"
+        );
+    }
+}
+
+/// `detect.inspection-recursion-limit` (Suricata's, 3,000 steps) ends a content
+/// inspection that backtracks too long; each one it ends is counted
+/// (`detect.recursion_limit_hits`) and the rule does not match that buffer.
+#[test]
+fn the_inspection_recursion_limit_is_a_setting_and_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("backtrack.pcap");
+    // 60 `a`, then `ab`: each `a` is tried before the one followed by `b`. And a packet
+    // whose chain of relative contents can only fail, after trying every way.
+    let mut late = vec![b'a'; 60];
+    late.extend_from_slice(b"ab");
+    let mut never = b"c".to_vec();
+    never.extend(std::iter::repeat_n(b'a', 200));
+    let packets: Vec<TimedPacket> = [late, never]
+        .iter()
+        .enumerate()
+        .map(|(i, payload)| TimedPacket {
+            ts: Timestamp::new(1_700_000_000, i as u32 * 1000),
+            ip: packets::udp(sa("10.0.0.1:1000"), sa("10.0.0.2:2000"), 64, payload),
+        })
+        .collect();
+    write_pcap(&pcap, &packets);
+    // Each `a` may be any of the next five: 5^12 ways to try without the limit.
+    let mut chain = String::from("alert udp any any -> any any (msg:\"never\"; content:\"a\"; ");
+    for _ in 0..12 {
+        chain.push_str("content:\"a\"; distance:0; within:5; ");
+    }
+    chain.push_str("content:\"c\"; distance:0; within:1; sid:2;)\n");
+    let rules = dir.path().join("r.rules");
+    std::fs::write(
+        &rules,
+        format!("alert udp any any -> any any (msg:\"late\"; content:\"a\"; content:\"b\"; distance:0; within:1; sid:1;)\n{chain}"),
+    )
+    .expect("rules");
+    let run = |args: &[&str]| {
+        let out = dir.path().join("out");
+        let run = Command::new(env!("CARGO_BIN_EXE_rulesim"))
+            .arg("-q")
+            .arg("-r")
+            .arg(&pcap)
+            .arg("-S")
+            .arg(&rules)
+            .arg("-l")
+            .arg(&out)
+            .args(args)
+            .output()
+            .expect("run rulesim");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let stats: Value =
+            serde_json::from_slice(&std::fs::read(out.join("stats.json")).expect("stats"))
+                .expect("json");
+        (
+            stats["detect"]["alerts"].as_u64().expect("alerts"),
+            stats["detect"]["recursion_limit_hits"]
+                .as_u64()
+                .expect("recursion_limit_hits"),
+        )
+    };
+    // Default: `late` matches; the hopeless chain is cut at 3,000 steps on both packets.
+    let started = std::time::Instant::now();
+    assert_eq!(run(&[]), (1, 2));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    // 50 steps are too few for `late` as well, on both packets (the second has 200 `a`
+    // to try and no `b`).
+    assert_eq!(
+        run(&["--set", "detect.inspection-recursion-limit=50"]),
+        (0, 4)
+    );
+}
