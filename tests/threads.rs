@@ -407,3 +407,47 @@ fn jobs_answer_the_same_whatever_the_thread_count() {
         );
     }
 }
+
+#[test]
+fn alert_queues_decided_after_thresholds_merge_the_same() {
+    // With `packet-alert-max=1`, a packet's thresholded alerts compete for its one place
+    // once their thresholds are decided: in the threaded merge, and across shards in
+    // `rulesim merge`.
+    let dir = fixture();
+    let d = dir.path();
+    let small = ["--set", "packet-alert-max=1"];
+    let one = d.join("small-1");
+    succeed(command(d, 1, false, &one).args(small));
+    let threads = d.join("small-3");
+    succeed(command(d, 3, false, &threads).args(small));
+    let shards: Vec<_> = (0..2).map(|i| d.join(format!("small-shard-{i}"))).collect();
+    for (i, out) in shards.iter().enumerate() {
+        succeed(
+            command(d, 2, false, out)
+                .args(small)
+                .arg("--shard")
+                .arg(format!("{i}/2")),
+        );
+    }
+    let merged = d.join("small-merged");
+    let m = merge(&shards, &merged);
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    let overflow = stats(&one)["detect"]["alert_queue_overflow"].as_u64();
+    assert!(
+        overflow > Some(0),
+        "the queue never overflowed: {overflow:?}"
+    );
+    for other in [&threads, &merged] {
+        assert!(
+            read_outputs(&one) == read_outputs(other),
+            "{} differs from one thread",
+            other.display()
+        );
+        assert_eq!(
+            stats(other)["detect"]["alert_queue_overflow"].as_u64(),
+            overflow,
+            "{}",
+            other.display()
+        );
+    }
+}

@@ -1511,7 +1511,10 @@ impl DetectEngine {
             // Suricata's alert queue: suppressed, a place, or overflow.
             let silent_pass = pass && !s.alerts;
             let suppressed = !alert && !silent_pass;
-            let overflow = !suppressed && kept >= max;
+            // An alert awaiting a threshold decision goes to the merge even when the
+            // queue looks full: its threshold still counts there (as one thread counts
+            // it before the queue refuses it), and the merge refuses its place.
+            let overflow = !suppressed && kept >= max && threshold.is_none();
             let written = !suppressed && !overflow && !silent_pass;
             if suppressed {
                 out.suppressed += 1;
