@@ -15,7 +15,7 @@ use rulesim::time::Timestamp;
 use serde_json::Value;
 
 mod common;
-use common::{sa, write_pcap};
+use common::{alerts_and_stats, sa, write_pcap};
 
 const RULES: &str = "\
 alert http any any -> any any (msg:\"marker past 1 KiB of the body\"; flow:to_server; http.request_body; content:\"MARKER\"; sid:1;)
@@ -300,8 +300,6 @@ fn bad_limit_values_are_refused() {
 /// or two (where the merge decides thresholds).
 #[test]
 fn a_full_threshold_table_is_counted() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pcap = dir.path().join("sources.pcap");
     // Six sources, two packets each, in the same second.
     let mut packets = Vec::new();
     for round in 0..2u32 {
@@ -317,34 +315,9 @@ fn a_full_threshold_table_is_counted() {
             });
         }
     }
-    write_pcap(&pcap, &packets);
-    let rules = dir.path().join("t.rules");
-    std::fs::write(
-        &rules,
-        "alert udp any any -> any any (msg:\"once per source\"; content:\"x\"; threshold:type limit, track by_src, count 1, seconds 60; sid:1;)\n",
-    )
-    .expect("rules");
+    let rules = "alert udp any any -> any any (msg:\"once per source\"; content:\"x\"; threshold:type limit, track by_src, count 1, seconds 60; sid:1;)\n";
     let counts = |args: &[&str]| {
-        let out = dir.path().join("out");
-        let run = Command::new(env!("CARGO_BIN_EXE_rulesim"))
-            .arg("-q")
-            .arg("-r")
-            .arg(&pcap)
-            .arg("-S")
-            .arg(&rules)
-            .arg("-l")
-            .arg(&out)
-            .args(args)
-            .output()
-            .expect("run rulesim");
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let stats: Value =
-            serde_json::from_slice(&std::fs::read(out.join("stats.json")).expect("stats"))
-                .expect("json");
+        let (_, stats) = alerts_and_stats(&packets, rules, args);
         (
             stats["detect"]["alerts"].as_u64().expect("alerts"),
             stats["detect"]["threshold_untracked"]
@@ -373,8 +346,6 @@ fn a_full_threshold_table_is_counted() {
 /// (`detect.recursion_limit_hits`) and the rule does not match that buffer.
 #[test]
 fn the_inspection_recursion_limit_is_a_setting_and_counted() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pcap = dir.path().join("backtrack.pcap");
     // 60 `a`, then `ab`: each `a` is tried before the one followed by `b`. And a packet
     // whose chain of relative contents can only fail, after trying every way.
     let mut late = vec![b'a'; 60];
@@ -389,40 +360,15 @@ fn the_inspection_recursion_limit_is_a_setting_and_counted() {
             ip: packets::udp(sa("10.0.0.1:1000"), sa("10.0.0.2:2000"), 64, payload),
         })
         .collect();
-    write_pcap(&pcap, &packets);
     // Each `a` may be any of the next five: 5^12 ways to try without the limit.
     let mut chain = String::from("alert udp any any -> any any (msg:\"never\"; content:\"a\"; ");
     for _ in 0..12 {
         chain.push_str("content:\"a\"; distance:0; within:5; ");
     }
     chain.push_str("content:\"c\"; distance:0; within:1; sid:2;)\n");
-    let rules = dir.path().join("r.rules");
-    std::fs::write(
-        &rules,
-        format!("alert udp any any -> any any (msg:\"late\"; content:\"a\"; content:\"b\"; distance:0; within:1; sid:1;)\n{chain}"),
-    )
-    .expect("rules");
+    let rules = format!("alert udp any any -> any any (msg:\"late\"; content:\"a\"; content:\"b\"; distance:0; within:1; sid:1;)\n{chain}");
     let run = |args: &[&str]| {
-        let out = dir.path().join("out");
-        let run = Command::new(env!("CARGO_BIN_EXE_rulesim"))
-            .arg("-q")
-            .arg("-r")
-            .arg(&pcap)
-            .arg("-S")
-            .arg(&rules)
-            .arg("-l")
-            .arg(&out)
-            .args(args)
-            .output()
-            .expect("run rulesim");
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let stats: Value =
-            serde_json::from_slice(&std::fs::read(out.join("stats.json")).expect("stats"))
-                .expect("json");
+        let (_, stats) = alerts_and_stats(&packets, &rules, args);
         (
             stats["detect"]["alerts"].as_u64().expect("alerts"),
             stats["detect"]["recursion_limit_hits"]

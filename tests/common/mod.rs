@@ -51,20 +51,8 @@ pub fn eve_of_run(pcap: &Path, args: &[&OsStr], ips: bool) -> String {
 /// returns its alert records. `RULESIM_KEEP_PCAP=<path>` keeps the capture (and the rules
 /// beside it, `<path>.rules`) to replay the same input with Suricata.
 pub fn alerts_of_run(packets: &[TimedPacket], rules: &str, ips: bool) -> Vec<serde_json::Value> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pcap = dir.path().join("in.pcap");
-    write_pcap(&pcap, packets);
-    if let Some(keep) = std::env::var_os("RULESIM_KEEP_PCAP") {
-        std::fs::copy(&pcap, &keep).expect("keep pcap");
-        std::fs::write(format!("{}.rules", keep.to_string_lossy()), rules).expect("keep rules");
-    }
-    let rules_path = dir.path().join("r.rules");
-    std::fs::write(&rules_path, rules).expect("rules");
-    let text = eve_of_run(&pcap, &["-S".as_ref(), rules_path.as_os_str()], ips);
-    text.lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
-        .filter(|r| r["event_type"] == "alert")
-        .collect()
+    let args: &[&str] = if ips { &["--simulate-ips"] } else { &[] };
+    alerts_and_stats(packets, rules, args).0
 }
 
 /// Runs rulesim quietly on `packets` with the rule text `rules` and extra `args`; returns
