@@ -849,3 +849,80 @@ fn a_rule_matching_several_transactions_alerts_newest_first() {
         );
     }
 }
+
+/// Four UDP packets to each of ports 7000..=7004 from one host, each from its own port
+/// (its own flow), one second apart.
+fn counted_packets() -> Vec<TimedPacket> {
+    let mut out = Vec::new();
+    for port in 7000..=7004u16 {
+        for i in 0..4u16 {
+            out.push(TimedPacket {
+                ts: Timestamp::new(
+                    1_700_000_000 + i64::from(port - 7000) * 10 + i64::from(i),
+                    0,
+                ),
+                ip: packets::udp(
+                    sa(&format!("10.0.0.9:{}", 1000 + i)),
+                    sa(&format!("192.0.2.9:{port}")),
+                    64,
+                    b"x",
+                ),
+            });
+        }
+    }
+    out
+}
+
+const THRESHOLD_ACTION_RULES: &str = "\
+drop udp any any -> any 7000 (msg:\"drop from the 3rd\"; content:\"x\"; detection_filter: track by_src, count 2, seconds 60; sid:1;)
+drop udp any any -> any 7001 (msg:\"drop every 2nd\"; content:\"x\"; threshold: type threshold, track by_src, count 2, seconds 60; sid:2;)
+drop udp any any -> any 7002 (msg:\"drop, first alerts\"; content:\"x\"; threshold: type limit, track by_src, count 1, seconds 60; sid:3;)
+drop udp any any -> any 7003 (msg:\"drop, both\"; content:\"x\"; threshold: type both, track by_src, count 2, seconds 60; sid:4;)
+pass udp any any -> any 7004 (msg:\"pass from the 2nd\"; content:\"x\"; detection_filter: track by_src, count 1, seconds 60; sid:5;)
+drop udp any any -> any 7004 (msg:\"drop the rest\"; content:\"x\"; sid:6;)
+alert udp any any -> any 7000:7003 (msg:\"seen\"; content:\"x\"; sid:9;)
+";
+
+/// (pcap_cnt, sid, alert.action, verdict) lines, as written in a literal.
+fn lines(l: &[(u64, u64, &str, &str)]) -> Vec<AlertLine> {
+    l.iter()
+        .map(|&(n, sid, a, v)| (Some(n), sid, a.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn thresholds_decide_whether_the_action_applies_as_suricata_does() {
+    // Suricata 7.0.10 (PacketAlertHandle): below its count a `threshold` (type threshold
+    // or both) or a `detection_filter` leaves the packet alone — no alert and no drop or
+    // pass; past its count a `limit` (or `both`) silences the alert but the action
+    // applies. Sid 9 shows each packet's verdict. Suricata's output, --simulate-ips:
+    let got = summary(&alerts(&counted_packets(), THRESHOLD_ACTION_RULES, true));
+    assert_eq!(
+        got,
+        lines(&[
+            (1, 9, "allowed", "alert"),
+            (2, 9, "allowed", "alert"),
+            (3, 1, "blocked", "drop"),
+            (3, 9, "allowed", "drop"),
+            (4, 1, "blocked", "drop"),
+            (4, 9, "allowed", "drop"),
+            (5, 9, "allowed", "alert"),
+            (6, 2, "blocked", "drop"),
+            (6, 9, "allowed", "drop"),
+            (7, 9, "allowed", "alert"),
+            (8, 2, "blocked", "drop"),
+            (8, 9, "allowed", "drop"),
+            (9, 3, "blocked", "drop"),
+            (9, 9, "allowed", "drop"),
+            (10, 9, "allowed", "drop"),
+            (11, 9, "allowed", "drop"),
+            (12, 9, "allowed", "drop"),
+            (13, 9, "allowed", "alert"),
+            (14, 4, "blocked", "drop"),
+            (14, 9, "allowed", "drop"),
+            (15, 9, "allowed", "drop"),
+            (16, 9, "allowed", "drop"),
+            (17, 6, "blocked", "drop"),
+        ])
+    );
+}

@@ -458,12 +458,13 @@ fn run(args: &Args) -> Result<i32, String> {
     }
     let threads = args.threads.map_or_else(default_threads, usize::from);
     let stop = stop_on_signals();
-    // xbits are state of hosts, which flows on different workers would share.
-    let has_xbits = detect.as_ref().is_some_and(|d| d.has_xbits());
-    let threads = if has_xbits { 1 } else { threads };
+    // xbits, and thresholds on drops and passes, are state across flows, which flows on
+    // different workers would share.
+    let one_worker = detect.as_ref().is_some_and(|d| d.needs_one_worker());
+    let threads = if one_worker { 1 } else { threads };
     let shard = match args.shard {
-        Some(_) if has_xbits => {
-            return Err("--shard: the rules keep xbits, state of hosts that shards cannot share; run them unsharded".into())
+        Some(_) if one_worker => {
+            return Err("--shard: the rules keep state across flows that shards cannot share (xbits, or a threshold or detection_filter on a drop, reject or pass rule); run them unsharded".into())
         }
         Some((index, count)) => Some(shard::prepare(
             args,

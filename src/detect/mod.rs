@@ -491,29 +491,33 @@ impl Thresholds {
 
     /// Whether an alert of signature `s` passes its `threshold`, then its
     /// `detection_filter`.
-    fn check(&mut self, s: &Signature, c: &ThresholdCheck) -> bool {
+    fn check(&mut self, s: &Signature, c: &ThresholdCheck) -> ThresholdResult {
         self.check_values(c, s.threshold.as_ref(), s.detection_filter.as_ref())
     }
 
+    /// `threshold`, then `detection_filter`: the first that does not say
+    /// [`Alert`](ThresholdResult::Alert) decides (`PacketAlertHandle`).
     fn check_values(
         &mut self,
         c: &ThresholdCheck,
         threshold: Option<&ThresholdValue>,
         detection_filter: Option<&ThresholdValue>,
-    ) -> bool {
+    ) -> ThresholdResult {
         if let Some(t) = threshold {
-            if !self.allows(c.sig, t, false, c.src, c.dst, c.now_secs) {
-                return false;
+            let r = self.allows(c.sig, t, false, c.src, c.dst, c.now_secs);
+            if r != ThresholdResult::Alert {
+                return r;
             }
         }
         match detection_filter {
             Some(t) => self.allows(c.sig, t, true, c.src, c.dst, c.now_secs),
-            None => true,
+            None => ThresholdResult::Alert,
         }
     }
 
-    /// Whether an alert of `sig` for this packet is written.
-    fn allows(
+    /// Whether the match alerts (tests).
+    #[cfg(test)]
+    fn alerts(
         &mut self,
         sig: u32,
         t: &ThresholdValue,
@@ -522,6 +526,19 @@ impl Thresholds {
         dst: IpAddr,
         now: i64,
     ) -> bool {
+        self.allows(sig, t, df, src, dst, now) == ThresholdResult::Alert
+    }
+
+    /// What a match of `sig` on this packet does (`ThresholdHandlePacket`).
+    fn allows(
+        &mut self,
+        sig: u32,
+        t: &ThresholdValue,
+        df: bool,
+        src: IpAddr,
+        dst: IpAddr,
+        now: i64,
+    ) -> ThresholdResult {
         let key = match t.track.as_str() {
             "by_src" => (sig, Some(src), None),
             "by_dst" => (sig, None, Some(dst)),
@@ -543,7 +560,7 @@ impl Thresholds {
             }
             if self.state.len() >= self.max {
                 self.untracked += 1;
-                return true;
+                return ThresholdResult::Alert;
             }
         }
         let seconds = i64::try_from(t.seconds).unwrap_or(i64::MAX);
@@ -562,23 +579,36 @@ impl Thresholds {
         self.next_end = self.next_end.min(e.end());
         e.count += 1;
         let n = e.count;
+        use ThresholdResult::{Alert, Nothing, Silent};
         if df {
-            return n > t.count;
+            return if n > t.count { Alert } else { Nothing };
         }
         match t.kind.as_deref() {
-            Some("limit") => n <= t.count,
-            Some("threshold") => {
-                if n >= t.count {
-                    e.count = 0;
-                    true
-                } else {
-                    false
-                }
+            Some("limit") if n <= t.count => Alert,
+            Some("limit") => Silent,
+            Some("threshold") if n >= t.count => {
+                e.count = 0;
+                Alert
             }
-            Some("both") => n == t.count,
-            _ => true,
+            Some("threshold") => Nothing,
+            Some("both") if n == t.count => Alert,
+            Some("both") if n > t.count => Silent,
+            Some("both") => Nothing,
+            _ => Alert,
         }
     }
+}
+
+/// What `threshold` / `detection_filter` make of a match (Suricata's 1, 2 and 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ThresholdResult {
+    /// Alert, and the rule's action applies.
+    Alert,
+    /// No alert, but the action applies (`limit` and `both` past their count).
+    Silent,
+    /// Neither alert nor action (`threshold` and `both` before their count,
+    /// `detection_filter` until it is passed).
+    Nothing,
 }
 
 /// Threshold decisions taken away from the rules: `rulesim merge` replays the
@@ -601,7 +631,7 @@ impl ThresholdJudge {
         threshold: Option<&ThresholdValue>,
         detection_filter: Option<&ThresholdValue>,
     ) -> bool {
-        self.0.check_values(check, threshold, detection_filter)
+        self.0.check_values(check, threshold, detection_filter) == ThresholdResult::Alert
     }
 }
 
@@ -840,6 +870,17 @@ impl DetectEngine {
         }
     }
 
+    /// Whether the ruleset must run on one worker: some rule keeps `xbits` (state of
+    /// hosts and address pairs), or a rule whose action is not a mere alert has a
+    /// `threshold` or `detection_filter` (whether its drop or pass applies depends on
+    /// counts across flows, which worker threads split).
+    pub fn needs_one_worker(&self) -> bool {
+        self.has_xbits()
+            || self.c.sigs.iter().any(|s| {
+                (s.threshold.is_some() || s.detection_filter.is_some()) && s.action != Action::Alert
+            })
+    }
+
     /// Whether some rule keeps `xbits`, state shared by flows that worker threads would
     /// split (such rulesets run on one worker).
     pub fn has_xbits(&self) -> bool {
@@ -861,6 +902,7 @@ impl DetectEngine {
     pub fn threshold_allows(&mut self, check: &ThresholdCheck) -> bool {
         self.thresholds
             .check(&self.c.sigs[check.sig as usize], check)
+            == ThresholdResult::Alert
     }
 
     /// The `threshold` and `detection_filter` of the rule a check is for.
@@ -1464,7 +1506,9 @@ impl DetectEngine {
             let s = &self.c.sigs[h.sig as usize];
             let mut alert = s.alerts;
             let mut threshold = None;
-            if alert && (s.threshold.is_some() || s.detection_filter.is_some()) {
+            // Whether the rule's action applies, and whether the threshold silenced it.
+            let (mut applies, mut silent) = (true, false);
+            if s.threshold.is_some() || s.detection_filter.is_some() {
                 let mut check = ThresholdCheck {
                     sig: h.sig,
                     src: p.src,
@@ -1473,21 +1517,29 @@ impl DetectEngine {
                     seq: 0,
                 };
                 if self.defer_thresholds {
-                    self.deferred_checks += 1;
-                    check.seq = self.deferred_checks;
-                    threshold = Some(check);
+                    // Worker threads see only alert rules with thresholds (a ruleset with
+                    // a threshold on another action runs on one worker).
+                    if alert {
+                        self.deferred_checks += 1;
+                        check.seq = self.deferred_checks;
+                        threshold = Some(check);
+                    }
                 } else {
-                    alert = self.thresholds.check(s, &check);
+                    let r = self.thresholds.check(s, &check);
+                    alert &= r == ThresholdResult::Alert;
+                    applies = r != ThresholdResult::Nothing;
+                    silent = r == ThresholdResult::Silent;
                 }
             }
-            let blocks = matches!(
-                s.action,
-                Action::Drop
-                    | Action::Reject
-                    | Action::RejectSrc
-                    | Action::RejectDst
-                    | Action::RejectBoth
-            );
+            let blocks = applies
+                && matches!(
+                    s.action,
+                    Action::Drop
+                        | Action::Reject
+                        | Action::RejectSrc
+                        | Action::RejectDst
+                        | Action::RejectBoth
+                );
             if blocks {
                 out.drop = true;
                 if s.action != Action::Drop && out.reject.is_none() {
@@ -1499,7 +1551,7 @@ impl DetectEngine {
                     }
                 }
             }
-            let pass = s.action == Action::Pass;
+            let pass = applies && s.action == Action::Pass;
             if pass {
                 out.pass = true;
                 if h.flow_scoped {
@@ -1509,7 +1561,9 @@ impl DetectEngine {
                 }
             }
             // Suricata's alert queue: suppressed, a place, or overflow.
-            let silent_pass = pass && !s.alerts;
+            // A pass the threshold silenced applies, but takes no place and does not end
+            // the walk (Suricata counts it suppressed).
+            let silent_pass = pass && !s.alerts && !silent;
             let suppressed = !alert && !silent_pass;
             // An alert awaiting a threshold decision goes to the merge even when the
             // queue looks full: its threshold still counts there (as one thread counts
@@ -1813,6 +1867,36 @@ mod tests {
         }
     }
 
+    /// What each kind does with its matches in one window: Suricata's 1 (alert and
+    /// action), 2 (action only) and 0 (nothing).
+    #[test]
+    fn each_kind_alerts_silences_or_does_nothing_as_suricata() {
+        use ThresholdResult::{Alert, Nothing, Silent};
+        let a: IpAddr = "10.0.0.1".parse().expect("ip");
+        let results = |v: ThresholdValue, df: bool| {
+            let mut th = Thresholds::new(DEFAULT_STATE_ENTRIES);
+            (0..4)
+                .map(|s| th.allows(1, &v, df, a, a, s))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            results(t(Some("limit"), 2, 60), false),
+            [Alert, Alert, Silent, Silent]
+        );
+        assert_eq!(
+            results(t(Some("threshold"), 2, 60), false),
+            [Nothing, Alert, Nothing, Alert]
+        );
+        assert_eq!(
+            results(t(Some("both"), 2, 60), false),
+            [Nothing, Alert, Silent, Silent]
+        );
+        assert_eq!(
+            results(t(None, 2, 60), true),
+            [Nothing, Nothing, Alert, Alert]
+        );
+    }
+
     /// Which of `times` (seconds) let an alert through.
     fn run(v: &ThresholdValue, df: bool, times: &[i64]) -> Vec<bool> {
         let mut th = Thresholds::new(DEFAULT_STATE_ENTRIES);
@@ -1820,7 +1904,7 @@ mod tests {
         let b: IpAddr = "10.0.0.2".parse().expect("ip");
         times
             .iter()
-            .map(|&s| th.allows(1, v, df, a, b, s))
+            .map(|&s| th.alerts(1, v, df, a, b, s))
             .collect()
     }
 
@@ -1832,7 +1916,7 @@ mod tests {
     fn a_full_threshold_table_lets_alerts_through_untracked_and_counts_them() {
         let limit = t(Some("limit"), 1, 60);
         let mut th = Thresholds::new(2);
-        let mut alert = |src: u32, now: i64| th.allows(1, &limit, false, ip(src), ip(0), now);
+        let mut alert = |src: u32, now: i64| th.alerts(1, &limit, false, ip(src), ip(0), now);
         assert!(alert(1, 0) && alert(2, 0));
         // Full of live windows: source 3 is not tracked, so never limited.
         assert!(alert(3, 0) && alert(3, 1));
@@ -1851,11 +1935,11 @@ mod tests {
         let ten = t(Some("limit"), 1, 10);
         let mut th = Thresholds::new(2);
         let (a, b) = (ip(1), ip(2));
-        assert!(th.allows(1, &hour, false, a, b, 0));
-        assert!(th.allows(2, &ten, false, a, b, 0));
+        assert!(th.alerts(1, &hour, false, a, b, 0));
+        assert!(th.alerts(2, &ten, false, a, b, 0));
         // A new key at 20: rule 2's window is over, rule 1's is not.
-        assert!(th.allows(2, &ten, false, ip(3), b, 20));
-        assert!(!th.allows(1, &hour, false, a, b, 30), "still limited");
+        assert!(th.alerts(2, &ten, false, ip(3), b, 20));
+        assert!(!th.alerts(1, &hour, false, a, b, 30), "still limited");
         assert_eq!(th.untracked, 0);
     }
 
@@ -1875,7 +1959,7 @@ mod tests {
         let started = std::time::Instant::now();
         for n in 0..400_000 {
             let now = i64::from(n / 1000);
-            assert!(th.allows(1, &limit, false, ip(n), ip(0), now));
+            assert!(th.alerts(1, &limit, false, ip(n), ip(0), now));
             xbits.apply(&set, ip(n), ip(0), now);
         }
         let took = started.elapsed();
@@ -1886,7 +1970,7 @@ mod tests {
             "400,000 new keys took {took:?}"
         );
         // Once windows end, they make room again.
-        assert!(th.allows(1, &limit, false, ip(1 << 20), ip(0), 3600));
+        assert!(th.alerts(1, &limit, false, ip(1 << 20), ip(0), 3600));
         assert_eq!(th.untracked, 300_000);
         assert!(th.state.len() <= DEFAULT_STATE_ENTRIES);
         let later = 3600 + 400;

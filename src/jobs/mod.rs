@@ -109,8 +109,9 @@ pub fn replay_each(
         .map(|d| d.errors.iter().map(|e| e.to_string()).collect())
         .unwrap_or_default();
     let rules = detect.as_ref().map(RuleRef::all).unwrap_or_default();
-    // xbits are state of hosts, which flows on different workers would share.
-    if threads > 1 && !detect.as_ref().is_some_and(DetectEngine::has_xbits) {
+    // xbits and thresholds on drops and passes are state across flows, which flows on
+    // different workers would share.
+    if threads > 1 && !detect.as_ref().is_some_and(DetectEngine::needs_one_worker) {
         let run = run_files_parallel(
             settings,
             output,
