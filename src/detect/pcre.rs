@@ -264,6 +264,7 @@ fn parse_pattern(pattern: &str, flags: &str) -> Result<Vec<Vec<Item>>, PcreError
     };
     let alts = parser.alternation(mode, 0)?;
     if parser.pos < parser.p.len() {
+        // Only an unmatched `)` stops the top level early.
         return syntax("unmatched closing parenthesis", parser.pos);
     }
     Ok(alts)
@@ -271,7 +272,6 @@ fn parse_pattern(pattern: &str, flags: &str) -> Result<Vec<Vec<Item>>, PcreError
 
 /// Translates a PCRE pattern and Suricata pcre flags into `regex` syntax.
 pub fn translate(pattern: &str, flags: &str) -> Result<Translation, PcreError> {
-    let mut mode = Mode::default();
     let mut prefix = String::new();
     let mut anchored = false;
     for f in flags.chars() {
@@ -279,23 +279,11 @@ pub fn translate(pattern: &str, flags: &str) -> Result<Translation, PcreError> {
             'i' => prefix.push_str("(?i)"),
             's' => prefix.push_str("(?s)"),
             'G' => prefix.push_str("(?U)"),
-            'm' => mode.multiline = true,
-            'x' => mode.extended = true,
-            'E' => mode.dollar_endonly = true,
             'A' => anchored = true,
             _ => {}
         }
     }
-    let mut parser = Parser {
-        p: pattern.as_bytes(),
-        pos: 0,
-        names: Vec::new(),
-    };
-    let alts = parser.alternation(mode, 0)?;
-    if parser.pos < parser.p.len() {
-        // Only an unmatched `)` stops the top level early.
-        return syntax("unmatched closing parenthesis", parser.pos);
-    }
+    let alts = parse_pattern(pattern, flags)?;
     let mut stack = Vec::new();
     for seq in &alts {
         check_seq(seq, &mut stack)?;
