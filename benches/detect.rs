@@ -69,6 +69,10 @@ fn bench(c: &mut Criterion) {
         &[],
     )
     .expect("write capture");
+    if let Some(shared) = rulesets() {
+        let hay = std::fs::read(&pcap).expect("capture readable");
+        bench_scan(c, &shared.join("et-open/et-open.rules"), &hay);
+    }
     let mut g = c.benchmark_group("detect");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(summary.bytes));
@@ -84,6 +88,105 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+}
+
+/// The longest content of each ET Open rule inspecting the raw payload (the patterns of
+/// the prefilter's packet and stream groups, roughly), decoded and lower-cased.
+fn et_payload_patterns(rules: &Path) -> Vec<Vec<u8>> {
+    let text = std::fs::read_to_string(rules).expect("ET Open readable");
+    let mut patterns: Vec<Vec<u8>> = text
+        .lines()
+        .filter(|l| l.starts_with("alert tcp") || l.starts_with("alert udp"))
+        .filter(|l| {
+            ![
+                "http.", "tls.", "dns.", "file.", "http_", "tls_", "dns_", "ssl_",
+            ]
+            .iter()
+            .any(|k| l.contains(k))
+        })
+        .filter_map(|l| {
+            l.split("content:\"")
+                .skip(1)
+                .filter_map(|c| c.split('"').next())
+                .map(decode_content)
+                .max_by_key(Vec::len)
+        })
+        .map(|p| p.to_ascii_lowercase())
+        .collect();
+    patterns.sort();
+    patterns.dedup();
+    patterns
+}
+
+/// A content string's bytes (`|hex|` runs decoded).
+fn decode_content(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, part) in s.split('|').enumerate() {
+        if i % 2 == 1 {
+            out.extend(
+                part.split_whitespace()
+                    .filter_map(|h| u8::from_str_radix(h, 16).ok()),
+            );
+        } else {
+            out.extend_from_slice(part.as_bytes());
+        }
+    }
+    out
+}
+
+/// The prefilter's multi-literal scan against `aho-corasick`'s overlapping search (what
+/// it replaced), on the bytes of the generated capture.
+fn bench_scan(c: &mut Criterion, rules: &Path, hay: &[u8]) {
+    use rulesim::detect::literals::{lower_into, LiteralSet};
+    let patterns = et_payload_patterns(rules);
+    let mut g = c.benchmark_group("prefilter_scan");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(hay.len() as u64));
+    let set = LiteralSet::new(
+        patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_slice(), i as u32)),
+    );
+    g.bench_function("literal_set", |b| {
+        let mut seen = vec![0u32; patterns.len()];
+        let mut stamp = 0u32;
+        let mut lower = Vec::new();
+        b.iter(|| {
+            let mut found = 0usize;
+            // Per 1,500-byte piece, as packets are scanned.
+            for piece in hay.chunks(1500) {
+                stamp = stamp.wrapping_add(1);
+                lower_into(piece, &mut lower);
+                set.scan(&lower, &mut seen, stamp, |_| found += 1);
+            }
+            found
+        })
+    });
+    let ac = aho_corasick::AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(&patterns)
+        .expect("automaton");
+    g.bench_function("aho_corasick_overlapping", |b| {
+        let mut seen = vec![0u32; patterns.len()];
+        let mut stamp = 0u32;
+        b.iter(|| {
+            let mut found = 0usize;
+            for piece in hay.chunks(1500) {
+                stamp = stamp.wrapping_add(1);
+                for m in ac.find_overlapping_iter(piece) {
+                    let id = m.pattern().as_usize();
+                    if seen[id] != stamp {
+                        seen[id] = stamp;
+                        found += 1;
+                    }
+                }
+            }
+            found
+        })
+    });
     g.finish();
 }
 

@@ -15,6 +15,7 @@
 pub mod buffers;
 pub mod bytes;
 pub mod header_index;
+pub mod literals;
 pub mod payload;
 pub mod pcre;
 pub mod prefilter;
@@ -802,21 +803,10 @@ impl DetectEngine {
             .iter()
             .map(|s| metadata_pairs(&rules[s.rule]))
             .collect();
-        let built = if settings.prefilter_off {
-            Ok(Prefilter::none(&sigs, &iponly, &packet, &tx))
+        let prefilter = if settings.prefilter_off {
+            Prefilter::none(&sigs, &iponly, &packet, &tx)
         } else {
             Prefilter::build(&sigs, &iponly, &packet, &tx)
-        };
-        let prefilter = match built {
-            Ok(p) => p,
-            Err(e) => {
-                // Only automaton size limits can fail; every rule is then inspected.
-                errors.push(CompileError::Rule {
-                    sid: "-".into(),
-                    message: format!("prefilter not built, all rules inspected: {e}"),
-                });
-                Prefilter::none(&sigs, &iponly, &packet, &tx)
-            }
         };
         let work = Work {
             scratch: prefilter.scratch(),

@@ -11,17 +11,17 @@
 //!
 //! Groups: packet-phase signatures by transport (TCP, UDP, other) and flow direction;
 //! transaction signatures by buffer, transforms and direction. Each group has one
-//! `aho-corasick` automaton. Candidates come back in signature order, which is the order
+//! [`LiteralSet`]. Candidates come back in signature order, which is the order
 //! they must be evaluated in (flowbits set by one rule are seen by the later ones).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rustc_hash::FxHashMap;
 
 use super::buffers::{self, TxView};
 use super::header_index::HeaderIndex;
+use super::literals::{lower_into, LiteralSet};
 use super::payload::{BufferProgram, PrefilterPattern};
 use super::signature::{ProtoMatch, SigKind, Signature};
 use super::PacketView;
@@ -58,11 +58,9 @@ impl AnchoredSet {
 /// `depth`) are scanned for there only.
 const SHALLOW_LIMIT: usize = 512;
 
-/// Unanchored patterns, searched with one automaton.
+/// Unanchored patterns, searched for together (ids: the patterns' ids in the set).
 struct Unanchored {
-    matcher: AhoCorasick,
-    /// Per pattern of `matcher`: its id in the set.
-    ids: Vec<u32>,
+    matcher: LiteralSet,
     /// Scanned over this many bytes from the buffer start (`usize::MAX`: all).
     window: usize,
 }
@@ -132,28 +130,19 @@ impl PatternSetBuilder {
             && self.suffix.is_empty()
     }
 
-    /// `dfa`: full DFAs (faster scans, more memory and build time) for groups that scan
-    /// much data; the default kind for the short transaction buffers.
-    fn build(self, dfa: bool) -> Result<Option<PatternSet>, aho_corasick::BuildError> {
+    fn build(self) -> Option<PatternSet> {
         if self.is_empty() {
-            return Ok(None);
+            return None;
         }
-        let automaton = |ids: Vec<u32>,
-                         window: usize|
-         -> Result<Option<Unanchored>, aho_corasick::BuildError> {
+        let automaton = |ids: Vec<u32>, window: usize| -> Option<Unanchored> {
             if ids.is_empty() {
-                return Ok(None);
+                return None;
             }
-            let matcher = AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .ascii_case_insensitive(true)
-                .kind(dfa.then_some(aho_corasick::AhoCorasickKind::DFA))
-                .build(ids.iter().map(|&i| &self.patterns[i as usize]))?;
-            Ok(Some(Unanchored {
-                matcher,
-                ids,
-                window,
-            }))
+            let matcher = LiteralSet::new(
+                ids.iter()
+                    .map(|&i| (self.patterns[i as usize].as_slice(), i)),
+            );
+            Some(Unanchored { matcher, window })
         };
         let (mut shallow, mut deep) = (Vec::new(), Vec::new());
         let mut window = 0;
@@ -166,15 +155,15 @@ impl PatternSetBuilder {
                 _ => deep.push(id as u32),
             }
         }
-        Ok(Some(PatternSet {
-            deep: automaton(deep, usize::MAX)?,
-            shallow: automaton(shallow, window)?,
+        Some(PatternSet {
+            deep: automaton(deep, usize::MAX),
+            shallow: automaton(shallow, window),
             longest: self.patterns.iter().map(Vec::len).max().unwrap_or(0),
             sigs: self.sigs,
             exact: self.exact,
             prefix: self.prefix,
             suffix: self.suffix,
-        }))
+        })
     }
 }
 
@@ -183,7 +172,7 @@ impl PatternSet {
         !(self.exact.is_empty() && self.prefix.is_empty() && self.suffix.is_empty())
     }
 
-    fn automata(&self) -> impl Iterator<Item = &AhoCorasick> {
+    fn automata(&self) -> impl Iterator<Item = &LiteralSet> {
         self.deep.iter().chain(&self.shallow).map(|u| &u.matcher)
     }
 
@@ -225,7 +214,7 @@ pub struct Scratch {
     sig_stamp: u32,
     /// Candidates found by scanning, sorted when collection ends.
     found: Vec<u32>,
-    /// The buffer lower-cased, for anchored lookups.
+    /// The buffer lower-cased, for anchored lookups and the literal scans.
     lower: Vec<u8>,
 }
 
@@ -304,24 +293,40 @@ impl Scratch {
             self.pattern_seen.fill(0);
             self.pattern_stamp = 1;
         }
+        let longest_window = set
+            .deep
+            .iter()
+            .chain(&set.shallow)
+            .map(|u| u.window)
+            .max()
+            .unwrap_or(0);
+        let end = hay.len().min(longest_window);
+        if end <= from {
+            return;
+        }
+        lower_into(&hay[from..end], &mut self.lower);
+        let Scratch {
+            pattern_seen,
+            pattern_stamp,
+            sig_seen,
+            sig_stamp,
+            found,
+            lower,
+        } = self;
         for u in set.deep.iter().chain(&set.shallow) {
             let end = hay.len().min(u.window);
             if end <= from {
                 continue;
             }
-            for m in u.matcher.find_overlapping_iter(&hay[from..end]) {
-                let id = u.ids[m.pattern().as_usize()] as usize;
-                if self.pattern_seen[id] == self.pattern_stamp {
-                    continue;
-                }
-                self.pattern_seen[id] = self.pattern_stamp;
-                for &sig in &set.sigs[id] {
-                    if self.sig_seen[sig as usize] != self.sig_stamp {
-                        self.sig_seen[sig as usize] = self.sig_stamp;
-                        self.found.push(sig);
+            u.matcher
+                .scan(&lower[..end - from], pattern_seen, *pattern_stamp, |id| {
+                    for &sig in &set.sigs[id as usize] {
+                        if sig_seen[sig as usize] != *sig_stamp {
+                            sig_seen[sig as usize] = *sig_stamp;
+                            found.push(sig);
+                        }
                     }
-                }
-            }
+                });
         }
     }
 
@@ -385,11 +390,12 @@ pub struct PrefilterSummary {
     /// Transaction signatures selected by a buffer pattern.
     pub tx_patterned: usize,
     pub tx_always: usize,
-    /// Automata built (one per group with unanchored patterns).
+    /// Literal sets built (one per group with unanchored patterns; the name is kept
+    /// from when they were automata).
     pub automata: usize,
     /// Groups with hash sets of whole-buffer, prefix or suffix patterns.
     pub anchored_sets: usize,
-    /// Memory the automata take.
+    /// Memory the literal sets take.
     pub automata_bytes: usize,
 }
 
@@ -451,12 +457,7 @@ fn tx_pattern(s: &Signature) -> Option<(&BufferProgram, PrefilterPattern<'_>)> {
 impl Prefilter {
     /// Groups the signatures of the packet phase (`packet`) and the transaction phase
     /// (`tx`), given in signature order.
-    pub fn build(
-        sigs: &[Signature],
-        iponly: &[u32],
-        packet: &[u32],
-        tx: &[u32],
-    ) -> Result<Prefilter, aho_corasick::BuildError> {
+    pub fn build(sigs: &[Signature], iponly: &[u32], packet: &[u32], tx: &[u32]) -> Prefilter {
         type Builders = (Vec<u32>, PatternSetBuilder, PatternSetBuilder);
         let mut groups: Vec<Builders> = (0..TRANSPORTS * 2).map(|_| Default::default()).collect();
         for &n in packet {
@@ -486,8 +487,8 @@ impl Prefilter {
                 .max(on_stream.patterns.len());
             packet_groups.push(Group {
                 always,
-                packet: on_packet.build(true)?,
-                stream: on_stream.build(true)?,
+                packet: on_packet.build(),
+                stream: on_stream.build(),
             });
         }
 
@@ -522,20 +523,19 @@ impl Prefilter {
         for (d, builders) in tx_builders.into_iter().enumerate() {
             for (buffer, builder) in builders {
                 patterns_max = patterns_max.max(builder.patterns.len());
-                let large = buffer.buffer().is_some_and(|b| APPEND_ONLY.contains(&b));
-                if let Some(patterns) = builder.build(large)? {
+                if let Some(patterns) = builder.build() {
                     tx_groups[d].push(TxGroup { buffer, patterns });
                 }
             }
         }
-        Ok(Prefilter {
+        Prefilter {
             iponly: HeaderIndex::build(sigs, iponly),
             packet: packet_groups,
             tx_always,
             tx_groups,
             patterns_max,
             sigs: sigs.len(),
-        })
+        }
     }
 
     /// A prefilter that selects nothing out: every signature is a candidate of every
@@ -583,7 +583,7 @@ impl Prefilter {
                 packet_patterned.extend(p.all_sigs());
                 s.automata += p.automata().count();
                 s.anchored_sets += usize::from(p.anchored());
-                s.automata_bytes += p.automata().map(AhoCorasick::memory_usage).sum::<usize>();
+                s.automata_bytes += p.automata().map(LiteralSet::memory_usage).sum::<usize>();
             }
         }
         packet_patterned.sort_unstable();
@@ -602,7 +602,7 @@ impl Prefilter {
                 s.automata_bytes += g
                     .patterns
                     .automata()
-                    .map(AhoCorasick::memory_usage)
+                    .map(LiteralSet::memory_usage)
                     .sum::<usize>();
                 s.anchored_sets += usize::from(g.patterns.anchored());
             }
@@ -774,7 +774,7 @@ mod tests {
         payload: &[u8],
     ) -> Vec<u32> {
         let all: Vec<u32> = (0..sigs.len() as u32).collect();
-        let pf = Prefilter::build(sigs, &[], &all, &[]).expect("builds");
+        let pf = Prefilter::build(sigs, &[], &all, &[]);
         let mut scratch = pf.scratch();
         let addr: IpAddr = "192.0.2.1".parse().expect("address");
         let view = PacketView {
@@ -879,7 +879,7 @@ mod tests {
             r#"alert ip any any -> 2001:db8::1 any (sid:8;)"#,
         ]);
         let all: Vec<u32> = (0..s.len() as u32).collect();
-        let pf = Prefilter::build(&s, &all, &[], &[]).expect("builds");
+        let pf = Prefilter::build(&s, &all, &[], &[]);
         let mut scratch = pf.scratch();
         let mut c = |src: &str, dst: &str, sp: u16, dp: u16, proto: u8| {
             let mut out = Vec::new();

@@ -1,0 +1,509 @@
+//! Which of a set of literals occur in a buffer, ignoring ASCII case: the prefilter's
+//! multi-pattern scan.
+//!
+//! The prefilter needs a set answer (which patterns are present), not every match, and
+//! its pattern sets are large (ET Open puts about 3,000 patterns in one group) while
+//! most bytes match none of them. An Aho-Corasick automaton of that size walks a
+//! table far bigger than the cache and reports every overlapping match of the frequent
+//! short patterns; this filter instead tests each window of the buffer against a small
+//! bitset and looks further only on a hit:
+//!
+//! - every literal of 4 bytes or more is represented by one 4-byte *fragment* of it, the
+//!   rarest by a byte-frequency estimate of network payloads; each 4-byte window of the
+//!   buffer is hashed into a bitset of fragment hashes (a few KiB, in L1), and on a hit
+//!   the literals with that fragment are checked in full;
+//! - literals of 2 or 3 bytes by a 2-byte fragment, in a 65,536-bit table indexed by
+//!   the window itself;
+//! - literals of 1 byte by `memchr`.
+//!
+//! The caller lower-cases the buffer once (a vectorised pass, shared by the sets that
+//! scan it); literals are lower-cased when the set is built, so every comparison is of
+//! plain bytes. A literal already found is not checked again, and the scan stops once
+//! every literal has been found.
+
+use memchr::memchr;
+
+/// A literal and the caller's id for it.
+struct Literal {
+    /// ASCII lower-cased.
+    bytes: Box<[u8]>,
+    id: u32,
+}
+
+/// Literals indexed by a fragment of `WIDTH` bytes.
+struct FragmentTable<const WIDTH: usize> {
+    /// Slot index = hash of the window >> `shift` (2-byte tables: the window).
+    shift: u32,
+    /// Per slot: whether any fragment hashes there.
+    bits: Vec<u64>,
+    /// Per slot: its entries are `entries[starts[slot]..starts[slot + 1]]`.
+    starts: Vec<u32>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    /// The fragment, to skip literals whose fragment only shares the slot.
+    fragment: u32,
+    /// Index into [`LiteralSet::literals`].
+    literal: u32,
+    /// Where the fragment starts in the literal.
+    offset: u32,
+}
+
+const HASH_MULTIPLIER: u32 = 0x9E37_79B1;
+
+fn word4(window: [u8; 4]) -> u32 {
+    u32::from_le_bytes(window)
+}
+
+fn word2(window: [u8; 2]) -> u16 {
+    u16::from_le_bytes(window)
+}
+
+/// The buffer ASCII lower-cased into `out`, as [`LiteralSet::scan`] takes it.
+pub fn lower_into(hay: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend(hay.iter().map(u8::to_ascii_lowercase));
+}
+
+impl<const WIDTH: usize> FragmentTable<WIDTH> {
+    /// `entries`: (fragment, literal, offset).
+    fn new(mut entries: Vec<Entry>) -> FragmentTable<WIDTH> {
+        let slot_bits: u32 = if WIDTH == 2 {
+            16
+        } else {
+            // About 32 slots per fragment keeps the bitset sparse (few false hits) and
+            // small: 16 KiB for 3,000 fragments.
+            (entries.len().max(1) * 32)
+                .next_power_of_two()
+                .trailing_zeros()
+                .clamp(10, 20)
+        };
+        let shift = 32 - slot_bits;
+        let slots = 1usize << slot_bits;
+        let table = FragmentTable {
+            shift,
+            bits: Vec::new(),
+            starts: Vec::new(),
+            entries: Vec::new(),
+        };
+        entries.sort_by_key(|e| (table.slot(e.fragment), e.literal));
+        let mut bits = vec![0u64; slots / 64];
+        let mut starts = vec![0u32; slots + 1];
+        for e in &entries {
+            let s = table.slot(e.fragment);
+            bits[s / 64] |= 1 << (s % 64);
+            starts[s + 1] += 1;
+        }
+        for s in 0..slots {
+            starts[s + 1] += starts[s];
+        }
+        FragmentTable {
+            bits,
+            starts,
+            entries,
+            ..table
+        }
+    }
+
+    const fn empty() -> FragmentTable<WIDTH> {
+        FragmentTable {
+            shift: 0,
+            bits: Vec::new(),
+            starts: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    fn slot(&self, window: u32) -> usize {
+        if WIDTH == 2 {
+            window as usize
+        } else {
+            (window.wrapping_mul(HASH_MULTIPLIER) >> self.shift) as usize
+        }
+    }
+
+    fn hit(&self, slot: usize) -> bool {
+        self.bits[slot / 64] & (1 << (slot % 64)) != 0
+    }
+
+    fn slot_entries(&self, slot: usize) -> &[Entry] {
+        let (a, b) = (self.starts[slot] as usize, self.starts[slot + 1] as usize);
+        &self.entries[a..b]
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.bits.len() * 8 + self.starts.len() * 4 + self.entries.len() * 12
+    }
+}
+
+/// An immutable set of literals, each with the caller's id (ids index the caller's
+/// `seen` array in [`LiteralSet::scan`]).
+pub struct LiteralSet {
+    literals: Vec<Literal>,
+    long: Option<FragmentTable<4>>,
+    short: Option<FragmentTable<2>>,
+    /// 1-byte literals: (lower-cased byte, literal index).
+    single: Vec<(u8, u32)>,
+}
+
+/// State of one scan, handed to the verification of each hit.
+struct Found<'a, F> {
+    seen: &'a mut [u32],
+    stamp: u32,
+    /// Literals not found yet.
+    left: usize,
+    report: F,
+}
+
+impl<F: FnMut(u32)> Found<'_, F> {
+    fn check(&mut self, literals: &[Literal], e: &Entry, at: usize, hay: &[u8]) {
+        let lit = &literals[e.literal as usize];
+        if self.seen[lit.id as usize] == self.stamp {
+            return;
+        }
+        let Some(start) = at.checked_sub(e.offset as usize) else {
+            return;
+        };
+        let Some(window) = hay.get(start..start + lit.bytes.len()) else {
+            return;
+        };
+        if *window == *lit.bytes {
+            self.found(lit.id);
+        }
+    }
+
+    fn found(&mut self, id: u32) {
+        self.seen[id as usize] = self.stamp;
+        self.left -= 1;
+        (self.report)(id);
+    }
+}
+
+/// How common a (lower-cased) byte is in network payloads, higher is more common:
+/// fragments are chosen to minimise the sum, so that the filter's hits are mostly real.
+fn commonness(byte: u8) -> u32 {
+    match byte {
+        // Padding and separators.
+        0 | b' ' | 0xff => 10,
+        b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' | b'h' | b'l' => 7,
+        b'\r' | b'\n' | b'/' | b'.' | b':' | b'=' | b'-' | b'0' | b'1' | b'&' | b',' => 7,
+        b'a'..=b'z' | b'2'..=b'9' | 1..=4 => 5,
+        0x80..=0xfe => 2,
+        _ => 3,
+    }
+}
+
+/// The offset of the rarest `width`-byte fragment of a (lower-cased) literal.
+fn rarest_fragment(bytes: &[u8], width: usize) -> usize {
+    (0..=bytes.len() - width)
+        .min_by_key(|&k| {
+            bytes[k..k + width]
+                .iter()
+                .map(|&b| commonness(b))
+                .sum::<u32>()
+        })
+        .unwrap_or(0)
+}
+
+impl LiteralSet {
+    /// A set of non-empty literals (empty ones are ignored) with the caller's ids.
+    pub fn new<'a>(literals: impl IntoIterator<Item = (&'a [u8], u32)>) -> LiteralSet {
+        let literals: Vec<Literal> = literals
+            .into_iter()
+            .filter(|(b, _)| !b.is_empty())
+            .map(|(b, id)| Literal {
+                bytes: b.to_ascii_lowercase().into_boxed_slice(),
+                id,
+            })
+            .collect();
+        let (mut long, mut short, mut single) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, lit) in literals.iter().enumerate() {
+            let b = &lit.bytes;
+            let literal = i as u32;
+            match b.len() {
+                1 => single.push((b[0], literal)),
+                2 | 3 => {
+                    let k = rarest_fragment(b, 2);
+                    short.push(Entry {
+                        fragment: u32::from(word2([b[k], b[k + 1]])),
+                        literal,
+                        offset: k as u32,
+                    });
+                }
+                _ => {
+                    let k = rarest_fragment(b, 4);
+                    long.push(Entry {
+                        fragment: word4([b[k], b[k + 1], b[k + 2], b[k + 3]]),
+                        literal,
+                        offset: k as u32,
+                    });
+                }
+            }
+        }
+        LiteralSet {
+            literals,
+            long: (!long.is_empty()).then(|| FragmentTable::new(long)),
+            short: (!short.is_empty()).then(|| FragmentTable::new(short)),
+            single,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.literals.is_empty()
+    }
+
+    /// Bytes the tables take.
+    pub fn memory_usage(&self) -> usize {
+        self.literals
+            .iter()
+            .map(|l| l.bytes.len() + std::mem::size_of::<Literal>())
+            .sum::<usize>()
+            + self.long.as_ref().map_or(0, FragmentTable::memory_usage)
+            + self.short.as_ref().map_or(0, FragmentTable::memory_usage)
+            + self.single.len() * 8
+    }
+
+    /// Reports, once each, the ids of the literals that occur in `hay` (ASCII
+    /// lower-cased by [`lower_into`]) and are not already marked in `seen`
+    /// (`seen[id] == stamp`); marks those it reports.
+    pub fn scan<F: FnMut(u32)>(&self, hay: &[u8], seen: &mut [u32], stamp: u32, report: F) {
+        // Counting the literals already seen would cost a pass over the set per scan:
+        // the early stop only comes when all are found in this one.
+        let mut found = Found {
+            seen,
+            stamp,
+            left: self.literals.len(),
+            report,
+        };
+        for &(byte, literal) in &self.single {
+            if found.left == 0 {
+                return;
+            }
+            let id = self.literals[literal as usize].id;
+            if found.seen[id as usize] == stamp {
+                continue;
+            }
+            if memchr(byte, hay).is_some() {
+                found.found(id);
+            }
+        }
+        if found.left == 0 {
+            return;
+        }
+        match (&self.long, &self.short) {
+            (Some(long), Some(short)) => {
+                self.scan_windows::<true, true, F>(long, short, hay, &mut found)
+            }
+            (Some(long), None) => {
+                self.scan_windows::<true, false, F>(long, &EMPTY_SHORT, hay, &mut found)
+            }
+            (None, Some(short)) => {
+                self.scan_windows::<false, true, F>(&EMPTY_LONG, short, hay, &mut found)
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// One pass over the buffer's windows, testing each against the tables in use (a
+    /// fused loop: one load per position for both).
+    fn scan_windows<const LONG: bool, const SHORT: bool, F: FnMut(u32)>(
+        &self,
+        long: &FragmentTable<4>,
+        short: &FragmentTable<2>,
+        hay: &[u8],
+        found: &mut Found<F>,
+    ) {
+        let with_four = hay.len().saturating_sub(3);
+        for at in 0..with_four {
+            let window = word4([hay[at], hay[at + 1], hay[at + 2], hay[at + 3]]);
+            if SHORT {
+                let slot = (window & 0xffff) as usize;
+                if short.hit(slot) {
+                    self.check_short(short, slot, at, hay, found);
+                }
+            }
+            if LONG {
+                let slot = long.slot(window);
+                if long.hit(slot) {
+                    for e in long.slot_entries(slot) {
+                        if e.fragment == window {
+                            found.check(&self.literals, e, at, hay);
+                        }
+                    }
+                }
+            }
+            if found.left == 0 {
+                return;
+            }
+        }
+        if SHORT {
+            // The last positions have a 2-byte window but no 4-byte one.
+            for at in with_four..hay.len().saturating_sub(1) {
+                let slot = usize::from(word2([hay[at], hay[at + 1]]));
+                if short.hit(slot) {
+                    self.check_short(short, slot, at, hay, found);
+                }
+            }
+        }
+    }
+
+    fn check_short<F: FnMut(u32)>(
+        &self,
+        t: &FragmentTable<2>,
+        slot: usize,
+        at: usize,
+        hay: &[u8],
+        found: &mut Found<F>,
+    ) {
+        for e in t.slot_entries(slot) {
+            found.check(&self.literals, e, at, hay);
+        }
+    }
+}
+
+/// Tables for the loops that do not use them.
+static EMPTY_LONG: FragmentTable<4> = FragmentTable::empty();
+static EMPTY_SHORT: FragmentTable<2> = FragmentTable::empty();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The literals of `set` found in `hay`, by naive search.
+    fn naive(literals: &[&[u8]], hay: &[u8]) -> Vec<u32> {
+        let hay = hay.to_ascii_lowercase();
+        let mut ids: Vec<u32> = literals
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| {
+                !l.is_empty()
+                    && hay
+                        .windows(l.len())
+                        .any(|w| w == l.to_ascii_lowercase().as_slice())
+            })
+            .map(|(i, _)| i as u32)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    fn scanned(set: &LiteralSet, n: usize, hay: &[u8]) -> Vec<u32> {
+        let mut seen = vec![0; n];
+        let mut ids = Vec::new();
+        let mut lower = Vec::new();
+        lower_into(hay, &mut lower);
+        set.scan(&lower, &mut seen, 1, |id| ids.push(id));
+        ids.sort_unstable();
+        ids
+    }
+
+    fn set_of(literals: &[&[u8]]) -> LiteralSet {
+        LiteralSet::new(literals.iter().enumerate().map(|(i, l)| (*l, i as u32)))
+    }
+
+    #[test]
+    fn finds_literals_of_every_length_ignoring_case() {
+        let literals: &[&[u8]] = &[
+            b"A",
+            b"|",
+            b"ab",
+            b"xYz",
+            b"User-Agent: curl",
+            b"\x00\x01\x02\x03",
+            b"missing",
+            b"\xffZ",
+        ];
+        let hay = b"GET / HTTP/1.1\r\nuser-agent: CURL/8\r\nX: ABx|\r\n\x00\x01\x02\x03 xyz";
+        assert_eq!(
+            scanned(&set_of(literals), literals.len(), hay),
+            naive(literals, hay)
+        );
+        assert_eq!(
+            scanned(&set_of(literals), literals.len(), hay),
+            vec![0, 1, 2, 3, 4, 5]
+        );
+    }
+
+    #[test]
+    fn only_ascii_letters_are_case_folded() {
+        let literals: &[&[u8]] = &[b"a b c", b"x-y", b"@@", b"[x]"];
+        let hay = b"a\x00b\x00c x\ry ``{x}";
+        assert!(scanned(&set_of(literals), literals.len(), hay).is_empty());
+    }
+
+    #[test]
+    fn literals_at_the_ends_of_the_buffer_and_overlapping_are_found() {
+        let literals: &[&[u8]] = &[b"abcd", b"bcde", b"cdef", b"ef", b"f", b"abcdef"];
+        for hay in [&b"abcdef"[..], b"abcd", b"xabcdefx", b"cdef"] {
+            assert_eq!(
+                scanned(&set_of(literals), literals.len(), hay),
+                naive(literals, hay),
+                "{hay:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn literals_already_seen_are_not_reported_again() {
+        let literals: &[&[u8]] = &[b"host", b"get"];
+        let set = set_of(literals);
+        let mut seen = vec![0, 7];
+        let mut ids = Vec::new();
+        set.scan(b"get / host", &mut seen, 7, |id| ids.push(id));
+        assert_eq!(ids, vec![0]);
+        assert_eq!(seen, vec![7, 7]);
+        ids.clear();
+        set.scan(b"get / host", &mut seen, 7, |id| ids.push(id));
+        assert!(ids.is_empty());
+    }
+
+    #[test]
+    fn agrees_with_naive_search_on_random_sets_and_buffers() {
+        // A small deterministic generator: bytes from a narrow alphabet so that
+        // literals occur, with pairs that differ in bit 5 only (NUL/space, CR/'-').
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let alphabet = b"aAbB \x00\r-xX\xff@`";
+        for round in 0..300 {
+            let count = 1 + next(if round % 10 == 0 { 400 } else { 20 }) as usize;
+            let literals: Vec<Vec<u8>> = (0..count)
+                .map(|_| {
+                    let len = 1 + next(7) as usize;
+                    (0..len)
+                        .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                        .collect()
+                })
+                .collect();
+            let refs: Vec<&[u8]> = literals.iter().map(Vec::as_slice).collect();
+            let set = set_of(&refs);
+            let hay: Vec<u8> = (0..next(200))
+                .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                .collect();
+            assert_eq!(
+                scanned(&set, refs.len(), &hay),
+                naive(&refs, &hay),
+                "{refs:?} in {hay:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn large_sets_use_a_larger_bitset() {
+        let literals: Vec<Vec<u8>> = (0..5000)
+            .map(|i| format!("pattern{i:05}").into_bytes())
+            .collect();
+        let refs: Vec<&[u8]> = literals.iter().map(Vec::as_slice).collect();
+        let set = set_of(&refs);
+        let bits = set.long.as_ref().map_or(0, |t| t.bits.len() * 64);
+        assert!(bits >= 5000 * 16, "{bits}");
+        let hay = b"xx PATTERN04999 pattern00000 pattern0000";
+        assert_eq!(scanned(&set, refs.len(), hay), vec![0, 4999]);
+    }
+}
