@@ -144,6 +144,9 @@ pub struct LiteralSet {
     literals: Vec<Literal>,
     long: Option<FragmentTable<4>>,
     short: Option<FragmentTable<2>>,
+    /// The 2-byte fragments of `short` and the first two bytes of those of `long`: the
+    /// first test of every window.
+    pairs: PairBits,
     /// 1-byte literals: (lower-cased byte, literal index).
     single: Vec<(u8, u32)>,
 }
@@ -174,6 +177,10 @@ impl<F: FnMut(u32)> Found<'_, F> {
         }
     }
 
+    fn is_seen(&self, id: u32) -> bool {
+        self.seen[id as usize] == self.stamp
+    }
+
     fn found(&mut self, id: u32) {
         self.seen[id as usize] = self.stamp;
         self.left -= 1;
@@ -199,9 +206,11 @@ fn commonness(byte: u8) -> u32 {
 fn rarest_fragment(bytes: &[u8], width: usize) -> usize {
     (0..=bytes.len() - width)
         .min_by_key(|&k| {
+            // The first two bytes are the first test of every window: they count twice.
             bytes[k..k + width]
                 .iter()
-                .map(|&b| commonness(b))
+                .enumerate()
+                .map(|(i, &b)| commonness(b) * if i < 2 { 2 } else { 1 })
                 .sum::<u32>()
         })
         .unwrap_or(0)
@@ -242,8 +251,13 @@ impl LiteralSet {
                 }
             }
         }
+        let mut pairs = PairBits::new();
+        for e in short.iter().chain(&long) {
+            pairs.insert(e.fragment as u16);
+        }
         LiteralSet {
             literals,
+            pairs,
             long: (!long.is_empty()).then(|| FragmentTable::new(long)),
             short: (!short.is_empty()).then(|| FragmentTable::new(short)),
             single,
@@ -262,6 +276,7 @@ impl LiteralSet {
             .sum::<usize>()
             + self.long.as_ref().map_or(0, FragmentTable::memory_usage)
             + self.short.as_ref().map_or(0, FragmentTable::memory_usage)
+            + self.pairs.0.len() * 8
             + self.single.len() * 8
     }
 
@@ -306,8 +321,9 @@ impl LiteralSet {
         }
     }
 
-    /// One pass over the buffer's windows, testing each against the tables in use (a
-    /// fused loop: one load per position for both).
+    /// One pass over the buffer's windows: four positions per 8-byte load, each 2-byte
+    /// window tested against `pairs` (one branch for the four), and only a window that
+    /// hits there against the tables.
     fn scan_windows<const LONG: bool, const SHORT: bool, F: FnMut(u32)>(
         &self,
         long: &FragmentTable<4>,
@@ -315,51 +331,140 @@ impl LiteralSet {
         hay: &[u8],
         found: &mut Found<F>,
     ) {
-        let with_four = hay.len().saturating_sub(3);
-        for at in 0..with_four {
-            let window = word4([hay[at], hay[at + 1], hay[at + 2], hay[at + 3]]);
-            if SHORT {
-                let slot = (window & 0xffff) as usize;
-                if short.hit(slot) {
-                    self.check_short(short, slot, at, hay, found);
-                }
+        let mut dead_long = DeadSlots::new();
+        let mut dead_short = DeadSlots::new();
+        let mut at = 0;
+        while let Some(block) = hay.get(at..at + 8) {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(block);
+            let x = u64::from_le_bytes(bytes);
+            let windows = [
+                x as u32,
+                (x >> 8) as u32,
+                (x >> 16) as u32,
+                (x >> 24) as u32,
+            ];
+            let mut any = false;
+            for k in 0..4 {
+                any |= self.pairs.hit(usize::from((x >> (8 * k)) as u16));
             }
-            if LONG {
-                let slot = long.slot(window);
-                if long.hit(slot) {
-                    for e in long.slot_entries(slot) {
-                        if e.fragment == window {
-                            found.check(&self.literals, e, at, hay);
+            if any {
+                for (k, &window) in windows.iter().enumerate() {
+                    if !self.pairs.hit(usize::from(window as u16)) {
+                        continue;
+                    }
+                    if SHORT {
+                        let slot = usize::from(window as u16);
+                        if short.hit(slot) {
+                            self.probe(short, slot, None, at + k, hay, found, &mut dead_short);
+                        }
+                    }
+                    if LONG {
+                        let slot = long.slot(window);
+                        if long.hit(slot) {
+                            self.probe(
+                                long,
+                                slot,
+                                Some(window),
+                                at + k,
+                                hay,
+                                found,
+                                &mut dead_long,
+                            );
                         }
                     }
                 }
+                if found.left == 0 {
+                    return;
+                }
             }
-            if found.left == 0 {
-                return;
-            }
+            at += 4;
         }
-        if SHORT {
-            // The last positions have a 2-byte window but no 4-byte one.
-            for at in with_four..hay.len().saturating_sub(1) {
-                let slot = usize::from(word2([hay[at], hay[at + 1]]));
-                if short.hit(slot) {
-                    self.check_short(short, slot, at, hay, found);
+        // The last positions, one at a time.
+        for at in at..hay.len() {
+            if SHORT {
+                if let Some(&[a, b]) = hay.get(at..at + 2) {
+                    let slot = usize::from(word2([a, b]));
+                    if short.hit(slot) {
+                        self.probe(short, slot, None, at, hay, found, &mut dead_short);
+                    }
+                }
+            }
+            if LONG {
+                if let Some(&[a, b, c, d]) = hay.get(at..at + 4) {
+                    let window = word4([a, b, c, d]);
+                    let slot = long.slot(window);
+                    if long.hit(slot) {
+                        self.probe(long, slot, Some(window), at, hay, found, &mut dead_long);
+                    }
                 }
             }
         }
     }
 
-    fn check_short<F: FnMut(u32)>(
+    /// Checks the literals of a slot the window at `at` hit (those with the window as
+    /// fragment, when `fragment` is given); remembers the slot as dead once all its
+    /// literals are found.
+    #[allow(clippy::too_many_arguments)]
+    fn probe<const WIDTH: usize, F: FnMut(u32)>(
         &self,
-        t: &FragmentTable<2>,
+        t: &FragmentTable<WIDTH>,
         slot: usize,
+        fragment: Option<u32>,
         at: usize,
         hay: &[u8],
         found: &mut Found<F>,
+        dead: &mut DeadSlots,
     ) {
-        for e in t.slot_entries(slot) {
-            found.check(&self.literals, e, at, hay);
+        if dead.contains(slot) {
+            return;
         }
+        let mut alive = false;
+        for e in t.slot_entries(slot) {
+            if fragment.is_none_or(|f| f == e.fragment) {
+                found.check(&self.literals, e, at, hay);
+            }
+            alive |= !found.is_seen(self.literals[e.literal as usize].id);
+        }
+        if !alive {
+            dead.insert(slot);
+        }
+    }
+}
+
+/// A set of 2-byte values (8 KiB).
+struct PairBits(Vec<u64>);
+
+impl PairBits {
+    fn new() -> PairBits {
+        PairBits(vec![0; 65_536 / 64])
+    }
+
+    fn insert(&mut self, pair: u16) {
+        self.0[usize::from(pair) / 64] |= 1 << (pair % 64);
+    }
+
+    fn hit(&self, pair: usize) -> bool {
+        self.0[pair / 64] & (1 << (pair % 64)) != 0
+    }
+}
+
+/// Slots whose literals have all been found in this scan (a small direct-mapped cache):
+/// a run of NUL bytes hitting the slot of `|00 00|` costs one compare per window once
+/// that literal is found.
+struct DeadSlots([usize; 16]);
+
+impl DeadSlots {
+    fn new() -> DeadSlots {
+        DeadSlots([usize::MAX; 16])
+    }
+
+    fn contains(&self, slot: usize) -> bool {
+        self.0[slot % 16] == slot
+    }
+
+    fn insert(&mut self, slot: usize) {
+        self.0[slot % 16] = slot;
     }
 }
 
@@ -483,7 +588,7 @@ mod tests {
                 .collect();
             let refs: Vec<&[u8]> = literals.iter().map(Vec::as_slice).collect();
             let set = set_of(&refs);
-            let hay: Vec<u8> = (0..next(200))
+            let hay: Vec<u8> = (0..next(600))
                 .map(|_| alphabet[next(alphabet.len() as u64) as usize])
                 .collect();
             assert_eq!(
