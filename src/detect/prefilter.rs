@@ -33,24 +33,69 @@ struct AnchoredSet {
     sigs: FxHashMap<Vec<u8>, Vec<u32>>,
     /// The distinct pattern lengths, ascending.
     lens: Vec<usize>,
+    /// By the pattern's anchored end (its first bytes for prefixes, its last for
+    /// suffixes; up to [`HEAD`] of them): the lengths of the patterns with that end,
+    /// ascending. A buffer is looked up only at the lengths its own end allows.
+    heads: FxHashMap<Vec<u8>, Vec<usize>>,
 }
+
+/// Bytes of a pattern's anchored end that key [`AnchoredSet::heads`].
+const HEAD: usize = 4;
 
 impl AnchoredSet {
     fn longest(&self) -> usize {
         self.lens.last().copied().unwrap_or(0)
     }
-}
 
-impl AnchoredSet {
-    fn add(&mut self, pattern: Vec<u8>, sig: u32) {
-        if let Err(i) = self.lens.binary_search(&pattern.len()) {
-            self.lens.insert(i, pattern.len());
+    /// `at_end`: the set holds prefixes (`Some(false)`, keyed by their first bytes) or
+    /// suffixes (`Some(true)`, by their last); `None`: whole buffers, not keyed.
+    fn add(&mut self, pattern: Vec<u8>, sig: u32, at_end: Option<bool>) {
+        let len = pattern.len();
+        if let Err(i) = self.lens.binary_search(&len) {
+            self.lens.insert(i, len);
+        }
+        let Some(at_end) = at_end else {
+            self.sigs.entry(pattern).or_default().push(sig);
+            return;
+        };
+        let k = len.min(HEAD);
+        let head = if at_end {
+            &pattern[len - k..]
+        } else {
+            &pattern[..k]
+        };
+        let lens = self.heads.entry(head.to_vec()).or_default();
+        if let Err(i) = lens.binary_search(&len) {
+            lens.insert(i, len);
         }
         self.sigs.entry(pattern).or_default().push(sig);
     }
 
     fn is_empty(&self) -> bool {
         self.sigs.is_empty()
+    }
+
+    /// The signatures of the patterns that start (or, `at_end`, end) `lower`, the
+    /// lower-cased end of the buffer (at least [`AnchoredSet::longest`] bytes of it, or
+    /// all of it).
+    fn each_match(&self, lower: &[u8], at_end: bool, mut f: impl FnMut(&[u32])) {
+        let n = lower.len();
+        for k in 1..=n.min(HEAD) {
+            let head = if at_end { &lower[n - k..] } else { &lower[..k] };
+            let Some(lens) = self.heads.get(head) else {
+                continue;
+            };
+            for &len in lens.iter().take_while(|&&l| l <= n) {
+                let key = if at_end {
+                    &lower[n - len..]
+                } else {
+                    &lower[..len]
+                };
+                if let Some(sigs) = self.sigs.get(key) {
+                    f(sigs);
+                }
+            }
+        }
     }
 }
 
@@ -97,9 +142,9 @@ impl PatternSetBuilder {
     fn add(&mut self, pattern: PrefilterPattern<'_>, sig: u32) {
         let lower = pattern.bytes.to_ascii_lowercase();
         match (pattern.prefix, pattern.suffix) {
-            (true, true) => return self.exact.add(lower, sig),
-            (true, false) => return self.prefix.add(lower, sig),
-            (false, true) => return self.suffix.add(lower, sig),
+            (true, true) => return self.exact.add(lower, sig, None),
+            (true, false) => return self.prefix.add(lower, sig, Some(false)),
+            (false, true) => return self.suffix.add(lower, sig, Some(true)),
             (false, false) => {}
         }
         let id = match self.index.get(&lower) {
@@ -250,8 +295,7 @@ impl Scratch {
         }
         let mut lower = std::mem::take(&mut self.lower);
         if set.exact.lens.binary_search(&hay.len()).is_ok() {
-            lower.clear();
-            lower.extend(hay.iter().map(u8::to_ascii_lowercase));
+            lower_into(hay, &mut lower);
             if let Some(sigs) = set.exact.sigs.get(lower.as_slice()) {
                 self.add(sigs);
             }
@@ -266,18 +310,8 @@ impl Scratch {
             } else {
                 &hay[..n]
             };
-            lower.clear();
-            lower.extend(end.iter().map(u8::to_ascii_lowercase));
-            for &len in anchored.lens.iter().take_while(|&&l| l <= n) {
-                let key = if at_end {
-                    &lower[n - len..]
-                } else {
-                    &lower[..len]
-                };
-                if let Some(sigs) = anchored.sigs.get(key) {
-                    self.add(sigs);
-                }
-            }
+            lower_into(end, &mut lower);
+            anchored.each_match(&lower, at_end, |sigs| self.add(sigs));
         }
         self.lower = lower;
     }
@@ -864,6 +898,67 @@ mod tests {
         assert_eq!(c(b"EXACT"), vec![3]);
         assert_eq!(c(b"exact!"), Vec::<u32>::new());
         assert_eq!(c(b"GE"), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn anchored_lookups_find_every_length_sharing_an_end() {
+        // Prefixes and suffixes of 1 to 9 bytes, several sharing their first (last) four
+        // bytes, keyed by those in the lookup table.
+        let prefixes = [
+            "/", "/a", "/ad", "/adm", "/admi", "/admin", "/admin/x", "/b",
+        ];
+        let suffixes = [
+            ".",
+            "p",
+            "hp",
+            ".php",
+            "x.php",
+            "ex.php",
+            "/index.php",
+            "q.php",
+        ];
+        let mut rules = Vec::new();
+        for (i, p) in prefixes.iter().enumerate() {
+            rules.push(format!(
+                r#"alert tcp any any -> any any (content:"{p}"; startswith; sid:{};)"#,
+                i + 1
+            ));
+        }
+        for (i, p) in suffixes.iter().enumerate() {
+            rules.push(format!(
+                r#"alert tcp any any -> any any (content:"{p}"; endswith; sid:{};)"#,
+                i + 101
+            ));
+        }
+        let refs: Vec<&str> = rules.iter().map(String::as_str).collect();
+        let s = sigs(&refs);
+        for payload in [
+            "/admin/x/index.php",
+            "/ADMIN.PHP",
+            "/b",
+            "/",
+            "q.php",
+            "/adm",
+            "x",
+        ] {
+            let lower = payload.to_ascii_lowercase();
+            let mut want: Vec<u32> = Vec::new();
+            for (i, p) in prefixes.iter().enumerate() {
+                if lower.starts_with(p) {
+                    want.push(i as u32);
+                }
+            }
+            for (i, p) in suffixes.iter().enumerate() {
+                if lower.ends_with(p) {
+                    want.push((prefixes.len() + i) as u32);
+                }
+            }
+            assert_eq!(
+                packet_candidates(&s, 6, Some(true), payload.as_bytes()),
+                want,
+                "{payload}"
+            );
+        }
     }
 
     #[test]
