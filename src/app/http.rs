@@ -280,6 +280,10 @@ pub struct HttpSession {
     limits: HttpLimits,
     /// Limits reached since the last [`take_limit_hits`](Self::take_limit_hits).
     hits: HttpLimitHits,
+    /// A CONNECT was answered 2xx as the session's first transaction: the connection is
+    /// a tunnel from here on (libhtp stops; Suricata detects the protocol again). Per
+    /// direction (to server, to client), the bytes fed since, until taken.
+    tunnel: Option<Box<[Vec<u8>; 2]>>,
 }
 
 /// What a `feed` call completed.
@@ -441,6 +445,10 @@ impl HttpSession {
     /// Parses the next stream bytes of one direction.
     pub fn feed(&mut self, to_server: bool, data: &[u8]) -> Vec<HttpEvent> {
         let mut events = Vec::new();
+        if let Some(t) = self.tunnel.as_mut() {
+            t[usize::from(!to_server)].extend_from_slice(data);
+            return events;
+        }
         let side = self.side_mut(to_server);
         if side.error.is_some() {
             return events;
@@ -462,7 +470,16 @@ impl HttpSession {
             skip = 0;
             match step {
                 Ok(0) => break,
-                Ok(n) => at += n,
+                Ok(n) => {
+                    at += n;
+                    if self.tunnel_opened(&events) {
+                        let mut bytes: [Vec<u8>; 2] = Default::default();
+                        bytes[usize::from(!to_server)] = buf[at..].to_vec();
+                        self.tunnel = Some(Box::new(bytes));
+                        self.side_mut(to_server).pending = Vec::new();
+                        return events;
+                    }
+                }
                 Err(e) => {
                     match e {
                         HttpError::TooManyHeaders => self.hits.too_many_headers += 1,
@@ -503,6 +520,32 @@ impl HttpSession {
             self.hits.header_block_too_long += 1;
         }
         events
+    }
+
+    /// Whether the response just completed turns the connection into a tunnel: a 2xx to
+    /// a CONNECT that is the session's first transaction (`HTPCallbackResponseComplete`).
+    fn tunnel_opened(&self, events: &[HttpEvent]) -> bool {
+        let Some(HttpEvent::ResponseComplete(0)) = events.last() else {
+            return false;
+        };
+        self.tunnel.is_none()
+            && self.transaction(0).is_some_and(|t| {
+                t.request.method.eq_ignore_ascii_case(b"CONNECT")
+                    && t.response
+                        .as_ref()
+                        .is_some_and(|r| (200..300).contains(&r.status))
+            })
+    }
+
+    /// A CONNECT tunnel opened: what follows is not HTTP.
+    pub fn tunnel_open(&self) -> bool {
+        self.tunnel.is_some()
+    }
+
+    /// After a CONNECT tunnel opened: the bytes fed since, per direction (to server, to
+    /// client): the first bytes of the tunnel. `None` while the session is plain HTTP.
+    pub fn take_tunnel(&mut self) -> Option<[Vec<u8>; 2]> {
+        self.tunnel.take().map(|t| *t)
     }
 
     /// The stream of one direction ended: a response read until close is complete.
@@ -745,10 +788,12 @@ impl HttpSession {
             let bodiless = (100..200).contains(&response.status)
                 || response.status == 204
                 || response.status == 304
-                || self
-                    .transactions
-                    .get(self.next_response)
-                    .is_some_and(|t| t.request.method.eq_ignore_ascii_case(b"HEAD"));
+                || self.transactions.get(self.next_response).is_some_and(|t| {
+                    let m = &t.request.method;
+                    m.eq_ignore_ascii_case(b"HEAD")
+                        || (m.eq_ignore_ascii_case(b"CONNECT")
+                            && (200..300).contains(&response.status))
+                });
             let body = if bodiless {
                 None
             } else {

@@ -213,6 +213,9 @@ pub struct AppUpdate {
     /// The packet's payload went into its direction's stream (Suricata's
     /// `PKT_STREAM_ADD`): stream rules see it there, not on the packet.
     pub stored: bool,
+    /// The protocol changed (an HTTP CONNECT tunnel opened): detection starts again and
+    /// the transactions of the old parser are over.
+    pub protocol_changed: bool,
 }
 
 /// Reassembled bytes waiting for raw-stream rules, per direction.
@@ -235,6 +238,8 @@ pub struct FlowApp {
     pub parser: Parser,
     /// What the app-layer records (`tls`, `http`, `dns`) have written of the flow.
     pub logged: AppLogged,
+    /// The protocol before a change (Suricata's `alproto_orig`): an HTTP CONNECT tunnel.
+    pub proto_orig: Option<AppProto>,
     detection: Option<Box<Detection>>,
     streams: Option<Box<[Option<TcpDirection>; 2]>>,
     /// UDP: the direction's first packet with data was probed.
@@ -683,6 +688,72 @@ impl FlowApp {
             }
         }
         self.parse(to_server, data, shared, update);
+        if self.protocol_change_due() {
+            update.protocol_changed = true;
+        }
+    }
+
+    /// The parser asked for the protocol to be detected again (an HTTP CONNECT answered
+    /// 2xx: Suricata's `AppLayerRequestProtocolChange`); [`FlowApp::change_protocol`]
+    /// makes the change once detection and logging of the old transactions are flushed.
+    pub fn protocol_change_due(&self) -> bool {
+        matches!(&self.parser, Parser::Http(h) if h.tunnel_open())
+    }
+
+    /// Before a protocol change: the old parser's transactions are over in both
+    /// directions, as the end-of-stream flags Suricata sets for its detect/log flush
+    /// make them.
+    pub fn end_transactions(&mut self) {
+        if let Parser::Http(h) = &mut self.parser {
+            h.end(true);
+            h.end(false);
+            self.generation += 1;
+        }
+    }
+
+    /// The protocol change: the old parser and its transactions go (their records and
+    /// alerts were flushed), and protocol detection starts again on the bytes that
+    /// followed, to the server first (a TLS session through a proxy becomes a `tls`
+    /// flow). What those bytes brought is returned.
+    pub fn change_protocol(&mut self, config: &AppConfig, shared: &mut AppShared) -> AppUpdate {
+        let mut update = AppUpdate::default();
+        let Parser::Http(h) = &mut self.parser else {
+            return update;
+        };
+        let Some(bytes) = h.take_tunnel() else {
+            return update;
+        };
+        self.proto_orig = Some(self.proto);
+        self.proto = AppProto::Unknown;
+        self.parser = Parser::None;
+        self.logged = AppLogged::default();
+        self.detection = Some(Box::default());
+        self.generation += 1;
+        for (i, data) in bytes.iter().enumerate() {
+            if !data.is_empty() {
+                self.app_data(i == 0, data, config, shared, &mut update);
+            }
+        }
+        update
+    }
+
+    /// The protocol records name while the flow goes on: during a protocol change, until
+    /// the new one is detected, the old one (Suricata restores `alproto_orig` while
+    /// detection needs more data).
+    pub fn shown_proto(&self) -> AppProto {
+        match (self.proto, self.proto_orig) {
+            (AppProto::Unknown, Some(orig)) => orig,
+            (p, _) => p,
+        }
+    }
+
+    /// The protocol the flow's records name at its end: a change that found no new
+    /// protocol ends as `failed`, as Suricata's detection at end of stream does.
+    pub fn protocol_at_end(&self) -> AppProto {
+        match (self.proto, self.proto_orig) {
+            (AppProto::Unknown, Some(_)) => AppProto::Failed,
+            (p, _) => p,
+        }
     }
 
     fn parse(

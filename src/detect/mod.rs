@@ -200,6 +200,15 @@ impl FlowDetect {
         }
     }
 
+    /// The app layer's protocol changed: its transactions start again from id 0.
+    pub fn reset_transactions(&mut self) {
+        if let Some(m) = self.more.as_mut() {
+            m.tx_done.clear();
+            m.inspect_id = [0, 0];
+            m.tx_memo = Default::default();
+        }
+    }
+
     /// Transactions with an id below this are inspected in both directions for good.
     pub fn transactions_done_below(&self) -> u64 {
         self.more

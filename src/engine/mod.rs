@@ -19,7 +19,7 @@ use crate::flow::{Direction, EndReason, Flow, FlowTable};
 use crate::output::alert::{AlertRecord, AlertRule, Verdict};
 use crate::output::json::JsonObject;
 use crate::output::stats::{peak_rss_kib, Interruption, RunStats};
-use crate::output::{EventOutput, OrderKey};
+use crate::output::{EventOutput, OrderKey, PacketSource};
 use crate::rules::Action;
 use crate::time::Timestamp;
 use crate::trace::{TracePoint, Tracer};
@@ -671,13 +671,52 @@ impl Core {
         // Suricata marks the packet from the flow's flags before the app layer runs, so
         // the packet that brings TLS application data is still inspected.
         let payload_inspection = !flow.app.payload_inspection_off();
-        let update = flow.app.on_packet(
+        let mut update = flow.app.on_packet(
             p,
             to_server,
             &self.app,
             &|a| defrag.host_os_for(a),
             &mut self.shared,
         );
+        if update.protocol_changed {
+            // Suricata's `StreamTcpDetectLogFlush`: before the packet itself, a pseudo
+            // packet per direction runs detection on the old transactions (at their end)
+            // and logs them; then the protocol is detected again.
+            flow.app.end_transactions();
+            let order = if self.ips {
+                [to_server, !to_server]
+            } else {
+                [!to_server, to_server]
+            };
+            for dir in order {
+                if let Some(detect) = self
+                    .detect
+                    .as_mut()
+                    .filter(|_| flow.detect.action.is_none())
+                {
+                    Self::inspect_pseudo(
+                        detect,
+                        &mut self.tracer,
+                        &mut self.stats,
+                        &mut self.output,
+                        self.ips,
+                        flow,
+                        dir,
+                        p.ts,
+                        false,
+                        [false; 2],
+                        PacketSource::DetectLogFlush,
+                    )?;
+                }
+                if self.output.types().app_records() {
+                    log_app(&mut self.output, flow, p.ts, None, dir, true)?;
+                }
+            }
+            let after = flow.app.change_protocol(&self.app, &mut self.shared);
+            flow.detect.reset_transactions();
+            update.detected |= after.detected;
+            update.parsed = [0, 1].map(|i| update.parsed[i] || after.parsed[i]);
+        }
         // Transactions detection is done with are freed (all of them when nothing
         // inspects transactions, or the flow's fate is decided).
         let shadow_below = self
@@ -818,6 +857,83 @@ impl Core {
         )
     }
 
+    /// Detection on one of Suricata's pseudo packets (no payload, the direction's raw
+    /// stream bytes still waiting): at a flow's end, or flushing before a protocol change.
+    #[allow(clippy::too_many_arguments)]
+    fn inspect_pseudo(
+        detect: &mut DetectEngine,
+        tracer: &mut Option<Tracer>,
+        stats: &mut RunStats,
+        output: &mut EventOutput,
+        ips: bool,
+        flow: &mut Flow,
+        to_server: bool,
+        now: Timestamp,
+        detected: bool,
+        parsed: [bool; 2],
+        source: PacketSource,
+    ) -> io::Result<()> {
+        let raw_waiting = !flow.app.raw_pending(to_server).0.is_empty();
+        let (src, dst) = if to_server {
+            (flow.client, flow.server)
+        } else {
+            (flow.server, flow.client)
+        };
+        let outcome = {
+            let raw = raw_waiting.then(|| flow.app.raw_pending(to_server).0);
+            let view = PacketView {
+                src: src.addr,
+                dst: dst.addr,
+                sp: src.port,
+                dp: dst.port,
+                proto: flow.proto,
+                icmp: None,
+                payload: &[],
+                to_server: Some(to_server),
+                established: flow.detect.established,
+                in_stream: true,
+                raw,
+                fragment: false,
+                proto_detected: detected,
+                payload_inspection: !flow.app.payload_inspection_off(),
+                pseudo: true,
+                app_parsed: parsed,
+                // A pseudo packet has no header of its own.
+                header: Default::default(),
+            };
+            detect.inspect(&view, Some((&mut flow.detect, &flow.app)), now.secs())
+        };
+        flow.app.take_raw(to_server);
+        if let Some(t) = tracer.as_mut() {
+            let at = TracePoint {
+                packet: None,
+                ts: now,
+                to_server,
+            };
+            t.on_outcome(detect, flow, &outcome, &at);
+        }
+        record_outcome(
+            stats,
+            output,
+            detect,
+            &outcome,
+            ips,
+            &AlertPacket {
+                ts: now,
+                pcap_cnt: None,
+                src: src.addr,
+                dst: dst.addr,
+                sp: src.port,
+                dp: dst.port,
+                proto: flow.proto,
+                icmp: None,
+                vlans: flow.vlans.as_slice(),
+                source,
+            },
+            Some((flow, to_server)),
+        )
+    }
+
     /// A flow ended: what its streams still hold goes through the app layer and detection
     /// (Suricata's end-of-flow pseudo packets, `pcap_cnt` absent), then its records are
     /// written. `written_at` stamps the records, `now` the pseudo packets.
@@ -846,63 +962,18 @@ impl Core {
                 if flow.detect.action.is_some() || !(had_data || raw_waiting || open) {
                     continue;
                 }
-                let (src, dst) = if to_server {
-                    (flow.client, flow.server)
-                } else {
-                    (flow.server, flow.client)
-                };
-                let outcome = {
-                    let raw = raw_waiting.then(|| flow.app.raw_pending(to_server).0);
-                    let view = PacketView {
-                        src: src.addr,
-                        dst: dst.addr,
-                        sp: src.port,
-                        dp: dst.port,
-                        proto: flow.proto,
-                        icmp: None,
-                        payload: &[],
-                        to_server: Some(to_server),
-                        established: flow.detect.established,
-                        in_stream: true,
-                        raw,
-                        fragment: false,
-                        proto_detected: update.detected,
-                        payload_inspection: !flow.app.payload_inspection_off(),
-                        pseudo: true,
-                        app_parsed: update.parsed,
-                        // A pseudo packet has no header of its own.
-                        header: Default::default(),
-                    };
-                    detect.inspect(&view, Some((&mut flow.detect, &flow.app)), now.secs())
-                };
-                flow.app.take_raw(to_server);
-                if let Some(t) = self.tracer.as_mut() {
-                    let at = TracePoint {
-                        packet: None,
-                        ts: now,
-                        to_server,
-                    };
-                    t.on_outcome(detect, &flow, &outcome, &at);
-                }
-                record_outcome(
+                Self::inspect_pseudo(
+                    detect,
+                    &mut self.tracer,
                     &mut self.stats,
                     &mut self.output,
-                    detect,
-                    &outcome,
                     self.ips,
-                    &AlertPacket {
-                        ts: now,
-                        pcap_cnt: None,
-                        src: src.addr,
-                        dst: dst.addr,
-                        sp: src.port,
-                        dp: dst.port,
-                        proto: flow.proto,
-                        icmp: None,
-                        vlans: flow.vlans.as_slice(),
-                        pseudo: true,
-                    },
-                    Some((&flow, to_server)),
+                    &mut flow,
+                    to_server,
+                    now,
+                    update.detected,
+                    update.parsed,
+                    PacketSource::FlowTimeout,
                 )?;
             }
         }
@@ -923,7 +994,7 @@ impl Core {
                 t.on_flow_end(&flow);
             }
         }
-        let app = flow.app.proto.name();
+        let app = flow.app.protocol_at_end().name();
         *self.stats.app_layer.entry(app).or_insert(0) += 1;
         self.output
             .flow_ended(&flow, reason, written_at, (app, app))
@@ -943,6 +1014,13 @@ fn log_app(
     to_server: bool,
     at_end: bool,
 ) -> io::Result<()> {
+    let source = if pcap_cnt.is_some() {
+        PacketSource::Wire
+    } else if flow.app.protocol_change_due() {
+        PacketSource::DetectLogFlush
+    } else {
+        PacketSource::FlowTimeout
+    };
     use crate::app::eve;
     use crate::output::app_event::AppEventRecord;
     match &flow.app.parser {
@@ -958,6 +1036,7 @@ fn log_app(
                     event_type: "tls",
                     tx_id: None,
                     packet_to_server: None,
+                    source,
                     object: &|o| eve::tls_object(o, t),
                 })?;
             }
@@ -981,6 +1060,7 @@ fn log_app(
                             event_type: "anomaly",
                             tx_id: Some(id),
                             packet_to_server: Some(to_server),
+                            source,
                             object: &|o| eve::anomaly_object(o, "http", a.name()),
                         })?;
                     }
@@ -999,6 +1079,7 @@ fn log_app(
                             event_type: "http",
                             tx_id: Some(id),
                             packet_to_server: None,
+                            source,
                             object: &|o| eve::http_object(o, tx),
                         })?;
                         next = id + 1;
@@ -1028,6 +1109,7 @@ fn log_app(
                             event_type: "dns",
                             tx_id: None,
                             packet_to_server: None,
+                            source,
                             object: &|o| eve::dns_query_object(o, q, question, number),
                         })?;
                     }
@@ -1041,6 +1123,7 @@ fn log_app(
                         event_type: "dns",
                         tx_id: None,
                         packet_to_server: None,
+                        source,
                         object: &|o| eve::dns_answer_object(o, r),
                     })?;
                     written.push((i, 1));
@@ -1146,7 +1229,7 @@ impl<'a> AlertPacket<'a> {
             proto: p.proto,
             icmp: icmp_of(p),
             vlans,
-            pseudo: false,
+            source: PacketSource::Wire,
         }
     }
 }
@@ -1162,7 +1245,7 @@ struct AlertPacket<'a> {
     proto: u8,
     icmp: Option<(u8, u8)>,
     vlans: &'a [u16],
-    pseudo: bool,
+    source: PacketSource,
 }
 
 /// What detection decided for a packet: counted in the stats, its alerts written.
@@ -1205,8 +1288,12 @@ fn record_outcome(
         action: if dropped { "drop" } else { "alert" },
         reject,
     };
-    let app_proto = flow.and_then(|(f, _)| match f.app.proto {
+    let app_proto = flow.and_then(|(f, _)| match f.app.shown_proto() {
         AppProto::Known(name) => Some(name),
+        _ => None,
+    });
+    let app_proto_orig = flow.and_then(|(f, _)| match f.app.proto_orig {
+        Some(AppProto::Known(orig)) if f.app.shown_proto() != AppProto::Known(orig) => Some(orig),
         _ => None,
     });
     for hit in &outcome.alerts {
@@ -1226,7 +1313,7 @@ fn record_outcome(
             proto: p.proto,
             icmp: p.icmp,
             vlans: p.vlans,
-            pseudo: p.pseudo,
+            source: p.source,
             tx_id: hit.tx_id,
             rule: AlertRule {
                 blocked: hit.blocked,
@@ -1240,6 +1327,7 @@ fn record_outcome(
             },
             app,
             app_proto,
+            app_proto_orig,
             flow,
             verdict,
         };

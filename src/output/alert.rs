@@ -1,12 +1,14 @@
 //! EVE `alert` records, with the keys in Suricata 7.0.10's order:
 //! `timestamp, flow_id, pcap_cnt, event_type, [vlan], src_ip, src_port, dest_ip, dest_port,
-//! proto, [icmp_type, icmp_code], pkt_src, [tx_id], alert{...}, [tls|http|dns], [app_proto],
+//! proto, [icmp_type, icmp_code], pkt_src, [tx_id], alert{...}, [tls|http|dns], [app_proto,
+//! [app_proto_orig]],
 //! direction, flow{...}, verdict{...}`.
 
 use std::net::IpAddr;
 
 use super::eve::proto_name;
 use super::json::JsonObject;
+use super::PacketSource;
 use crate::flow::Flow;
 use crate::time::Timestamp;
 
@@ -48,11 +50,13 @@ pub struct AlertRecord<'a> {
     pub proto: u8,
     pub icmp: Option<(u8, u8)>,
     pub vlans: &'a [u16],
-    pub pseudo: bool,
+    pub source: PacketSource,
     pub tx_id: Option<u64>,
     pub rule: AlertRule<'a>,
     pub app: Option<AppObject<'a>>,
     pub app_proto: Option<&'a str>,
+    /// The protocol before a change (an HTTP CONNECT tunnel), when it differs.
+    pub app_proto_orig: Option<&'a str>,
     /// `to_server` / `to_client`, with the flow the packet belongs to.
     pub flow: Option<(&'a Flow, bool)>,
     pub verdict: Verdict,
@@ -86,14 +90,7 @@ impl AlertRecord<'_> {
             o.uint("icmp_type", u64::from(t));
             o.uint("icmp_code", u64::from(c));
         }
-        o.string(
-            "pkt_src",
-            if self.pseudo {
-                "stream (flow timeout)"
-            } else {
-                "wire/pcap"
-            },
-        );
+        o.string("pkt_src", self.source.name());
         if let Some(t) = self.tx_id {
             o.uint("tx_id", t);
         }
@@ -131,6 +128,9 @@ impl AlertRecord<'_> {
         }
         if let Some(p) = self.app_proto {
             o.string("app_proto", p);
+            if let Some(orig) = self.app_proto_orig {
+                o.string("app_proto_orig", orig);
+            }
         }
         if let Some((flow, to_server)) = self.flow {
             o.string(

@@ -4,6 +4,7 @@
 
 use super::eve::proto_name;
 use super::json::JsonObject;
+use super::PacketSource;
 use crate::flow::Flow;
 use crate::time::Timestamp;
 
@@ -20,6 +21,7 @@ pub struct AppEventRecord<'a> {
     /// `anomaly` records are written in the direction of the packet that logged them
     /// (`Some(to_server)`); the others in the flow's.
     pub packet_to_server: Option<bool>,
+    pub source: PacketSource,
     pub object: &'a dyn Fn(&mut JsonObject<'_>),
 }
 
@@ -50,14 +52,7 @@ impl AppEventRecord<'_> {
             o.uint("dest_port", u64::from(dst.port));
         }
         o.string("proto", &proto_name(f.proto));
-        o.string(
-            "pkt_src",
-            if self.pcap_cnt.is_none() {
-                "stream (flow timeout)"
-            } else {
-                "wire/pcap"
-            },
-        );
+        o.string("pkt_src", self.source.name());
         if let Some(t) = self.tx_id {
             o.uint("tx_id", t);
         }

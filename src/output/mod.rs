@@ -11,6 +11,29 @@ pub mod stats;
 
 pub use eve::{EveIp, NetflowRecord};
 
+/// Where the packet a record was written for came from: EVE's `pkt_src`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PacketSource {
+    /// A packet of the capture.
+    #[default]
+    Wire,
+    /// Suricata's end-of-flow pseudo packet.
+    FlowTimeout,
+    /// Suricata's pseudo packet flushing detection and logging before the flow's
+    /// protocol changes (an HTTP CONNECT tunnel).
+    DetectLogFlush,
+}
+
+impl PacketSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            PacketSource::Wire => "wire/pcap",
+            PacketSource::FlowTimeout => "stream (flow timeout)",
+            PacketSource::DetectLogFlush => "stream (detect/log)",
+        }
+    }
+}
+
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
