@@ -926,3 +926,101 @@ fn thresholds_decide_whether_the_action_applies_as_suricata_does() {
         ])
     );
 }
+
+/// SYN(1) SYN/ACK(2) ACK(3), client 10 bytes (4, ACK 5), server 20 bytes (6, ACK 7),
+/// client 5 bytes (8, ACK 9), FIN from the client (10), FIN/ACK (11), ACK (12).
+fn stream_size_flow() -> Vec<TimedPacket> {
+    let mut c = TcpConversation::new(
+        sa("10.0.0.9:42000"),
+        sa("192.0.2.9:8000"),
+        Timestamp::new(1_700_000_200, 0),
+    );
+    c.handshake()
+        .client_sends(b"0123456789")
+        .server_sends(b"abcdefghijklmnopqrst")
+        .client_sends(b"vwxyz")
+        .close();
+    c.packets
+}
+
+const STREAM_SIZE_RULES: &str = "\
+alert tcp any any -> any any (stream_size:client,=,1; sid:1;)
+alert tcp any any -> any any (stream_size:client,=,11; sid:2;)
+alert tcp any any -> any any (stream_size:server,<,5; sid:3;)
+alert tcp any any -> any any (stream_size:server,>=,21; sid:4;)
+alert tcp any any -> any any (stream_size:both,>,1; sid:5;)
+alert tcp any any -> any any (stream_size:either,=,16; sid:6;)
+alert tcp any any -> any any (stream_size: client , != , 1; sid:7;)
+alert tcp any any -> any any (stream_size:server,=,0; sid:8;)
+alert tcp any any -> any any (stream_size:client,=,17; sid:9;)
+alert tcp any any -> any any (stream_size:server,=,22; sid:10;)
+alert tcp any any -> any any (stream_size:server,!,21; sid:11;)
+alert tcp any any -> any any (stream_size:either,<=,0; sid:12;)
+";
+
+/// What Suricata 7.0.10 alerted on [`stream_size_flow`] with [`STREAM_SIZE_RULES`], the
+/// same in IDS and IPS mode: a side's size is `next_seq - isn` (its SYN counts 1, its
+/// data in order, its FIN only once the other side acknowledges it: client FIN at 10 is
+/// counted from 11, the server's at 11 from 12); a side not yet seen is 0.
+const STREAM_SIZE_ALERTS: &[(u64, u64)] = &[
+    (1, 1),
+    (1, 3),
+    (1, 8),
+    (1, 11),
+    (1, 12),
+    (2, 1),
+    (2, 3),
+    (2, 11),
+    (3, 1),
+    (3, 3),
+    (3, 11),
+    (4, 2),
+    (4, 3),
+    (4, 7),
+    (4, 11),
+    (5, 2),
+    (5, 3),
+    (5, 7),
+    (5, 11),
+    (6, 2),
+    (6, 4),
+    (6, 5),
+    (6, 7),
+    (7, 2),
+    (7, 4),
+    (7, 5),
+    (7, 7),
+    (8, 4),
+    (8, 5),
+    (8, 6),
+    (8, 7),
+    (9, 4),
+    (9, 5),
+    (9, 6),
+    (9, 7),
+    (10, 4),
+    (10, 5),
+    (10, 6),
+    (10, 7),
+    (11, 4),
+    (11, 5),
+    (11, 7),
+    (11, 9),
+    (12, 4),
+    (12, 5),
+    (12, 7),
+    (12, 9),
+    (12, 10),
+    (12, 11),
+];
+
+#[test]
+fn stream_size_compares_each_sides_sequence_space_as_suricata() {
+    for ips in [false, true] {
+        assert_eq!(
+            pcap_and_sids(&stream_size_flow(), STREAM_SIZE_RULES, ips),
+            STREAM_SIZE_ALERTS,
+            "ips: {ips}"
+        );
+    }
+}

@@ -785,7 +785,7 @@ impl Core {
         };
         let outcome = {
             let raw = raw_ready.then(|| flow.app.raw_pending(to_server).0);
-            let view = PacketView {
+            let mut view = PacketView {
                 to_server: Some(to_server),
                 established,
                 in_stream,
@@ -795,6 +795,7 @@ impl Core {
                 app_parsed: update.parsed,
                 ..packet_view(p)
             };
+            view.header.stream_sizes = flow.tcp.and_then(|t| t.stream_sizes());
             detect.inspect(&view, Some((&mut flow.detect, &flow.app)), p.ts.secs())
         };
         if raw_ready {
@@ -1158,12 +1159,13 @@ fn inspect_shadow(
         Some(t) => t.state >= TcpState::Established,
         None => flow.to_server.pkts > 0 && flow.to_client.pkts > 0,
     };
-    let view = PacketView {
+    let mut view = PacketView {
         to_server: Some(to_server),
         established,
         payload_inspection: !flow.app.payload_inspection_off(),
         ..packet_view(p)
     };
+    view.header.stream_sizes = flow.tcp.and_then(|t| t.stream_sizes());
     let hits = detect.inspect_shadowed(&view, shadow, &flow.app, p.ts.secs());
     let at = TracePoint {
         packet: p.pcap_cnt,
@@ -1205,6 +1207,8 @@ fn packet_view<'a>(p: &Packet<'a>) -> PacketView<'a> {
         pseudo: false,
         app_parsed: [false; 2],
         header: crate::rules::header::HeaderFields {
+            // Filled in from the flow's TCP session where there is one.
+            stream_sizes: None,
             ttl: Some(p.ttl),
             tcp: p.tcp().map(|t| crate::rules::header::TcpFields {
                 flags: t.flags,

@@ -62,6 +62,13 @@ pub struct TcpTracker {
     server_fin_ack: Option<u32>,
     /// Initial sequence number of the client's SYN (tells a new SYN from a retransmit).
     client_isn: u32,
+    /// Per side (client, server): initial sequence number and the next one expected, as
+    /// Suricata's stream engine keeps them (`isn`, `next_seq`; 0 until the side's SYN).
+    isn: [u32; 2],
+    next_seq: [u32; 2],
+    /// Per side: the sequence number after its FIN, until the other side acknowledges it
+    /// (Suricata counts a FIN in `next_seq` only then).
+    fin_next: [Option<u32>; 2],
 }
 
 impl Default for TcpTracker {
@@ -71,6 +78,9 @@ impl Default for TcpTracker {
             client_fin_ack: None,
             server_fin_ack: None,
             client_isn: 0,
+            isn: [0; 2],
+            next_seq: [0; 2],
+            fin_next: [None; 2],
         }
     }
 }
@@ -112,6 +122,46 @@ impl TcpTracker {
         }
     }
 
+    /// Per side (client, server), the sequence space used so far (`next_seq - isn`:
+    /// the SYN, the data in order, and the FIN once acknowledged), for `stream_size`;
+    /// `None` without a session.
+    pub fn stream_sizes(&self) -> Option<(u32, u32)> {
+        self.has_session().then(|| {
+            (
+                self.next_seq[0].wrapping_sub(self.isn[0]),
+                self.next_seq[1].wrapping_sub(self.isn[1]),
+            )
+        })
+    }
+
+    /// Moves a side's `next_seq` over a packet that continues its stream (starts at or
+    /// before it, ends after it); a SYN sets the side's initial sequence number; the
+    /// other side's FIN counts once this packet acknowledges it.
+    fn track_sequence(&mut self, tcp: &TcpHeader, side: usize, payload_len: usize) {
+        let other = 1 - side;
+        if tcp.flags & f::ACK != 0 {
+            if let Some(after_fin) = self.fin_next[other] {
+                if seq_geq(tcp.ack, after_fin) {
+                    self.next_seq[other] = after_fin;
+                    self.fin_next[other] = None;
+                }
+            }
+        }
+        if tcp.flags & f::SYN != 0 {
+            self.isn[side] = tcp.seq;
+            self.next_seq[side] = tcp.seq.wrapping_add(1);
+            return;
+        }
+        let end = tcp.seq.wrapping_add(payload_len as u32);
+        let next = self.next_seq[side];
+        if seq_geq(next, tcp.seq) && !seq_geq(next, end) {
+            self.next_seq[side] = end;
+        }
+        if tcp.flags & f::FIN != 0 && self.next_seq[side] == end {
+            self.fin_next[side] = Some(end.wrapping_add(1));
+        }
+    }
+
     /// Advances the state machine with one packet. With `midstream` (Suricata's
     /// `stream.midstream`), a flow without a session is picked up: a SYN/ACK starts it in
     /// SYN_RECV and reverses the flow (returns `true`: its sender is the server), any other
@@ -133,6 +183,7 @@ impl TcpTracker {
             }
             return false;
         }
+        self.track_sequence(tcp, usize::from(!to_server), payload_len);
         // The sequence number that acknowledges a FIN: seq + data + 1.
         let fin_ack = tcp
             .seq

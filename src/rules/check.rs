@@ -1583,9 +1583,10 @@ impl Checker<'_> {
                 st.dsize = Some((o, t));
             }
             "flags" | "tcp.flags" | "ttl" | "tcp.seq" | "seq" | "tcp.ack" | "ack"
-            | "tcp.window" | "window" => {
+            | "tcp.window" | "window" | "stream_size" => {
                 use super::header;
                 let t = match name {
+                    "stream_size" => header::parse_stream_size(v),
                     "flags" | "tcp.flags" => header::parse_flags(v),
                     "ttl" => header::parse_ttl(v),
                     "tcp.seq" | "seq" => header::parse_seq_or_ack(v, false),

@@ -36,6 +36,23 @@ pub enum HeaderTest {
         negated: bool,
         size: u16,
     },
+    /// `stream_size`: bytes of the TCP session's sequence space used so far by a side
+    /// (Suricata's `next_seq - isn`).
+    StreamSize {
+        side: StreamSide,
+        test: NumTest,
+    },
+}
+
+/// Which side's stream `stream_size` measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamSide {
+    Server,
+    Client,
+    /// Both sides pass.
+    Both,
+    /// Either side passes.
+    Either,
 }
 
 /// The header fields the tests read; `None` for a pseudo packet or, for `tcp`, a packet
@@ -44,6 +61,8 @@ pub enum HeaderTest {
 pub struct HeaderFields {
     pub ttl: Option<u8>,
     pub tcp: Option<TcpFields>,
+    /// The TCP session's (client, server) stream sizes, when the packet has one.
+    pub stream_sizes: Option<(u32, u32)>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -177,6 +196,49 @@ pub fn parse_window(v: &str) -> Result<HeaderTest, ValueError> {
     Ok(HeaderTest::Window { negated, size })
 }
 
+/// `stream_size:<server|client|both|either>,<op>,<n>` as Suricata 7's parser reads it
+/// (`detect_parse_stream_size`): spaces allowed around each part, the operator one of
+/// `<`, `<=`, `>`, `>=`, `=`, `!=`, `!`, the number a 32-bit decimal.
+pub fn parse_stream_size(v: &str) -> Result<HeaderTest, ValueError> {
+    let parts: Vec<&str> = v.split(',').collect();
+    let [side, op, n] = parts[..] else {
+        return Err(err(
+            v,
+            "expected `<server|client|both|either>,<operator>,<number>`",
+        ));
+    };
+    let side = match side.trim_matches(' ') {
+        "server" => StreamSide::Server,
+        "client" => StreamSide::Client,
+        "both" => StreamSide::Both,
+        "either" => StreamSide::Either,
+        other => {
+            return Err(err(
+                v,
+                format!("`{other}` is not a side (server, client, both or either)"),
+            ))
+        }
+    };
+    let n = n.trim_matches(' ');
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err(v, format!("`{n}` is not a number")));
+    }
+    let n: u64 = n
+        .parse::<u32>()
+        .map_err(|_| err(v, "the value must be at most 4294967295"))?
+        .into();
+    let test = match op.trim_matches(' ') {
+        "<" => NumTest::Lt(n),
+        "<=" => NumTest::Le(n),
+        ">" => NumTest::Gt(n),
+        ">=" => NumTest::Ge(n),
+        "=" => NumTest::Eq(n),
+        "!=" | "!" => NumTest::Ne(n),
+        other => return Err(err(v, format!("`{other}` is not an operator"))),
+    };
+    Ok(HeaderTest::StreamSize { side, test })
+}
+
 impl HeaderTest {
     /// Whether the packet's header passes the test.
     pub fn matches(&self, h: &HeaderFields) -> bool {
@@ -195,6 +257,18 @@ impl HeaderTest {
             HeaderTest::Ack(n) => h.tcp.is_some_and(|tcp| tcp.ack == n),
             HeaderTest::Window { negated, size } => {
                 h.tcp.is_some_and(|tcp| (tcp.window == size) != negated)
+            }
+            HeaderTest::StreamSize { side, test } => {
+                let Some((client, server)) = h.stream_sizes else {
+                    return false;
+                };
+                let pass = |n: u32| crate::detect::signature::num_test(&test, u64::from(n));
+                match side {
+                    StreamSide::Server => pass(server),
+                    StreamSide::Client => pass(client),
+                    StreamSide::Both => pass(server) && pass(client),
+                    StreamSide::Either => pass(server) || pass(client),
+                }
             }
         }
     }
@@ -228,6 +302,7 @@ mod tests {
                 ack: 200,
                 window: 512,
             }),
+            stream_sizes: Some((11, 1)),
         }
     }
 
@@ -275,11 +350,13 @@ mod tests {
         let udp = HeaderFields {
             ttl: Some(64),
             tcp: None,
+            stream_sizes: None,
         };
         for t in [
             parse_flags("0").expect("0"),
             parse_seq_or_ack("100", false).expect("seq"),
             parse_window("512").expect("window"),
+            parse_stream_size("client,>,0").expect("stream_size"),
         ] {
             assert!(t.matches(&tcp(0)));
             assert!(!t.matches(&pseudo) && !t.matches(&udp), "{t:?}");

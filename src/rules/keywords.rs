@@ -169,7 +169,7 @@ pub const KEYWORDS: &[Keyword] = &[
     kw("icode", Match, R, true),
     kw("icmp_id", Match, R, false),
     kw("icmp_seq", Match, R, false),
-    kw("stream_size", Match, R, false),
+    kw("stream_size", Match, R, true),
     kw("decode-event", Match, R, false),
     kw("engine-event", Match, R, false),
     kw("stream-event", Match, R, false),
