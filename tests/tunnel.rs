@@ -122,6 +122,15 @@ fn flow_summary(records: &[Value]) -> (Vec<String>, Vec<String>) {
     (of("netflow", "app_proto"), of("http", "pkt_src"))
 }
 
+/// Both netflow records name `proto` and the http records came from `http_sources`.
+fn assert_flow(records: &[Value], proto: &str, http_sources: &[&str]) {
+    let want = (
+        vec![proto.to_string(); 2],
+        http_sources.iter().map(|s| s.to_string()).collect(),
+    );
+    assert_eq!(flow_summary(records), want);
+}
+
 const FLUSH: &str = "stream (detect/log)";
 const WIRE: &str = "wire/pcap";
 
@@ -158,13 +167,7 @@ fn a_tls_session_through_a_connect_tunnel_is_a_tls_flow() {
     );
     for r in [&ids, &ips] {
         // The CONNECT transaction is logged once, by the flush; the flow ends as TLS.
-        assert_eq!(
-            flow_summary(r),
-            (
-                vec!["tls".to_string(), "tls".to_string()],
-                vec![FLUSH.to_string()]
-            )
-        );
+        assert_flow(r, "tls", &[FLUSH]);
     }
 }
 
@@ -190,13 +193,7 @@ fn a_tunnel_that_carries_nothing_ends_as_failed() {
         "ips",
     );
     for r in [&ids, &ips] {
-        assert_eq!(
-            flow_summary(r),
-            (
-                vec!["failed".to_string(), "failed".to_string()],
-                vec![FLUSH.to_string()]
-            )
-        );
+        assert_flow(r, "failed", &[FLUSH]);
     }
 }
 
@@ -216,13 +213,7 @@ fn a_connect_refused_stays_http() {
         .server_sends(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
         .close();
     let r = records(&c.packets, true);
-    assert_eq!(
-        flow_summary(&r),
-        (
-            vec!["http".to_string(), "http".to_string()],
-            vec![WIRE.to_string(), WIRE.to_string()]
-        )
-    );
+    assert_flow(&r, "http", &[WIRE, WIRE]);
     assert_alerts(
         &r,
         &[
