@@ -348,11 +348,11 @@ impl LiteralSet {
             ];
             let mut any = false;
             for k in 0..4 {
-                any |= self.pairs.hit(usize::from((x >> (8 * k)) as u16));
+                any |= self.pairs.hit((x >> (8 * k)) as u16);
             }
             if any {
                 for (k, &window) in windows.iter().enumerate() {
-                    if !self.pairs.hit(usize::from(window as u16)) {
+                    if !self.pairs.hit(window as u16) {
                         continue;
                     }
                     if SHORT {
@@ -435,19 +435,20 @@ impl LiteralSet {
 }
 
 /// A set of 2-byte values (8 KiB).
-struct PairBits(Vec<u64>);
+/// A fixed-size array, so that indexing by a `u16` needs no bounds check.
+struct PairBits(Box<[u64; 1024]>);
 
 impl PairBits {
     fn new() -> PairBits {
-        PairBits(vec![0; 65_536 / 64])
+        PairBits(Box::new([0; 1024]))
     }
 
     fn insert(&mut self, pair: u16) {
-        self.0[usize::from(pair) / 64] |= 1 << (pair % 64);
+        self.0[usize::from(pair / 64)] |= 1 << (pair % 64);
     }
 
-    fn hit(&self, pair: usize) -> bool {
-        self.0[pair / 64] & (1 << (pair % 64)) != 0
+    fn hit(&self, pair: u16) -> bool {
+        self.0[usize::from(pair / 64)] & (1 << (pair % 64)) != 0
     }
 }
 
