@@ -15,7 +15,7 @@ use crate::flow::{FlowConfig, StateTimeouts};
 pub enum SetError {
     #[error("--set {0}: expected key=value")]
     NoEquals(String),
-    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, stream.reassembly.<depth|memcap>, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp, app-layer.protocols.http.libhtp.default-config.<request-body-limit|response-body-limit|headers-limit|max-tx>, app-layer.protocols.http.rulesim.header-block-limit, app-layer.protocols.tls.rulesim.handshake-limit, app-layer.protocols.dns.rulesim.max-tx, packet-alert-max, detect.prefilter, detect.rulesim.threshold-entries, detect.rulesim.xbits-entries, detect.rulesim.pcre-memcap, detect.inspection-recursion-limit)")]
+    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, stream.reassembly.<depth|memcap>, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp, app-layer.protocols.http.libhtp.default-config.<request-body-limit|response-body-limit|headers-limit|max-tx|response-body-decompress-layer-limit|compression-bomb-limit>, app-layer.protocols.http.rulesim.<header-block-limit|decompressors>, app-layer.protocols.tls.rulesim.handshake-limit, app-layer.protocols.dns.rulesim.max-tx, packet-alert-max, detect.prefilter, detect.rulesim.threshold-entries, detect.rulesim.xbits-entries, detect.rulesim.pcre-memcap, detect.inspection-recursion-limit)")]
     UnknownKey { key: String },
     #[error("--set {key}={value}: {why}")]
     BadValue {
@@ -287,6 +287,9 @@ const YAML_KEYS: &[&str] = &[
     "app-layer.protocols.http.libhtp.default-config.response-body-limit",
     "app-layer.protocols.http.libhtp.default-config.headers-limit",
     "app-layer.protocols.http.libhtp.default-config.max-tx",
+    "app-layer.protocols.http.libhtp.default-config.response-body-decompress-layer-limit",
+    "app-layer.protocols.http.libhtp.default-config.compression-bomb-limit",
+    "app-layer.protocols.http.rulesim.decompressors",
     "app-layer.protocols.http.rulesim.header-block-limit",
     "app-layer.protocols.tls.rulesim.handshake-limit",
     "app-layer.protocols.dns.rulesim.max-tx",
@@ -501,6 +504,15 @@ impl Settings {
             }
             "app-layer.protocols.http.libhtp.default-config.max-tx" => {
                 self.app_limits.http.max_tx = size_u32()?
+            }
+            "app-layer.protocols.http.libhtp.default-config.response-body-decompress-layer-limit" => {
+                self.app_limits.http.decompress.layer_limit = size_u32()?
+            }
+            "app-layer.protocols.http.libhtp.default-config.compression-bomb-limit" => {
+                self.app_limits.http.decompress.bomb_limit = size_u32()? as u64
+            }
+            "app-layer.protocols.http.rulesim.decompressors" => {
+                self.app_limits.http.decompress.max_live = size_u32()?
             }
             "app-layer.protocols.http.rulesim.header-block-limit" => {
                 let n = size_u32()?;

@@ -798,10 +798,6 @@ fn app_layer_records_match_suricata() {
 /// unmodelled event may not appear in rulesim's output).
 const ANOMALY_GAPS: &[(&str, &str)] = &[
     (
-        "GZIP_DECOMPRESSION_FAILED",
-        "rulesim does not decompress HTTP bodies",
-    ),
-    (
         "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION",
         "protocol detection events (layer proto_detect) are not raised",
     ),

@@ -189,6 +189,7 @@ fn expected_hits() -> Vec<(String, u64)> {
         ("http.header_block_too_long", 1),
         ("http.too_many_headers", 1),
         ("http.max_tx_reached", 1),
+        ("http.decompression_skipped", 0),
         ("tls.record_too_long", 0),
         ("tls.handshake_too_long", 1),
         ("dns.name_too_long", 0),
@@ -262,6 +263,70 @@ app-layer:
     );
     assert_eq!(hits(&from_yaml.stats), expected_hits());
     assert_eq!(from_yaml.sids, [2, 3, 4]);
+}
+
+/// Two gzip responses open at once: with room for one decompressor, the second body is
+/// taken as it is on the wire (counted), and only the first one's marker is seen.
+#[test]
+fn bodies_decompressed_at_once_are_bounded() {
+    use std::io::Write;
+    let gzip = |text: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(text).expect("gzip");
+        e.finish().expect("gzip")
+    };
+    let flow = |n: u16, offset_ms: u32, text: &[u8]| {
+        let body = gzip(text);
+        let (a, b) = body.split_at(body.len() / 2);
+        let mut head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        head.extend_from_slice(a);
+        let mut c = TcpConversation::new(
+            sa(&format!("10.0.1.{n}:{}", 41_000 + n)),
+            sa("192.0.2.80:80"),
+            Timestamp::new(1_700_000_000, offset_ms * 1_000_000),
+        );
+        c.handshake()
+            .client_sends(&packets::http_request("GET", "a", "/", "ua"))
+            .server_sends(&head)
+            .server_sends(b)
+            .close();
+        c.packets
+    };
+    let mut packets = flow(1, 0, b"first MARKER-ONE body");
+    packets.extend(flow(2, 5, b"second MARKER-TWO body"));
+    packets.sort_by_key(|p| p.ts);
+    let rules = "\
+alert http any any -> any any (msg:\"one\"; flow:to_client; file.data; content:\"MARKER-ONE\"; sid:1;)
+alert http any any -> any any (msg:\"two\"; flow:to_client; file.data; content:\"MARKER-TWO\"; sid:2;)
+";
+    let sids = |alerts: &[Value]| {
+        let mut s: Vec<u64> = alerts
+            .iter()
+            .filter_map(|a| a["alert"]["signature_id"].as_u64())
+            .collect();
+        s.sort_unstable();
+        s
+    };
+    let (alerts, stats) = alerts_and_stats(&packets, rules, &[]);
+    assert_eq!(sids(&alerts), [1, 2]);
+    assert_eq!(stats["app_limits"]["http"]["decompression_skipped"], 0);
+    let (alerts, stats) = alerts_and_stats(
+        &packets,
+        rules,
+        // The bound is per worker thread; on one thread both flows share it.
+        &[
+            "--threads",
+            "1",
+            "--set",
+            "app-layer.protocols.http.rulesim.decompressors=1",
+        ],
+    );
+    assert_eq!(sids(&alerts), [1]);
+    assert_eq!(stats["app_limits"]["http"]["decompression_skipped"], 1);
 }
 
 #[test]

@@ -6,6 +6,8 @@
 
 use thiserror::Error;
 
+use super::http_decompress::{self, BodyDecoder, DecompressConfig, DecompressEvent};
+
 /// Default of [`HttpLimits::header_block`].
 pub const DEFAULT_HEADER_BLOCK: usize = 64 * 1024;
 /// Longest chunk-size line (size, extensions, line end).
@@ -37,6 +39,9 @@ pub struct HttpLimits {
     /// libhtp's `max-tx`: a new transaction is refused while more than this many are
     /// live (not yet freed); 0 for no limit.
     pub max_tx: usize,
+    /// Body decompression (`response-body-decompress-layer-limit`,
+    /// `compression-bomb-limit`).
+    pub decompress: DecompressConfig,
 }
 
 impl Default for HttpLimits {
@@ -49,6 +54,7 @@ impl Default for HttpLimits {
             header_block: DEFAULT_HEADER_BLOCK,
             headers: 1024,
             max_tx: 512,
+            decompress: DecompressConfig::default(),
         }
     }
 }
@@ -69,6 +75,9 @@ pub struct HttpLimitHits {
     pub too_many_headers: u64,
     /// Messages refused because `max-tx` transactions were live (the direction stopped).
     pub max_tx_reached: u64,
+    /// Compressed bodies taken as they are on the wire because `decompressors` bodies
+    /// were being decompressed at once.
+    pub decompression_skipped: u64,
 }
 
 impl HttpLimitHits {
@@ -78,6 +87,7 @@ impl HttpLimitHits {
         self.header_block_too_long += o.header_block_too_long;
         self.too_many_headers += o.too_many_headers;
         self.max_tx_reached += o.max_tx_reached;
+        self.decompression_skipped += o.decompression_skipped;
     }
 }
 
@@ -112,10 +122,13 @@ pub struct Request {
     /// The request line had no protocol (`GET /x`): read as HTTP/1.0, logged without one.
     pub no_protocol: bool,
     pub headers: Vec<Header>,
-    /// De-chunked body, at most [`HttpLimits::request_body`] bytes.
+    /// De-chunked and decompressed body, at most [`HttpLimits::request_body`] bytes.
     pub body: Vec<u8>,
-    /// Body bytes seen, kept or not.
+    /// Body bytes on the wire, still compressed, with a chunked body's size lines and
+    /// chunk line ends as libhtp counts them (EVE's `length`).
     pub body_len: u64,
+    /// Body bytes after decompression, kept or not (libhtp's `request_entity_len`).
+    pub entity_len: u64,
     pub complete: bool,
 }
 
@@ -125,8 +138,13 @@ pub struct Response {
     pub reason: Vec<u8>,
     pub minor_version: u8,
     pub headers: Vec<Header>,
+    /// De-chunked and decompressed body, at most [`HttpLimits::response_body`] bytes.
     pub body: Vec<u8>,
+    /// Body bytes on the wire, still compressed, with a chunked body's size lines and
+    /// chunk line ends as libhtp counts them (EVE's `length`).
     pub body_len: u64,
+    /// Body bytes after decompression, kept or not.
+    pub entity_len: u64,
     pub complete: bool,
 }
 
@@ -164,7 +182,7 @@ pub struct Transaction {
 
 /// Suricata's HTTP app-layer events that rulesim raises (`app-layer-event:http.<name>`,
 /// EVE `anomaly` records). The others (libhtp's log messages: field folding, chunk
-/// lengths, decompression, ...) are not modelled.
+/// lengths, ...) are not modelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HttpAnomaly {
     InvalidTransferEncodingValueInRequest,
@@ -174,10 +192,14 @@ pub enum HttpAnomaly {
     RequestHeaderHostInvalid,
     RequestAuthUnrecognized,
     UnableToMatchResponseToRequest,
+    GzipDecompressionFailed,
+    CompressionBomb,
+    TooManyEncodingLayers,
+    AbnormalCeHeader,
 }
 
 impl HttpAnomaly {
-    pub const ALL: [HttpAnomaly; 7] = [
+    pub const ALL: [HttpAnomaly; 11] = [
         HttpAnomaly::InvalidTransferEncodingValueInRequest,
         HttpAnomaly::MissingHostHeader,
         HttpAnomaly::HostHeaderAmbiguous,
@@ -185,6 +207,10 @@ impl HttpAnomaly {
         HttpAnomaly::RequestHeaderHostInvalid,
         HttpAnomaly::RequestAuthUnrecognized,
         HttpAnomaly::UnableToMatchResponseToRequest,
+        HttpAnomaly::GzipDecompressionFailed,
+        HttpAnomaly::CompressionBomb,
+        HttpAnomaly::TooManyEncodingLayers,
+        HttpAnomaly::AbnormalCeHeader,
     ];
 
     /// The event's name in Suricata's table (`http_decoder_event_table`).
@@ -199,6 +225,10 @@ impl HttpAnomaly {
             HttpAnomaly::RequestHeaderHostInvalid => "REQUEST_HEADER_HOST_INVALID",
             HttpAnomaly::RequestAuthUnrecognized => "REQUEST_AUTH_UNRECOGNIZED",
             HttpAnomaly::UnableToMatchResponseToRequest => "UNABLE_TO_MATCH_RESPONSE_TO_REQUEST",
+            HttpAnomaly::GzipDecompressionFailed => "GZIP_DECOMPRESSION_FAILED",
+            HttpAnomaly::CompressionBomb => "COMPRESSION_BOMB",
+            HttpAnomaly::TooManyEncodingLayers => "TOO_MANY_ENCODING_LAYERS",
+            HttpAnomaly::AbnormalCeHeader => "ABNORMAL_CE_HEADER",
         }
     }
 
@@ -215,6 +245,17 @@ impl HttpAnomaly {
         Self::ALL
             .into_iter()
             .find(|a| a.name().eq_ignore_ascii_case(name))
+    }
+}
+
+impl From<DecompressEvent> for HttpAnomaly {
+    fn from(e: DecompressEvent) -> Self {
+        match e {
+            DecompressEvent::InflateFailed => HttpAnomaly::GzipDecompressionFailed,
+            DecompressEvent::CompressionBomb => HttpAnomaly::CompressionBomb,
+            DecompressEvent::TooManyLayers => HttpAnomaly::TooManyEncodingLayers,
+            DecompressEvent::AbnormalEncoding => HttpAnomaly::AbnormalCeHeader,
+        }
     }
 }
 
@@ -256,7 +297,7 @@ enum Body {
     UntilClose,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 struct Side {
     /// Bytes of a header block or a line still arriving.
     pending: Vec<u8>,
@@ -265,10 +306,12 @@ struct Side {
     /// Bytes of `pending` already searched for the end of a header block.
     scanned: usize,
     error: Option<HttpError>,
+    /// The body being read is compressed: libhtp's decompressor chain for it.
+    decoder: Option<Box<BodyDecoder>>,
 }
 
 /// One HTTP session.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct HttpSession {
     client: Side,
     server: Side,
@@ -599,7 +642,7 @@ impl HttpSession {
             }
             Some(Body::Length(left)) => {
                 let n = (left as usize).min(buf.len());
-                self.body_bytes(to_server, &buf[..n]);
+                self.body_bytes(to_server, Some(&buf[..n]));
                 let left = left - n as u64;
                 let side = self.side_mut(to_server);
                 if left == 0 {
@@ -611,7 +654,7 @@ impl HttpSession {
                 Ok(n)
             }
             Some(Body::UntilClose) => {
-                self.body_bytes(to_server, buf);
+                self.body_bytes(to_server, Some(buf));
                 Ok(buf.len())
             }
             Some(Body::ChunkSize) => {
@@ -641,11 +684,12 @@ impl HttpSession {
                 } else {
                     Body::ChunkData(size)
                 });
+                self.framing_bytes(to_server, nl + 1);
                 Ok(nl + 1)
             }
             Some(Body::ChunkData(left)) => {
                 let n = (left as usize).min(buf.len());
-                self.body_bytes(to_server, &buf[..n]);
+                self.body_bytes(to_server, Some(&buf[..n]));
                 let left = left - n as u64;
                 let side = self.side_mut(to_server);
                 side.body = Some(if left == 0 {
@@ -665,6 +709,7 @@ impl HttpSession {
                     return Ok(0);
                 };
                 side.body = Some(Body::ChunkSize);
+                self.framing_bytes(to_server, nl + 1);
                 Ok(nl + 1)
             }
             Some(Body::Trailer) => {
@@ -759,6 +804,22 @@ impl HttpSession {
             });
             let id = self.first_id + self.transactions.len() as u64 - 1;
             events.push(HttpEvent::RequestHeaders(id));
+            // Suricata turns libhtp's request decompression on (one known encoding).
+            self.client.decoder = body
+                .and_then(|_| {
+                    let tx = self.transactions.last()?;
+                    let value = crate::app::http_normalize::joined(
+                        &tx.request.headers,
+                        "content-encoding",
+                    )?;
+                    let encoding = http_decompress::request_encoding(&value)?;
+                    BodyDecoder::new(&[encoding], &self.limits.decompress)
+                        .unwrap_or_else(|_| {
+                            self.hits.decompression_skipped += 1;
+                            None
+                        })
+                })
+                .map(Box::new);
             self.client.body = body;
             if body.is_none() {
                 self.finish_message(true, events);
@@ -816,9 +877,31 @@ impl HttpSession {
                 });
                 return self.message_head(false, head, events);
             };
+            // libhtp reads Content-Encoding (and raises its events) for every response.
+            let mut decompress_events = Vec::new();
+            let encodings =
+                crate::app::http_normalize::joined(&response.headers, "content-encoding")
+                    .map(|v| {
+                        http_decompress::response_encodings(
+                            &v,
+                            &self.limits.decompress,
+                            &mut decompress_events,
+                        )
+                    })
+                    .unwrap_or_default();
+            tx.anomalies
+                .extend(decompress_events.into_iter().map(HttpAnomaly::from));
             tx.response = Some(response);
             let id = self.first_id + self.next_response as u64;
             events.push(HttpEvent::ResponseHeaders(id));
+            self.server.decoder = body
+                .and_then(|_| {
+                    BodyDecoder::new(&encodings, &self.limits.decompress).unwrap_or_else(|_| {
+                        self.hits.decompression_skipped += 1;
+                        None
+                    })
+                })
+                .map(Box::new);
             self.server.body = body;
             if body.is_none() {
                 self.finish_message(false, events);
@@ -836,44 +919,108 @@ impl HttpSession {
         Ok(())
     }
 
-    fn body_bytes(&mut self, to_server: bool, bytes: &[u8]) {
-        let (body, len, limit, truncated) = if to_server {
+    /// libhtp counts a chunked body's size lines and the line ends after its chunks in
+    /// the message length (EVE's `length`, the compression-bomb ratio).
+    fn framing_bytes(&mut self, to_server: bool, n: usize) {
+        let len = if to_server {
+            self.transactions
+                .last_mut()
+                .map(|t| &mut t.request.body_len)
+        } else {
+            self.transactions
+                .get_mut(self.next_response)
+                .and_then(|t| t.response.as_mut())
+                .map(|r| &mut r.body_len)
+        };
+        if let Some(len) = len {
+            *len += n as u64;
+        }
+        let side = self.side_mut(to_server);
+        if let Some(d) = side.decoder.as_mut() {
+            d.count_framing(n);
+        }
+    }
+
+    /// Body bytes as framed on the wire; `None` ends the body (a decompressor hands on
+    /// what it still holds).
+    fn body_bytes(&mut self, to_server: bool, bytes: Option<&[u8]>) {
+        let side = if to_server {
+            &mut self.client
+        } else {
+            &mut self.server
+        };
+        let (tx, limit, truncated) = if to_server {
             let Some(tx) = self.transactions.last_mut() else {
                 return;
             };
             (
-                &mut tx.request.body,
-                &mut tx.request.body_len,
+                tx,
                 self.limits.request_body,
                 &mut self.hits.request_body_truncated,
             )
         } else {
-            let Some(resp) = self
+            let Some(tx) = self
                 .transactions
                 .get_mut(self.next_response)
-                .and_then(|t| t.response.as_mut())
+                .filter(|t| t.response.is_some())
             else {
                 return;
             };
             (
-                &mut resp.body,
-                &mut resp.body_len,
+                tx,
                 self.limits.response_body,
                 &mut self.hits.response_body_truncated,
             )
         };
-        // Suricata keeps the first `limit` bytes (all with 0) and drops the rest.
+        let Transaction {
+            request,
+            response,
+            anomalies,
+            ..
+        } = tx;
+        let message = if to_server { Some(request) } else { None };
+        let (body, wire_len, entity_len) = match (message, response.as_mut()) {
+            (Some(r), _) => (&mut r.body, &mut r.body_len, &mut r.entity_len),
+            (None, Some(r)) => (&mut r.body, &mut r.body_len, &mut r.entity_len),
+            (None, None) => return,
+        };
+        *wire_len += bytes.map_or(0, |b| b.len() as u64);
+        // Suricata keeps the first `limit` bytes (all with 0) of the body as the
+        // decompressor hands it on, and drops the rest.
         let limit = if limit == 0 { usize::MAX } else { limit };
-        let before = *len;
-        *len += bytes.len() as u64;
-        if before <= limit as u64 && *len > limit as u64 {
-            *truncated += 1;
+        let mut keep = |piece: &[u8]| {
+            let before = *entity_len;
+            *entity_len += piece.len() as u64;
+            if before <= limit as u64 && *entity_len > limit as u64 {
+                *truncated += 1;
+            }
+            let room = limit.saturating_sub(body.len());
+            body.extend_from_slice(&piece[..room.min(piece.len())]);
+        };
+        match side.decoder.as_mut() {
+            Some(decoder) => {
+                let mut events = Vec::new();
+                decoder.feed(bytes, &mut keep, &mut events);
+                anomalies.extend(events.into_iter().map(HttpAnomaly::from));
+            }
+            None => keep(bytes.unwrap_or_default()),
         }
-        let room = limit.saturating_sub(body.len());
-        body.extend_from_slice(&bytes[..room.min(bytes.len())]);
     }
 
     fn finish_message(&mut self, to_server: bool, events: &mut Vec<HttpEvent>) {
+        let side = if to_server {
+            &self.client
+        } else {
+            &self.server
+        };
+        if side.decoder.is_some() {
+            self.body_bytes(to_server, None);
+            if to_server {
+                self.client.decoder = None;
+            } else {
+                self.server.decoder = None;
+            }
+        }
         if to_server {
             if let Some(tx) = self.transactions.last_mut() {
                 tx.request.complete = true;

@@ -5,6 +5,7 @@ pub mod detect;
 pub mod dns;
 pub mod eve;
 pub mod http;
+pub mod http_decompress;
 pub mod http_normalize;
 pub mod session;
 pub mod tls;

@@ -70,7 +70,7 @@ impl AppShared {
 }
 
 /// The parser of a flow's detected protocol.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub enum Parser {
     #[default]
     None,
@@ -232,7 +232,7 @@ struct RawWindows {
 }
 
 /// Application-layer state of one flow.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct FlowApp {
     pub proto: AppProto,
     pub parser: Parser,

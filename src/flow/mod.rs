@@ -287,7 +287,7 @@ pub enum Direction {
 }
 
 /// A tracked flow.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Flow {
     /// EVE `flow_id`: reproducible from the tuple and the first packet's time.
     pub id: u64,
