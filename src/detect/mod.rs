@@ -12,6 +12,7 @@
 //! walked as `PacketAlertFinalize` does: a pass stops the walk, drops and rejects drop the
 //! packet (and the flow, when the rule type acts on flows), alerts are written.
 
+pub mod base64;
 pub mod buffers;
 pub mod bytes;
 pub mod header_index;
@@ -720,6 +721,18 @@ impl DetectEngine {
             match Signature::compile(i, rule, &mut resolver, &mut bit) {
                 Ok(s) => sigs.push(s),
                 Err(e) => errors.push(e),
+            }
+        }
+        // base64_decode decodes into one per-thread buffer sized by the largest `bytes`
+        // of the ruleset (DetectBase64DecodeSetup, DetectEngineThreadCtxInit).
+        let b64_max = sigs
+            .iter()
+            .flat_map(|s| &s.programs)
+            .filter_map(payload::BufferProgram::base64_decode_max)
+            .max();
+        if let Some(max) = b64_max {
+            for p in sigs.iter_mut().flat_map(|s| s.programs.iter_mut()) {
+                p.set_base64_dest(max);
             }
         }
         let order = &settings.action_order;

@@ -28,12 +28,13 @@ use std::borrow::Cow;
 use md5::Digest as _;
 use memchr::memmem;
 
+use super::base64::{base64_decode, BASE64_DECODE_MAX};
 use super::bytes;
 use super::pcre::{compile_pattern, compile_pcre, Pcre, PcreError};
 use super::signature::num_test;
 use crate::rules::detection::{
-    BufferMatch, ByteExtract, ByteJump, ByteOperand, ByteTest, ContentMatch, Detection, IsDataAt,
-    MatchTest, Transform,
+    Base64Decode, BufferMatch, ByteExtract, ByteJump, ByteOperand, ByteTest, ContentMatch,
+    Detection, IsDataAt, MatchTest, Transform, BASE64_DATA,
 };
 use crate::rules::options::NumTest;
 
@@ -74,6 +75,13 @@ pub struct BufferProgram {
     transform_list: Vec<Transform>,
     transforms: Vec<Xform>,
     tests: Vec<Test>,
+    /// The rule's `base64_data` matches, for the `base64_decode`s of this program
+    /// (Suricata's `DETECT_SM_LIST_BASE64_DATA`, one list the rule's every
+    /// base64_decode inspects). `None` without base64_decode or base64_data matches.
+    base64_data: Option<std::sync::Arc<BufferProgram>>,
+    /// The size of the per-thread buffer base64_decode decodes into: the largest
+    /// `bytes` of the ruleset's base64_decodes (`de_ctx->base64_decode_max_len`).
+    base64_dest: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -87,6 +95,7 @@ enum Test {
     ByteTest(ByteTest),
     ByteJump(ByteJump),
     ByteExtract(ByteExtract),
+    Base64Decode(Base64Decode),
 }
 
 impl Test {
@@ -182,16 +191,20 @@ fn compile_with_dsize(
             continue;
         }
         let prev = (0..i).rev().find(|&j| {
+            // In base64_data only its own list is searched (the active list).
+            let own_list = m.buffer != Some(BASE64_DATA) || matches[j].buffer == m.buffer;
             !dropped[j]
+                && own_list
                 && match matches[j].test {
                     MatchTest::Content(_) | MatchTest::Pcre(_) => true,
                     MatchTest::IsDataAt(_)
                     | MatchTest::ByteTest(_)
                     | MatchTest::ByteJump(_)
                     | MatchTest::ByteExtract(_) => m.buffer.is_none(),
-                    MatchTest::Bsize(_) | MatchTest::Urilen(_) | MatchTest::AppLayerEvent(_) => {
-                        false
-                    }
+                    MatchTest::Bsize(_)
+                    | MatchTest::Urilen(_)
+                    | MatchTest::AppLayerEvent(_)
+                    | MatchTest::Base64Decode(_) => false,
                 }
         });
         if let Some(j) = prev {
@@ -203,8 +216,13 @@ fn compile_with_dsize(
     }
 
     let mut groups: Vec<(Option<&'static str>, &[Transform], Vec<usize>)> = Vec::new();
+    let mut base64_idx = Vec::new();
     for (i, m) in matches.iter().enumerate() {
         if dropped[i] {
+            continue;
+        }
+        if m.buffer == Some(BASE64_DATA) {
+            base64_idx.push(i);
             continue;
         }
         match groups
@@ -216,27 +234,32 @@ fn compile_with_dsize(
         }
     }
 
+    // The base64_data list: set at parse time like any list (the "next" flags), but
+    // Suricata's PropagateLimits skips it and dsize does not apply.
+    let base64_data = if base64_idx.is_empty() {
+        None
+    } else {
+        let mut tests = base64_idx
+            .iter()
+            .map(|&i| compile_test(&matches[i].test, ends_with[i]))
+            .collect::<Result<Vec<_>, _>>()?;
+        set_next_flags(&mut tests, true);
+        Some(std::sync::Arc::new(BufferProgram {
+            buffer: Some(BASE64_DATA),
+            transform_list: Vec::new(),
+            transforms: Vec::new(),
+            tests,
+            base64_data: None,
+            base64_dest: u32::from(BASE64_DECODE_MAX),
+        }))
+    };
+
     let mut programs = Vec::with_capacity(groups.len());
     for (buffer, transforms, idx) in groups {
-        let mut tests = Vec::with_capacity(idx.len());
-        for &i in &idx {
-            tests.push(match &matches[i].test {
-                MatchTest::Content(c) => Test::Content(Box::new(content_test(c, ends_with[i]))),
-                MatchTest::Pcre(p) => Test::Pcre(Box::new(PcreTest {
-                    re: compile_pcre(p)?,
-                    negated: p.negated,
-                    relative: p.relative(),
-                    relative_next: false,
-                })),
-                MatchTest::Bsize(t) => Test::Bsize(*t),
-                MatchTest::Urilen(t) => Test::Urilen(*t),
-                MatchTest::AppLayerEvent(code) => Test::AppLayerEvent(*code),
-                MatchTest::IsDataAt(d) => Test::IsDataAt(*d),
-                MatchTest::ByteTest(b) => Test::ByteTest(*b),
-                MatchTest::ByteJump(b) => Test::ByteJump(*b),
-                MatchTest::ByteExtract(b) => Test::ByteExtract(b.clone()),
-            });
-        }
+        let mut tests = idx
+            .iter()
+            .map(|&i| compile_test(&matches[i].test, ends_with[i]))
+            .collect::<Result<Vec<_>, _>>()?;
         set_next_flags(&mut tests, buffer.is_some());
         propagate_limits(&mut tests);
         if buffer.is_none() {
@@ -244,6 +267,7 @@ fn compile_with_dsize(
                 apply_dsize(&mut tests, max);
             }
         }
+        let decodes = tests.iter().any(|t| matches!(t, Test::Base64Decode(_)));
         programs.push(BufferProgram {
             buffer,
             transform_list: transforms.to_vec(),
@@ -252,9 +276,31 @@ fn compile_with_dsize(
                 .map(compile_transform)
                 .collect::<Result<_, _>>()?,
             tests,
+            base64_data: base64_data.clone().filter(|_| decodes),
+            base64_dest: u32::from(BASE64_DECODE_MAX),
         });
     }
     Ok(programs)
+}
+
+fn compile_test(test: &MatchTest, ends_with: bool) -> Result<Test, PcreError> {
+    Ok(match test {
+        MatchTest::Content(c) => Test::Content(Box::new(content_test(c, ends_with))),
+        MatchTest::Pcre(p) => Test::Pcre(Box::new(PcreTest {
+            re: compile_pcre(p)?,
+            negated: p.negated,
+            relative: p.relative(),
+            relative_next: false,
+        })),
+        MatchTest::Bsize(t) => Test::Bsize(*t),
+        MatchTest::Urilen(t) => Test::Urilen(*t),
+        MatchTest::AppLayerEvent(code) => Test::AppLayerEvent(*code),
+        MatchTest::IsDataAt(d) => Test::IsDataAt(*d),
+        MatchTest::ByteTest(b) => Test::ByteTest(*b),
+        MatchTest::ByteJump(b) => Test::ByteJump(*b),
+        MatchTest::ByteExtract(b) => Test::ByteExtract(b.clone()),
+        MatchTest::Base64Decode(b) => Test::Base64Decode(*b),
+    })
 }
 
 fn content_test(c: &ContentMatch, extra_ends_with: bool) -> ContentTest {
@@ -818,7 +864,51 @@ impl BufferProgram {
             transform_list: self.transform_list.clone(),
             transforms: self.transforms.clone(),
             tests: Vec::new(),
+            base64_data: None,
+            base64_dest: self.base64_dest,
         }
+    }
+
+    /// The largest `bytes` of this program's `base64_decode`s (65,535 when not given).
+    pub fn base64_decode_max(&self) -> Option<u16> {
+        self.tests
+            .iter()
+            .filter_map(|t| match t {
+                Test::Base64Decode(d) if d.bytes == 0 => Some(BASE64_DECODE_MAX),
+                Test::Base64Decode(d) => Some(d.bytes),
+                _ => None,
+            })
+            .max()
+    }
+
+    /// Sets the size of the buffer `base64_decode` decodes into: the largest `bytes` of
+    /// all the ruleset's base64_decodes, as Suricata sizes its per-thread buffer.
+    pub fn set_base64_dest(&mut self, size: u16) {
+        self.base64_dest = u32::from(size);
+    }
+
+    /// `DetectBase64DataDoMatch`: the base64_data list on the decoded bytes, sharing
+    /// the inspection state (recursion counter, detection pointer — not reset —,
+    /// byte_extract values) with the list that decoded them.
+    fn inspect_decoded(&self, cx: &mut Cx, decoded: &[u8]) -> bool {
+        let buf = &decoded[..decoded.len().min(u32::MAX as usize)];
+        let mut inner = Cx {
+            buf,
+            len: buf.len() as u32,
+            counter: cx.counter,
+            limit: cx.limit,
+            discontinue: cx.discontinue,
+            buffer_offset: cx.buffer_offset,
+            pcre_match_start_offset: cx.pcre_match_start_offset,
+            vars: std::mem::take(&mut cx.vars),
+        };
+        let matched = self.step(&mut inner, 0);
+        cx.counter = inner.counter;
+        cx.discontinue = inner.discontinue;
+        cx.buffer_offset = inner.buffer_offset;
+        cx.pcre_match_start_offset = inner.pcre_match_start_offset;
+        cx.vars = inner.vars;
+        matched
     }
 
     /// Whether the buffer matches: transforms, then the tests, with Suricata's default
@@ -927,6 +1017,16 @@ impl BufferProgram {
                 }
             },
             Test::Pcre(p) => self.pcre(cx, i, p),
+            // A decode that yields bytes runs the base64_data list, whose result is the
+            // result of this list: the keywords after base64_decode are never evaluated
+            // ("Base64 is a terminal list"). Without base64_data the rule cannot match.
+            Test::Base64Decode(d) => {
+                let decoded = base64_decode(cx.buf, cx.buffer_offset, d, self.base64_dest as usize);
+                match &self.base64_data {
+                    Some(b64) if !decoded.is_empty() => b64.inspect_decoded(cx, &decoded),
+                    _ => false,
+                }
+            }
             Test::ByteTest(b) => {
                 let args = bytes::ByteTestArgs {
                     nbytes: cx.signed(b.nbytes.map(i64::from)),

@@ -352,7 +352,14 @@ impl Signature {
             })
             .collect();
         let has_payload = programs.iter().any(|p| p.buffer().is_none());
-        let sticky: Vec<&'static str> = d.matches.iter().filter_map(|m| m.buffer).collect();
+        // base64_data is no inspection buffer of its own (its matches run inside the
+        // base64_decode of another list).
+        let sticky: Vec<&'static str> = d
+            .matches
+            .iter()
+            .filter_map(|m| m.buffer)
+            .filter(|b| *b != crate::rules::detection::BASE64_DATA)
+            .collect();
         let tls_generic =
             !d.ssl_state.is_empty() || d.ssl_version.is_some() || d.tls_version.is_some();
         let flow_opts = d.flow != FlowValue::default();

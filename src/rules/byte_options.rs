@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::detection::{ByteEncoding, ByteOp};
+use super::detection::{Base64Decode, ByteEncoding, ByteOp};
 use crate::detect::bytes::strtoull;
 
 /// A number or the name of a `byte_extract` variable.
@@ -469,6 +469,81 @@ pub fn parse_byte_extract(v: &str) -> Result<ParsedByteExtract, String> {
     Ok(p)
 }
 
+/// Parses a `base64_decode` value as `DetectBase64DecodeParse` does with its pattern
+/// `\s*(bytes\s+(\d+),?)?\s*(offset\s+(\d+),?)?\s*(\w+)?`, which is not anchored at
+/// the end: each part is optional and in that order, and whatever follows the first
+/// word is ignored (`relative, junk` is accepted; in `bytes 5, relative, offset 3` the
+/// offset is never read). At least one part must be there; the word must be
+/// `relative`; `bytes` is a 16-bit number, `offset` a 32-bit one.
+pub fn parse_base64_decode(v: &str) -> Result<Base64Decode, String> {
+    let b = v.as_bytes();
+    // PCRE's `\s` and `\w` without UTF: ASCII only.
+    let space = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let skip = |mut i: usize, f: &dyn Fn(u8) -> bool| {
+        while i < b.len() && f(b[i]) {
+            i += 1;
+        }
+        i
+    };
+    // `name\s+(\d+),?` at `i`: the digits and the position after the group.
+    let group = |i: usize, name: &str| -> Option<(&str, usize)> {
+        let rest = b.get(i..)?;
+        if !rest.starts_with(name.as_bytes()) {
+            return None;
+        }
+        let ws = i + name.len();
+        let d = skip(ws, &space);
+        if d == ws {
+            return None;
+        }
+        let end = skip(d, &|c: u8| c.is_ascii_digit());
+        if end == d {
+            return None;
+        }
+        let after = if b.get(end) == Some(&b',') {
+            end + 1
+        } else {
+            end
+        };
+        Some((&v[d..end], after))
+    };
+    let mut out = Base64Decode::default();
+    let mut any = false;
+    let mut i = skip(0, &space);
+    if let Some((digits, after)) = group(i, "bytes") {
+        out.bytes = digits
+            .parse::<u16>()
+            .map_err(|_| format!("bad value for bytes: `{digits}` (0 to 65535)"))?;
+        any = true;
+        i = after;
+    }
+    i = skip(i, &space);
+    if let Some((digits, after)) = group(i, "offset") {
+        out.offset = digits
+            .parse::<u32>()
+            .map_err(|_| format!("bad value for offset: `{digits}` (0 to 4294967295)"))?;
+        any = true;
+        i = after;
+    }
+    i = skip(i, &space);
+    let end = skip(i, &word);
+    if end > i {
+        let w = &v[i..end];
+        if w != "relative" {
+            return Err(format!(
+                "invalid argument `{w}`: expected `bytes N`, `offset N`, `relative`, in that order"
+            ));
+        }
+        out.relative = true;
+        any = true;
+    }
+    if !any {
+        return Err("expected `bytes N`, `offset N` or `relative`".to_string());
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -580,6 +655,65 @@ mod tests {
             "2,0,x,foo",
         ] {
             assert!(parse_byte_extract(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn base64_decode_values() {
+        let ok = |v: &str, bytes, offset, relative| {
+            assert_eq!(
+                parse_base64_decode(v),
+                Ok(Base64Decode {
+                    bytes,
+                    offset,
+                    relative
+                }),
+                "{v}"
+            )
+        };
+        // DetectBase64TestDecodeParse, and verdicts of Suricata 7.0.10 (in
+        // tests/data/suricata-rule-verdicts.txt).
+        ok("bytes 1", 1, 0, false);
+        ok("offset 9", 0, 9, false);
+        ok("relative", 0, 0, true);
+        ok("bytes 1, offset 2", 1, 2, false);
+        ok("bytes 1, offset 2, relative", 1, 2, true);
+        ok("offset 2, relative", 0, 2, true);
+        ok("bytes 10 offset 2 relative", 10, 2, true);
+        ok("  bytes  5,offset  3,  relative", 5, 3, true);
+        ok("bytes 5,, offset 3", 5, 0, false);
+        ok("bytes 00005", 5, 0, false);
+        ok("bytes 65535", 65535, 0, false);
+        ok("offset 4294967295", 0, u32::MAX, false);
+        ok("bytes 10, relative, offset 5", 10, 0, true);
+        ok("relative-x", 0, 0, true);
+        ok("relative, junk", 0, 0, true);
+        ok("bytes 5,offset 3,relative,", 5, 3, true);
+        ok("\trelative", 0, 0, true);
+        for bad in [
+            "",
+            " ",
+            ",",
+            "bytes 1, offset 2, relatve",
+            "byts 1, offset 2, relatve",
+            "bytes 1, offst 2, relatve",
+            "bytes 65536",
+            "bytes -1",
+            "bytes abc",
+            "bytes +5",
+            "bytes 5x",
+            "bytes5",
+            "bytes 5, offset",
+            "offset 4294967296",
+            "offset 5, bytes 10",
+            "relative_x",
+            "Relative",
+            "BYTES 5",
+            "bytes 10, 7",
+            "\"bytes 5\"",
+            "bytes 18446744073709551616",
+        ] {
+            assert!(parse_base64_decode(bad).is_err(), "{bad:?}");
         }
     }
 }

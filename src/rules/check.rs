@@ -3,10 +3,13 @@
 //! then the whole-rule validation), so that rulesim refuses exactly what Suricata refuses
 //! and, beyond that, what rulesim cannot evaluate yet.
 
-use super::byte_options::{parse_byte_extract, parse_byte_jump, parse_byte_test, Arg};
+use super::byte_options::{
+    parse_base64_decode, parse_byte_extract, parse_byte_jump, parse_byte_test, Arg,
+};
 use super::detection::{
-    AppLayerProtocol, BufferMatch, ByteExtract, ByteJump, ByteOperand, ByteTest, ContentMatch,
-    FastPattern, IsDataAt, MatchTest, SslState, SslVersion, Tag, Transform, Xbits,
+    AppLayerProtocol, Base64Decode, BufferMatch, ByteExtract, ByteJump, ByteOperand, ByteTest,
+    ContentMatch, FastPattern, IsDataAt, MatchTest, SslState, SslVersion, Tag, Transform, Xbits,
+    BASE64_DATA,
 };
 use super::error::{RuleError, RuleErrorKind, RuleSource};
 use super::keywords::{self, Arity, Keyword, KeywordKind};
@@ -604,6 +607,12 @@ impl Checker<'_> {
         match k.kind {
             KeywordKind::StickyBuffer => self.sticky(o, k, st),
             KeywordKind::Transform => {
+                if st.buffer.is_some_and(|(b, _)| b == BASE64_DATA) {
+                    return Err(self.err(
+                        o,
+                        format!("transform `{}` cannot follow `base64_data`", o.keyword),
+                    ));
+                }
                 if st.buffer.is_none() {
                     return Err(self.err(
                         o,
@@ -654,7 +663,19 @@ impl Checker<'_> {
         k: &Keyword,
         st: &mut State<'r>,
     ) -> Result<(), RuleError> {
-        if let Some((prev, prev_opt)) = st.buffer {
+        let canonical = k.canonical.unwrap_or(k.name);
+        if canonical == BASE64_DATA {
+            return self.base64_data(o, st);
+        }
+        if st.buffer.is_some_and(|(b, _)| b == BASE64_DATA) {
+            // DetectBufferSetActiveList; pkt_data sets the list itself.
+            if canonical != "pkt_data" {
+                return Err(self.err(
+                    o,
+                    format!("the buffer cannot be changed after `base64_data` (to `{}`); only `pkt_data` may follow it", o.keyword),
+                ));
+            }
+        } else if let Some((prev, prev_opt)) = st.buffer {
             if st.buffer_matches == 0 {
                 return Err(self.err(
                     prev_opt,
@@ -662,7 +683,7 @@ impl Checker<'_> {
                 ));
             }
         }
-        let canonical = k.canonical.unwrap_or(k.name);
+        st.sticky_at = st.matches.len();
         if canonical == "pkt_data" {
             st.buffer = None;
             st.transforms.clear();
@@ -678,6 +699,74 @@ impl Checker<'_> {
         st.buffer_matches = 0;
         st.transforms.clear();
         Ok(())
+    }
+
+    /// `base64_data` (DetectBase64DataSetup): needs a `base64_decode` in the active list
+    /// (in any list when none is active: `DetectGetLastSMFromLists`), then makes the
+    /// following matches inspect the decoded bytes. It is not one of the rule's buffers:
+    /// no application protocol, no "has no match" check.
+    #[allow(clippy::result_large_err)]
+    fn base64_data<'r>(&self, o: &'r RawOption, st: &mut State<'r>) -> Result<(), RuleError> {
+        let active = self.active_list(st);
+        let found = st.matches.iter().any(|m| match m {
+            PendingMatch::Done(b) => {
+                matches!(b.test, MatchTest::Base64Decode(_))
+                    && active
+                        .as_ref()
+                        .is_none_or(|(buf, t)| b.buffer == *buf && b.transforms == *t)
+            }
+            PendingMatch::Content(_) => false,
+        });
+        if !found {
+            let where_ = match st.buffer {
+                Some((b, _)) => format!(" in `{b}`, the active buffer"),
+                None => String::new(),
+            };
+            return Err(self.err(
+                o,
+                format!("`base64_data` needs a preceding `base64_decode`{where_}"),
+            ));
+        }
+        // Transforms not yet taken by a match stay pending: the first match after
+        // base64_data then fails to load (a transformed base64_data list).
+        if !st.transforms.is_empty() && active.as_ref().is_some_and(|(_, t)| t.is_empty()) {
+            st.base64_pending_transforms = Some(o);
+        }
+        st.buffer = Some((BASE64_DATA, o));
+        st.buffer_matches = 0;
+        st.transforms.clear();
+        st.sticky_at = st.matches.len();
+        Ok(())
+    }
+
+    /// Suricata's active list (`s->init_data->list`) when a sticky buffer is set: the
+    /// buffer with the transforms a match has already taken (transforms written after
+    /// the buffer apply from the next match on); `None` when no list is active.
+    fn active_list(&self, st: &State<'_>) -> Option<(Option<&'static str>, Vec<Transform>)> {
+        let (b, _) = st.buffer?;
+        if st.transforms.is_empty() {
+            return Some((Some(b), Vec::new()));
+        }
+        let taken = st.matches[st.sticky_at.min(st.matches.len())..]
+            .iter()
+            .any(|m| {
+                let (buf, t) = match m {
+                    PendingMatch::Content(i) => match st.contents.get(*i) {
+                        Some(c) => (c.buffer, &c.transforms),
+                        None => return false,
+                    },
+                    PendingMatch::Done(d) => (d.buffer, &d.transforms),
+                };
+                buf == Some(b) && *t == st.transforms
+            });
+        Some((
+            Some(b),
+            if taken {
+                st.transforms.clone()
+            } else {
+                Vec::new()
+            },
+        ))
     }
 
     #[allow(clippy::result_large_err)]
@@ -930,6 +1019,36 @@ impl Checker<'_> {
                 Ok(())
             }
             "byte_test" | "byte_jump" | "byte_extract" => self.byte_keyword(o, name, v, st),
+            "base64_decode" => {
+                let args = if v.trim().is_empty() {
+                    Base64Decode::default()
+                } else {
+                    parse_base64_decode(v)
+                        .map_err(|m| self.value_err(o, ValueError::whole(v, m)))?
+                };
+                // DetectBase64DecodeSetup: the active list, else the list of the last
+                // content, pcre, byte keyword or isdataat anywhere in the rule.
+                let list = match self.active_list(st) {
+                    Some(l) => l,
+                    None => self.byte_list(true, st),
+                };
+                if list.0 == Some(BASE64_DATA) {
+                    return Err(at_option(
+                        self.source,
+                        o,
+                        RuleErrorKind::Unsupported(o.keyword.clone()),
+                        "`base64_decode` in the `base64_data` list (decoding the decoded bytes again) is not supported by rulesim yet; the rule is not loaded".to_string(),
+                        Some("Suricata decodes in place and restarts the base64_data list"),
+                    ));
+                }
+                st.buffer_matches += 1;
+                st.matches.push(PendingMatch::Done(BufferMatch {
+                    buffer: list.0,
+                    transforms: list.1,
+                    test: MatchTest::Base64Decode(args),
+                }));
+                Ok(())
+            }
             _ => {
                 st.buffer_matches += 1;
                 Ok(())
@@ -1854,8 +1973,23 @@ impl Checker<'_> {
         text: &str,
     ) -> Result<(), RuleError> {
         if let Some((b, o)) = st.buffer {
-            if st.buffer_matches == 0 {
+            if st.buffer_matches == 0 && b != BASE64_DATA {
                 return Err(self.err(o, format!("sticky buffer `{b}` has no match after it")));
+            }
+        }
+        if let Some(o) = st.base64_pending_transforms {
+            let in_b64 = st.matches.iter().any(|m| match m {
+                PendingMatch::Content(i) => st
+                    .contents
+                    .get(*i)
+                    .is_some_and(|c| c.buffer == Some(BASE64_DATA)),
+                PendingMatch::Done(d) => d.buffer == Some(BASE64_DATA),
+            });
+            if in_b64 {
+                return Err(self.err(
+                    o,
+                    "transforms written before `base64_data` were not taken by a match; they cannot apply to the decoded bytes",
+                ));
             }
         }
         // dsize and the packet-payload contents (Suricata's SigParseRequiredContentSize).
@@ -2011,6 +2145,10 @@ struct State<'r> {
     alp_negated: bool,
     /// Transforms of the current sticky buffer.
     transforms: Vec<Transform>,
+    /// Where in `matches` the current sticky buffer (or `pkt_data`) started.
+    sticky_at: usize,
+    /// `base64_data` written while transforms were pending.
+    base64_pending_transforms: Option<&'r RawOption>,
     /// Payload matches in rule order.
     matches: Vec<PendingMatch>,
     /// The typed options other than payload matches.

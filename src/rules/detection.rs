@@ -49,6 +49,10 @@ pub struct Detection {
     pub target: Option<String>,
 }
 
+/// The pseudo buffer of the matches after `base64_data`: the bytes the rule's
+/// `base64_decode` decoded. Not one of Suricata's inspection buffers.
+pub const BASE64_DATA: &str = "base64_data";
+
 /// One payload keyword and the buffer it inspects.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BufferMatch {
@@ -75,6 +79,19 @@ pub enum MatchTest {
     ByteTest(ByteTest),
     ByteJump(ByteJump),
     ByteExtract(ByteExtract),
+    /// `base64_decode`: decodes part of its buffer; the rule's `base64_data` matches
+    /// then inspect the decoded bytes.
+    Base64Decode(Base64Decode),
+}
+
+/// `base64_decode[:bytes N][, offset N][, relative]` (DetectBase64DecodeParse).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Base64Decode {
+    /// How many encoded bytes to decode at most; 0 (not given) is 65,535.
+    pub bytes: u16,
+    /// Bytes to skip first (from the buffer start, or the detection pointer).
+    pub offset: u32,
+    pub relative: bool,
 }
 
 /// A number given in the rule or read from a `byte_extract` variable, held as the
