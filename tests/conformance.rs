@@ -796,12 +796,10 @@ fn app_layer_records_match_suricata() {
 
 /// Suricata's app-layer events that rulesim does not raise, and why (each a next step; an
 /// unmodelled event may not appear in rulesim's output).
-const ANOMALY_GAPS: &[(&str, &str)] = &[
-    (
-        "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION",
-        "protocol detection events (layer proto_detect) are not raised",
-    ),
-];
+const ANOMALY_GAPS: &[(&str, &str)] = &[(
+    "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION",
+    "protocol detection events (layer proto_detect) are not raised",
+)];
 
 /// EVE `anomaly` records of app-layer events (`--eve-types anomaly`): on every case,
 /// rulesim's equal Suricata 7.0.10's (packet, direction, transaction, protocol, event,

@@ -813,11 +813,10 @@ impl HttpSession {
                         "content-encoding",
                     )?;
                     let encoding = http_decompress::request_encoding(&value)?;
-                    BodyDecoder::new(&[encoding], &self.limits.decompress)
-                        .unwrap_or_else(|_| {
-                            self.hits.decompression_skipped += 1;
-                            None
-                        })
+                    BodyDecoder::new(&[encoding], &self.limits.decompress).unwrap_or_else(|_| {
+                        self.hits.decompression_skipped += 1;
+                        None
+                    })
                 })
                 .map(Box::new);
             self.client.body = body;

@@ -748,10 +748,16 @@ mod tests {
         let a = BodyDecoder::new(&[Encoding::Gzip], &config);
         let b = BodyDecoder::new(&[Encoding::Deflate], &config);
         assert!(matches!((&a, &b), (Ok(Some(_)), Ok(Some(_)))));
-        assert!(matches!(BodyDecoder::new(&[Encoding::Gzip], &config), Err(TooManyLive)));
+        assert!(matches!(
+            BodyDecoder::new(&[Encoding::Gzip], &config),
+            Err(TooManyLive)
+        ));
         assert!(matches!(BodyDecoder::new(&[], &config), Ok(None)));
         drop(a);
-        assert!(matches!(BodyDecoder::new(&[Encoding::Gzip], &config), Ok(Some(_))));
+        assert!(matches!(
+            BodyDecoder::new(&[Encoding::Gzip], &config),
+            Ok(Some(_))
+        ));
     }
 
     #[test]
