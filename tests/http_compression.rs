@@ -5,30 +5,10 @@
 
 mod common;
 
-use std::io::Write;
-
 use common::sa;
-use rulesim::synth::packets::TcpConversation;
+use rulesim::synth::packets::{deflate, gzip, zlib, TcpConversation};
 use rulesim::synth::TimedPacket;
 use rulesim::time::Timestamp;
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(data).expect("gzip");
-    e.finish().expect("gzip")
-}
-
-fn zlib(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(data).expect("zlib");
-    e.finish().expect("zlib")
-}
-
-fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(data).expect("deflate");
-    e.finish().expect("deflate")
-}
 
 /// Text that compresses but not to nothing: `n` bytes of numbered lines.
 fn filler(n: usize) -> Vec<u8> {

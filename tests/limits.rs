@@ -269,14 +269,8 @@ app-layer:
 /// taken as it is on the wire (counted), and only the first one's marker is seen.
 #[test]
 fn bodies_decompressed_at_once_are_bounded() {
-    use std::io::Write;
-    let gzip = |text: &[u8]| {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(text).expect("gzip");
-        e.finish().expect("gzip")
-    };
     let flow = |n: u16, offset_ms: u32, text: &[u8]| {
-        let body = gzip(text);
+        let body = packets::gzip(text);
         let (a, b) = body.split_at(body.len() / 2);
         let mut head = format!(
             "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",

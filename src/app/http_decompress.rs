@@ -574,25 +574,7 @@ fn decompress(layers: &mut [Layer], data: Option<&[u8]>, sink: &mut Sink<'_>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-
-    fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(data).expect("gzip");
-        e.finish().expect("gzip")
-    }
-
-    fn zlib(data: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(data).expect("zlib");
-        e.finish().expect("zlib")
-    }
-
-    fn deflate(data: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(data).expect("deflate");
-        e.finish().expect("deflate")
-    }
+    use crate::synth::packets::{deflate, gzip, zlib};
 
     /// Feeds `pieces` then ends the body; returns what was delivered after each call
     /// (the last entry: at the end) and the events.

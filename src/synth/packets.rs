@@ -567,3 +567,56 @@ fn push_question(m: &mut Vec<u8>, name: &str, qtype: u16) {
     m.extend_from_slice(&qtype.to_be_bytes());
     m.extend_from_slice(&1u16.to_be_bytes());
 }
+
+/// A body compressed as a server sends `Content-Encoding: gzip` (gzip wrapper).
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    compress(
+        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default()),
+        data,
+    )
+}
+
+/// A body compressed with zlib's wrapper (what most servers send as `deflate`).
+pub fn zlib(data: &[u8]) -> Vec<u8> {
+    compress(
+        flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default()),
+        data,
+    )
+}
+
+/// A raw deflate stream (`deflate` as RFC 9110 defines it, without a wrapper).
+pub fn deflate(data: &[u8]) -> Vec<u8> {
+    compress(
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default()),
+        data,
+    )
+}
+
+fn compress<W: std::io::Write + Finish>(mut encoder: W, data: &[u8]) -> Vec<u8> {
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(data);
+    encoder.finish_vec()
+}
+
+/// The encoders' `finish`, returning the compressed bytes.
+trait Finish {
+    fn finish_vec(self) -> Vec<u8>;
+}
+
+impl Finish for flate2::write::GzEncoder<Vec<u8>> {
+    fn finish_vec(self) -> Vec<u8> {
+        self.finish().unwrap_or_default()
+    }
+}
+
+impl Finish for flate2::write::ZlibEncoder<Vec<u8>> {
+    fn finish_vec(self) -> Vec<u8> {
+        self.finish().unwrap_or_default()
+    }
+}
+
+impl Finish for flate2::write::DeflateEncoder<Vec<u8>> {
+    fn finish_vec(self) -> Vec<u8> {
+        self.finish().unwrap_or_default()
+    }
+}
