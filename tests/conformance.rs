@@ -524,18 +524,11 @@ fn results_match_suricata() {
 
 /// Cases where the report's comparison differs, and why. Alert counts are advisory in the
 /// corpus's comparison rule, so the conformance test above does not see these.
-const REPORT_COMPARISON_GAPS: &[(&str, &str)] = &[
-    (
-        "sv-bug-4394-pdonly-drop",
-        "the drop is a packet rule (app-layer-protocol): Suricata's alert carries no http \
+const REPORT_COMPARISON_GAPS: &[(&str, &str)] = &[(
+    "sv-bug-4394-pdonly-drop",
+    "the drop is a packet rule (app-layer-protocol): Suricata's alert carries no http \
          object, so its log cannot name the blocked host the replay knows",
-    ),
-    (
-        "svpcap-log4shell-groups",
-        "sid 205 (per-packet, negated address) alerts on 3 end-of-flow pseudo packets in \
-         rulesim, on 1 in Suricata",
-    ),
-];
+)];
 
 /// The report's comparison of a replay with logs, on real logs: each case's replay by
 /// rulesim against the eve.json Suricata 7.0.10 wrote for it must agree (totals, alerts per

@@ -1115,16 +1115,76 @@ fn base64_decode_and_base64_data_match_as_suricata() {
         .zip(sids)
         .collect();
     assert_eq!(pcap_and_sids(&packets, BASE64_RULES, true), ips);
-    // In IDS mode Suricata alerts on these raw-TCP flows one packet earlier (on the
-    // FIN, 8/18/28/38) than rulesim (10/20/30/40); a plain `content:"AAAA"` rule shows
-    // the same difference, so it is the stream inspection's timing, not base64's. The
-    // HTTP alerts (57) agree; the rules that fire are the same.
-    let mut ids: Vec<u64> = pcap_and_sids(&packets, BASE64_RULES, false)
+    // In IDS mode the raw-TCP flows' bytes are inspected at the client's FIN (Suricata's
+    // CLOSE_WAIT: the data is under the chunk size), the HTTP ones with the request.
+    let ids: Vec<(u64, u64)> = [8, 8, 8, 8, 8, 8, 8, 8, 18, 18, 28, 28, 28, 38, 57, 57]
         .into_iter()
-        .map(|(_, sid)| sid)
+        .zip(sids)
         .collect();
-    ids.sort_unstable();
-    let mut want = sids.to_vec();
+    let mut got = pcap_and_sids(&packets, BASE64_RULES, false);
+    let mut want = ids;
+    got.sort_unstable();
     want.sort_unstable();
-    assert_eq!(ids, want);
+    assert_eq!(got, want);
+}
+
+/// Small stream data (under `stream.reassembly.toserver-chunk-size`) on flows without an
+/// app-layer protocol, closed by either side; the data sent by the client, by the server,
+/// or both.
+fn stream_flush_flows() -> Vec<TimedPacket> {
+    let mut out = Vec::new();
+    let cases: [(bool, bool, bool); 4] = [
+        // (client data, server data, client closes first)
+        (true, false, true),
+        (true, false, false),
+        (false, true, true),
+        (false, true, false),
+    ];
+    for (i, (client, server, client_closes)) in cases.into_iter().enumerate() {
+        let mut c = TcpConversation::new(
+            sa(&format!("10.0.0.7:{}", 42_001 + i)),
+            sa("192.0.2.9:9001"),
+            Timestamp::new(1_700_000_100 + i as i64, 0),
+        );
+        c.handshake();
+        c.client_sends(if client {
+            b"hello XMARK-CLIENT"
+        } else {
+            b"hello"
+        });
+        c.server_sends(if server {
+            b"reply XMARK-SERVER"
+        } else {
+            b"reply"
+        });
+        if client_closes {
+            c.close();
+        } else {
+            c.close_by_server();
+        }
+        out.extend(c.packets);
+    }
+    out
+}
+
+/// Raw stream data under the chunk size is inspected when Suricata's session state
+/// passes TIME_WAIT: at the client's FIN when the client closes first (CLOSE_WAIT), at
+/// the session's last ACK when the server closes first, and otherwise at the flow's end
+/// (pcap_cnt 0); in IPS mode on the packet that carries it. Suricata 7.0.10's alerts on
+/// the same capture.
+#[test]
+fn small_stream_data_is_inspected_when_the_session_closes_as_suricata_does() {
+    let rules = "\
+alert tcp any any -> any any (msg:\"client\"; content:\"XMARK-CLIENT\"; sid:1;)
+alert tcp any any -> any any (msg:\"server\"; content:\"XMARK-SERVER\"; sid:2;)
+";
+    let packets = stream_flush_flows();
+    assert_eq!(
+        pcap_and_sids(&packets, rules, false),
+        [(0, 1), (8, 1), (30, 2), (42, 2)]
+    );
+    assert_eq!(
+        pcap_and_sids(&packets, rules, true),
+        [(4, 1), (14, 1), (27, 2), (37, 2)]
+    );
 }

@@ -781,7 +781,7 @@ impl Core {
                 && (self.app.inline
                     || trigger
                     || pending.len() >= RAW_CHUNK
-                    || flow.tcp.is_some_and(|t| t.state >= TcpState::LastAck))
+                    || flow.tcp.is_some_and(|t| t.past_time_wait()))
         };
         let outcome = {
             let raw = raw_ready.then(|| flow.app.raw_pending(to_server).0);

@@ -69,6 +69,9 @@ pub struct TcpTracker {
     /// Per side: the sequence number after its FIN, until the other side acknowledges it
     /// (Suricata counts a FIN in `next_seq` only then).
     fin_next: [Option<u32>; 2],
+    /// The server closed first and the client's FIN came without an ACK: Suricata's
+    /// CLOSING rather than TIME_WAIT.
+    client_fin_without_ack: bool,
 }
 
 impl Default for TcpTracker {
@@ -81,6 +84,7 @@ impl Default for TcpTracker {
             isn: [0; 2],
             next_seq: [0; 2],
             fin_next: [None; 2],
+            client_fin_without_ack: false,
         }
     }
 }
@@ -90,6 +94,29 @@ fn seq_geq(a: u32, b: u32) -> bool {
 }
 
 impl TcpTracker {
+    /// Whether Suricata's session state is past TIME_WAIT (LAST_ACK, CLOSE_WAIT, CLOSING
+    /// or CLOSED), the states in which it reassembles raw stream data whatever its size
+    /// and takes a SYN as a new session. Suricata names the closing states from the
+    /// server's side (the client's FIN moves an established session to CLOSE_WAIT, the
+    /// server's to FIN_WAIT1); these states follow the client, so a client that closed
+    /// first is past TIME_WAIT from its FIN on, one whose server closed first only once
+    /// the session is closed (or CLOSING: its FIN came without an ACK).
+    pub fn past_time_wait(&self) -> bool {
+        match self.state {
+            TcpState::FinWait1
+            | TcpState::FinWait2
+            | TcpState::TimeWait
+            | TcpState::Closing
+            | TcpState::Closed => true,
+            TcpState::LastAck => self.client_fin_without_ack,
+            TcpState::None
+            | TcpState::SynSent
+            | TcpState::SynRecv
+            | TcpState::Established
+            | TcpState::CloseWait => false,
+        }
+    }
+
     /// Whether this packet acknowledges the other side's FIN.
     fn acks_peer_fin(&self, tcp: &TcpHeader, to_server: bool) -> bool {
         let fin = if to_server {
@@ -117,8 +144,7 @@ impl TcpTracker {
         match self.state {
             TcpState::None => true,
             _ if to_server && tcp.seq == self.client_isn => false,
-            TcpState::LastAck | TcpState::CloseWait | TcpState::Closing | TcpState::Closed => true,
-            _ => false,
+            _ => self.past_time_wait(),
         }
     }
 
@@ -260,6 +286,7 @@ impl TcpTracker {
             TcpState::CloseWait => {
                 if to_server && fin {
                     self.client_fin_ack = Some(fin_ack);
+                    self.client_fin_without_ack = !ack;
                     self.state = TcpState::LastAck;
                 }
             }
@@ -373,11 +400,19 @@ mod tests {
             "the server's SYN has no ISN check"
         );
         assert!(!t.is_reuse(&seg(f::SYN | f::ACK, 7000, 0), true));
-        t.state = TcpState::TimeWait;
-        assert!(
-            !t.is_reuse(&seg(f::SYN, 7000, 0), true),
-            "TIME_WAIT does not allow reuse"
-        );
+        // Suricata's states are named from the server's side: the server closed first
+        // (its FIN_WAIT1/2), or the client's FIN came after it with an ACK (its
+        // TIME_WAIT): no reuse; the client closed first (CLOSE_WAIT, LAST_ACK): reuse.
+        t.state = TcpState::CloseWait;
+        assert!(!t.is_reuse(&seg(f::SYN, 7000, 0), true), "FIN_WAIT1");
+        t.state = TcpState::LastAck;
+        assert!(!t.is_reuse(&seg(f::SYN, 7000, 0), true), "TIME_WAIT");
+        t.client_fin_without_ack = true;
+        assert!(t.is_reuse(&seg(f::SYN, 7000, 0), true), "CLOSING");
+        for state in [TcpState::FinWait1, TcpState::FinWait2, TcpState::TimeWait] {
+            t.state = state;
+            assert!(t.is_reuse(&seg(f::SYN, 7000, 0), true), "{state:?}");
+        }
     }
 
     #[test]

@@ -411,6 +411,15 @@ impl TcpConversation {
         self
     }
 
+    /// FIN from the server, the client's ACK, FIN from the client, the server's ACK.
+    pub fn close_by_server(&mut self) -> &mut Self {
+        self.push(false, f::FIN | f::ACK, &[]);
+        self.push(true, f::ACK, &[]);
+        self.push(true, f::FIN | f::ACK, &[]);
+        self.push(false, f::ACK, &[]);
+        self
+    }
+
     /// A RST from the server.
     pub fn reset(&mut self) -> &mut Self {
         self.push(false, f::RST | f::ACK, &[]);
