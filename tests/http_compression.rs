@@ -305,13 +305,16 @@ fn compressed_bodies_in_inline_timing_match_suricata() {
 
 #[test]
 fn compressed_bodies_in_ids_timing_match_suricata() {
-    // Not modelled yet: in IDS mode Suricata holds `file.data` back until
-    // `response-body-minimal-inspect-size` (40 KiB, randomised by 10 % per run) of body
-    // is there or the body is complete; rulesim inspects each 8 KiB piece as it comes.
-    // The large body's alert is Suricata's 5th piece, rulesim's 1st.
-    assert_same(
-        summary(false),
-        SURICATA_IDS,
-        &[("alert", 132, 80, 40010, "10")],
-    );
+    // The large body's alert waits for `response-body-minimal-inspect-size` of
+    // decompressed body, as Suricata's IDS mode does. Suricata randomises that size by up
+    // to 10 % per run: six runs on this capture alerted at packet 128 (40 KiB: the 5th
+    // piece) three times and at 132 (the 6th) three times; rulesim takes the nominal size.
+    let large = ("alert", 132, 80, 40010, "10");
+    let ours = summary(false);
+    let alert = ours
+        .iter()
+        .find(|r| r.0 == "alert" && r.4 == "10")
+        .expect("the large body alerts");
+    assert_eq!(alert.1, 128, "40 KiB, Suricata's nominal size");
+    assert_same(ours, SURICATA_IDS, &[large]);
 }

@@ -25,6 +25,43 @@ pub struct TxView<'a> {
     pub complete: [bool; 2],
 }
 
+/// Suricata's `request-body-minimal-inspect-size` (its shipped suricata.yaml).
+pub const REQUEST_BODY_MIN_INSPECT: u64 = 32 * 1024;
+/// Suricata's `response-body-minimal-inspect-size` (its shipped suricata.yaml).
+pub const RESPONSE_BODY_MIN_INSPECT: u64 = 40 * 1024;
+
+/// In IDS mode Suricata waits with an HTTP body buffer (`http.request_body`,
+/// `http.response_body`, `file.data`) until the minimal inspect size has arrived, the body
+/// is complete, the body limit is reached or the stream ends (`eof`); inline it inspects
+/// at once. Suricata randomises the minimal sizes by up to 10 % per run by default; the
+/// nominal size is used here.
+pub fn body_deferred(tx: TxRef<'_>, name: &str, eof: bool) -> bool {
+    let TxRef::Http(t) = tx else {
+        return false;
+    };
+    let (seen, kept, complete, min) = match name {
+        "http.request_body" => (
+            t.request.entity_len,
+            t.request.body.len(),
+            t.request.complete,
+            REQUEST_BODY_MIN_INSPECT,
+        ),
+        "http.response_body" | "file.data" => match &t.response {
+            Some(r) => (
+                r.entity_len,
+                r.body.len(),
+                r.complete,
+                RESPONSE_BODY_MIN_INSPECT,
+            ),
+            None => return false,
+        },
+        _ => return false,
+    };
+    // Past the body limit: bytes were seen that are not kept.
+    let limit_reached = seen > kept as u64;
+    !eof && !complete && !limit_reached && seen < min
+}
+
 /// The transactions of a parser, oldest first, from id `from` (an iterator: detection
 /// walks them on every packet and collects nothing).
 pub fn transactions(parser: &Parser, from: u64) -> Transactions<'_> {

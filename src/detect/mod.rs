@@ -1283,6 +1283,9 @@ impl DetectEngine {
                 }
                 continue;
             };
+            if !self.c.settings.ips && buffers::body_deferred(tx.tx, name, p.pseudo) {
+                return false;
+            }
             if !buffers::any_instance(tx.tx, name, to_server, &mut |b| self.run_program(prog, b)) {
                 return false;
             }
