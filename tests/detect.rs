@@ -1188,3 +1188,27 @@ alert tcp any any -> any any (msg:\"server\"; content:\"XMARK-SERVER\"; sid:2;)
         [(4, 1), (14, 1), (27, 2), (37, 2)]
     );
 }
+
+/// A first segment longer than protocol detection probes (2 KiB: a POST with its body):
+/// the bytes past the probe reach the HTTP parser too, so the request completes and its
+/// body is inspected whole, on the packets Suricata 7.0.10 alerts on (IDS: the client's
+/// ACK of the response, 7; IPS: the request itself, 4).
+#[test]
+fn a_first_segment_longer_than_the_probe_is_parsed_whole() {
+    let mut post = b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n".to_vec();
+    post.extend(std::iter::repeat_n(b'x', 1994));
+    post.extend_from_slice(b"MARKER");
+    let response = packets::http_response(200, "OK", "text/plain", &"y".repeat(1000));
+    let mut c = TcpConversation::new(
+        sa("10.0.0.1:40001"),
+        sa("192.0.2.80:80"),
+        Timestamp::new(1_700_000_001, 0),
+    );
+    c.handshake()
+        .client_sends(&post)
+        .server_sends(&response)
+        .close();
+    let rules = "alert http any any -> any any (msg:\"end of the body\"; flow:to_server; http.request_body; content:\"MARKER\"; endswith; sid:1;)\n";
+    assert_eq!(pcap_and_sids(&c.packets, rules, false), [(7, 1)]);
+    assert_eq!(pcap_and_sids(&c.packets, rules, true), [(4, 1)]);
+}

@@ -669,6 +669,13 @@ impl FlowApp {
                             self.parse(ts, seen, shared, update);
                         }
                     }
+                    // Bytes of this delivery past what was probed go on to the parser.
+                    if n < data.len() {
+                        self.parse(to_server != flip, &data[n..], shared, update);
+                    }
+                    if self.protocol_change_due() {
+                        update.protocol_changed = true;
+                    }
                     if let Some(r) = self.raw.as_mut().filter(|_| !config.inline) {
                         r.trigger = [true, true];
                     }
