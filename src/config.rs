@@ -15,7 +15,7 @@ use crate::flow::{FlowConfig, StateTimeouts};
 pub enum SetError {
     #[error("--set {0}: expected key=value")]
     NoEquals(String),
-    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, stream.reassembly.<depth|memcap>, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp, app-layer.protocols.http.libhtp.default-config.<request-body-limit|response-body-limit|headers-limit|max-tx|response-body-decompress-layer-limit|compression-bomb-limit>, app-layer.protocols.http.rulesim.<header-block-limit|decompressors>, app-layer.protocols.tls.rulesim.handshake-limit, app-layer.protocols.dns.rulesim.max-tx, packet-alert-max, detect.prefilter, detect.rulesim.threshold-entries, detect.rulesim.xbits-entries, detect.rulesim.pcre-memcap, detect.inspection-recursion-limit)")]
+    #[error("--set {key}: unknown setting (supported: vars.address-groups.<NAME>, vars.port-groups.<NAME>, flow-timeouts.<tcp|udp|icmp|default>.<new|established|closed>, vlan.use-for-tracking, stream.midstream, exception-policy, stream.midstream-policy, action-order, defrag.timeout, defrag.trackers, defrag.max-frags, host-os-policy.<OS>, flow.max-flows, stream.reassembly.<depth|memcap>, app-layer.protocols.dns[.tcp|.udp].detection-ports.dp, app-layer.protocols.http.libhtp.default-config.<request-body-limit|response-body-limit|headers-limit|max-tx|response-body-decompress-layer-limit|compression-bomb-limit|request-body-minimal-inspect-size|response-body-minimal-inspect-size>, app-layer.protocols.http.rulesim.<header-block-limit|decompressors>, app-layer.protocols.tls.rulesim.handshake-limit, app-layer.protocols.dns.rulesim.max-tx, packet-alert-max, detect.prefilter, detect.rulesim.threshold-entries, detect.rulesim.xbits-entries, detect.rulesim.pcre-memcap, detect.inspection-recursion-limit)")]
     UnknownKey { key: String },
     #[error("--set {key}={value}: {why}")]
     BadValue {
@@ -289,6 +289,8 @@ const YAML_KEYS: &[&str] = &[
     "app-layer.protocols.http.libhtp.default-config.max-tx",
     "app-layer.protocols.http.libhtp.default-config.response-body-decompress-layer-limit",
     "app-layer.protocols.http.libhtp.default-config.compression-bomb-limit",
+    "app-layer.protocols.http.libhtp.default-config.request-body-minimal-inspect-size",
+    "app-layer.protocols.http.libhtp.default-config.response-body-minimal-inspect-size",
     "app-layer.protocols.http.rulesim.decompressors",
     "app-layer.protocols.http.rulesim.header-block-limit",
     "app-layer.protocols.tls.rulesim.handshake-limit",
@@ -511,6 +513,12 @@ impl Settings {
             "app-layer.protocols.http.libhtp.default-config.compression-bomb-limit" => {
                 self.app_limits.http.decompress.bomb_limit = size_u32()? as u64
             }
+            "app-layer.protocols.http.libhtp.default-config.request-body-minimal-inspect-size" => {
+                self.app_limits.http.request_inspect_min = size_u32()? as u64
+            }
+            "app-layer.protocols.http.libhtp.default-config.response-body-minimal-inspect-size" => {
+                self.app_limits.http.response_inspect_min = size_u32()? as u64
+            }
             "app-layer.protocols.http.rulesim.decompressors" => {
                 self.app_limits.http.decompress.max_live = size_u32()?
             }
@@ -717,6 +725,17 @@ mod tests {
             .expect("valid");
         s.set("app-layer.protocols.dns.rulesim.max-tx=16")
             .expect("valid");
+        s.set(&format!("{http}.request-body-minimal-inspect-size=4kb"))
+            .expect("valid");
+        s.set(&format!("{http}.response-body-minimal-inspect-size=100"))
+            .expect("valid");
+        assert_eq!(
+            (
+                s.app_limits.http.request_inspect_min,
+                s.app_limits.http.response_inspect_min
+            ),
+            (4096, 100)
+        );
         let l = s.app_limits;
         assert_eq!(
             (

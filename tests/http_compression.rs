@@ -158,6 +158,10 @@ alert http any any -> any any (msg:"abnormal ce"; app-layer-event:http.abnormal_
 /// (event, pcap_cnt, src_port, dest_port, what): alerts by sid, anomalies by event, http
 /// records by their length.
 fn summary(ips: bool) -> Vec<(String, u64, u64, u64, String)> {
+    summary_with(ips, &[])
+}
+
+fn summary_with(ips: bool, extra: &[&str]) -> Vec<(String, u64, u64, u64, String)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let pcap = dir.path().join("compressed.pcap");
     common::write_pcap(&pcap, &capture());
@@ -167,16 +171,14 @@ fn summary(ips: bool) -> Vec<(String, u64, u64, u64, String)> {
         std::fs::copy(&pcap, &keep).expect("keep pcap");
         std::fs::copy(&rules, format!("{}.rules", keep.to_string_lossy())).expect("keep rules");
     }
-    let eve = common::eve_of_run(
-        &pcap,
-        &[
-            "-S".as_ref(),
-            rules.as_os_str(),
-            "--eve-types".as_ref(),
-            "alert,http,anomaly".as_ref(),
-        ],
-        ips,
-    );
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "-S".as_ref(),
+        rules.as_os_str(),
+        "--eve-types".as_ref(),
+        "alert,http,anomaly".as_ref(),
+    ];
+    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+    let eve = common::eve_of_run(&pcap, &args, ips);
     let mut out: Vec<_> = eve
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json line"))
@@ -317,4 +319,23 @@ fn compressed_bodies_in_ids_timing_match_suricata() {
         .expect("the large body alerts");
     assert_eq!(alert.1, 128, "40 KiB, Suricata's nominal size");
     assert_same(ours, SURICATA_IDS, &[large]);
+}
+
+#[test]
+fn the_minimal_inspect_size_is_a_setting() {
+    // Suricata with `--set ...response-body-minimal-inspect-size=4096` (randomised to
+    // 3,686-4,506 bytes, under the first 8 KiB piece in every run): packet 108, three runs
+    // of three.
+    let ours = summary_with(
+        false,
+        &[
+            "--set",
+            "app-layer.protocols.http.libhtp.default-config.response-body-minimal-inspect-size=4096",
+        ],
+    );
+    let alert = ours
+        .iter()
+        .find(|r| r.0 == "alert" && r.4 == "10")
+        .expect("the large body alerts");
+    assert_eq!(alert.1, 108);
 }

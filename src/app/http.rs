@@ -42,6 +42,10 @@ pub struct HttpLimits {
     /// Body decompression (`response-body-decompress-layer-limit`,
     /// `compression-bomb-limit`).
     pub decompress: DecompressConfig,
+    /// `request-body-minimal-inspect-size` / `response-body-minimal-inspect-size`: in IDS
+    /// mode a body is inspected once this much of it arrived (or it ended).
+    pub request_inspect_min: u64,
+    pub response_inspect_min: u64,
 }
 
 impl Default for HttpLimits {
@@ -55,6 +59,8 @@ impl Default for HttpLimits {
             headers: 1024,
             max_tx: 512,
             decompress: DecompressConfig::default(),
+            request_inspect_min: 32 * 1024,
+            response_inspect_min: 40 * 1024,
         }
     }
 }

@@ -34,8 +34,8 @@ pub const RESPONSE_BODY_MIN_INSPECT: u64 = 40 * 1024;
 /// `http.response_body`, `file.data`) until the minimal inspect size has arrived, the body
 /// is complete, the body limit is reached or the stream ends (`eof`); inline it inspects
 /// at once. Suricata randomises the minimal sizes by up to 10 % per run by default; the
-/// nominal size is used here.
-pub fn body_deferred(tx: TxRef<'_>, name: &str, eof: bool) -> bool {
+/// nominal size is used here. `min`: the request's and the response's minimal sizes.
+pub fn body_deferred(tx: TxRef<'_>, name: &str, eof: bool, min: [u64; 2]) -> bool {
     let TxRef::Http(t) = tx else {
         return false;
     };
@@ -44,15 +44,10 @@ pub fn body_deferred(tx: TxRef<'_>, name: &str, eof: bool) -> bool {
             t.request.entity_len,
             t.request.body.len(),
             t.request.complete,
-            REQUEST_BODY_MIN_INSPECT,
+            min[0],
         ),
         "http.response_body" | "file.data" => match &t.response {
-            Some(r) => (
-                r.entity_len,
-                r.body.len(),
-                r.complete,
-                RESPONSE_BODY_MIN_INSPECT,
-            ),
+            Some(r) => (r.entity_len, r.body.len(), r.complete, min[1]),
             None => return false,
         },
         _ => return false,

@@ -121,6 +121,9 @@ pub struct DetectSettings {
     /// `detect.inspection-recursion-limit`: steps one content inspection may take (0: no
     /// limit).
     pub recursion_limit: u32,
+    /// HTTP request and response bodies wait for this many bytes in IDS mode (libhtp's
+    /// `request-body-minimal-inspect-size`, `response-body-minimal-inspect-size`).
+    pub body_inspect_min: [u64; 2],
 }
 
 /// Suricata's `PACKET_ALERT_MAX`.
@@ -139,6 +142,10 @@ impl Default for DetectSettings {
             threshold_entries: DEFAULT_STATE_ENTRIES,
             xbits_entries: DEFAULT_STATE_ENTRIES,
             recursion_limit: payload::DEFAULT_RECURSION_LIMIT,
+            body_inspect_min: [
+                buffers::REQUEST_BODY_MIN_INSPECT,
+                buffers::RESPONSE_BODY_MIN_INSPECT,
+            ],
         }
     }
 }
@@ -1283,7 +1290,9 @@ impl DetectEngine {
                 }
                 continue;
             };
-            if !self.c.settings.ips && buffers::body_deferred(tx.tx, name, p.pseudo) {
+            if !self.c.settings.ips
+                && buffers::body_deferred(tx.tx, name, p.pseudo, self.c.settings.body_inspect_min)
+            {
                 return false;
             }
             if !buffers::any_instance(tx.tx, name, to_server, &mut |b| self.run_program(prog, b)) {

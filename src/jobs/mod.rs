@@ -67,6 +67,10 @@ pub fn build_detect(
             threshold_entries: settings.threshold_entries,
             xbits_entries: settings.xbits_entries,
             recursion_limit: settings.recursion_limit,
+            body_inspect_min: [
+                settings.app_limits.http.request_inspect_min,
+                settings.app_limits.http.response_inspect_min,
+            ],
         },
     ))
 }
