@@ -497,11 +497,11 @@ fn decompress(layers: &mut [Layer], data: Option<&[u8]>, sink: &mut Sink<'_>) ->
         // piece as taken here.
         let pending = me.filled;
         let initialized = me.inflater.is_some();
-        let piece = me.out[..pending].to_vec();
+        let piece = &me.out[..pending];
         let ok = if !rest.is_empty() && initialized {
-            decompress(rest, (pending > 0).then_some(&piece[..]), sink)
+            decompress(rest, (pending > 0).then_some(piece), sink)
         } else {
-            sink.take(&piece)
+            sink.take(piece)
         };
         if !ok {
             me.inflater = None;
@@ -513,9 +513,8 @@ fn decompress(layers: &mut [Layer], data: Option<&[u8]>, sink: &mut Sink<'_>) ->
         let mut input = &data[from.min(data.len())..];
         while !input.is_empty() {
             if me.filled == OUTPUT_PIECE {
-                let piece = me.out.to_vec();
                 let initialized = me.inflater.is_some();
-                if !forward(rest, initialized, Some(&piece), sink) {
+                if !forward(rest, initialized, Some(&me.out[..]), sink) {
                     me.inflater = None;
                     return false;
                 }
@@ -540,9 +539,8 @@ fn decompress(layers: &mut [Layer], data: Option<&[u8]>, sink: &mut Sink<'_>) ->
             match rc {
                 Inflated::Ok => {}
                 Inflated::StreamEnd => {
-                    let piece = me.out[..me.filled].to_vec();
                     let initialized = me.inflater.is_some();
-                    if !forward(rest, initialized, Some(&piece), sink) {
+                    if !forward(rest, initialized, Some(&me.out[..me.filled]), sink) {
                         me.inflater = None;
                         return false;
                     }
