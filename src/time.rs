@@ -26,6 +26,10 @@ pub struct Timestamp {
 
 impl Timestamp {
     pub const ZERO: Timestamp = Timestamp { secs: 0, nanos: 0 };
+    pub const MAX: Timestamp = Timestamp {
+        secs: i64::MAX,
+        nanos: 999_999_999,
+    };
 
     /// Builds a timestamp; `nanos` above one second carries into `secs`.
     pub fn new(secs: i64, nanos: u32) -> Self {

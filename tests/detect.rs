@@ -927,6 +927,51 @@ fn thresholds_decide_whether_the_action_applies_as_suricata_does() {
     );
 }
 
+/// One UDP packet to `port` at each of `micros` (microseconds after a whole second).
+fn packets_at(port: u16, micros: &[i64]) -> Vec<TimedPacket> {
+    micros
+        .iter()
+        .enumerate()
+        .map(|(i, &us)| TimedPacket {
+            ts: Timestamp::new(
+                1_700_001_000 + us / 1_000_000,
+                (us % 1_000_000) as u32 * 1000,
+            ),
+            ip: packets::udp(
+                sa(&format!("10.0.0.9:{}", 2000 + i)),
+                sa(&format!("192.0.2.9:{port}")),
+                64,
+                b"x",
+            ),
+        })
+        .collect()
+}
+
+#[test]
+fn threshold_windows_end_at_their_first_alert_plus_seconds_to_the_microsecond() {
+    // Suricata 7.0.10 keeps a window while `p->ts <= tv1 + seconds` (SCTIME_CMP_LTE on
+    // microsecond times). Suricata's alerts on this capture (IDS and --simulate-ips):
+    // limit 1/60 s from 0.5 s: 60.4 and 60.5 s are in the first window, 60.6 s opens the
+    // second (to 120.6 s inclusive), 120.7 s the third; detection_filter count 1 in
+    // 10 s windows from 1.999999 s: 11.999999 s is the second match, 12.0 s restarts.
+    let mut packets = packets_at(
+        7100,
+        &[500_000, 60_400_000, 60_500_000, 60_600_000, 120_600_000, 120_700_000],
+    );
+    packets.extend(packets_at(7101, &[201_999_999, 211_999_999, 212_000_000, 212_000_001]));
+    let rules = "\
+alert udp any any -> any 7100 (msg:\"limit\"; content:\"x\"; threshold: type limit, track by_dst, count 1, seconds 60; sid:1;)
+alert udp any any -> any 7101 (msg:\"df\"; content:\"x\"; detection_filter: track by_dst, count 1, seconds 10; sid:2;)
+";
+    for ips in [false, true] {
+        assert_eq!(
+            pcap_and_sids(&packets, rules, ips),
+            [(1, 1), (4, 1), (6, 1), (8, 2), (10, 2)],
+            "ips: {ips}"
+        );
+    }
+}
+
 /// SYN(1) SYN/ACK(2) ACK(3), client 10 bytes (4, ACK 5), server 20 bytes (6, ACK 7),
 /// client 5 bytes (8, ACK 9), FIN from the client (10), FIN/ACK (11), ACK (12).
 fn stream_size_flow() -> Vec<TimedPacket> {

@@ -31,6 +31,7 @@ use crate::app::{AppProto, FlowApp, Parser};
 use crate::rules::options::{NumTest, ThresholdValue};
 use crate::rules::policy::DefaultAction;
 use crate::rules::{Action, Rule, RuleContext, RuleSet, VarTable};
+use crate::time::Timestamp;
 
 use prefilter::{Prefilter, PrefilterSummary, Scratch};
 use signature::{num_test, FlowbitOp, ProtoMatch};
@@ -324,7 +325,8 @@ pub struct ThresholdCheck {
     sig: u32,
     src: IpAddr,
     dst: IpAddr,
-    now_secs: i64,
+    /// The packet's time (Suricata compares threshold windows to the microsecond).
+    now: Timestamp,
     /// Numbers a worker's deferred checks (from 1), so that the merge's decision can be
     /// applied to the worker's decision records too.
     #[serde(default, skip_serializing)]
@@ -386,19 +388,20 @@ pub struct TracedHit {
 /// What a threshold counts by: the signature and the tracked addresses.
 type ThresholdKey = (u32, Option<IpAddr>, Option<IpAddr>);
 
-/// One threshold window: alerts counted in it, its start and length (seconds).
+/// One threshold window: alerts counted in it, and its last instant.
 #[derive(Clone, Copy, Debug)]
 struct Window {
     count: u64,
-    start: i64,
-    seconds: i64,
+    /// `tv1 + seconds`: a packet up to this time (to the microsecond, as Suricata's
+    /// `SCTIME_CMP_LTE`) falls in the window; a later one starts a new window.
+    end: Timestamp,
 }
 
-impl Window {
-    /// The second from which the window is over (the next alert starts a new one).
-    fn end(&self) -> i64 {
-        self.start.saturating_add(self.seconds)
-    }
+/// A window's last instant: its first alert's time (in microseconds, Suricata's
+/// resolution) plus its length.
+fn window_end(start: Timestamp, seconds: u64) -> Timestamp {
+    Timestamp::new(start.secs(), start.micros() * 1000)
+        .plus_secs(u32::try_from(seconds).unwrap_or(u32::MAX))
 }
 
 /// Alert suppression state of `threshold` and `detection_filter`.
@@ -407,10 +410,10 @@ struct Thresholds {
     state: HashMap<ThresholdKey, Window>,
     /// Windows kept at most (`detect.rulesim.threshold-entries`).
     max: usize,
-    /// No window ends before this second (a lower bound): a full table is only searched
+    /// No window ends before this time (a lower bound): a full table is only searched
     /// for ended windows once one may have ended, so a flood of new keys does not cost
     /// a scan of the table each.
-    next_end: i64,
+    next_end: Timestamp,
     /// Alerts let through untracked because the table was full of live windows.
     untracked: u64,
 }
@@ -502,7 +505,7 @@ impl Thresholds {
         Thresholds {
             state: HashMap::new(),
             max,
-            next_end: i64::MAX,
+            next_end: Timestamp::MAX,
             untracked: 0,
         }
     }
@@ -522,13 +525,13 @@ impl Thresholds {
         detection_filter: Option<&ThresholdValue>,
     ) -> ThresholdResult {
         if let Some(t) = threshold {
-            let r = self.allows(c.sig, t, false, c.src, c.dst, c.now_secs);
+            let r = self.allows(c.sig, t, false, c.src, c.dst, c.now);
             if r != ThresholdResult::Alert {
                 return r;
             }
         }
         match detection_filter {
-            Some(t) => self.allows(c.sig, t, true, c.src, c.dst, c.now_secs),
+            Some(t) => self.allows(c.sig, t, true, c.src, c.dst, c.now),
             None => ThresholdResult::Alert,
         }
     }
@@ -542,7 +545,7 @@ impl Thresholds {
         df: bool,
         src: IpAddr,
         dst: IpAddr,
-        now: i64,
+        now: Timestamp,
     ) -> bool {
         self.allows(sig, t, df, src, dst, now) == ThresholdResult::Alert
     }
@@ -555,7 +558,7 @@ impl Thresholds {
         df: bool,
         src: IpAddr,
         dst: IpAddr,
-        now: i64,
+        now: Timestamp,
     ) -> ThresholdResult {
         let key = match t.track.as_str() {
             "by_src" => (sig, Some(src), None),
@@ -567,34 +570,29 @@ impl Thresholds {
             // Windows that are over make room (an ended window restarts at its next alert
             // anyway, so dropping it changes nothing); they are searched for only once
             // one may have ended.
-            if self.next_end <= now {
-                self.state.retain(|_, w| w.end() > now);
+            if self.next_end < now {
+                self.state.retain(|_, w| w.end >= now);
                 self.next_end = self
                     .state
                     .values()
-                    .map(Window::end)
+                    .map(|w| w.end)
                     .min()
-                    .unwrap_or(i64::MAX);
+                    .unwrap_or(Timestamp::MAX);
             }
             if self.state.len() >= self.max {
                 self.untracked += 1;
                 return ThresholdResult::Alert;
             }
         }
-        let seconds = i64::try_from(t.seconds).unwrap_or(i64::MAX);
-        let e = self.state.entry(key).or_insert(Window {
+        let fresh = Window {
             count: 0,
-            start: now,
-            seconds,
-        });
-        if now - e.start >= seconds {
-            *e = Window {
-                count: 0,
-                start: now,
-                seconds,
-            };
+            end: window_end(now, t.seconds),
+        };
+        let e = self.state.entry(key).or_insert(fresh);
+        if now > e.end {
+            *e = fresh;
         }
-        self.next_end = self.next_end.min(e.end());
+        self.next_end = self.next_end.min(e.end);
         e.count += 1;
         let n = e.count;
         use ThresholdResult::{Alert, Nothing, Silent};
@@ -661,7 +659,7 @@ pub struct DetectEngine {
     /// `xbits` of hosts and address pairs (state across flows).
     xbits: std::cell::RefCell<XbitStore>,
     /// The time of the packet being inspected (seconds), for bit expiry.
-    now_secs: std::cell::Cell<i64>,
+    now: std::cell::Cell<Timestamp>,
     /// Content inspections `detect.inspection-recursion-limit` ended.
     recursion_hits: std::cell::Cell<u64>,
     /// Threshold decisions are left to the output merge (worker threads, which see only
@@ -858,7 +856,7 @@ impl DetectEngine {
             work,
             thresholds: Thresholds::new(state_entries.0),
             xbits: std::cell::RefCell::new(XbitStore::new(state_entries.1)),
-            now_secs: Default::default(),
+            now: Default::default(),
             recursion_hits: Default::default(),
             defer_thresholds: false,
             deferred_checks: 0,
@@ -879,7 +877,7 @@ impl DetectEngine {
             },
             thresholds: Thresholds::new(self.c.settings.threshold_entries),
             xbits: std::cell::RefCell::new(XbitStore::new(self.c.settings.xbits_entries)),
-            now_secs: Default::default(),
+            now: Default::default(),
             recursion_hits: Default::default(),
             defer_thresholds: true,
             deferred_checks: 0,
@@ -1001,12 +999,12 @@ impl DetectEngine {
         p: &PacketView<'_>,
         shadow: &mut FlowDetect,
         app: &FlowApp,
-        now_secs: i64,
+        now: Timestamp,
     ) -> Vec<TracedHit> {
         let (inspected, recursion_hits) = (self.work.inspected, self.recursion_hits.get());
         self.shadow = true;
         shadow.action = None;
-        let out = self.inspect(p, Some((shadow, app)), now_secs);
+        let out = self.inspect(p, Some((shadow, app)), now);
         self.shadow = false;
         self.work.inspected = inspected;
         self.recursion_hits.set(recursion_hits);
@@ -1018,11 +1016,11 @@ impl DetectEngine {
         &mut self,
         p: &PacketView<'_>,
         mut flow: Option<(&mut FlowDetect, &FlowApp)>,
-        now_secs: i64,
+        now: Timestamp,
     ) -> PacketOutcome {
         let mut work = std::mem::take(&mut self.work);
         work.hits.clear();
-        self.now_secs.set(now_secs);
+        self.now.set(now);
         let dir = p.to_server.map(|ts| usize::from(!ts));
         if let Some((fd, _)) = flow.as_mut() {
             fd.app_updated[0] |= p.app_parsed[0];
@@ -1152,7 +1150,7 @@ impl DetectEngine {
             .as_ref()
             .is_some_and(|(_, a)| a.proto != AppProto::Unknown);
         let fd = flow.map(|(f, _)| f);
-        let outcome = self.finalize(&mut work.hits, p, fd, now_secs, app_decided);
+        let outcome = self.finalize(&mut work.hits, p, fd, now, app_decided);
         self.work = work;
         outcome
     }
@@ -1352,7 +1350,7 @@ impl DetectEngine {
         if s.xbits.is_empty() || self.shadow {
             return;
         }
-        let now = self.now_secs.get();
+        let now = self.now.get().secs();
         let mut store = self.xbits.borrow_mut();
         for op in &s.xbits {
             store.apply(op, p.src, p.dst, now);
@@ -1421,7 +1419,7 @@ impl DetectEngine {
         }
         if !s.xbits.is_empty() {
             let store = self.xbits.borrow();
-            let now = self.now_secs.get();
+            let now = self.now.get().secs();
             for op in &s.xbits {
                 let want = match op.cmd {
                     signature::XbitCmd::IsSet => true,
@@ -1492,7 +1490,7 @@ impl DetectEngine {
         hits: &mut Vec<Hit>,
         p: &PacketView<'_>,
         mut fd: Option<&mut FlowDetect>,
-        now_secs: i64,
+        now: Timestamp,
         app_decided: bool,
     ) -> PacketOutcome {
         let mut out = PacketOutcome::default();
@@ -1537,7 +1535,7 @@ impl DetectEngine {
                     sig: h.sig,
                     src: p.src,
                     dst: p.dst,
-                    now_secs,
+                    now,
                     seq: 0,
                 };
                 if self.defer_thresholds {
@@ -1900,7 +1898,7 @@ mod tests {
         let results = |v: ThresholdValue, df: bool| {
             let mut th = Thresholds::new(DEFAULT_STATE_ENTRIES);
             (0..4)
-                .map(|s| th.allows(1, &v, df, a, a, s))
+                .map(|s| th.allows(1, &v, df, a, a, at(s)))
                 .collect::<Vec<_>>()
         };
         assert_eq!(
@@ -1921,8 +1919,23 @@ mod tests {
         );
     }
 
+    /// A packet time, in whole seconds.
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::new(secs, 0)
+    }
+
+    /// A packet time, in microseconds.
+    fn at_us(micros: i64) -> Timestamp {
+        Timestamp::new(micros / 1_000_000, (micros % 1_000_000) as u32 * 1000)
+    }
+
     /// Which of `times` (seconds) let an alert through.
     fn run(v: &ThresholdValue, df: bool, times: &[i64]) -> Vec<bool> {
+        run_at(v, df, &times.iter().map(|&s| at(s)).collect::<Vec<_>>())
+    }
+
+    /// Which of `times` let an alert through.
+    fn run_at(v: &ThresholdValue, df: bool, times: &[Timestamp]) -> Vec<bool> {
         let mut th = Thresholds::new(DEFAULT_STATE_ENTRIES);
         let a: IpAddr = "10.0.0.1".parse().expect("ip");
         let b: IpAddr = "10.0.0.2".parse().expect("ip");
@@ -1940,15 +1953,18 @@ mod tests {
     fn a_full_threshold_table_lets_alerts_through_untracked_and_counts_them() {
         let limit = t(Some("limit"), 1, 60);
         let mut th = Thresholds::new(2);
-        let mut alert = |src: u32, now: i64| th.alerts(1, &limit, false, ip(src), ip(0), now);
+        let mut alert = |src: u32, now: i64| th.alerts(1, &limit, false, ip(src), ip(0), at(now));
         assert!(alert(1, 0) && alert(2, 0));
         // Full of live windows: source 3 is not tracked, so never limited.
         assert!(alert(3, 0) && alert(3, 1));
         assert!(!alert(1, 1), "tracked sources stay limited");
-        // At 60 the windows of sources 1 and 2 are over and make room for source 3.
+        // At 60 the windows of sources 1 and 2 still hold (they end at 0 + 60 s,
+        // inclusive): source 3 is still untracked (a third time).
         assert!(alert(3, 60));
-        assert!(!alert(3, 61));
-        assert_eq!(th.untracked, 2);
+        // At 61 they are over and make room for source 3.
+        assert!(alert(3, 61));
+        assert!(!alert(3, 62));
+        assert_eq!(th.untracked, 3);
     }
 
     /// Making room drops only windows that are over: it dropped every window older than
@@ -1959,11 +1975,11 @@ mod tests {
         let ten = t(Some("limit"), 1, 10);
         let mut th = Thresholds::new(2);
         let (a, b) = (ip(1), ip(2));
-        assert!(th.alerts(1, &hour, false, a, b, 0));
-        assert!(th.alerts(2, &ten, false, a, b, 0));
+        assert!(th.alerts(1, &hour, false, a, b, at(0)));
+        assert!(th.alerts(2, &ten, false, a, b, at(0)));
         // A new key at 20: rule 2's window is over, rule 1's is not.
-        assert!(th.alerts(2, &ten, false, ip(3), b, 20));
-        assert!(!th.alerts(1, &hour, false, a, b, 30), "still limited");
+        assert!(th.alerts(2, &ten, false, ip(3), b, at(20)));
+        assert!(!th.alerts(1, &hour, false, a, b, at(30)), "still limited");
         assert_eq!(th.untracked, 0);
     }
 
@@ -1983,7 +1999,7 @@ mod tests {
         let started = std::time::Instant::now();
         for n in 0..400_000 {
             let now = i64::from(n / 1000);
-            assert!(th.alerts(1, &limit, false, ip(n), ip(0), now));
+            assert!(th.alerts(1, &limit, false, ip(n), ip(0), at(now)));
             xbits.apply(&set, ip(n), ip(0), now);
         }
         let took = started.elapsed();
@@ -1994,7 +2010,7 @@ mod tests {
             "400,000 new keys took {took:?}"
         );
         // Once windows end, they make room again.
-        assert!(th.alerts(1, &limit, false, ip(1 << 20), ip(0), 3600));
+        assert!(th.alerts(1, &limit, false, ip(1 << 20), ip(0), at(3601)));
         assert_eq!(th.untracked, 300_000);
         assert!(th.state.len() <= DEFAULT_STATE_ENTRIES);
         let later = 3600 + 400;
@@ -2067,7 +2083,7 @@ mod tests {
                     app_parsed: [true; 2],
                     header: Default::default(),
                 };
-                engine.inspect(&view, Some((&mut fd, &app)), i);
+                engine.inspect(&view, Some((&mut fd, &app)), at(i));
             }
             let below = fd.transactions_done_below();
             app.release_done(below);
@@ -2080,6 +2096,40 @@ mod tests {
             "every transaction was inspected"
         );
         assert!(most < 500, "inspection state grew to {most} entries");
+    }
+
+    /// A window holds up to its first alert's time plus `seconds`, inclusive, to the
+    /// microsecond (`SCTIME_CMP_LTE(p->ts, tv1 + seconds)`); whole seconds were compared,
+    /// so a window starting at 0.5 s ended at 60 s instead of 60.5 s.
+    #[test]
+    fn threshold_windows_end_to_the_microsecond() {
+        let limit = t(Some("limit"), 1, 60);
+        assert_eq!(
+            run_at(
+                &limit,
+                false,
+                &[at_us(500_000), at_us(60_400_000), at_us(60_500_000), at_us(60_500_001)]
+            ),
+            [true, false, false, true]
+        );
+        // The new window starts at the alert that opened it: 60.500001 + 60 s.
+        assert_eq!(
+            run_at(
+                &limit,
+                false,
+                &[at_us(0), at_us(60_000_001), at_us(120_000_001), at_us(120_000_002)]
+            ),
+            [true, true, false, true]
+        );
+        // detection_filter counts in the same windows.
+        assert_eq!(
+            run_at(
+                &t(None, 1, 10),
+                true,
+                &[at_us(1_999_999), at_us(11_999_999), at_us(12_000_000)]
+            ),
+            [false, true, false]
+        );
     }
 
     #[test]

@@ -796,7 +796,7 @@ impl Core {
                 ..packet_view(p)
             };
             view.header.stream_sizes = flow.tcp.and_then(|t| t.stream_sizes());
-            detect.inspect(&view, Some((&mut flow.detect, &flow.app)), p.ts.secs())
+            detect.inspect(&view, Some((&mut flow.detect, &flow.app)), p.ts)
         };
         if raw_ready {
             flow.app.take_raw(to_server);
@@ -846,7 +846,7 @@ impl Core {
         let Some(detect) = self.detect.as_mut() else {
             return Ok(());
         };
-        let outcome = detect.inspect(&packet_view(p), None, p.ts.secs());
+        let outcome = detect.inspect(&packet_view(p), None, p.ts);
         record_outcome(
             &mut self.stats,
             &mut self.output,
@@ -902,7 +902,7 @@ impl Core {
                 // A pseudo packet has no header of its own.
                 header: Default::default(),
             };
-            detect.inspect(&view, Some((&mut flow.detect, &flow.app)), now.secs())
+            detect.inspect(&view, Some((&mut flow.detect, &flow.app)), now)
         };
         flow.app.take_raw(to_server);
         if let Some(t) = tracer.as_mut() {
@@ -1166,7 +1166,7 @@ fn inspect_shadow(
         ..packet_view(p)
     };
     view.header.stream_sizes = flow.tcp.and_then(|t| t.stream_sizes());
-    let hits = detect.inspect_shadowed(&view, shadow, &flow.app, p.ts.secs());
+    let hits = detect.inspect_shadowed(&view, shadow, &flow.app, p.ts);
     let at = TracePoint {
         packet: p.pcap_cnt,
         ts: p.ts,
