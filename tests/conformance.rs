@@ -16,6 +16,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod common;
+
 /// Cases whose netflow records depend on a layer not built yet, with the reason.
 const NETFLOW_GAPS: &[(&str, &str)] = &[];
 
@@ -850,4 +852,70 @@ fn anomaly_records_match_suricata() {
     println!("anomaly records: {compared} compared");
     assert!(compared >= 12, "only {compared} anomaly records compared");
     assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
+
+/// Every record rulesim writes on the corpus follows Suricata 7.0.10's EVE schema: every
+/// record type, in each case's mode, and the AWS-wrapped flow and alert logs. Suricata's own
+/// records in the corpus are held to the same schema, so the check cannot drift from what
+/// the real engine writes.
+#[test]
+fn every_record_follows_suricatas_eve_schema() {
+    let Some(cases) = corpus_cases("case.json") else {
+        return;
+    };
+    let schema = common::eve_schema().expect(
+        "the conformance corpus is here but Suricata's EVE schema (../shared/spec/eve-schema-7.0.10.json or RULESIM_EVE_SCHEMA) is not",
+    );
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut ours: BTreeMap<String, usize> = BTreeMap::new();
+    let mut theirs: BTreeMap<String, usize> = BTreeMap::new();
+    let mut add = |to: &mut BTreeMap<String, usize>, counts: BTreeMap<String, usize>| {
+        for (k, n) in counts {
+            *to.entry(k).or_insert(0) += n;
+        }
+    };
+    for dir in &cases {
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let case = read_json(&dir.join("case.json"));
+        let out = work.path().join(&name);
+        let eve = eve_of_case(
+            dir,
+            &case,
+            &out,
+            &[
+                "--eve-types",
+                "alert,netflow,tls,http,dns,anomaly",
+                "--aws-log",
+                "conformance",
+            ],
+        );
+        add(
+            &mut ours,
+            schema.check(&eve, &format!("{name}: rulesim's eve.json")),
+        );
+        for log in ["flow.json", "alert.json"] {
+            let text = std::fs::read_to_string(out.join(log)).expect(log);
+            add(
+                &mut ours,
+                schema.check_aws(&text, &format!("{name}: rulesim's {log}")),
+            );
+        }
+        if let Ok(text) = std::fs::read_to_string(dir.join("expected-eve.json")) {
+            add(
+                &mut theirs,
+                schema.check(&text, &format!("{name}: Suricata's eve.json")),
+            );
+        }
+    }
+    println!("EVE schema: rulesim's records {ours:?}; Suricata's {theirs:?}");
+    for kind in ["alert", "netflow", "tls", "http", "dns", "anomaly"] {
+        assert!(
+            ours.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} record checked: {ours:?}"
+        );
+    }
 }

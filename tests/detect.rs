@@ -956,9 +956,19 @@ fn threshold_windows_end_at_their_first_alert_plus_seconds_to_the_microsecond() 
     // 10 s windows from 1.999999 s: 11.999999 s is the second match, 12.0 s restarts.
     let mut packets = packets_at(
         7100,
-        &[500_000, 60_400_000, 60_500_000, 60_600_000, 120_600_000, 120_700_000],
+        &[
+            500_000,
+            60_400_000,
+            60_500_000,
+            60_600_000,
+            120_600_000,
+            120_700_000,
+        ],
     );
-    packets.extend(packets_at(7101, &[201_999_999, 211_999_999, 212_000_000, 212_000_001]));
+    packets.extend(packets_at(
+        7101,
+        &[201_999_999, 211_999_999, 212_000_000, 212_000_001],
+    ));
     let rules = "\
 alert udp any any -> any 7100 (msg:\"limit\"; content:\"x\"; threshold: type limit, track by_dst, count 1, seconds 60; sid:1;)
 alert udp any any -> any 7101 (msg:\"df\"; content:\"x\"; detection_filter: track by_dst, count 1, seconds 10; sid:2;)
