@@ -869,7 +869,7 @@ fn every_record_follows_suricatas_eve_schema() {
     let work = tempfile::tempdir().expect("tempdir");
     let mut ours: BTreeMap<String, usize> = BTreeMap::new();
     let mut theirs: BTreeMap<String, usize> = BTreeMap::new();
-    let mut add = |to: &mut BTreeMap<String, usize>, counts: BTreeMap<String, usize>| {
+    let add = |to: &mut BTreeMap<String, usize>, counts: BTreeMap<String, usize>| {
         for (k, n) in counts {
             *to.entry(k).or_insert(0) += n;
         }

@@ -2108,7 +2108,12 @@ mod tests {
             run_at(
                 &limit,
                 false,
-                &[at_us(500_000), at_us(60_400_000), at_us(60_500_000), at_us(60_500_001)]
+                &[
+                    at_us(500_000),
+                    at_us(60_400_000),
+                    at_us(60_500_000),
+                    at_us(60_500_001)
+                ]
             ),
             [true, false, false, true]
         );
@@ -2117,7 +2122,12 @@ mod tests {
             run_at(
                 &limit,
                 false,
-                &[at_us(0), at_us(60_000_001), at_us(120_000_001), at_us(120_000_002)]
+                &[
+                    at_us(0),
+                    at_us(60_000_001),
+                    at_us(120_000_001),
+                    at_us(120_000_002)
+                ]
             ),
             [true, true, false, true]
         );
