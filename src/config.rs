@@ -117,6 +117,12 @@ pub struct Settings {
     pub pcre_memcap: u64,
     /// `detect.inspection-recursion-limit` (0: none).
     pub recursion_limit: u32,
+    /// `--aws`: behave as AWS Network Firewall (inline timing, strict order unless the
+    /// policy or its rule groups say otherwise, AWS logs).
+    pub aws: bool,
+    /// `aws.default-action-sids.<alert default action>`: the sids AWS's alert default
+    /// actions are logged with.
+    pub default_action_sids: [u32; 4],
 }
 
 impl Default for Settings {
@@ -137,6 +143,8 @@ impl Default for Settings {
             xbits_entries: crate::detect::DEFAULT_STATE_ENTRIES,
             pcre_memcap: crate::rules::DEFAULT_PCRE_MEMCAP,
             recursion_limit: crate::detect::payload::DEFAULT_RECURSION_LIMIT,
+            aws: false,
+            default_action_sids: crate::detect::DEFAULT_ACTION_SIDS,
         }
     }
 }
@@ -561,6 +569,22 @@ impl Settings {
                 } else {
                     self.xbits_entries = n;
                 }
+            }
+            "aws.default-action-sids.alert_strict"
+            | "aws.default-action-sids.alert_established"
+            | "aws.default-action-sids.alert_established_app_layer"
+            | "aws.default-action-sids.alert_established_app_layer_to_server" => {
+                let sid = u32::try_from(number()?)
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| bad("a sid is 1 to 4294967295"))?;
+                let at = match key.rsplit('.').next() {
+                    Some("alert_strict") => 0,
+                    Some("alert_established") => 1,
+                    Some("alert_established_app_layer") => 2,
+                    _ => 3,
+                };
+                self.default_action_sids[at] = sid;
             }
             "app-layer.protocols.dns.rulesim.max-tx" => {
                 let n = number()? as usize;

@@ -747,6 +747,23 @@ impl FlowApp {
     /// The protocol records name while the flow goes on: during a protocol change, until
     /// the new one is detected, the old one (Suricata restores `alproto_orig` while
     /// detection needs more data).
+    /// Whether the application layer has the client's first message (AWS's application
+    /// default actions wait for it): a TLS ClientHello, HTTP request headers, a DNS query;
+    /// for other protocols, detection being over. A parser error ends the wait too.
+    pub fn client_message_seen(&self) -> bool {
+        match self.proto {
+            AppProto::Unknown => false,
+            AppProto::Failed => true,
+            AppProto::Known(_) => match &self.parser {
+                Parser::None | Parser::Dns(_) => true,
+                Parser::Tls(t) => t.client_hello.is_some() || t.error(true).is_some(),
+                Parser::Http(h) => {
+                    h.first_id > 0 || !h.transactions.is_empty() || h.error(true).is_some()
+                }
+            },
+        }
+    }
+
     pub fn shown_proto(&self) -> AppProto {
         match (self.proto, self.proto_orig) {
             (AppProto::Unknown, Some(orig)) => orig,

@@ -181,7 +181,10 @@ fn test_run(args: &TestArgs) -> Result<i32, String> {
         f.config.as_deref(),
         &f.set,
         f.home_net.as_deref(),
-        plan.ips,
+        super::Timing {
+            ips: plan.ips,
+            aws: plan.aws,
+        },
         f.ip_set_references.as_deref(),
     )
     .map_err(|e| format!("{}: {e}", args.file.display()))?;
@@ -270,6 +273,10 @@ pub(super) struct RunOptions {
     /// Inline (IPS) timing, as Suricata's --simulate-ips (and AWS Network Firewall).
     #[arg(long = "simulate-ips")]
     pub(super) simulate_ips: bool,
+    /// Behave as AWS Network Firewall: inline timing, strict order unless the policy or its
+    /// rule groups use action order (plain rule files count as one strict-order group).
+    #[arg(long = "aws")]
+    pub(super) aws: bool,
     /// Only errors.
     #[arg(short = 'q', long = "quiet")]
     pub(super) quiet: bool,
@@ -294,7 +301,10 @@ impl RunOptions {
             self.config.as_deref(),
             &self.set,
             self.home_net.as_deref(),
-            self.simulate_ips,
+            super::Timing {
+                ips: self.simulate_ips,
+                aws: self.aws,
+            },
             self.ip_set_references.as_deref(),
         )
     }

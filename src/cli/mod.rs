@@ -85,12 +85,19 @@ pub struct Args {
     #[arg(long = "simulate-ips")]
     pub simulate_ips: bool,
 
+    /// Behave as AWS Network Firewall: inline timing, strict order (unless the policy or
+    /// its rule groups use action order; plain rule files count as one strict-order group),
+    /// the policy's default actions, and the AWS logs (flow.json, alert.json) written too,
+    /// named after --aws-log, else the policy.
+    #[arg(long = "aws")]
+    pub aws: bool,
+
     /// Also write AWS Network Firewall logs (flow.json, alert.json) for this firewall name.
     #[arg(long = "aws-log", value_name = "FIREWALL_NAME")]
     pub aws_log: Option<String>,
 
     /// Availability zone written in AWS logs.
-    #[arg(long = "availability-zone", value_name = "AZ", requires = "aws_log")]
+    #[arg(long = "availability-zone", value_name = "AZ")]
     pub availability_zone: Option<String>,
 
     /// Most flows tracked at once; the flows nearest their timeout are evicted beyond it.
@@ -172,7 +179,10 @@ fn settings_from(args: &Args) -> Result<Settings, String> {
         args.config.as_deref(),
         &args.set,
         args.home_net.as_deref(),
-        args.simulate_ips,
+        Timing {
+            ips: args.simulate_ips,
+            aws: args.aws,
+        },
         args.ip_set_references.as_deref(),
     )?;
     if let Some(n) = args.max_flows {
@@ -184,13 +194,20 @@ fn settings_from(args: &Args) -> Result<Settings, String> {
     Ok(settings)
 }
 
+/// `--simulate-ips` and `--aws` (which implies it).
+#[derive(Clone, Copy, Debug)]
+struct Timing {
+    ips: bool,
+    aws: bool,
+}
+
 /// Settings as every command builds them: the YAML configuration, then `--home-net`, then
 /// each `--set`, the timing and the IP set references.
 fn base_settings(
     config: Option<&Path>,
     sets: &[String],
     home_net: Option<&str>,
-    ips: bool,
+    timing: Timing,
     ip_set_refs: Option<&Path>,
 ) -> Result<Settings, String> {
     let mut settings = Settings::default();
@@ -203,7 +220,8 @@ fn base_settings(
     for s in sets {
         settings.set(s).map_err(|e| e.to_string())?;
     }
-    settings.simulate_ips = ips;
+    settings.simulate_ips = timing.ips || timing.aws;
+    settings.aws = timing.aws;
     apply_ip_set_refs(&mut settings, ip_set_refs)?;
     Ok(settings)
 }
@@ -439,8 +457,17 @@ fn run(args: &Args) -> Result<i32, String> {
     }
     std::fs::create_dir_all(&args.log_dir)
         .map_err(|e| format!("{}: {e}", args.log_dir.display()))?;
-    let aws = args.aws_log.as_ref().map(|name| AwsLogIdentity {
-        firewall_name: name.clone(),
+    // --aws writes the AWS logs too, named after the policy when --aws-log names nothing.
+    let firewall_name = args.aws_log.clone().or_else(|| {
+        args.aws.then(|| {
+            ruleset
+                .policy
+                .as_ref()
+                .map_or_else(|| "rulesim".to_string(), |p| p.name.clone())
+        })
+    });
+    let aws = firewall_name.map(|name| AwsLogIdentity {
+        firewall_name: name,
         availability_zone: args
             .availability_zone
             .clone()
@@ -640,7 +667,10 @@ impl RuleInputs {
             self.config.as_deref(),
             &self.set,
             self.home_net.as_deref(),
-            false,
+            Timing {
+                ips: false,
+                aws: false,
+            },
             self.ip_set_references.as_deref(),
         )?;
         if self.rules.is_empty() && self.rule_groups.is_empty() && self.policy.is_none() {

@@ -94,10 +94,11 @@ impl ShardFinish {
 /// and sizes.
 fn run_fingerprint(args: &Args, shards: u64, files: &[PathBuf]) -> Result<String, String> {
     let settings = format!(
-        "{shards} {:?} {:?} {} {:?} {:?} {:?} {:?}",
+        "{shards} {:?} {:?} {} {} {:?} {:?} {:?} {:?}",
         args.set,
         args.home_net,
         args.simulate_ips,
+        args.aws,
         args.eve_types,
         args.aws_log,
         args.availability_zone,

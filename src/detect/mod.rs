@@ -108,6 +108,11 @@ pub struct DetectSettings {
     pub strict: bool,
     /// The policy's stateful default actions (strict order only).
     pub default_actions: Vec<DefaultAction>,
+    /// The sids of the alerts the alert default actions log: `aws:alert_strict`,
+    /// `aws:alert_established`, `aws:alert_established_app_layer`,
+    /// `aws:alert_established_app_layer_to_server` (AWS documents 2, 4, 6, 8 but does not
+    /// promise them; `aws.default-action-sids.*`).
+    pub default_action_sids: [u32; 4],
     /// Inspect every rule on every packet instead of the prefilter's candidates.
     pub prefilter_off: bool,
     /// Record every matching rule and its part in the verdict ([`PacketOutcome::trace`]),
@@ -130,6 +135,11 @@ pub struct DetectSettings {
 /// Suricata's `PACKET_ALERT_MAX`.
 pub const DEFAULT_PACKET_ALERT_MAX: u16 = 15;
 
+/// The system signatures AWS's guide names for the strict-order alert default actions
+/// (`alert_strict`, `alert_established`, `alert_established_app_layer`,
+/// `alert_established_app_layer_to_server`).
+pub const DEFAULT_ACTION_SIDS: [u32; 4] = [2, 4, 6, 8];
+
 impl Default for DetectSettings {
     fn default() -> Self {
         DetectSettings {
@@ -137,6 +147,7 @@ impl Default for DetectSettings {
             action_order: ActionOrder::default(),
             strict: false,
             default_actions: Vec::new(),
+            default_action_sids: DEFAULT_ACTION_SIDS,
             prefilter_off: false,
             trace: false,
             packet_alert_max: DEFAULT_PACKET_ALERT_MAX,
@@ -761,17 +772,22 @@ impl DetectEngine {
         let mut default_alerts = Vec::new();
         if settings.strict {
             // AWS logs default-action alerts as these system signatures.
+            let sids = settings.default_action_sids;
             for (action, sid, name) in [
-                (DefaultAction::AlertStrict, 2, "aws:alert_strict"),
-                (DefaultAction::AlertEstablished, 4, "aws:alert_established"),
+                (DefaultAction::AlertStrict, sids[0], "aws:alert_strict"),
+                (
+                    DefaultAction::AlertEstablished,
+                    sids[1],
+                    "aws:alert_established",
+                ),
                 (
                     DefaultAction::AlertEstablishedAppLayer,
-                    6,
+                    sids[2],
                     "aws:alert_established_app_layer",
                 ),
                 (
                     DefaultAction::AlertEstablishedAppLayerToServer,
-                    8,
+                    sids[3],
                     "aws:alert_established_app_layer_to_server",
                 ),
             ] {
@@ -1146,9 +1162,7 @@ impl DetectEngine {
                 self.inspect_transactions(p, to_server, fd, app, &mut work);
             }
         }
-        let app_decided = flow
-            .as_ref()
-            .is_some_and(|(_, a)| a.proto != AppProto::Unknown);
+        let app_decided = flow.as_ref().is_some_and(|(_, a)| a.client_message_seen());
         let fd = flow.map(|(f, _)| f);
         let outcome = self.finalize(&mut work.hits, p, fd, now, app_decided);
         self.work = work;
@@ -1667,7 +1681,8 @@ impl DetectEngine {
 
     /// AWS stateful default actions, for a packet no pass, drop or reject rule decided.
     /// "Established" is Suricata's (`flow:established`); the application-layer variants
-    /// wait, approximately, until the flow's protocol is decided.
+    /// wait, approximately, until the application layer has the client's first message
+    /// (a ClientHello split over several segments is then whole, as AWS describes them).
     fn apply_defaults(
         &self,
         p: &PacketView<'_>,

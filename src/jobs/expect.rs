@@ -84,7 +84,8 @@ pub struct ExpectationFile {
     pub ip_set_references: Option<PathBuf>,
     /// A Suricata YAML configuration.
     pub config: Option<PathBuf>,
-    /// `ids` (as `suricata -r`, the default) or `ips` (as `--simulate-ips`; AWS).
+    /// `ids` (as `suricata -r`, the default), `ips` (as `--simulate-ips`) or `aws` (as
+    /// `--aws`: inline, strict order unless the policy says otherwise).
     pub mode: Option<String>,
     pub home_net: Option<String>,
     /// `--set` values.
@@ -198,6 +199,8 @@ pub struct Plan {
     pub file: ExpectationFile,
     pub checks: Vec<Check>,
     pub ips: bool,
+    /// `mode = "aws"` (`ips` is then true too).
+    pub aws: bool,
 }
 
 impl ExpectationFile {
@@ -243,13 +246,14 @@ impl ExpectationFile {
         {
             rebase(p);
         }
-        let ips = match file.mode.as_deref() {
-            None | Some("ids") => false,
-            Some("ips") => true,
+        let (ips, aws) = match file.mode.as_deref() {
+            None | Some("ids") => (false, false),
+            Some("ips") => (true, false),
+            Some("aws") => (true, true),
             Some(other) => {
                 return Err(ExpectationError::File {
                     path: shown,
-                    message: format!("mode: {other:?} is not \"ids\" or \"ips\""),
+                    message: format!("mode: {other:?} is not \"ids\", \"ips\" or \"aws\""),
                 })
             }
         };
@@ -276,7 +280,12 @@ impl ExpectationFile {
             };
             checks.push(Check::new(e, name.clone()).map_err(invalid)?);
         }
-        Ok(Plan { file, checks, ips })
+        Ok(Plan {
+            file,
+            checks,
+            ips,
+            aws,
+        })
     }
 }
 

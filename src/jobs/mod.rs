@@ -24,12 +24,14 @@ use crate::rules::{RuleSet, VarTable};
 use crate::trace::{FlowRecord, RuleRef, Tracer};
 
 /// Whether a ruleset runs in AWS strict order: its policy says so, or (no policy) all its
-/// rule groups are strict-order groups.
-pub fn is_strict(ruleset: &RuleSet) -> bool {
+/// rule groups are strict-order groups. With `--aws` (`aws`) and no policy, plain rule
+/// files run in strict order too, as one strict-order group: strict order unless a rule
+/// group says otherwise.
+pub fn is_strict(ruleset: &RuleSet, aws: bool) -> bool {
     match &ruleset.policy {
         Some(p) => p.rule_order == RuleOrder::StrictOrder,
         None => {
-            !ruleset.groups.is_empty()
+            (aws || !ruleset.groups.is_empty())
                 && ruleset
                     .groups
                     .iter()
@@ -45,7 +47,7 @@ pub fn build_detect(
     settings: &Settings,
     trace: bool,
 ) -> Option<DetectEngine> {
-    let strict = is_strict(ruleset);
+    let strict = is_strict(ruleset, settings.aws);
     let default_actions = match &ruleset.policy {
         Some(p) if strict => p.default_actions.clone(),
         _ => Vec::new(),
@@ -61,6 +63,7 @@ pub fn build_detect(
             action_order: settings.action_order.clone(),
             strict,
             default_actions,
+            default_action_sids: settings.default_action_sids,
             prefilter_off: settings.prefilter_off,
             trace,
             packet_alert_max: settings.packet_alert_max,

@@ -166,18 +166,22 @@ impl RuleSet {
     }
 
     /// Adds the rules of one source, checking sids against those already loaded
-    /// (a repeated gid:sid is an error, as in Suricata; the first rule stays).
+    /// (a repeated gid:sid is an error, as in Suricata; the first rule stays). An AWS
+    /// rule group is a scope of its own: AWS requires a sid to be unique within its rule
+    /// group only, so two groups (two domain lists, both numbered from sid 1) may use the
+    /// same sids, and neither collides with plain rule files.
     pub fn extend(&mut self, rules: Vec<Rule>, errors: Vec<RuleError>) {
-        let mut seen: HashMap<(u32, u32), usize> = self
+        let scope = |r: &Rule| (r.origin.group.clone(), r.gid, r.sid);
+        let mut seen: HashMap<(Option<String>, u32, u32), usize> = self
             .rules
             .iter()
             .enumerate()
-            .map(|(i, r)| ((r.gid, r.sid), i))
+            .map(|(i, r)| (scope(r), i))
             .collect();
         self.sources += 1;
         self.errors.extend(errors);
         for rule in rules {
-            if let Some(&first) = seen.get(&(rule.gid, rule.sid)) {
+            if let Some(&first) = seen.get(&scope(&rule)) {
                 // Suricata keeps the higher revision: a newer rev replaces the older rule.
                 if rule.rev > self.rules[first].rev {
                     let old = &self.rules[first].origin;
@@ -211,7 +215,7 @@ impl RuleSet {
                 ));
                 continue;
             }
-            seen.insert((rule.gid, rule.sid), self.rules.len());
+            seen.insert(scope(&rule), self.rules.len());
             self.rules.push(rule);
         }
     }
