@@ -14,8 +14,9 @@ use super::detection::{
 use super::error::{RuleError, RuleErrorKind, RuleSource};
 use super::keywords::{self, Arity, Keyword, KeywordKind};
 use super::options::{
-    canonical_protocol, is_app_protocol, parse_content, parse_flow, parse_flowbits, parse_num_test,
-    parse_pcre, parse_quoted_text, parse_threshold, FlowbitsValue, NumTest, ValueError,
+    canonical_protocol, is_app_protocol, is_detected_app_protocol, parse_content, parse_flow,
+    parse_flowbits, parse_num_test, parse_pcre, parse_quoted_text, parse_threshold, FlowbitsValue,
+    NumTest, ValueError, DETECTED_APP_PROTOCOLS,
 };
 use super::parse::{parse_rule, RawOption};
 use super::rule::{Action, Detection, Rule, RuleOption, RuleOrigin};
@@ -459,6 +460,14 @@ impl Checker<'_> {
             };
             span_err(1, RuleErrorKind::UnknownProtocol, format!("unknown protocol `{}`", raw.protocol), &hint)
         })?;
+        if is_app_protocol(&protocol) && !is_detected_app_protocol(&protocol) {
+            return Err(span_err(
+                1,
+                RuleErrorKind::Unsupported(format!("protocol {protocol}")),
+                format!("rulesim does not detect `{protocol}` traffic: the rule could never match, so it is not loaded"),
+                &format!("protocols rulesim detects: {}", DETECTED_APP_PROTOCOLS.join(", ")),
+            ));
+        }
         // Addresses, then ports, as Suricata parses them: one that does not resolve is an
         // error.
         let vars = &self.ctx.vars;
@@ -1850,6 +1859,15 @@ impl Checker<'_> {
                         v,
                         format!("unknown application protocol `{p}`"),
                     )));
+                }
+                if p != "failed" && !is_detected_app_protocol(p) {
+                    return Err(at_option(
+                        self.source,
+                        o,
+                        RuleErrorKind::Unsupported(format!("app-layer-protocol:{p}")),
+                        format!("rulesim does not detect `{p}` traffic, so `app-layer-protocol:{t}` cannot be evaluated; the rule is not loaded"),
+                        Some("not supported by rulesim"),
+                    ));
                 }
                 if !negated && (st.header_alproto.is_some() || st.keyword_alproto.is_some()) {
                     return Err(self.err(o, "the rule already matches on an application protocol"));

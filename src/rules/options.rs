@@ -50,6 +50,17 @@ pub const APP_PROTOCOLS: &[&str] = &[
     "bittorrent-dht",
 ];
 
+/// Application protocols rulesim's protocol detection finds (`app::detect`). A rule
+/// naming another (`alert ftp`, `app-layer-protocol:smb`) could never match, so it is
+/// refused as unsupported rather than loaded to stay silent where Suricata would alert.
+pub const DETECTED_APP_PROTOCOLS: &[&str] =
+    &["http", "http1", "tls", "dns", "ssh", "smtp", "krb5", "sip"];
+
+/// Whether rulesim detects application protocol `p` (a name of [`APP_PROTOCOLS`]).
+pub fn is_detected_app_protocol(p: &str) -> bool {
+    DETECTED_APP_PROTOCOLS.contains(&p)
+}
+
 /// The header protocol in its canonical spelling, if Suricata accepts it.
 pub fn canonical_protocol(p: &str) -> Option<String> {
     let lower = p.to_ascii_lowercase();

@@ -227,6 +227,39 @@ fn load_summary_counts_by_keyword() {
     assert_eq!(s.failed_by_keyword.get("lua (not supported yet)"), Some(&1));
 }
 
+/// A rule on an application protocol rulesim never detects could never match: it is
+/// refused as unsupported (Suricata would alert on such flows), by header protocol or by
+/// `app-layer-protocol`, positive or negated; the protocols it detects load.
+#[test]
+fn rules_on_protocols_rulesim_does_not_detect_are_refused() {
+    let refused = [
+        "alert ftp any any -> any 21 (content:\"USER\"; sid:1;)",
+        "alert smb any any -> any any (sid:2;)",
+        "alert http2 any any -> any any (sid:3;)",
+        "alert tcp any any -> any any (app-layer-protocol:smb; sid:4;)",
+        "alert tcp any any -> any any (app-layer-protocol:!ftp; sid:5;)",
+    ];
+    for text in refused {
+        let e = parse_rule(text, &ctx()).expect_err(text);
+        assert!(
+            matches!(e.kind, RuleErrorKind::Unsupported(_)),
+            "{text}: {e}"
+        );
+        assert!(e.message.contains("does not detect"), "{text}: {e}");
+    }
+    let loaded = [
+        "alert tls any any -> any any (sid:6;)",
+        "alert http1 any any -> any any (sid:7;)",
+        "alert tcp any any -> any any (app-layer-protocol:!tls; sid:8;)",
+        "alert tcp any any -> any any (app-layer-protocol:failed; sid:9;)",
+        "alert ssh any any -> any any (sid:10;)",
+        "alert smtp any any -> any any (sid:11;)",
+    ];
+    for text in loaded {
+        parse_rule(text, &ctx()).unwrap_or_else(|e| panic!("{text}: {e}"));
+    }
+}
+
 /// Suricata 7.0.10's verdict on each rule of `tools/rule-corpus.rules`, recorded with
 /// `tools/suricata-rule-verdicts.py`: rulesim must accept and refuse the same rules,
 /// except those it refuses only because it cannot evaluate a keyword yet.
