@@ -123,6 +123,8 @@ pub struct Settings {
     /// `aws.default-action-sids.<alert default action>`: the sids AWS's alert default
     /// actions are logged with.
     pub default_action_sids: [u32; 4],
+    /// `detect.guess-applayer-tx` (default false).
+    pub guess_applayer_tx: bool,
 }
 
 impl Default for Settings {
@@ -145,6 +147,7 @@ impl Default for Settings {
             recursion_limit: crate::detect::payload::DEFAULT_RECURSION_LIMIT,
             aws: false,
             default_action_sids: crate::detect::DEFAULT_ACTION_SIDS,
+            guess_applayer_tx: false,
         }
     }
 }
@@ -308,6 +311,7 @@ const YAML_KEYS: &[&str] = &[
     "detect.rulesim.xbits-entries",
     "detect.rulesim.pcre-memcap",
     "detect.inspection-recursion-limit",
+    "detect.guess-applayer-tx",
 ];
 
 /// Flattens a YAML tree into `dotted.key=value` assignments; lists become `[a,b]`.
@@ -569,6 +573,10 @@ impl Settings {
                 } else {
                     self.xbits_entries = n;
                 }
+            }
+            "detect.guess-applayer-tx" => {
+                self.guess_applayer_tx =
+                    boolean(value).ok_or_else(|| bad("expected yes or no"))?
             }
             "aws.default-action-sids.alert_strict"
             | "aws.default-action-sids.alert_established"

@@ -37,6 +37,7 @@ const MODELLED_SETTINGS: &[&str] = &[
     "action-order",
     "exception-policy",
     "app-layer.protocols.dns.detection-ports.dp",
+    "detect.guess-applayer-tx",
 ];
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -747,6 +747,17 @@ impl FlowApp {
     /// The protocol records name while the flow goes on: during a protocol change, until
     /// the new one is detected, the old one (Suricata restores `alproto_orig` while
     /// detection needs more data).
+    /// Transactions the parser has opened so far (Suricata's `AppLayerParserGetTxCnt`:
+    /// the next transaction's id; a TLS session is one transaction).
+    pub fn tx_count(&self) -> u64 {
+        match &self.parser {
+            Parser::None => 0,
+            Parser::Tls(_) => 1,
+            Parser::Http(h) => h.first_id + h.transactions.len() as u64,
+            Parser::Dns(d) => d.next_id,
+        }
+    }
+
     /// Whether the application layer has the client's first message (AWS's application
     /// default actions wait for it): a TLS ClientHello, HTTP request headers, a DNS query;
     /// for other protocols, detection being over. A parser error ends the wait too.

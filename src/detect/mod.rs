@@ -113,6 +113,9 @@ pub struct DetectSettings {
     /// `aws:alert_established_app_layer_to_server` (AWS documents 2, 4, 6, 8 but does not
     /// promise them; `aws.default-action-sids.*`).
     pub default_action_sids: [u32; 4],
+    /// `detect.guess-applayer-tx`: a packet-phase alert on a flow with exactly one live
+    /// transaction gets that transaction (`tx_id`, `tx_guessed`, its app-layer object).
+    pub guess_applayer_tx: bool,
     /// Inspect every rule on every packet instead of the prefilter's candidates.
     pub prefilter_off: bool,
     /// Record every matching rule and its part in the verdict ([`PacketOutcome::trace`]),
@@ -148,6 +151,7 @@ impl Default for DetectSettings {
             strict: false,
             default_actions: Vec::new(),
             default_action_sids: DEFAULT_ACTION_SIDS,
+            guess_applayer_tx: false,
             prefilter_off: false,
             trace: false,
             packet_alert_max: DEFAULT_PACKET_ALERT_MAX,
@@ -299,6 +303,27 @@ pub struct Hit {
     pub sig: u32,
     pub flow_scoped: bool,
     pub tx_id: Option<u64>,
+    /// A packet-phase match given a transaction as Suricata guesses one (see
+    /// [`DetectEngine::guessed_tx`]).
+    pub tx_guessed: bool,
+}
+
+/// Moves direction `d`'s inspect id past the transactions complete in that direction.
+fn advance_inspect_id(fd: &mut FlowDetect, app: &FlowApp, d: usize) {
+    if !matches!(app.proto, AppProto::Known(_)) {
+        return;
+    }
+    let from = fd.more.as_ref().map_or(0, |m| m.inspect_id[d]);
+    let mut next = from;
+    for tx in buffers::transactions(&app.parser, from) {
+        if tx.id != next || !tx.complete[d] {
+            break;
+        }
+        next = tx.id + 1;
+    }
+    if next != from {
+        fd.more().inspect_id[d] = next;
+    }
 }
 
 /// One alert to write.
@@ -306,6 +331,8 @@ pub struct Hit {
 pub struct AlertHit {
     pub sig: u32,
     pub tx_id: Option<u64>,
+    /// The transaction was guessed for a packet-phase match (EVE `tx_guessed`).
+    pub tx_guessed: bool,
     /// `alert.action`: `blocked` (true) or `allowed`.
     pub blocked: bool,
     /// For a worker thread's engine: the alert is written only if its rule's
@@ -1070,6 +1097,7 @@ impl DetectEngine {
                         sig: n,
                         flow_scoped: true,
                         tx_id: None,
+                        tx_guessed: false,
                     });
                 }
             }
@@ -1091,6 +1119,7 @@ impl DetectEngine {
             if !self.options_match(s, p, view) {
                 continue;
             }
+            let mut stream_match = false;
             let flow_scoped = match s.kind {
                 SigKind::ProtoDetect => {
                     let (Some((fd, app)), Some(d)) = (flow.as_ref(), dir) else {
@@ -1114,6 +1143,7 @@ impl DetectEngine {
                         !s.flow.no_stream && self.packet_payload_matches(s, raw)
                     });
                     if on_stream {
+                        stream_match = true;
                         true
                     } else {
                         let packet_ok = !s.tcp_stream
@@ -1132,10 +1162,23 @@ impl DetectEngine {
                 apply_bits(s, fd);
             }
             self.apply_xbits(s, p);
+            let (tx_id, tx_guessed) = match (&flow, dir) {
+                (Some((fd, app)), Some(d)) => Self::guessed_tx(
+                    s,
+                    fd,
+                    app,
+                    d,
+                    p,
+                    stream_match,
+                    self.c.settings.guess_applayer_tx,
+                ),
+                _ => (None, false),
+            };
             work.hits.push(Hit {
                 sig: n,
                 flow_scoped,
-                tx_id: None,
+                tx_id,
+                tx_guessed,
             });
         }
         if let (Some((fd, app)), Some(d)) = (flow.as_mut(), dir) {
@@ -1160,6 +1203,11 @@ impl DetectEngine {
             }
             if run && !self.c.tx.is_empty() {
                 self.inspect_transactions(p, to_server, fd, app, &mut work);
+            } else if run {
+                // Without transaction rules the direction's inspect id still moves past
+                // the transactions complete in it (`AppLayerParserSetTransactionInspectId`):
+                // the transaction a stream match is given (`guessed_tx`) depends on it.
+                advance_inspect_id(fd, app, usize::from(!to_server));
             }
         }
         let app_decided = flow.as_ref().is_some_and(|(_, a)| a.client_message_seen());
@@ -1167,6 +1215,35 @@ impl DetectEngine {
         let outcome = self.finalize(&mut work.hits, p, fd, now, app_decided);
         self.work = work;
         outcome
+    }
+
+    /// The transaction Suricata attaches to a packet-phase match (`DetectRulePacketRules`):
+    /// when the flow has app-layer state and the rule matched the reassembled stream, or is
+    /// a UDP rule of an app-layer protocol, the direction's first transaction not yet
+    /// inspected for good; `tx_guessed` on TCP. Otherwise none (and the alert carries no
+    /// app-layer object).
+    fn guessed_tx(
+        s: &Signature,
+        fd: &FlowDetect,
+        app: &FlowApp,
+        d: usize,
+        p: &PacketView<'_>,
+        stream_match: bool,
+        guess_applayer_tx: bool,
+    ) -> (Option<u64>, bool) {
+        let has_state = matches!(app.proto, AppProto::Known(_));
+        if !has_state {
+            return (None, false);
+        }
+        let id = fd.more.as_ref().map_or(0, |m| m.inspect_id[d]);
+        let udp_app_rule = p.proto == 17 && s.app_proto.is_some();
+        // `detect.guess-applayer-tx`: a packet match on a flow with one live transaction
+        // is given it too.
+        let only_tx = guess_applayer_tx && app.tx_count() == id + 1;
+        if !(stream_match || udp_app_rule || only_tx) {
+            return (None, false);
+        }
+        (Some(id), p.proto != 17)
     }
 
     fn inspect_transactions(
@@ -1229,6 +1306,7 @@ impl DetectEngine {
                         sig: n,
                         flow_scoped: true,
                         tx_id: Some(tx.id),
+                        tx_guessed: false,
                     });
                 } else if tx.complete[d] {
                     fd.more().tx_done.insert((n, tx.id, d as u8));
@@ -1633,6 +1711,7 @@ impl DetectEngine {
                 out.alerts.push(AlertHit {
                     sig: h.sig,
                     tx_id: h.tx_id,
+                    tx_guessed: h.tx_guessed,
                     blocked,
                     threshold,
                     queue: None,
@@ -1738,6 +1817,7 @@ impl DetectEngine {
                 out.alerts.push(AlertHit {
                     sig,
                     tx_id: None,
+                    tx_guessed: false,
                     blocked,
                     threshold: None,
                     queue: None,

@@ -218,9 +218,13 @@ impl Frontend {
         self.stats.capture.interrupted.is_some()
     }
 
-    /// The time stamping the records of flows open at the end, and the last packet's.
+    /// The times of the flows open at the end of input: their records', and their pseudo
+    /// packets' (the alerts these raise). Suricata stamps both with the run's first packet
+    /// time (its end-of-input flush runs on a clock that never moved past it): on the
+    /// conformance corpus every end-of-input alert carries its flow's netflow time.
     pub(crate) fn end_times(&self) -> (Timestamp, Timestamp) {
-        (self.first_ts.unwrap_or(Timestamp::ZERO), self.last_ts)
+        let first = self.first_ts.unwrap_or(Timestamp::ZERO);
+        (first, first)
     }
 
     pub(crate) fn started(&self) -> std::time::Instant {
@@ -1288,13 +1292,27 @@ fn record_outcome(
         };
         (target, kind)
     });
+    // EveAddVerdict: a reject or drop first, then a pass rule that matched the packet
+    // without alerting (Suricata keeps such a pass after the packet's alerts; a pass rule
+    // with the `alert` keyword is one of the alerts instead), else alert.
+    let pass_alerted = outcome
+        .alerts
+        .iter()
+        .any(|h| detect.rule_of(h.sig).action == Action::Pass);
     let verdict = Verdict {
-        action: if dropped { "drop" } else { "alert" },
+        action: if dropped {
+            "drop"
+        } else if outcome.pass && outcome.reject.is_none() && !pass_alerted {
+            "pass"
+        } else {
+            "alert"
+        },
         reject,
     };
+    // Suricata's EveAddAppProto: any protocol but "unknown", `failed` included.
     let app_proto = flow.and_then(|(f, _)| match f.app.shown_proto() {
-        AppProto::Known(name) => Some(name),
-        _ => None,
+        AppProto::Unknown => None,
+        p => Some(p.name()),
     });
     let app_proto_orig = flow.and_then(|(f, _)| match f.app.proto_orig {
         Some(AppProto::Known(orig)) if f.app.shown_proto() != AppProto::Known(orig) => Some(orig),
@@ -1319,6 +1337,7 @@ fn record_outcome(
             vlans: p.vlans,
             source: p.source,
             tx_id: hit.tx_id,
+            tx_guessed: hit.tx_guessed,
             rule: AlertRule {
                 blocked: hit.blocked,
                 gid: rule.gid,
@@ -1344,27 +1363,29 @@ type AppWriter<'a> = (&'static str, Box<dyn Fn(&mut JsonObject<'_>) + 'a>);
 
 /// The app-layer object an alert carries: what the flow's parser knows at alert time
 /// about the alert's transaction (the latest one for alerts without a transaction).
+/// The app-layer object of an alert: only an alert with a transaction has one (Suricata's
+/// `PACKET_ALERT_FLAG_TX`); TLS names the session whatever the id, an HTTP id without its
+/// transaction gives an empty object, as Suricata's `AlertAddAppLayer`.
 fn app_writer(app: &FlowApp, tx_id: Option<u64>) -> Option<AppWriter<'_>> {
+    let tx_id = tx_id?;
     match &app.parser {
         Parser::Tls(t) => Some((
             "tls",
             Box::new(move |o: &mut JsonObject<'_>| crate::app::eve::tls_object(o, t)),
         )),
         Parser::Http(h) => {
-            let tx = match tx_id {
-                Some(id) => h.transaction(id)?,
-                None => h.transactions.last()?,
-            };
+            let tx = h.transaction(tx_id);
             Some((
                 "http",
-                Box::new(move |o: &mut JsonObject<'_>| crate::app::eve::http_object(o, tx)),
+                Box::new(move |o: &mut JsonObject<'_>| {
+                    if let Some(tx) = tx {
+                        crate::app::eve::http_object(o, tx);
+                    }
+                }),
             ))
         }
         Parser::Dns(d) => {
-            let tx = match tx_id {
-                Some(id) => d.txs.iter().find(|t| t.id == id)?,
-                None => d.txs.back()?,
-            };
+            let tx = d.txs.iter().find(|t| t.id == tx_id)?;
             let q = tx.query.as_ref()?;
             let tx_number = tx.id;
             Some((

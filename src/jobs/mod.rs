@@ -64,6 +64,7 @@ pub fn build_detect(
             strict,
             default_actions,
             default_action_sids: settings.default_action_sids,
+            guess_applayer_tx: settings.guess_applayer_tx,
             prefilter_off: settings.prefilter_off,
             trace,
             packet_alert_max: settings.packet_alert_max,

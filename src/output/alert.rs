@@ -52,6 +52,8 @@ pub struct AlertRecord<'a> {
     pub vlans: &'a [u16],
     pub source: PacketSource,
     pub tx_id: Option<u64>,
+    /// Suricata guessed the transaction of a packet-phase match.
+    pub tx_guessed: bool,
     pub rule: AlertRule<'a>,
     pub app: Option<AppObject<'a>>,
     pub app_proto: Option<&'a str>,
@@ -93,6 +95,9 @@ impl AlertRecord<'_> {
         o.string("pkt_src", self.source.name());
         if let Some(t) = self.tx_id {
             o.uint("tx_id", t);
+            if self.tx_guessed {
+                o.boolean("tx_guessed", true);
+            }
         }
         let r = self.rule;
         o.object("alert", |a| {
