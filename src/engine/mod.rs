@@ -827,8 +827,9 @@ impl Core {
             detect,
             &outcome,
             self.ips,
-            // Suricata writes the flow's VLANs (also on an untagged reply).
-            &AlertPacket::of(p, flow.vlans.as_slice()),
+            // The packet's VLANs, as Suricata's CreateEveHeader (an untagged reply of a flow
+            // tracked without VLANs names none).
+            &AlertPacket::of(p, p.vlans.as_slice()),
             Some((flow, to_server)),
         )
     }
