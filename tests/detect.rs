@@ -1267,3 +1267,146 @@ fn a_first_segment_longer_than_the_probe_is_parsed_whole() {
     assert_eq!(pcap_and_sids(&c.packets, rules, false), [(7, 1)]);
     assert_eq!(pcap_and_sids(&c.packets, rules, true), [(4, 1)]);
 }
+
+/// A TLS 1.2 session with application data, a UDP exchange and an ICMP echo, from one
+/// client: SYN (1), SYN/ACK (2), ACK (3), ClientHello (4), ACK (5), ServerHello (6),
+/// ACK (7), client "XDATA-ONE" (8), ACK (9), FIN (10), FIN/ACK (11), ACK (12); UDP request
+/// "XDATA-UDP" (13) and reply (14); ICMP echo request (15) and reply (16).
+fn keyword_flows() -> Vec<TimedPacket> {
+    let mut c = TcpConversation::new(
+        sa("10.0.0.9:45000"),
+        sa("192.0.2.20:443"),
+        Timestamp::new(1_700_002_000, 0),
+    );
+    c.handshake()
+        .client_sends(&packets::tls_client_hello(Some("kw.example")))
+        .server_sends(&packets::tls_server_hello())
+        .client_sends(b"XDATA-ONE")
+        .close();
+    let mut out = c.packets;
+    let t = Timestamp::new(1_700_002_001, 0);
+    out.push(TimedPacket {
+        ts: t,
+        ip: packets::udp(
+            sa("10.0.0.9:45001"),
+            sa("192.0.2.20:7777"),
+            64,
+            b"XDATA-UDP",
+        ),
+    });
+    out.push(TimedPacket {
+        ts: Timestamp::new(1_700_002_001, 10_000_000),
+        ip: packets::udp(sa("192.0.2.20:7777"), sa("10.0.0.9:45001"), 64, b"reply"),
+    });
+    let a: std::net::IpAddr = "10.0.0.9".parse().expect("ip");
+    let b: std::net::IpAddr = "192.0.2.20".parse().expect("ip");
+    out.push(TimedPacket {
+        ts: Timestamp::new(1_700_002_002, 0),
+        ip: packets::echo(a, b, 64, 7, 1, false, b"ping"),
+    });
+    out.push(TimedPacket {
+        ts: Timestamp::new(1_700_002_002, 10_000_000),
+        ip: packets::echo(b, a, 64, 7, 1, true, b"ping"),
+    });
+    out
+}
+
+const KEYWORD_RULES: &str = "\
+alert tls any any -> any any (msg:\"tls1.2\"; ssl_version:tls1.2; sid:1;)
+alert tls any any -> any any (msg:\"not tls1.0\"; ssl_version:!tls1.0; sid:2;)
+alert tls any any -> any any (msg:\"tls1.3\"; ssl_version:tls1.3; sid:3;)
+alert tls any any -> any any (msg:\"tls1.0 or tls1.2\"; ssl_version:tls1.0,tls1.2; sid:4;)
+alert ip any any -> any any (msg:\"ip_proto tcp\"; ip_proto:6; dsize:>0; sid:5;)
+alert ip any any -> any any (msg:\"ip_proto not tcp\"; ip_proto:!6; sid:6;)
+alert ip any any -> any any (msg:\"ip_proto udp by name\"; ip_proto:udp; sid:7;)
+alert ip any any -> any any (msg:\"ip_proto below 6\"; ip_proto:<6; sid:8;)
+alert tcp any any -> any any (msg:\"only stream\"; flow:only_stream; content:\"XDATA\"; sid:9;)
+alert tcp any any -> any any (msg:\"no stream\"; flow:no_stream; content:\"XDATA\"; sid:10;)
+alert ip any any -> any any (msg:\"by_both\"; content:\"XDATA\"; threshold:type limit, track by_both, count 1, seconds 60; sid:11;)
+reject udp any any -> any 7777 (msg:\"reject udp\"; content:\"XDATA-UDP\"; sid:12;)
+";
+
+#[test]
+fn ssl_version_ip_proto_stream_flow_options_by_both_and_reject_as_suricata() {
+    // Suricata 7.0.10's alerts on this capture (`suricata -r`, and with --simulate-ips):
+    // ssl_version on the ServerHello's version (the negotiated one; the ClientHello's is
+    // not `ssl_version`'s), ip_proto on every packet of its protocol, only_stream on the
+    // reassembled stream (IDS: at the ACK of the data; IPS: on the data packet),
+    // no_stream on the data packet itself, by_both once per address pair, and the UDP
+    // reject.
+    // ssl_version tests each side's own version: the client's (TLS 1.3, the first of its
+    // supported_versions) to the server, the server's (TLS 1.2) to the client; a negated
+    // ssl_version never matches in Suricata 7.0.10 (sid 2).
+    let ids = pcap_and_sids(&keyword_flows(), KEYWORD_RULES, false);
+    let ips = pcap_and_sids(&keyword_flows(), KEYWORD_RULES, true);
+    assert_eq!(
+        ids,
+        [
+            (4, 5),
+            (6, 5),
+            (7, 3),
+            (8, 5),
+            (8, 10),
+            (9, 1),
+            (9, 4),
+            (10, 9),
+            (10, 11),
+            (13, 6),
+            (13, 7),
+            (13, 12),
+            (14, 6),
+            (14, 7),
+            (15, 6),
+            (15, 8),
+            (16, 6),
+            (16, 8)
+        ],
+        "IDS"
+    );
+    assert_eq!(
+        ips,
+        [
+            (4, 3),
+            (4, 5),
+            (6, 1),
+            (6, 4),
+            (6, 5),
+            (8, 5),
+            (8, 9),
+            (8, 10),
+            (8, 11),
+            (13, 6),
+            (13, 7),
+            (13, 12),
+            (14, 6),
+            (14, 7),
+            (15, 6),
+            (15, 8),
+            (16, 6),
+            (16, 8)
+        ],
+        "IPS"
+    );
+    // The reject's verdict, as Suricata's EveAddVerdict writes it.
+    let alerts = alerts_of_run(&keyword_flows(), KEYWORD_RULES, true);
+    let reject = alerts
+        .iter()
+        .find(|a| a["alert"]["signature_id"] == 12)
+        .expect("the reject alerts");
+    assert_eq!(
+        reject["verdict"],
+        serde_json::json!({"action": "drop", "reject-target": "to_client", "reject": ["icmp-prohib"]})
+    );
+    assert_eq!(reject["alert"]["action"], "blocked");
+    let alerts = alerts_of_run(&keyword_flows(), KEYWORD_RULES, false);
+    let reject = alerts
+        .iter()
+        .find(|a| a["alert"]["signature_id"] == 12)
+        .expect("the reject alerts");
+    assert_eq!(
+        reject["verdict"],
+        serde_json::json!({"action": "alert", "reject-target": "to_client", "reject": ["icmp-prohib"]})
+    );
+    // A reject is `blocked` in the alert even without inline timing, as Suricata logs it.
+    assert_eq!(reject["alert"]["action"], "blocked");
+}

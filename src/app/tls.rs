@@ -201,6 +201,11 @@ pub struct TlsSession {
     /// Suricata's `SSL_AL_FLAG_HANDSHAKE_DONE`: application data was seen, or, at the end
     /// of a parser call, the expected side's first certificate was decoded.
     pub handshake_done: bool,
+    /// Suricata's `connp.version` of each side (0: client, 1: server), what `ssl_version`
+    /// tests: the record layer's version until the side's hello, then the hello's legacy
+    /// version, then (ClientHello) the first valid version of supported_versions or
+    /// (ServerHello) the one it selects.
+    pub conn_version: [u16; 2],
     limits: TlsLimits,
     /// Limits reached since the last [`take_limit_hits`](Self::take_limit_hits).
     hits: TlsLimitHits,
@@ -433,6 +438,16 @@ impl TlsSession {
     /// One whole record (header included).
     fn record(&mut self, to_server: bool, rec: &[u8]) -> Result<(), TlsError> {
         let content = rec[0];
+        // SSLv3ParseRecord: the record's version stands for the side's until its hello.
+        let side = usize::from(!to_server);
+        let hello_seen = if to_server {
+            self.client_hello.is_some()
+        } else {
+            self.server_hello.is_some()
+        };
+        if !(hello_seen && self.conn_version[side] != 0) {
+            self.conn_version[side] = u16::from_be_bytes([rec[1], rec[2]]);
+        }
         let body = &rec[5..];
         let handshake_limit = self.limits.handshake;
         let d = self.dir_mut(to_server);
@@ -499,7 +514,15 @@ impl TlsSession {
                 };
                 match h {
                     TlsMessageHandshake::ClientHello(ch) => {
-                        self.client_hello = Some(client_hello(&ch));
+                        let hello = client_hello(&ch);
+                        // The first valid version the client offers (GREASE skipped).
+                        self.conn_version[0] = hello
+                            .supported_versions
+                            .iter()
+                            .copied()
+                            .find(|&v| tls_version_valid(v))
+                            .unwrap_or(hello.version);
+                        self.client_hello = Some(hello);
                     }
                     TlsMessageHandshake::ServerHello(sh) => {
                         let hello = server_hello(&sh);
@@ -507,6 +530,7 @@ impl TlsSession {
                             // TLS 1.3: everything after the ServerHello is encrypted.
                             self.to_client.encrypted = true;
                         }
+                        self.conn_version[1] = hello.version;
                         self.server_hello = Some(hello);
                     }
                     _ => {}
@@ -666,6 +690,11 @@ fn client_hello(ch: &tls_parser::TlsClientHelloContents<'_>) -> ClientHello {
         join(formats.into_iter()),
     );
     hello
+}
+
+/// Suricata's `TLSVersionValid`: SSLv3 to TLS 1.3 and the TLS 1.3 drafts it knows.
+fn tls_version_valid(v: u16) -> bool {
+    matches!(v, 0x0300..=0x0304 | 0x7f01 | 0x7f10..=0x7f1c | 0xfb14 | 0xfb15 | 0xfb16 | 0xfb17 | 0xfb1a)
 }
 
 fn server_hello(sh: &tls_parser::TlsServerHelloContents<'_>) -> ServerHello {

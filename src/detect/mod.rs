@@ -1345,22 +1345,22 @@ impl DetectEngine {
                 return false;
             }
             if let Some(v) = &s.ssl_version {
-                let version = t
-                    .server_hello
-                    .as_ref()
-                    .map(|h| h.version)
-                    .or(t.client_hello.as_ref().map(|c| c.version));
+                // DetectSslVersionMatch: the side's own version (the client's to the
+                // server, the server's to the client), TLS 1.3 drafts counted as 1.3.
+                let version = t.conn_version[usize::from(!to_server)];
                 let name = match version {
-                    Some(0x0200) => "sslv2",
-                    Some(0x0300) => "sslv3",
-                    Some(0x0301) => "tls1.0",
-                    Some(0x0302) => "tls1.1",
-                    Some(0x0303) => "tls1.2",
-                    Some(0x0304) => "tls1.3",
+                    0x0002 | 0x0200 => "sslv2",
+                    0x0300 => "sslv3",
+                    0x0301 => "tls1.0",
+                    0x0302 => "tls1.1",
+                    0x0303 => "tls1.2",
+                    0x0304 | 0x7f01..=0x7f1c => "tls1.3",
                     _ => "",
                 };
-                let listed = v.versions.contains(&name);
-                if listed == v.negated {
+                // Suricata XORs the version's own slot with that slot's negation flag: a
+                // listed version gives 1 ^ 1, an unlisted one 0 ^ 0, so a negated
+                // ssl_version never matches (confirmed on 7.0.10).
+                if v.negated || !v.versions.contains(&name) {
                     return false;
                 }
             }
