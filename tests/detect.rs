@@ -810,7 +810,9 @@ fn a_pass_over_the_alert_limit_still_passes_and_lets_later_drops_apply() {
         pcap_sid(&alerts),
         (1..=5).map(|s| (1, s)).collect::<Vec<_>>()
     );
-    assert!(alerts.iter().all(|a| a["verdict"]["action"] == "alert"));
+    // The pass that ended the walk is the packet's verdict (Suricata 7.0.10, verdict
+    // logging on: `{"action":"pass"}` on the five alerts).
+    assert!(alerts.iter().all(|a| a["verdict"]["action"] == "pass"));
     assert_eq!(detect_counts(&stats), (5, 0, 0));
     assert_eq!(stats["detect"]["drop_packets"], 0);
 }
