@@ -183,3 +183,72 @@ fn odd_records_are_counted_and_the_run_goes_on() {
         "{stats}"
     );
 }
+
+/// Where reading stopped is in the stats: a capture cut in its third record, and one
+/// that is not a capture, beside a good one. The run goes on with the other inputs (exit
+/// 2 for the unreadable one), everything before the cut is evaluated, and
+/// `capture.stopped_early` names each file, the run's last packet before it, and the
+/// error with its packet number and byte offset.
+#[test]
+fn the_stats_say_where_reading_stopped_on_an_input_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let packet = |n: u16| rulesim::synth::TimedPacket {
+        ts: Timestamp::new(100 + i64::from(n), 0),
+        ip: rulesim::synth::packets::udp(
+            common::sa(&format!("10.0.0.1:{}", 1000 + n)),
+            common::sa("198.51.100.1:53"),
+            64,
+            b"query",
+        ),
+    };
+    let good = dir.path().join("a-good.pcap");
+    common::write_pcap(&good, &[packet(0), packet(1)]);
+    let cut = dir.path().join("b-cut.pcap");
+    common::write_pcap(&cut, &[packet(2), packet(3), packet(4)]);
+    let mut bytes = std::fs::read(&cut).expect("read");
+    let len = bytes.len();
+    bytes.truncate(len - 10);
+    std::fs::write(&cut, &bytes).expect("write");
+    let junk = dir.path().join("c-junk.pcap");
+    std::fs::write(&junk, b"this is not a capture at all").expect("write");
+    let out = dir.path().join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_rulesim"))
+        .args(["-q", "-l"])
+        .arg(&out)
+        .arg("-r")
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let stats: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("stats.json")).expect("stats"))
+            .expect("json");
+    assert_eq!(stats["capture"]["packets_read"], 4, "{stats}");
+    let stopped = stats["capture"]["stopped_early"]
+        .as_array()
+        .expect("stopped_early");
+    assert_eq!(stopped.len(), 2, "{stats}");
+    assert!(stopped[0]["file"]
+        .as_str()
+        .expect("file")
+        .ends_with("b-cut.pcap"));
+    assert_eq!(stopped[0]["after_packet"], 4);
+    let error = stopped[0]["error"].as_str().expect("error");
+    assert!(
+        error.contains("packet 3") && error.contains("offset"),
+        "{error}"
+    );
+    assert!(stopped[1]["file"]
+        .as_str()
+        .expect("file")
+        .ends_with("c-junk.pcap"));
+    assert_eq!(stopped[1]["after_packet"], 4);
+    // What was read before the cut was evaluated: four flows' netflow records.
+    let eve = std::fs::read_to_string(out.join("eve.json")).expect("eve");
+    assert_eq!(eve.lines().filter(|l| l.contains("\"netflow\"")).count(), 4);
+}

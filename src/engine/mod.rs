@@ -246,6 +246,7 @@ impl Frontend {
             Ok(r) => r,
             Err(error) => {
                 self.stats.capture.files_failed += 1;
+                self.stopped_early(path, &error);
                 problems.push(InputProblem {
                     error,
                     is_warning: false,
@@ -260,6 +261,7 @@ impl Frontend {
         {
             self.stats.capture.files_failed += 1;
             let error = CaptureError::new(path, CaptureErrorKind::UnsupportedLinkType(lt));
+            self.stopped_early(path, &error);
             problems.push(InputProblem {
                 error,
                 is_warning: false,
@@ -327,6 +329,7 @@ impl Frontend {
                     } else {
                         self.stats.capture.files_failed += 1;
                     }
+                    self.stopped_early(path, &error);
                     problems.push(InputProblem { error, is_warning });
                     break;
                 }
@@ -334,6 +337,18 @@ impl Frontend {
         }
         sink.end_file()?;
         Ok(problems)
+    }
+
+    /// Records in the stats where and why a capture's reading stopped.
+    fn stopped_early(&mut self, path: &Path, error: &CaptureError) {
+        self.stats
+            .capture
+            .stopped_early
+            .push(crate::output::stats::StoppedFile {
+                file: path.display().to_string(),
+                after_packet: self.pcap_cnt,
+                error: error.to_string(),
+            });
     }
 
     fn count_invalid(&mut self, name: &str) {

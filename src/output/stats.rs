@@ -52,6 +52,20 @@ pub struct CaptureStats {
     /// that packet was evaluated and written; flows still open were not ended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<Interruption>,
+    /// Captures whose reading stopped before their end (unreadable, corrupt or
+    /// truncated): where, and why. Everything read before was evaluated and written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stopped_early: Vec<StoppedFile>,
+}
+
+/// A capture whose reading stopped on an input error.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StoppedFile {
+    pub file: String,
+    /// The run's last packet read and evaluated before the error (0: none).
+    pub after_packet: u64,
+    /// The error, with the packet number and byte offset where the file is bad.
+    pub error: String,
 }
 
 /// Where an interrupted run stopped.
