@@ -961,11 +961,7 @@ const ALERT_RECORD_GAPS: &[(&str, &str)] = &[
         "sv-bug-7552-01",
         "libhtp's placeholder request (`/libhtp::request_uri_not_seen`) in the `http` object; files",
     ),
-    (
-        "sv-detect-flowbits",
-        "Suricata adds the flow's variables (`metadata.flowbits`) to its records",
-    ),
-    ("sv-flowbit-oring", "`metadata.flowbits`; files"),
+    ("sv-flowbit-oring", FILES),
     ("sv-http-encoding-gzip-uncompressed", FILES),
     (
         "sv-http-missing-protocol",

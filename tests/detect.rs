@@ -1412,3 +1412,136 @@ fn ssl_version_ip_proto_stream_flow_options_by_both_and_reject_as_suricata() {
     // A reject is `blocked` in the alert even without inline timing, as Suricata logs it.
     assert_eq!(reject["alert"]["action"], "blocked");
 }
+
+const FLOW_VAR_RULES: &str = "\
+alert tcp any any -> any any (msg:\"set b then a\"; flow:to_server; content:\"one\"; flowbits:set,b; flowbits:set,a; flowint:count,=,5; sid:1;)
+alert tcp any any -> any any (msg:\"toggle b, set c\"; flow:to_server; content:\"two\"; flowbits:toggle,b; flowbits:set,c; flowint:count,+,2; flowint:other,=,1; sid:2;)
+alert tcp any any -> any any (msg:\"set b again\"; flow:to_client; content:\"three\"; flowbits:set,b; sid:3;)
+alert tcp any any -> any any (msg:\"traffic ids\"; flow:to_server; content:\"four\"; flowbits:set,traffic/id/web; flowbits:set,traffic/label/corp; sid:4;)
+";
+
+/// Client "one" (4), ACK (5), "two" (6), ACK (7), server "three" (8), ACK (9), client
+/// "four" (10), ACK (11), then the client closes (12-14).
+fn flow_var_packets() -> Vec<TimedPacket> {
+    let mut c = TcpConversation::new(
+        sa("10.0.0.9:46000"),
+        sa("192.0.2.30:8080"),
+        Timestamp::new(1_700_003_000, 0),
+    );
+    c.handshake()
+        .client_sends(b"one")
+        .client_sends(b"two")
+        .server_sends(b"three")
+        .client_sends(b"four")
+        .close();
+    c.packets
+}
+
+/// (event_type, pcap_cnt, sid, traffic, metadata) of a record.
+type VarsLine = (String, Option<u64>, Option<u64>, Value, Value);
+/// The same, the objects as JSON text.
+type ExpectedVars = (
+    &'static str,
+    Option<u64>,
+    Option<u64>,
+    &'static str,
+    &'static str,
+);
+
+#[test]
+fn records_carry_the_flows_variables_as_suricata_writes_them() {
+    // Suricata 7.0.10 (`suricata -r`, eve metadata on, as its default configuration): each
+    // record names the flow's flowbits in the order they were set (a toggled-off bit leaves
+    // its place, set again it comes last), its flowints in the order they were created, and
+    // the traffic/ flowbits as a `traffic` object before `metadata`; the alerts of a packet
+    // show the variables as they are after it, netflow records as the flow ends.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("vars.pcap");
+    write_pcap(&pcap, &flow_var_packets());
+    if let Some(keep) = std::env::var_os("RULESIM_KEEP_PCAP") {
+        std::fs::copy(&pcap, &keep).expect("keep pcap");
+        std::fs::write(format!("{}.rules", keep.to_string_lossy()), FLOW_VAR_RULES)
+            .expect("keep rules");
+    }
+    let rules = dir.path().join("vars.rules");
+    std::fs::write(&rules, FLOW_VAR_RULES).expect("rules");
+    let eve = common::eve_of_run(
+        &pcap,
+        &[std::ffi::OsStr::new("-S"), rules.as_os_str()],
+        false,
+    );
+    let got: Vec<VarsLine> = eve
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json"))
+        .map(|r| {
+            (
+                r["event_type"].as_str().unwrap_or("").to_string(),
+                r["pcap_cnt"].as_u64(),
+                r["alert"]["signature_id"].as_u64(),
+                r.get("traffic").cloned().unwrap_or(Value::Null),
+                r.get("metadata").cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    let want: Vec<VarsLine> = EXPECTED_FLOW_VARS
+        .iter()
+        .map(|(t, n, sid, traffic, meta)| {
+            (
+                t.to_string(),
+                *n,
+                *sid,
+                serde_json::from_str(traffic).expect("json"),
+                serde_json::from_str(meta).expect("json"),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+}
+
+/// (event_type, pcap_cnt, sid, traffic, metadata) of each record: the alerts as Suricata
+/// 7.0.10 wrote them (the small stream data is inspected as the session closes), the
+/// netflow records with the variables of its `flow` record.
+const EXPECTED_FLOW_VARS: &[ExpectedVars] = &[
+    (
+        "alert",
+        Some(12),
+        Some(1),
+        r#"{"id": ["web"], "label": ["corp"]}"#,
+        r#"{"flowbits": ["a", "c"], "flowints": {"count": 7, "other": 1}}"#,
+    ),
+    (
+        "alert",
+        Some(12),
+        Some(2),
+        r#"{"id": ["web"], "label": ["corp"]}"#,
+        r#"{"flowbits": ["a", "c"], "flowints": {"count": 7, "other": 1}}"#,
+    ),
+    (
+        "alert",
+        Some(12),
+        Some(4),
+        r#"{"id": ["web"], "label": ["corp"]}"#,
+        r#"{"flowbits": ["a", "c"], "flowints": {"count": 7, "other": 1}}"#,
+    ),
+    (
+        "alert",
+        Some(13),
+        Some(3),
+        r#"{"id": ["web"], "label": ["corp"]}"#,
+        r#"{"flowbits": ["a", "c", "b"], "flowints": {"count": 7, "other": 1}}"#,
+    ),
+    (
+        "netflow",
+        None,
+        None,
+        r#"{"id": ["web"], "label": ["corp"]}"#,
+        r#"{"flowbits": ["a", "c", "b"], "flowints": {"count": 7, "other": 1}}"#,
+    ),
+    (
+        "netflow",
+        None,
+        None,
+        r#"{"id": ["web"], "label": ["corp"]}"#,
+        r#"{"flowbits": ["a", "c", "b"], "flowints": {"count": 7, "other": 1}}"#,
+    ),
+];

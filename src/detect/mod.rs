@@ -729,6 +729,8 @@ struct Compiled {
     categories: Vec<String>,
     metadata: Vec<Vec<(String, String)>>,
     prefilter: Prefilter,
+    /// Flow variable names by id (flowbits; flowints as `flowint:<name>`).
+    var_names: Vec<String>,
 }
 
 /// Per-packet working memory, reused so that inspection does not allocate.
@@ -878,6 +880,12 @@ impl DetectEngine {
         } else {
             Prefilter::build(&sigs, &iponly, &packet, &tx)
         };
+        let mut var_names = vec![String::new(); names.len()];
+        for (name, id) in names {
+            if let Some(slot) = var_names.get_mut(id as usize) {
+                *slot = name;
+            }
+        }
         let work = Work {
             scratch: prefilter.scratch(),
             ..Work::default()
@@ -885,6 +893,7 @@ impl DetectEngine {
         let state_entries = (settings.threshold_entries, settings.xbits_entries);
         DetectEngine {
             c: Arc::new(Compiled {
+                var_names,
                 prefilter,
                 categories,
                 metadata,
@@ -1052,6 +1061,34 @@ impl DetectEngine {
         self.work.inspected = inspected;
         self.recursion_hits.set(recursion_hits);
         out.trace
+    }
+
+    /// The flow's variables as Suricata's records show them (`EveAddFlowVars`): flowbits
+    /// in the order they were set, flowints in the order they were created, the
+    /// `traffic/id/` and `traffic/label/` flowbits apart; `None` when the flow has none.
+    pub fn flow_vars(&self, fd: &FlowDetect) -> Option<crate::output::FlowVars> {
+        let more = fd.more.as_ref()?;
+        if more.bits.is_empty() && more.ints.is_empty() {
+            return None;
+        }
+        let name = |id: u32| self.c.var_names.get(id as usize).map_or("", String::as_str);
+        let mut vars = crate::output::FlowVars::default();
+        for &b in &more.bits {
+            let n = name(b);
+            if let Some(id) = n.strip_prefix("traffic/id/") {
+                vars.traffic_id.push(id.to_string());
+            } else if let Some(label) = n.strip_prefix("traffic/label/") {
+                vars.traffic_label.push(label.to_string());
+            } else {
+                vars.flowbits.push(n.to_string());
+            }
+        }
+        for &(var, value) in &more.ints {
+            let n = name(var);
+            vars.flowints
+                .push((n.strip_prefix("flowint:").unwrap_or(n).to_string(), value));
+        }
+        Some(vars)
     }
 
     /// Runs detection on one packet. `flow` is `None` for packets without a flow.
@@ -1940,7 +1977,7 @@ fn apply_bits(s: &Signature, fd: &mut FlowDetect) {
                 let bits = &mut fd.more().bits;
                 for i in ids {
                     if let Some(at) = bits.iter().position(|b| b == i) {
-                        bits.swap_remove(at);
+                        bits.remove(at);
                     } else {
                         bits.push(*i);
                     }

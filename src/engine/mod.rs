@@ -615,7 +615,16 @@ impl Core {
             // layer stopped); the packet that dropped it still is.
             if !(self.ips && self.touched_dropped) {
                 let to_server = flow.direction_of(p) == crate::flow::Direction::ToServer;
-                log_app(&mut self.output, flow, p.ts, p.pcap_cnt, to_server, false)?;
+                let vars = self.detect.as_ref().and_then(|d| d.flow_vars(&flow.detect));
+                log_app(
+                    &mut self.output,
+                    flow,
+                    vars.as_ref(),
+                    p.ts,
+                    p.pcap_cnt,
+                    to_server,
+                    false,
+                )?;
             }
         }
         Ok(())
@@ -728,7 +737,8 @@ impl Core {
                     )?;
                 }
                 if self.output.types().app_records() {
-                    log_app(&mut self.output, flow, p.ts, None, dir, true)?;
+                    let vars = self.detect.as_ref().and_then(|d| d.flow_vars(&flow.detect));
+                    log_app(&mut self.output, flow, vars.as_ref(), p.ts, None, dir, true)?;
                 }
             }
             let after = flow.app.change_protocol(&self.app, &mut self.shared);
@@ -999,7 +1009,16 @@ impl Core {
             }
         }
         if self.output.types().app_records() && !(dropped && self.ips) {
-            log_app(&mut self.output, &mut flow, now, None, true, true)?;
+            let vars = self.detect.as_ref().and_then(|d| d.flow_vars(&flow.detect));
+            log_app(
+                &mut self.output,
+                &mut flow,
+                vars.as_ref(),
+                now,
+                None,
+                true,
+                true,
+            )?;
         }
         flow.app.release(&mut self.shared);
         if flow.detect.action == Some(FlowAction::Drop) {
@@ -1017,8 +1036,9 @@ impl Core {
         }
         let app = flow.app.protocol_at_end().name();
         *self.stats.app_layer.entry(app).or_insert(0) += 1;
+        let vars = self.detect.as_ref().and_then(|d| d.flow_vars(&flow.detect));
         self.output
-            .flow_ended(&flow, reason, written_at, (app, app))
+            .flow_ended(&flow, reason, written_at, (app, app), vars.as_ref())
     }
 }
 
@@ -1027,9 +1047,11 @@ impl Core {
 /// decoded certificate or TLS 1.3 gets none), each HTTP transaction once its response is
 /// complete, each DNS message as it is parsed (a record per question of a query); at the
 /// flow's end (`at_end`) every transaction left, complete or not.
+#[allow(clippy::too_many_arguments)]
 fn log_app(
     output: &mut EventOutput,
     flow: &mut Flow,
+    vars: Option<&crate::output::FlowVars>,
     ts: Timestamp,
     pcap_cnt: Option<u64>,
     to_server: bool,
@@ -1051,6 +1073,7 @@ fn log_app(
             }
             if eve::tls_loggable(t) {
                 output.app_event(&AppEventRecord {
+                    vars,
                     ts,
                     pcap_cnt,
                     flow,
@@ -1075,6 +1098,7 @@ fn log_app(
                 if output.types().anomaly {
                     for a in tx.anomalies.iter().skip(tx.anomalies_logged) {
                         output.app_event(&AppEventRecord {
+                            vars,
                             ts,
                             pcap_cnt,
                             flow,
@@ -1094,6 +1118,7 @@ fn log_app(
                         tx.request.complete && tx.response.as_ref().is_some_and(|r| r.complete);
                     if complete || at_end {
                         output.app_event(&AppEventRecord {
+                            vars,
                             ts,
                             pcap_cnt,
                             flow,
@@ -1124,6 +1149,7 @@ fn log_app(
                     let number = tx.msg[0].unwrap_or(tx.id);
                     for question in 0..q.questions.len() {
                         output.app_event(&AppEventRecord {
+                            vars,
                             ts,
                             pcap_cnt,
                             flow,
@@ -1138,6 +1164,7 @@ fn log_app(
                 }
                 if let (Some(r), false) = (&tx.response, tx.logged[1]) {
                     output.app_event(&AppEventRecord {
+                        vars,
                         ts,
                         pcap_cnt,
                         flow,
@@ -1334,6 +1361,9 @@ fn record_outcome(
         Some(AppProto::Known(orig)) if f.app.shown_proto() != AppProto::Known(orig) => Some(orig),
         _ => None,
     });
+    // The flow's variables as they are after the packet: Suricata logs the alerts once
+    // detection of the packet is over.
+    let vars = flow.and_then(|(f, _)| detect.flow_vars(&f.detect));
     for hit in &outcome.alerts {
         let rule = detect.rule_of(hit.sig);
         let metadata = detect.metadata_of(hit.sig);
@@ -1369,6 +1399,7 @@ fn record_outcome(
             app_proto_orig,
             flow,
             verdict,
+            vars: vars.as_ref(),
         };
         output.alert(&record, hit.threshold, hit.queue)?;
     }

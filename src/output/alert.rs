@@ -62,6 +62,8 @@ pub struct AlertRecord<'a> {
     /// `to_server` / `to_client`, with the flow the packet belongs to.
     pub flow: Option<(&'a Flow, bool)>,
     pub verdict: Verdict,
+    /// The flow's variables after the packet (Suricata's `traffic` and `metadata`).
+    pub vars: Option<&'a super::FlowVars>,
 }
 
 impl AlertRecord<'_> {
@@ -93,6 +95,9 @@ impl AlertRecord<'_> {
             o.uint("icmp_code", u64::from(c));
         }
         o.string("pkt_src", self.source.name());
+        if let Some(v) = self.vars {
+            v.write_json(&mut o);
+        }
         if let Some(t) = self.tx_id {
             o.uint("tx_id", t);
             if self.tx_guessed {

@@ -23,6 +23,8 @@ pub struct AppEventRecord<'a> {
     pub packet_to_server: Option<bool>,
     pub source: PacketSource,
     pub object: &'a dyn Fn(&mut JsonObject<'_>),
+    /// The flow's variables (Suricata's `traffic` and `metadata`).
+    pub vars: Option<&'a super::FlowVars>,
 }
 
 impl AppEventRecord<'_> {
@@ -53,6 +55,9 @@ impl AppEventRecord<'_> {
         }
         o.string("proto", &proto_name(f.proto));
         o.string("pkt_src", self.source.name());
+        if let Some(v) = self.vars {
+            v.write_json(&mut o);
+        }
         if let Some(t) = self.tx_id {
             o.uint("tx_id", t);
         }

@@ -177,6 +177,46 @@ impl JsonLinesFile {
     }
 }
 
+/// A flow's variables, as Suricata adds them to its records (`EveAddMetadata`): a
+/// `traffic` object for the `traffic/id/` and `traffic/label/` flowbits, then `metadata`
+/// with `flowbits` and `flowints`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlowVars {
+    pub flowbits: Vec<String>,
+    pub flowints: Vec<(String, u32)>,
+    pub traffic_id: Vec<String>,
+    pub traffic_label: Vec<String>,
+}
+
+impl FlowVars {
+    /// Writes `traffic` (when any) and `metadata`.
+    pub fn write_json(&self, o: &mut json::JsonObject<'_>) {
+        if !self.traffic_id.is_empty() || !self.traffic_label.is_empty() {
+            o.object("traffic", |t| {
+                for (key, names) in [("id", &self.traffic_id), ("label", &self.traffic_label)] {
+                    if !names.is_empty() {
+                        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                        t.string_array(key, &names);
+                    }
+                }
+            });
+        }
+        o.object("metadata", |m| {
+            if !self.flowbits.is_empty() {
+                let bits: Vec<&str> = self.flowbits.iter().map(String::as_str).collect();
+                m.string_array("flowbits", &bits);
+            }
+            if !self.flowints.is_empty() {
+                m.object("flowints", |i| {
+                    for (name, value) in &self.flowints {
+                        i.uint(name, u64::from(*value));
+                    }
+                });
+            }
+        });
+    }
+}
+
 /// The record types written to `eve.json` (Suricata's `eve-log.types`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EveTypes {
@@ -534,12 +574,13 @@ impl EventOutput {
         reason: EndReason,
         written_at: Timestamp,
         app_proto: (&str, &str),
+        vars: Option<&FlowVars>,
     ) -> io::Result<()> {
         let records = NetflowRecord::for_flow(flow, written_at, app_proto.0, app_proto.1, None);
         self.netflow_written += records.len() as u64;
         if let Some(eve) = self.eve.as_mut().filter(|_| self.types.netflow) {
             for r in &records {
-                eve.write_with(|buf| r.write_json(buf))?;
+                eve.write_with(|buf| r.write_json(buf, vars))?;
             }
         }
         if let Some((id, flow_log, _)) = self.aws.as_mut() {
@@ -552,7 +593,7 @@ impl EventOutput {
                 NetflowRecord::for_flow(flow, written_at, app_proto.0, app_proto.1, Some(outcome))
             {
                 flow_log.write_with(|buf| {
-                    AwsRecord::write_json(id, r.timestamp().secs(), buf, |b| r.write_json(b))
+                    AwsRecord::write_json(id, r.timestamp().secs(), buf, |b| r.write_json(b, vars))
                 })?;
             }
         }
