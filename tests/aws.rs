@@ -160,8 +160,20 @@ fn run(packets: &[TimedPacket], groups: &[Value], policy: Option<&Value>, args: 
     );
     let eve = std::fs::read_to_string(out_dir.join("eve.json")).expect("eve.json");
     common::check_eve_schema(&eve, "an AWS run");
-    let alerts = eve
-        .lines()
+    let alerts = alerts_in(&eve);
+    let stats: Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("stats.json")).expect("stats"))
+            .expect("json");
+    Run {
+        alerts,
+        detect: stats["detect"].clone(),
+        dir,
+    }
+}
+
+/// The alerts of an eve.json.
+fn alerts_in(eve: &str) -> Vec<Alert> {
+    eve.lines()
         .map(|l| serde_json::from_str::<Value>(l).expect("json"))
         .filter(|r| r["event_type"] == "alert")
         .map(|a| {
@@ -172,15 +184,7 @@ fn run(packets: &[TimedPacket], groups: &[Value], policy: Option<&Value>, args: 
                 a["alert"]["signature"].as_str().expect("msg").to_string(),
             )
         })
-        .collect();
-    let stats: Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("stats.json")).expect("stats"))
-            .expect("json");
-    Run {
-        alerts,
-        detect: stats["detect"].clone(),
-        dir,
-    }
+        .collect()
 }
 
 fn alert(pcap_cnt: u64, sid: u64, action: &str, msg: &str) -> Alert {
@@ -451,20 +455,7 @@ pass tls $HOME_NET any -> any any (tls.sni; content:\"example.com\"; endswith; f
             .output()
             .expect("run rulesim");
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        std::fs::read_to_string(out.join("eve.json"))
-            .expect("eve")
-            .lines()
-            .map(|l| serde_json::from_str::<Value>(l).expect("json"))
-            .filter(|r| r["event_type"] == "alert")
-            .map(|a| {
-                (
-                    a["pcap_cnt"].as_u64().expect("pcap_cnt"),
-                    a["alert"]["signature_id"].as_u64().expect("sid"),
-                    a["alert"]["action"].as_str().expect("action").to_string(),
-                    a["alert"]["signature"].as_str().expect("msg").to_string(),
-                )
-            })
-            .collect()
+        alerts_in(&std::fs::read_to_string(out.join("eve.json")).expect("eve"))
     };
     let aws_out = dir.path().join("aws");
     assert_eq!(
