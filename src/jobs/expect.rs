@@ -690,6 +690,25 @@ mod tests {
             .contains(9, 1));
     }
 
+    /// `mode`: `ids` (the default), `ips`, or `aws` (inline too); anything else is refused.
+    #[test]
+    fn modes_set_the_timing_and_aws_behaviour() {
+        let plan = |mode: &str| {
+            let text = format!(
+                "captures = [\"c.pcap\"]\nrules = [\"r.rules\"]\n{mode}\n[[expect]]\nflow = {{ dst_port = 443 }}\nverdict = \"allowed\"\n"
+            );
+            ExpectationFile::parse(&text, Path::new("e.toml"))
+        };
+        let p = plan("").expect("no mode");
+        assert!(!p.ips && !p.aws);
+        let p = plan("mode = \"ips\"").expect("ips");
+        assert!(p.ips && !p.aws);
+        let p = plan("mode = \"aws\"").expect("aws");
+        assert!(p.ips && p.aws);
+        let e = plan("mode = \"inline\"").expect_err("unknown mode");
+        assert!(e.to_string().contains("\"aws\""), "{e}");
+    }
+
     /// Every key the shipped JSON Schema documents is one the parser takes, and a key it
     /// does not know is refused.
     #[test]
