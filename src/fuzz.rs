@@ -525,11 +525,43 @@ pub fn http(data: &[u8]) {
     whole_events.extend(whole.end(true));
     whole_events.extend(whole.end(false));
     assert_eq!(split_events, whole_events);
-    assert_eq!(split.transactions, whole.transactions);
+    assert_eq!(
+        split_independent(&split.transactions),
+        split_independent(&whole.transactions)
+    );
     assert_eq!(split.first_id, whole.first_id);
     for to_server in [true, false] {
         assert_eq!(split.error(to_server), whole.error(to_server));
     }
+}
+
+/// The transactions with what legitimately depends on the split left out: a body whose
+/// decompression failed (or was stopped as a bomb) decodes differently with the pieces it
+/// came in, as in libhtp (a failed inflate restarts on the piece at hand, and gives up
+/// after four failures), so its decoded bytes, decoded length and decompression events
+/// are not compared. Framing (wire length, completeness) still is.
+fn split_independent(txs: &[http::Transaction]) -> Vec<http::Transaction> {
+    use http::HttpAnomaly::{CompressionBomb, GzipDecompressionFailed};
+    txs.iter()
+        .map(|tx| {
+            let mut tx = tx.clone();
+            if tx
+                .anomalies
+                .iter()
+                .any(|a| matches!(a, GzipDecompressionFailed | CompressionBomb))
+            {
+                tx.anomalies
+                    .retain(|a| !matches!(a, GzipDecompressionFailed | CompressionBomb));
+                tx.request.body.clear();
+                tx.request.entity_len = 0;
+                if let Some(r) = tx.response.as_mut() {
+                    r.body.clear();
+                    r.entity_len = 0;
+                }
+            }
+            tx
+        })
+        .collect()
 }
 
 /// First byte, bit 0: DNS over TCP, the rest split as [`pieces`] (direction ignored);
