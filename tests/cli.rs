@@ -775,7 +775,7 @@ fn rule_order_conflict_stops_a_run_and_is_a_lint_finding() {
 }
 
 /// Netflow `app_proto` comes from the payload on any port, as Suricata detects it: TLS on
-/// 8443, HTTP on 9000, DNS over UDP; `failed` when neither side's bytes are a known
+/// 8443, HTTP on 9000 and 8081, DNS over UDP; `failed` when neither side's bytes are a known
 /// protocol; `unknown` for a TCP flow without a handshake (no app layer mid-stream).
 #[test]
 fn app_proto_is_detected_from_payload_on_any_port() {
@@ -803,6 +803,14 @@ fn app_proto_is_detected_from_payload_on_any_port() {
         1_700_000_001,
         &packets::http_request("GET", "b.example", "/", "t"),
         &packets::http_response(200, "OK", "text/plain", "hi"),
+        true,
+    ));
+    all.extend(conv(
+        "10.0.0.5:40008",
+        "192.0.2.1:8081",
+        1_700_000_001,
+        &packets::http_request("POST", "c.example", "/api", "t"),
+        &packets::http_response(201, "Created", "text/plain", "ok"),
         true,
     ));
     all.extend(conv(
@@ -893,6 +901,7 @@ fn app_proto_is_detected_from_payload_on_any_port() {
     for (port, want) in [
         (8443, "tls"),
         (9000, "http"),
+        (8081, "http"),
         (7000, "failed"),
         (8080, "unknown"),
         (53, "dns"),
@@ -906,11 +915,19 @@ fn app_proto_is_detected_from_payload_on_any_port() {
         &std::fs::read_to_string(dir.path().join("stats.json")).expect("stats.json"),
     )
     .expect("json");
-    for proto in [
-        "tls", "http", "failed", "unknown", "dns", "ssh", "sip", "smtp", "krb5",
+    for (proto, flows) in [
+        ("tls", 1),
+        ("http", 2),
+        ("failed", 1),
+        ("unknown", 1),
+        ("dns", 1),
+        ("ssh", 1),
+        ("sip", 1),
+        ("smtp", 1),
+        ("krb5", 1),
     ] {
         assert_eq!(
-            stats["app_layer"][proto], 1,
+            stats["app_layer"][proto], flows,
             "flows counted by app_proto: {}",
             stats["app_layer"]
         );

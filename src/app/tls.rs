@@ -693,7 +693,7 @@ fn client_hello(ch: &tls_parser::TlsClientHelloContents<'_>) -> ClientHello {
 }
 
 /// Suricata's `TLSVersionValid`: SSLv3 to TLS 1.3 and the TLS 1.3 drafts it knows.
-fn tls_version_valid(v: u16) -> bool {
+pub(crate) fn tls_version_valid(v: u16) -> bool {
     matches!(v, 0x0300..=0x0304 | 0x7f01 | 0x7f10..=0x7f1c | 0xfb14 | 0xfb15 | 0xfb16 | 0xfb17 | 0xfb1a)
 }
 

@@ -417,3 +417,42 @@ fn the_handshake_limit_is_a_setting_and_counted() {
     r.feed(true, &[0x16, 0x03, 0x01, 0xff, 0xff]);
     assert_eq!(r.take_limit_hits().record_too_long, 1);
 }
+
+/// A ClientHello without a server_name extension parses: no SNI, the rest as usual.
+#[test]
+fn a_client_hello_without_sni_parses_without_one() {
+    let s = parsed(&[&tls_client_hello(None)], true);
+    let ch = s.client_hello.as_ref().expect("parsed");
+    assert_eq!(ch.sni, None);
+    assert_eq!(ch.alpn, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+    assert_eq!(s.error(true), None);
+}
+
+/// Each side's `connp.version` (what `ssl_version` tests), as Suricata sets it: the record
+/// layer's until the hello, then the hello's; the client's first valid supported_versions
+/// entry (GREASE skipped), the server's selected version.
+#[test]
+fn each_sides_version_follows_suricatas_connp_version() {
+    let hello = tls_client_hello(Some("v.example"));
+    let mut s = TlsSession::default();
+    // A record header alone is not parsed; the whole record sets it all.
+    s.feed(true, &hello);
+    assert_eq!(s.conn_version[0], 0x0304, "the first of supported_versions");
+    assert_eq!(s.conn_version[1], 0);
+    s.feed(false, &tls_server_hello());
+    assert_eq!(
+        s.conn_version[1], 0x0303,
+        "no supported_versions: the hello's"
+    );
+    // Later records do not change it once the hello was seen.
+    s.feed(true, &[0x17, 0x03, 0x01, 0x00, 0x01, 0xaa]);
+    assert_eq!(s.conn_version[0], 0x0304);
+    // A side whose first record is not a hello takes the record's version.
+    let mut s = TlsSession::default();
+    s.feed(false, &[0x15, 0x03, 0x02, 0x00, 0x02, 0x02, 0x28]);
+    assert_eq!(s.conn_version[1], 0x0302);
+    // GREASE and unknown versions are skipped in the client's list.
+    assert!(!super::tls::tls_version_valid(0x0a0a));
+    assert!(super::tls::tls_version_valid(0x7f1c));
+    assert!(!super::tls::tls_version_valid(0x0200));
+}
