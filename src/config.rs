@@ -125,6 +125,9 @@ pub struct Settings {
     pub default_action_sids: [u32; 4],
     /// `detect.guess-applayer-tx` (default false).
     pub guess_applayer_tx: bool,
+    /// `runmode: single` (Suricata's `--runmode single`); the default is `autofp`. It
+    /// only decides the time stamping what is still open at the end of input.
+    pub single_runmode: bool,
 }
 
 impl Default for Settings {
@@ -148,6 +151,7 @@ impl Default for Settings {
             aws: false,
             default_action_sids: crate::detect::DEFAULT_ACTION_SIDS,
             guess_applayer_tx: false,
+            single_runmode: false,
         }
     }
 }
@@ -312,6 +316,7 @@ const YAML_KEYS: &[&str] = &[
     "detect.rulesim.pcre-memcap",
     "detect.inspection-recursion-limit",
     "detect.guess-applayer-tx",
+    "runmode",
 ];
 
 /// Flattens a YAML tree into `dotted.key=value` assignments; lists become `[a,b]`.
@@ -572,6 +577,13 @@ impl Settings {
                     self.threshold_entries = n;
                 } else {
                     self.xbits_entries = n;
+                }
+            }
+            "runmode" => {
+                self.single_runmode = match value {
+                    "single" => true,
+                    "autofp" | "workers" => false,
+                    _ => return Err(bad("expected single, autofp or workers")),
                 }
             }
             "detect.guess-applayer-tx" => {

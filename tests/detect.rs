@@ -1545,3 +1545,37 @@ const EXPECTED_FLOW_VARS: &[ExpectedVars] = &[
         r#"{"flowbits": ["a", "c", "b"], "flowints": {"count": 7, "other": 1}}"#,
     ),
 ];
+
+/// What is still open at the end of input is flushed at the least time Suricata's threads
+/// have seen: in its default runmode (autofp) the run's first packet time, with
+/// `--runmode single` the last packet's (both seen on 7.0.10 with sv-bug-6269-01). Here a
+/// stream rule on small data of an unclosed flow alerts at that flush.
+#[test]
+fn end_of_input_alerts_carry_the_time_of_suricatas_runmode() {
+    let mut c = TcpConversation::new(
+        sa("10.0.0.9:47000"),
+        sa("192.0.2.40:8000"),
+        Timestamp::new(1_700_004_000, 0),
+    );
+    c.handshake().client_sends(b"hello there");
+    let rules = "alert tcp any any -> any any (msg:\"small\"; content:\"hello\"; sid:1;)\n";
+    let stamp = |args: &[&str]| -> (Value, Value) {
+        let (alerts, _) = alerts_and_stats(&c.packets, rules, args);
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        (alerts[0]["timestamp"].clone(), alerts[0]["pkt_src"].clone())
+    };
+    assert_eq!(
+        stamp(&[]),
+        (
+            Value::from("2023-11-14T23:20:00.000000+0000"),
+            Value::from("stream (flow timeout)")
+        )
+    );
+    assert_eq!(
+        stamp(&["--set", "runmode=single"]),
+        (
+            Value::from("2023-11-14T23:20:00.040000+0000"),
+            Value::from("stream (flow timeout)")
+        )
+    );
+}

@@ -38,9 +38,11 @@ pub(crate) struct Frontend {
     decoder: Decoder,
     pcap_cnt: u64,
     /// Time of the run's first packet: Suricata stamps the records of flows still open
-    /// at the end of input with it.
+    /// at the end of input with it (its default runmode).
     first_ts: Option<Timestamp>,
     last_ts: Timestamp,
+    /// `runmode: single`: the end of input is stamped with the last packet's time.
+    single_runmode: bool,
     /// Timeouts are checked at most once per second of capture time.
     next_sweep_secs: i64,
     /// Packets per pcap link type (named in the stats at the end).
@@ -200,6 +202,7 @@ impl Frontend {
             pcap_cnt: 0,
             first_ts: None,
             last_ts: Timestamp::ZERO,
+            single_runmode: settings.single_runmode,
             next_sweep_secs: i64::MIN,
             per_linktype: Vec::new(),
             stats: RunStats::default(),
@@ -219,12 +222,17 @@ impl Frontend {
     }
 
     /// The times of the flows open at the end of input: their records', and their pseudo
-    /// packets' (the alerts these raise). Suricata stamps both with the run's first packet
-    /// time (its end-of-input flush runs on a clock that never moved past it): on the
-    /// conformance corpus every end-of-input alert carries its flow's netflow time.
+    /// packets' (the alerts these raise). Suricata's end-of-input flush takes the least
+    /// time its threads have seen: in its default runmode (autofp) a thread that saw no
+    /// packet keeps the run's first packet time, which stamps both (every end-of-input
+    /// record of the conformance corpus); with `runmode: single` it is the last packet's.
     pub(crate) fn end_times(&self) -> (Timestamp, Timestamp) {
-        let first = self.first_ts.unwrap_or(Timestamp::ZERO);
-        (first, first)
+        let at = if self.single_runmode {
+            self.last_ts
+        } else {
+            self.first_ts.unwrap_or(Timestamp::ZERO)
+        };
+        (at, at)
     }
 
     pub(crate) fn started(&self) -> std::time::Instant {
