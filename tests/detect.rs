@@ -1502,49 +1502,19 @@ fn records_carry_the_flows_variables_as_suricata_writes_them() {
 /// 7.0.10 wrote them (the small stream data is inspected as the session closes), the
 /// netflow records with the variables of its `flow` record.
 const EXPECTED_FLOW_VARS: &[ExpectedVars] = &[
-    (
-        "alert",
-        Some(12),
-        Some(1),
-        r#"{"id": ["web"], "label": ["corp"]}"#,
-        r#"{"flowbits": ["a", "c"], "flowints": {"count": 7, "other": 1}}"#,
-    ),
-    (
-        "alert",
-        Some(12),
-        Some(2),
-        r#"{"id": ["web"], "label": ["corp"]}"#,
-        r#"{"flowbits": ["a", "c"], "flowints": {"count": 7, "other": 1}}"#,
-    ),
-    (
-        "alert",
-        Some(12),
-        Some(4),
-        r#"{"id": ["web"], "label": ["corp"]}"#,
-        r#"{"flowbits": ["a", "c"], "flowints": {"count": 7, "other": 1}}"#,
-    ),
-    (
-        "alert",
-        Some(13),
-        Some(3),
-        r#"{"id": ["web"], "label": ["corp"]}"#,
-        r#"{"flowbits": ["a", "c", "b"], "flowints": {"count": 7, "other": 1}}"#,
-    ),
-    (
-        "netflow",
-        None,
-        None,
-        r#"{"id": ["web"], "label": ["corp"]}"#,
-        r#"{"flowbits": ["a", "c", "b"], "flowints": {"count": 7, "other": 1}}"#,
-    ),
-    (
-        "netflow",
-        None,
-        None,
-        r#"{"id": ["web"], "label": ["corp"]}"#,
-        r#"{"flowbits": ["a", "c", "b"], "flowints": {"count": 7, "other": 1}}"#,
-    ),
+    ("alert", Some(12), Some(1), TRAFFIC, AFTER_TWO),
+    ("alert", Some(12), Some(2), TRAFFIC, AFTER_TWO),
+    ("alert", Some(12), Some(4), TRAFFIC, AFTER_TWO),
+    ("alert", Some(13), Some(3), TRAFFIC, AFTER_THREE),
+    ("netflow", None, None, TRAFFIC, AFTER_THREE),
+    ("netflow", None, None, TRAFFIC, AFTER_THREE),
 ];
+
+const TRAFFIC: &str = r#"{"id": ["web"], "label": ["corp"]}"#;
+/// After sids 1, 2 and 4: b then a set, b toggled off, c set.
+const AFTER_TWO: &str = r#"{"flowbits": ["a", "c"], "flowints": {"count": 7, "other": 1}}"#;
+/// After sid 3 set b again: it comes last.
+const AFTER_THREE: &str = r#"{"flowbits": ["a", "c", "b"], "flowints": {"count": 7, "other": 1}}"#;
 
 /// What is still open at the end of input is flushed at the least time Suricata's threads
 /// have seen: in its default runmode (autofp) the run's first packet time, with
