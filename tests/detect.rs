@@ -1389,28 +1389,21 @@ fn ssl_version_ip_proto_stream_flow_options_by_both_and_reject_as_suricata() {
         ],
         "IPS"
     );
-    // The reject's verdict, as Suricata's EveAddVerdict writes it.
-    let alerts = alerts_of_run(&keyword_flows(), KEYWORD_RULES, true);
-    let reject = alerts
-        .iter()
-        .find(|a| a["alert"]["signature_id"] == 12)
-        .expect("the reject alerts");
-    assert_eq!(
-        reject["verdict"],
-        serde_json::json!({"action": "drop", "reject-target": "to_client", "reject": ["icmp-prohib"]})
-    );
-    assert_eq!(reject["alert"]["action"], "blocked");
-    let alerts = alerts_of_run(&keyword_flows(), KEYWORD_RULES, false);
-    let reject = alerts
-        .iter()
-        .find(|a| a["alert"]["signature_id"] == 12)
-        .expect("the reject alerts");
-    assert_eq!(
-        reject["verdict"],
-        serde_json::json!({"action": "alert", "reject-target": "to_client", "reject": ["icmp-prohib"]})
-    );
-    // A reject is `blocked` in the alert even without inline timing, as Suricata logs it.
-    assert_eq!(reject["alert"]["action"], "blocked");
+    // The reject's verdict, as Suricata's EveAddVerdict writes it; the alert is `blocked`
+    // even without inline timing, as Suricata logs it.
+    for (ips, action) in [(true, "drop"), (false, "alert")] {
+        let alerts = alerts_of_run(&keyword_flows(), KEYWORD_RULES, ips);
+        let reject = alerts
+            .iter()
+            .find(|a| a["alert"]["signature_id"] == 12)
+            .expect("the reject alerts");
+        assert_eq!(
+            reject["verdict"],
+            serde_json::json!({"action": action, "reject-target": "to_client", "reject": ["icmp-prohib"]}),
+            "ips: {ips}"
+        );
+        assert_eq!(reject["alert"]["action"], "blocked", "ips: {ips}");
+    }
 }
 
 const FLOW_VAR_RULES: &str = "\
