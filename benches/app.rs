@@ -16,6 +16,7 @@ fn reassemble(order: &[usize], data: &[u8], pass_through: bool) -> u64 {
     let config = StreamConfig {
         depth: 0,
         memcap: 1 << 30,
+        max_segments: StreamConfig::DEFAULT_MAX_SEGMENTS,
     };
     let mut mem = MemBudget::new(config.memcap);
     let mut s = StreamBuffer::new(1, OverlapPolicy::Bsd, false, &config);

@@ -291,6 +291,7 @@ const YAML_KEYS: &[&str] = &[
     "stream.midstream",
     "stream.reassembly.depth",
     "stream.reassembly.memcap",
+    "stream.reassembly.rulesim.max-segments",
     "action-order",
     "exception-policy",
     "stream.midstream-policy",
@@ -502,6 +503,13 @@ impl Settings {
                     return Err(bad("must be at least 1 byte"));
                 }
                 self.stream.memcap = cap;
+            }
+            "stream.reassembly.rulesim.max-segments" => {
+                let n = number()?;
+                if n == 0 {
+                    return Err(bad("must be at least 1"));
+                }
+                self.stream.max_segments = n;
             }
             "flow.max-flows" => {
                 let n = number()? as usize;

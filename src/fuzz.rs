@@ -322,6 +322,7 @@ pub fn tcp_stream(data: &[u8]) {
     let config = StreamConfig {
         depth: u64::from(depth),
         memcap: u64::from(memcap) * 4,
+        max_segments: StreamConfig::DEFAULT_MAX_SEGMENTS,
     };
     let mut stream = StreamBuffer::new(first_seq, policy, inline, &config);
     let mut mem = MemBudget::new(config.memcap);

@@ -3,7 +3,8 @@
 //! pages): strict order against action order with domain lists, allowlists and their
 //! catch-all drops in both orders, `aws:drop_established` on a ClientHello split over two
 //! segments (and the application-layer variant AWS added for it), the `--aws` switch and
-//! the default actions' configurable sids.
+//! the default actions' configurable sids. And that no rule source makes rulesim read a
+//! file it names.
 //!
 //! Every capture: client 10.0.0.5 (HOME_NET 10.0.0.0/16) to 93.184.216.34; a TLS flow is
 //! SYN (1), SYN/ACK (2), ACK (3), ClientHello (4), ACK (5), ServerHello (6), ACK (7),
@@ -509,4 +510,131 @@ fn default_action_sids_are_settings() {
     let r = run(&flow, &groups, Some(&p), &["--aws"]);
     assert!(r.alerts.iter().all(|a| a.1 == 4), "{:?}", r.alerts);
     drop(r.dir);
+}
+
+/// A rule source never makes rulesim read a file it names: an `include` line in a rule
+/// file or in a rule group's `RulesString` is a rule that fails to parse (Suricata's
+/// `include` is a suricata.yaml key, not rule syntax), and a policy's reference is
+/// matched against the rule groups given with `--rule-group`, never opened as a path.
+/// The file they name holds a rule that would alert on every packet; it never does.
+#[test]
+fn rule_sources_make_rulesim_read_no_other_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = dir.path().join("secret");
+    std::fs::create_dir(&secret).expect("mkdir");
+    let secret_rules = secret.join("secret.rules");
+    std::fs::write(
+        &secret_rules,
+        "alert ip any any -> any any (msg:\"SECRET\"; sid:99;)\n",
+    )
+    .expect("write");
+    let secret_group = secret.join("secret.json");
+    std::fs::write(
+        &secret_group,
+        rules_group(
+            "secret",
+            "alert ip any any -> any any (msg:\"SECRET\"; sid:99;)",
+            "STRICT_ORDER",
+        )
+        .to_string(),
+    )
+    .expect("write");
+    let pcap = dir.path().join("in.pcap");
+    write_pcap(&pcap, &tls_to("example.com", 40_000));
+    let rulesim = |args: &[&std::ffi::OsStr]| {
+        let out_dir = tempfile::tempdir().expect("tempdir");
+        // Not quiet: the rule errors are what the test reads.
+        let out = Command::new(env!("CARGO_BIN_EXE_rulesim"))
+            .arg("-r")
+            .arg(&pcap)
+            .arg("-l")
+            .arg(out_dir.path())
+            .args(args)
+            .output()
+            .expect("run rulesim");
+        let eve = std::fs::read_to_string(out_dir.path().join("eve.json")).unwrap_or_default();
+        let mut sids: Vec<u64> = alerts_in(&eve).iter().map(|a| a.1).collect();
+        sids.dedup();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+            sids,
+        )
+    };
+
+    // A rule file: each `include` line is a syntax error at its own line, the rule after
+    // them loads.
+    let main_rules = dir.path().join("main.rules");
+    std::fs::write(
+        &main_rules,
+        format!(
+            "include {}\ninclude: secret/secret.rules\nalert ip any any -> any any (msg:\"main\"; sid:1;)\n",
+            secret_rules.display()
+        ),
+    )
+    .expect("write");
+    let (code, stderr, sids) = rulesim(&["-S".as_ref(), main_rules.as_os_str()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("main.rules:1:") && stderr.contains("main.rules:2:"),
+        "{stderr}"
+    );
+    assert_eq!(sids, [1]);
+
+    // A rule group whose RulesString includes the file.
+    let group = dir.path().join("g.json");
+    std::fs::write(
+        &group,
+        rules_group(
+            "g",
+            &format!(
+                "include {}\nalert ip any any -> any any (msg:\"group\"; sid:2;)",
+                secret_rules.display()
+            ),
+            "STRICT_ORDER",
+        )
+        .to_string(),
+    )
+    .expect("write");
+    let only_g = dir.path().join("only-g.json");
+    std::fs::write(
+        &only_g,
+        policy(&[("g", 1)], "STRICT_ORDER", &[]).to_string(),
+    )
+    .expect("write");
+    let (code, stderr, sids) = rulesim(&[
+        "--rule-group".as_ref(),
+        group.as_os_str(),
+        "--policy".as_ref(),
+        only_g.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(sids, [2]);
+
+    // A policy naming the other group's file, by absolute and by relative path: an
+    // input error that says how to give it.
+    for reference in [
+        secret_group.display().to_string(),
+        "secret/secret.json".to_string(),
+    ] {
+        let mut p = policy(&[("g", 1)], "STRICT_ORDER", &[]);
+        p["FirewallPolicy"]["StatefulRuleGroupReferences"]
+            .as_array_mut()
+            .expect("references")
+            .push(json!({"ResourceArn": reference, "Priority": 2}));
+        let path = dir.path().join("policy.json");
+        std::fs::write(&path, p.to_string()).expect("write");
+        let (code, stderr, sids) = rulesim(&[
+            "--rule-group".as_ref(),
+            group.as_os_str(),
+            "--policy".as_ref(),
+            path.as_os_str(),
+        ]);
+        assert_eq!(code, Some(2), "{reference}: {stderr}");
+        assert!(
+            stderr.contains(&reference) && stderr.contains("give its JSON with --rule-group"),
+            "{stderr}"
+        );
+        assert!(sids.is_empty());
+    }
 }

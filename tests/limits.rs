@@ -334,6 +334,8 @@ fn bad_limit_values_are_refused() {
         "app-layer.protocols.http.rulesim.header-block-limit=0",
         "app-layer.protocols.tls.rulesim.handshake-limit=0",
         "app-layer.protocols.dns.rulesim.max-tx=0",
+        "stream.reassembly.rulesim.max-segments=0",
+        "stream.reassembly.memcap=0",
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_rulesim"))
             .arg("-q")
@@ -445,4 +447,133 @@ fn the_inspection_recursion_limit_is_a_setting_and_counted() {
         run(&["--set", "detect.inspection-recursion-limit=50"]),
         (0, 4)
     );
+}
+
+/// One TCP session written packet by packet: handshake, then `client` segments as
+/// (offset from the first data byte, bytes) in the order given, each carrying no new
+/// acknowledgement, then one ACK from the server for all of it, and a reset.
+fn session_with_client_segments(port: u16, at: i64, client: &[(u32, Vec<u8>)]) -> Vec<TimedPacket> {
+    use rulesim::decode::tcp_flags::{ACK, PSH, RST, SYN};
+    let (c, s) = (sa(&format!("10.0.1.1:{port}")), sa("192.0.2.80:7000"));
+    let (isn, server_isn) = (1_000u32, 90_000u32);
+    let mut out = Vec::new();
+    let mut push = |from_client: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]| {
+        let (src, dst) = if from_client { (c, s) } else { (s, c) };
+        out.push(TimedPacket {
+            ts: Timestamp::new(1_700_000_000 + at, out.len() as u32 * 1000),
+            ip: packets::tcp(src, dst, 64, seq, ack, flags, payload),
+        });
+    };
+    push(true, isn, 0, SYN, &[]);
+    push(false, server_isn, isn + 1, SYN | ACK, &[]);
+    push(true, isn + 1, server_isn + 1, ACK, &[]);
+    let mut end = 0;
+    for (offset, bytes) in client {
+        push(true, isn + 1 + offset, server_isn + 1, PSH | ACK, bytes);
+        end = end.max(offset + bytes.len() as u32);
+    }
+    push(false, server_isn + 1, isn + 1 + end, ACK, &[]);
+    push(false, server_isn + 1, isn + 1 + end, RST | ACK, &[]);
+    out
+}
+
+/// The TCP reassembly limits end to end, each a setting counted in `stats.json` when
+/// reached: segments held per direction (`stream.reassembly.rulesim.max-segments`,
+/// `stream.segment_limit_drops`), bytes held by all streams
+/// (`stream.reassembly.memcap`, `stream.memcap_drops`), and the raw-stream bytes waiting
+/// for stream rules (64 KiB per direction, `stream.raw_dropped`). The stream rule sees
+/// the marker only when every segment before it was held.
+#[test]
+fn the_tcp_reassembly_limits_are_counted_when_reached() {
+    // 1. 100 one-byte segments sent last byte first, the marker `XYZ` at 50..53.
+    let mut data = [b'.'; 100];
+    data[50..53].copy_from_slice(b"XYZ");
+    let backwards: Vec<(u32, Vec<u8>)> = (0..100u32)
+        .rev()
+        .map(|i| (i, vec![data[i as usize]]))
+        .collect();
+    let mut capture = session_with_client_segments(40_001, 0, &backwards);
+    // 2. 70 segments of 1,000 bytes acknowledged at once: 70,000 bytes reach the
+    // stream rules in one go, 4,464 more than the 64 KiB they may wait with.
+    let bulk: Vec<(u32, Vec<u8>)> = (0..70u32).map(|i| (i * 1000, vec![b'b'; 1000])).collect();
+    capture.extend(session_with_client_segments(40_002, 1, &bulk));
+    let rules = "alert tcp any any -> any any (msg:\"marker in the stream\"; flow:to_server,established; content:\"XYZ\"; sid:10;)\n";
+    let run = |args: &[&str]| {
+        let (alerts, stats) = alerts_and_stats(&capture, rules, args);
+        let stream = &stats["stream"];
+        let count = |k: &str| stream[k].as_u64().unwrap_or_else(|| panic!("stream.{k}"));
+        (
+            alerts.len(),
+            count("segment_limit_drops"),
+            count("memcap_drops"),
+            count("raw_dropped"),
+        )
+    };
+    // Defaults: every segment held, the marker seen; only the raw window is exceeded.
+    assert_eq!(run(&["--threads", "1"]), (1, 0, 0, 4_464));
+    // Twenty segments a direction. The backwards flow: the last twenty bytes are held,
+    // the 80 before them refused (the marker among them, and the first byte: a full
+    // direction takes nothing until the reader moves). The bulk flow: 50 of its 70
+    // segments refused, so the raw window is no longer exceeded.
+    assert_eq!(
+        run(&[
+            "--threads",
+            "1",
+            "--set",
+            "stream.reassembly.rulesim.max-segments=20"
+        ]),
+        (0, 80 + 50, 0, 0)
+    );
+    // A 2,000-byte memcap: thirty one-byte segments (65 bytes each against it) fit.
+    let (alerts, limit_drops, memcap_drops, _) =
+        run(&["--threads", "1", "--set", "stream.reassembly.memcap=2000"]);
+    assert_eq!((alerts, limit_drops), (0, 0));
+    assert!(memcap_drops >= 70, "{memcap_drops} segments refused");
+}
+
+/// `detect.rulesim.xbits-entries` bounds the xbits held (hosts and address pairs): a bit
+/// with no room is not set, counted in `detect.xbits_dropped`, and a later `isset` on it
+/// does not match.
+#[test]
+fn a_full_xbits_table_is_counted() {
+    let mut packets = Vec::new();
+    for round in 0..2u32 {
+        for src in 1..=5u32 {
+            packets.push(TimedPacket {
+                ts: Timestamp::new(1_700_000_000, round * 1_000_000 + src * 1000),
+                ip: packets::udp(
+                    sa(&format!("10.2.0.{src}:1000")),
+                    sa("192.0.2.1:2000"),
+                    64,
+                    if round == 0 { b"set" } else { b"chk" },
+                ),
+            });
+        }
+    }
+    let rules = "\
+alert udp any any -> any any (msg:\"set\"; content:\"set\"; xbits:set,seen,track ip_src,expire 60; noalert; sid:1;)
+alert udp any any -> any any (msg:\"seen before\"; content:\"chk\"; xbits:isset,seen,track ip_src; sid:2;)
+";
+    let counts = |args: &[&str]| {
+        let (alerts, stats) = alerts_and_stats(&packets, rules, args);
+        (
+            alerts.len(),
+            stats["detect"]["xbits_dropped"]
+                .as_u64()
+                .expect("xbits_dropped"),
+        )
+    };
+    assert_eq!(counts(&[]), (5, 0));
+    for threads in ["1", "2"] {
+        assert_eq!(
+            counts(&[
+                "--threads",
+                threads,
+                "--set",
+                "detect.rulesim.xbits-entries=2"
+            ]),
+            (2, 3),
+            "{threads} thread(s)"
+        );
+    }
 }

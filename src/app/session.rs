@@ -52,6 +52,8 @@ pub struct AppShared {
     /// Segments refused because the memcap was reached, or past the depth.
     pub memcap_drops: u64,
     pub past_depth: u64,
+    /// Segments refused because their direction held `max_segments` already.
+    pub segment_limit_drops: u64,
     /// Parser limits reached.
     pub limit_hits: AppLimitHits,
 }
@@ -64,6 +66,7 @@ impl AppShared {
             gaps: 0,
             memcap_drops: 0,
             past_depth: 0,
+            segment_limit_drops: 0,
             limit_hits: AppLimitHits::default(),
         }
     }
@@ -420,6 +423,9 @@ impl FlowApp {
                         match inserted {
                             crate::stream::Inserted::NoMemory => shared.memcap_drops += 1,
                             crate::stream::Inserted::PastDepth => shared.past_depth += 1,
+                            crate::stream::Inserted::TooManySegments => {
+                                shared.segment_limit_drops += 1
+                            }
                             _ => {}
                         }
                         update.stored = starts_inside

@@ -533,6 +533,7 @@ impl Worker {
         stats.stream.gaps = self.core.shared.gaps;
         stats.stream.raw_dropped = self.core.shared.raw_dropped;
         stats.stream.memcap_drops = self.core.shared.memcap_drops;
+        stats.stream.segment_limit_drops = self.core.shared.segment_limit_drops;
         stats.stream.past_depth = self.core.shared.past_depth;
         stats.app_limits = self.core.shared.limit_hits;
         if let Some(d) = &self.core.detect {

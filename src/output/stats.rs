@@ -156,6 +156,9 @@ pub struct StreamRunStats {
     pub memcap_drops: u64,
     /// Segments refused past `stream.reassembly.depth` (`tcp.stream_depth_reached`).
     pub past_depth: u64,
+    /// Segments refused because their direction held
+    /// `stream.reassembly.rulesim.max-segments` already.
+    pub segment_limit_drops: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -224,6 +227,7 @@ impl RunStats {
         self.stream.raw_dropped += w.stream.raw_dropped;
         self.stream.memcap_drops += w.stream.memcap_drops;
         self.stream.past_depth += w.stream.past_depth;
+        self.stream.segment_limit_drops += w.stream.segment_limit_drops;
         self.app_limits.add(&w.app_limits);
         self.output.netflow += w.output.netflow;
         self.output.alert += w.output.alert;

@@ -86,6 +86,11 @@ pub struct StreamConfig {
     pub depth: u64,
     /// `stream.reassembly.memcap`: bytes all streams may hold together.
     pub memcap: u64,
+    /// `stream.reassembly.rulesim.max-segments`: segments one direction may hold (out of
+    /// order, or waiting for the reader). Suricata has no such count: a direction's
+    /// segments are bounded by the memcap alone, so that one hostile flow can take it
+    /// all; this keeps the other flows' share.
+    pub max_segments: u64,
 }
 
 impl Default for StreamConfig {
@@ -94,11 +99,16 @@ impl Default for StreamConfig {
         StreamConfig {
             depth: 1 << 20,
             memcap: 256 << 20,
+            max_segments: Self::DEFAULT_MAX_SEGMENTS,
         }
     }
 }
 
 impl StreamConfig {
+    /// 65,536 segments: 45 times what a full 1 MiB depth takes in 1,460-byte segments,
+    /// and at most 4 MiB of segment cost per direction.
+    pub const DEFAULT_MAX_SEGMENTS: u64 = 65_536;
+
     /// The limits of one of `workers` threads, each holding a part of the flows: the
     /// memcap is split between them.
     pub fn shared_by(self, workers: usize) -> StreamConfig {
@@ -153,6 +163,8 @@ pub struct StreamStats {
     pub past_depth: u64,
     /// Segments refused for the memcap (`tcp.segment_memcap_drop`).
     pub memcap_drops: u64,
+    /// Segments refused because the direction held `max_segments` already.
+    pub segment_limit_drops: u64,
     /// Holes skipped (`tcp.reassembly_gap`).
     pub gaps: u64,
 }
@@ -175,6 +187,8 @@ pub enum Inserted {
     PastDepth,
     /// The memcap has no room for it.
     NoMemory,
+    /// The direction holds `max_segments` segments already.
+    TooManySegments,
     Empty,
 }
 
@@ -198,6 +212,7 @@ pub struct StreamBuffer {
     /// Inline mode: the data seen first always stays.
     inline: bool,
     depth: u64,
+    max_segments: u64,
     depth_reached: bool,
     /// The stream's bytes: disjoint blocks by start offset, each at most a segment long.
     blocks: BTreeMap<u64, Vec<u8>>,
@@ -221,6 +236,7 @@ impl StreamBuffer {
             policy,
             inline,
             depth: config.depth,
+            max_segments: config.max_segments,
             depth_reached: false,
             blocks: BTreeMap::new(),
             segments: BTreeSet::new(),
@@ -305,9 +321,14 @@ impl StreamBuffer {
             self.stats.memcap_drops += 1;
             return Inserted::NoMemory;
         }
+        let duplicate = self.segments.contains(&(start, end));
+        if !duplicate && self.segments.len() as u64 >= self.max_segments {
+            self.stats.segment_limit_drops += 1;
+            return Inserted::TooManySegments;
+        }
         self.horizon = self.horizon.max(end);
 
-        if self.segments.contains(&(start, end)) {
+        if duplicate {
             let different = self.differs(start, payload);
             self.stats.overlaps += 1;
             if different {

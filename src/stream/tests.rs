@@ -226,6 +226,7 @@ fn depth_ends_reassembly_at_the_first_segment_past_it() {
     let config = StreamConfig {
         depth: 10,
         memcap: 1 << 20,
+        max_segments: StreamConfig::DEFAULT_MAX_SEGMENTS,
     };
     let mut mem = MemBudget::new(config.memcap);
     let mut s = StreamBuffer::new(at(0), OverlapPolicy::Bsd, false, &config);
@@ -248,6 +249,7 @@ fn the_memcap_bounds_all_streams_together() {
     let config = StreamConfig {
         depth: 0,
         memcap: 6 + SEGMENT_COST + 10,
+        max_segments: StreamConfig::DEFAULT_MAX_SEGMENTS,
     };
     let mut mem = MemBudget::new(config.memcap);
     let mut a = StreamBuffer::new(at(0), OverlapPolicy::Bsd, false, &config);
@@ -392,4 +394,40 @@ fn in_order_data_passes_through_without_being_stored() {
         Inserted::Old,
         "passed data is old"
     );
+}
+
+#[test]
+fn a_direction_holds_at_most_max_segments() {
+    let config = StreamConfig {
+        max_segments: 3,
+        ..StreamConfig::default()
+    };
+    let mut mem = MemBudget::new(config.memcap);
+    let mut s = StreamBuffer::new(at(0), OverlapPolicy::Bsd, false, &config);
+    // Three one-byte segments out of order are held; the fourth is refused, while a
+    // copy of one held (same extent) is still compared, not counted.
+    for (i, b) in [(2u32, b"c"), (4, b"e"), (6, b"g")] {
+        assert!(matches!(
+            s.insert(at(i), b, &mut mem),
+            Inserted::Stored { .. }
+        ));
+    }
+    assert_eq!(s.insert(at(8), b"i", &mut mem), Inserted::TooManySegments);
+    assert_eq!(
+        s.insert(at(4), b"E", &mut mem),
+        Inserted::Duplicate { different: true }
+    );
+    assert_eq!(s.stats().segment_limit_drops, 1);
+    // The refused byte's place is a gap once the reader passes it; the held ones are read.
+    assert_eq!(
+        mem.used,
+        3 + 3 * SEGMENT_COST,
+        "nothing charged for the refused segment"
+    );
+    assert_eq!(read_all(&mut s, &mut mem, Some(9)), "__c_e_g__");
+    // Once read, the direction has room again.
+    assert!(matches!(
+        s.insert(at(9), b"j", &mut mem),
+        Inserted::Stored { .. }
+    ));
 }
