@@ -303,13 +303,15 @@ const STREAM_POLICIES: [OverlapPolicy; 6] = [
 /// One direction of a TCP stream: segments inserted at sequence numbers, read by an
 /// application layer up to a limit, checked against a model of what was sent.
 ///
-/// Header: flags (bits 0-2 policy index, bit 3 inline), depth (u16, 0 = none), memcap
+/// Header: flags (bits 0-2 policy index, bit 3 inline, bits 4-7 the segments a direction
+/// may hold, 0 for the default), depth (u16, 0 = none), memcap
 /// (u16, times 4), first sequence number (u32). Then operations, by the low two bits of
 /// an op byte: 0 and 1 insert (sequence offset from the first: i16, or i32 when bit 2 is
 /// set; length u8; data), 2 read (bit 2: no limit, else up to a u16 past what was read),
 /// 3 the in-order fast path (offset i16, length u8). Checked: bytes handed on were sent
 /// at their offset (the first bytes sent, inline or with the `First` policy), never past
-/// the depth or the read limit; the memcap budget equals what the stream holds.
+/// the depth or the read limit; the memcap budget equals what the stream holds, and it
+/// holds no more segments than its cap.
 pub fn tcp_stream(data: &[u8]) {
     let mut input = Input(data);
     let (Some(flags), Some(depth), Some(memcap), Some(first_seq)) =
@@ -322,7 +324,10 @@ pub fn tcp_stream(data: &[u8]) {
     let config = StreamConfig {
         depth: u64::from(depth),
         memcap: u64::from(memcap) * 4,
-        max_segments: StreamConfig::DEFAULT_MAX_SEGMENTS,
+        max_segments: match flags >> 4 {
+            0 => StreamConfig::DEFAULT_MAX_SEGMENTS,
+            n => u64::from(n),
+        },
     };
     let mut stream = StreamBuffer::new(first_seq, policy, inline, &config);
     let mut mem = MemBudget::new(config.memcap);
@@ -423,6 +428,11 @@ pub fn tcp_stream(data: &[u8]) {
         );
         assert_eq!(mem.used, stream.memcap_charge(), "memcap accounting");
         assert!(mem.used <= mem.cap, "memcap exceeded");
+        assert!(
+            stream.memcap_charge() - stream.held()
+                <= config.max_segments * crate::stream::SEGMENT_COST,
+            "more segments held than the cap"
+        );
         // Gaps may skip past the depth (the peer acknowledged that far), data may not.
         if config.depth > 0 {
             assert!(

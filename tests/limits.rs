@@ -478,7 +478,8 @@ fn session_with_client_segments(port: u16, at: i64, client: &[(u32, Vec<u8>)]) -
 }
 
 /// The TCP reassembly limits end to end, each a setting counted in `stats.json` when
-/// reached: segments held per direction (`stream.reassembly.rulesim.max-segments`,
+/// reached: bytes reassembled per direction (`stream.reassembly.depth`,
+/// `stream.past_depth`), segments held per direction (`stream.reassembly.rulesim.max-segments`,
 /// `stream.segment_limit_drops`), bytes held by all streams
 /// (`stream.reassembly.memcap`, `stream.memcap_drops`), and the raw-stream bytes waiting
 /// for stream rules (64 KiB per direction, `stream.raw_dropped`). The stream rule sees
@@ -507,10 +508,11 @@ fn the_tcp_reassembly_limits_are_counted_when_reached() {
             count("segment_limit_drops"),
             count("memcap_drops"),
             count("raw_dropped"),
+            count("past_depth"),
         )
     };
     // Defaults: every segment held, the marker seen; only the raw window is exceeded.
-    assert_eq!(run(&["--threads", "1"]), (1, 0, 0, 4_464));
+    assert_eq!(run(&["--threads", "1"]), (1, 0, 0, 4_464, 0));
     // Twenty segments a direction. The backwards flow: the last twenty bytes are held,
     // the 80 before them refused (the marker among them, and the first byte: a full
     // direction takes nothing until the reader moves). The bulk flow: 50 of its 70
@@ -522,13 +524,19 @@ fn the_tcp_reassembly_limits_are_counted_when_reached() {
             "--set",
             "stream.reassembly.rulesim.max-segments=20"
         ]),
-        (0, 80 + 50, 0, 0)
+        (0, 80 + 50, 0, 0, 0)
     );
     // A 2,000-byte memcap: thirty one-byte segments (65 bytes each against it) fit.
-    let (alerts, limit_drops, memcap_drops, _) =
+    let (alerts, limit_drops, memcap_drops, _, _) =
         run(&["--threads", "1", "--set", "stream.reassembly.memcap=2000"]);
     assert_eq!((alerts, limit_drops), (0, 0));
     assert!(memcap_drops >= 70, "{memcap_drops} segments refused");
+    // A 50 KiB depth: the bulk flow's segment across 51,200 and the 18 after it are
+    // refused (its first 51,000 bytes reach the stream rules, under the raw window).
+    assert_eq!(
+        run(&["--threads", "1", "--set", "stream.reassembly.depth=50kb"]),
+        (1, 0, 0, 0, 19)
+    );
 }
 
 /// `detect.rulesim.xbits-entries` bounds the xbits held (hosts and address pairs): a bit
