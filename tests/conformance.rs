@@ -940,9 +940,6 @@ fn every_record_follows_suricatas_eve_schema() {
 /// Cases whose alert records differ from Suricata's field by field, and why (each a next
 /// step: the test fails when one of them starts to agree, so the list stays true).
 const ALERT_RECORD_GAPS: &[(&str, &str)] = &[
-    ("domain-deny-http-ids", FILES),
-    ("domain-deny-http-ips", FILES),
-    ("sv-bug-4376", FILES),
     (
         "sv-bug-5197",
         "Suricata 7 makes a DNS response a transaction of its own (tx 1, an `answer` object in \
@@ -959,23 +956,18 @@ const ALERT_RECORD_GAPS: &[(&str, &str)] = &[
     ),
     (
         "sv-bug-7552-01",
-        "libhtp's placeholder request (`/libhtp::request_uri_not_seen`) in the `http` object; files",
+        "libhtp's placeholder request (`/libhtp::request_uri_not_seen`) for a response without \
+         one, in the `http` object and as the response file's name",
     ),
-    ("sv-flowbit-oring", FILES),
-    ("sv-http-encoding-gzip-uncompressed", FILES),
     (
         "sv-http-missing-protocol",
         "`app_proto_tc`: rulesim keeps one protocol per flow, not one per direction",
     ),
-    ("svpcap-http-cap-groups", FILES),
     (
         "svpcap-log4shell-groups",
-        "one flow is `failed` in rulesim's alerts before Suricata gives up on it; files",
+        "one flow is `failed` in rulesim's alerts before Suricata gives up on it",
     ),
 ];
-
-const FILES: &str = "`files`: Suricata lists the transaction's files (its fileinfo) in alerts \
-                     on HTTP transactions with a body; rulesim tracks no files";
 
 /// Every alert record rulesim writes on the corpus equals Suricata's, field by field and in
 /// Suricata's key order: the alerts of each (packet, sid, source port), in order, compared

@@ -2,7 +2,7 @@
 //! 7.0.10's key order, shared by `alert` records and the app-layer event records.
 
 use super::dns::{self, Message, Rdata};
-use super::http::Transaction;
+use super::http::{BodyFile, Transaction};
 use super::tls::{self, TlsSession};
 use crate::output::json::JsonObject;
 
@@ -107,6 +107,22 @@ pub fn http_object(o: &mut JsonObject<'_>, tx: &Transaction) {
         }
     }
     o.uint("length", tx.response.as_ref().map_or(0, |r| r.body_len));
+}
+
+/// A file's object as Suricata's `EveFileInfo` writes it (no hashes, magic or store:
+/// those need settings and keywords rulesim does not take).
+pub fn file_info(o: &mut JsonObject<'_>, file: &BodyFile, tx_id: u64) {
+    o.string("filename", &text(&file.name));
+    // A gap ends the parsing of a direction here, so no tracked file has one.
+    o.boolean("gaps", false);
+    o.string("state", file.state.eve_name());
+    o.boolean("stored", false);
+    o.uint("size", file.size);
+    if let Some((start, end)) = file.range {
+        o.uint("start", start);
+        o.uint("end", end);
+    }
+    o.uint("tx_id", tx_id);
 }
 
 /// A `dns` record's object for question `index` of a query (`rs_dns_log_json_query`,

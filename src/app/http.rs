@@ -7,6 +7,7 @@
 use thiserror::Error;
 
 use super::http_decompress::{self, BodyDecoder, DecompressConfig, DecompressEvent};
+use super::http_normalize;
 
 /// Default of [`HttpLimits::header_block`].
 pub const DEFAULT_HEADER_BLOCK: usize = 64 * 1024;
@@ -135,6 +136,8 @@ pub struct Request {
     pub body_len: u64,
     /// Body bytes after decompression, kept or not (libhtp's `request_entity_len`).
     pub entity_len: u64,
+    /// The body as the file Suricata tracks (a POST or PUT body that is not multipart).
+    pub file: Option<BodyFile>,
     pub complete: bool,
 }
 
@@ -151,8 +154,99 @@ pub struct Response {
     pub body_len: u64,
     /// Body bytes after decompression, kept or not.
     pub entity_len: u64,
+    /// The body as the file Suricata tracks (any response body).
+    pub file: Option<BodyFile>,
     pub complete: bool,
 }
+
+/// A message body as the file Suricata's HTTP parser tracks for it (`HTPFileOpen` in
+/// app-layer-htp.c), which alerts on its transaction list (`files`). Opened by the body's
+/// first bytes; it holds at most the body limit, and bytes past it close it truncated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BodyFile {
+    pub name: Vec<u8>,
+    /// Body bytes tracked, decompressed, up to the body limit (`FileTrackedSize`).
+    pub size: u64,
+    pub state: FileState,
+    /// First and last byte of a partial response (`Content-Range`), when valid.
+    pub range: Option<(u64, u64)>,
+    /// Closed, and dropped by the transaction cleanup: alerts no longer list it.
+    pub pruned: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileState {
+    Open,
+    Closed,
+    /// More body came after the body limit was reached.
+    Truncated,
+}
+
+impl FileState {
+    /// EVE's `state`: an open file is `UNKNOWN` (`EveFileInfo`).
+    pub fn eve_name(self) -> &'static str {
+        match self {
+            FileState::Open => "UNKNOWN",
+            FileState::Closed => "CLOSED",
+            FileState::Truncated => "TRUNCATED",
+        }
+    }
+}
+
+/// The file a message's body opens, if Suricata tracks one: a request's when it is a POST
+/// or PUT (a POST with a `boundary=` parameter is multipart, whose parts are not tracked
+/// as files here), named by the URI's normalised path; a response's always, named by
+/// `Content-Disposition`'s `filename=` or else the path, with a valid partial
+/// `Content-Range` (`HtpRequestBodyHandlePOSTorPUT`, `HtpResponseBodyHandle`).
+fn file_for(request: &Request, response: Option<&Response>) -> Option<BodyFile> {
+    let path = || {
+        let mut p = http_normalize::normalized_path(&request.target);
+        p.truncate(FILENAME_MAX);
+        p
+    };
+    let (name, range) = match response {
+        None => {
+            let multipart = http_normalize::joined(&request.headers, "content-type")
+                .is_some_and(|ct| http_normalize::header_parameter(&ct, b"boundary=").is_some());
+            let tracked = request.method == b"PUT" || (request.method == b"POST" && !multipart);
+            if !tracked {
+                return None;
+            }
+            (path(), None)
+        }
+        Some(r) => {
+            let disposition = http_normalize::joined(&r.headers, "content-disposition")
+                .filter(|v| !v.is_empty())
+                .and_then(|v| {
+                    http_normalize::header_parameter(&v, b"filename=").map(|n| {
+                        let mut n = n.to_vec();
+                        n.truncate(FILENAME_MAX);
+                        n
+                    })
+                });
+            let range = http_normalize::joined(&r.headers, "content-range")
+                .and_then(|v| http_normalize::partial_content_range(&v));
+            (disposition.unwrap_or_else(path), range)
+        }
+    };
+    Some(BodyFile {
+        name,
+        size: 0,
+        state: FileState::Open,
+        range,
+        pruned: false,
+    })
+}
+
+/// The message is complete: its open file closes (`HTPFileClose`).
+fn close_file(file: &mut Option<BodyFile>) {
+    if let Some(f) = file.as_mut().filter(|f| f.state == FileState::Open) {
+        f.state = FileState::Closed;
+    }
+}
+
+/// Suricata's `SC_FILENAME_MAX`: longer file names are cut.
+const FILENAME_MAX: usize = 4096;
 
 fn header<'a>(headers: &'a [Header], name: &str) -> Option<&'a [u8]> {
     headers
@@ -983,10 +1077,21 @@ impl HttpSession {
             anomalies,
             ..
         } = tx;
+        // The file the body's first bytes open (worked out once, before them).
+        let mut opens = None;
+        let fresh = |file: &Option<BodyFile>, entity_len: u64| file.is_none() && entity_len == 0;
+        if to_server && fresh(&request.file, request.entity_len) {
+            opens = file_for(request, None);
+        } else if let Some(r) = response
+            .as_ref()
+            .filter(|r| !to_server && fresh(&r.file, r.entity_len))
+        {
+            opens = file_for(request, Some(r));
+        }
         let message = if to_server { Some(request) } else { None };
-        let (body, wire_len, entity_len) = match (message, response.as_mut()) {
-            (Some(r), _) => (&mut r.body, &mut r.body_len, &mut r.entity_len),
-            (None, Some(r)) => (&mut r.body, &mut r.body_len, &mut r.entity_len),
+        let (body, wire_len, entity_len, file) = match (message, response.as_mut()) {
+            (Some(r), _) => (&mut r.body, &mut r.body_len, &mut r.entity_len, &mut r.file),
+            (None, Some(r)) => (&mut r.body, &mut r.body_len, &mut r.entity_len, &mut r.file),
             (None, None) => return,
         };
         *wire_len += bytes.map_or(0, |b| b.len() as u64);
@@ -998,6 +1103,25 @@ impl HttpSession {
             *entity_len += piece.len() as u64;
             if before <= limit as u64 && *entity_len > limit as u64 {
                 *truncated += 1;
+            }
+            // The file takes the piece up to the limit; a piece once the limit is
+            // reached closes it truncated (`AppLayerHtpCheckDepth`).
+            if !piece.is_empty() {
+                if before < limit as u64 {
+                    let tracked = (limit as u64 - before).min(piece.len() as u64);
+                    match file {
+                        None => {
+                            if let Some(mut f) = opens.take() {
+                                f.size = tracked;
+                                *file = Some(f);
+                            }
+                        }
+                        Some(f) if f.state == FileState::Open => f.size += tracked,
+                        Some(_) => {}
+                    }
+                } else if let Some(f) = file.as_mut().filter(|f| f.state == FileState::Open) {
+                    f.state = FileState::Truncated;
+                }
             }
             let room = limit.saturating_sub(body.len());
             body.extend_from_slice(&piece[..room.min(piece.len())]);
@@ -1029,6 +1153,7 @@ impl HttpSession {
         if to_server {
             if let Some(tx) = self.transactions.last_mut() {
                 tx.request.complete = true;
+                close_file(&mut tx.request.file);
                 // A CONNECT request waits for its response; libhtp does not complete it.
                 if !tx.request.method.eq_ignore_ascii_case(b"CONNECT") {
                     let (_, all) = tx.request.libhtp_flags();
@@ -1045,10 +1170,31 @@ impl HttpSession {
             .and_then(|t| t.response.as_mut())
         {
             resp.complete = true;
+            close_file(&mut resp.file);
             events.push(HttpEvent::ResponseComplete(
                 self.first_id + self.next_response as u64,
             ));
             self.next_response += 1;
+        }
+    }
+
+    /// The end of a packet travelling `to_server` or not: the closed files of that
+    /// direction are dropped from their transactions, as Suricata's transaction cleanup
+    /// prunes them (`AppLayerParserTransactionsCleanup`, run for the packet's direction
+    /// once its alerts and files are logged). Alerts until then list them.
+    pub fn prune_files(&mut self, to_server: bool) {
+        for tx in &mut self.transactions {
+            let file = if to_server {
+                &mut tx.request.file
+            } else {
+                match tx.response.as_mut() {
+                    Some(r) => &mut r.file,
+                    None => continue,
+                }
+            };
+            if let Some(f) = file.as_mut().filter(|f| f.state != FileState::Open) {
+                f.pruned = true;
+            }
         }
     }
 

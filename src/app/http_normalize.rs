@@ -140,9 +140,9 @@ fn split_absolute(target: &[u8]) -> (Option<&[u8]>, &[u8]) {
     (Some(&rest[..end]), &rest[end..])
 }
 
-/// `http.uri`: the target's path decoded and normalised, `?` + the decoded query,
-/// `#` + the decoded fragment; for an absolute-form target, without scheme and authority.
-pub fn normalized_uri(target: &[u8]) -> Vec<u8> {
+/// A target's path, query and fragment as sent (`?` and `#` left out); for an
+/// absolute-form target, without scheme and authority.
+fn uri_parts(target: &[u8]) -> (&[u8], Option<&[u8]>, Option<&[u8]>) {
     let target = target.trim_ascii_end();
     let (_, rest) = split_absolute(target);
     let (before_fragment, fragment) = match rest.iter().position(|&b| b == b'#') {
@@ -153,6 +153,10 @@ pub fn normalized_uri(target: &[u8]) -> Vec<u8> {
         Some(p) => (&before_fragment[..p], Some(&before_fragment[p + 1..])),
         None => (before_fragment, None),
     };
+    (path, query, fragment)
+}
+
+fn normalize_path(path: &[u8]) -> Vec<u8> {
     let mut p = percent_decode(path, true);
     for b in &mut p {
         if *b == b'\\' {
@@ -160,7 +164,19 @@ pub fn normalized_uri(target: &[u8]) -> Vec<u8> {
         }
     }
     p.dedup_by(|a, b| *a == b'/' && *b == b'/');
-    let mut out = remove_dot_segments(&utf8_best_fit(&p));
+    remove_dot_segments(&utf8_best_fit(&p))
+}
+
+/// The target's path decoded and normalised (libhtp's `parsed_uri->path`).
+pub fn normalized_path(target: &[u8]) -> Vec<u8> {
+    normalize_path(uri_parts(target).0)
+}
+
+/// `http.uri`: the target's path decoded and normalised, `?` + the decoded query,
+/// `#` + the decoded fragment; for an absolute-form target, without scheme and authority.
+pub fn normalized_uri(target: &[u8]) -> Vec<u8> {
+    let (path, query, fragment) = uri_parts(target);
+    let mut out = normalize_path(path);
     if let Some(q) = query {
         out.push(b'?');
         out.extend(percent_decode(q, false));
@@ -184,6 +200,75 @@ fn strip_port(host: &[u8]) -> &[u8] {
         Some(p) => &host[..p],
         None => host,
     }
+}
+
+/// The value of parameter `name` (lower case, `=` included) in a header value split at
+/// `;` outside quotes, without its quotes: Suricata's `HTTPParseContentTypeHeader` and
+/// `HTTPParseContentDispositionHeader` (app-layer-htp.c), which look for `boundary=` and
+/// `filename=`. The first part (`form-data`, `attachment`) is a parameter like the others.
+pub fn header_parameter<'a>(value: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let line = &value[value.iter().position(|&b| !space(b))?..];
+    let mut quotes = 0usize;
+    let mut offset = 0usize;
+    let mut x = 1;
+    while x < line.len() {
+        let escaped = line[x - 1] == b'\\';
+        if !escaped && line[x] == b'"' {
+            quotes += 1;
+        }
+        let last = x + 1 == line.len();
+        if ((!escaped && line[x] == b';') || last) && quotes % 2 == 0 {
+            let token = &line[offset.min(x)..if last { x + 1 } else { x }];
+            offset = x + 1;
+            while offset < line.len() && space(line[offset]) {
+                x += 1;
+                offset += 1;
+            }
+            if token.len() > name.len() && token[..name.len()].eq_ignore_ascii_case(name) {
+                let mut v = &token[name.len()..];
+                if let Some(rest) = v.strip_prefix(b"\"") {
+                    v = rest;
+                }
+                if let Some(rest) = v.strip_suffix(b"\"") {
+                    v = rest;
+                }
+                return Some(v);
+            }
+        }
+        x += 1;
+    }
+    None
+}
+
+/// A response's `Content-Range` when it names part of a file (`bytes first-last/size`,
+/// not the whole of it): (first, last). Suricata's `HTPParseAndCheckContentRange`; any
+/// other value opens the file as a whole.
+pub fn partial_content_range(value: &[u8]) -> Option<(u64, u64)> {
+    let value = value.trim_ascii_start();
+    // The unit (`bytes`), whatever it is, then spaces.
+    let rest = &value[value.iter().position(|&b| b == b' ').unwrap_or(value.len())..];
+    let rest = rest.trim_ascii_start();
+    let number = |s: &[u8]| -> Option<(i64, usize)> {
+        let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+        let n = std::str::from_utf8(&s[..digits])
+            .ok()?
+            .parse::<i64>()
+            .ok()?;
+        Some((n, digits))
+    };
+    let (start, n) = number(rest)?;
+    let rest = rest[n..].strip_prefix(b"-")?;
+    let (end, n) = number(rest)?;
+    let rest = rest[n..].strip_prefix(b"/")?;
+    let size = if rest.starts_with(b"*") {
+        -1
+    } else {
+        number(rest)?.0
+    };
+    let whole = start == 0 && end == size - 1;
+    let valid = end > 0 && size > 0 && start <= end && end < size;
+    (valid && !whole).then_some((start as u64, end as u64))
 }
 
 /// Values of every header named `name`, joined with `, ` (libhtp's table).
@@ -329,6 +414,75 @@ pub fn header_buffer(headers: &[Header], skip: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (header value, parameter, value found) as Suricata's `HTTPParseContentTypeHeader`
+    /// finds them.
+    const PARAMETERS: &[(&str, &str, Option<&str>)] = &[
+        (
+            "multipart/form-data; boundary=XyZ",
+            "boundary=",
+            Some("XyZ"),
+        ),
+        (
+            "multipart/form-data; BOUNDARY=\"a;b\"",
+            "boundary=",
+            Some("a;b"),
+        ),
+        (
+            "  attachment; filename=\"report 1.pdf\"",
+            "filename=",
+            Some("report 1.pdf"),
+        ),
+        (
+            "attachment;filename=x.zip; size=3",
+            "filename=",
+            Some("x.zip"),
+        ),
+        // The first part is a parameter like the others; a name alone is no value.
+        ("filename=first", "filename=", Some("first")),
+        ("attachment; filename=", "filename=", None),
+        ("attachment; filename=\"\"", "filename=", Some("")),
+        // A `;` inside quotes does not split; an escaped quote does not count.
+        (
+            "a; x=\"1;filename=no\"; filename=yes",
+            "filename=",
+            Some("yes"),
+        ),
+        ("text/plain", "boundary=", None),
+        ("", "boundary=", None),
+        ("   ", "boundary=", None),
+    ];
+
+    #[test]
+    fn header_parameters_are_found_as_suricata_finds_them() {
+        for (value, name, want) in PARAMETERS {
+            assert_eq!(
+                header_parameter(value.as_bytes(), name.as_bytes()),
+                want.map(str::as_bytes),
+                "{value:?} {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_valid_partial_content_range_is_a_range() {
+        for (value, want) in [
+            ("bytes 100-199/1000", Some((100, 199))),
+            ("bytes  5-5/10", Some((5, 5))),
+            ("items 1-2/3", Some((1, 2))),
+            // The whole file, an unknown size, past the end, backwards, star forms.
+            ("bytes 0-999/1000", None),
+            ("bytes 1-2/*", None),
+            ("bytes 5-10/10", None),
+            ("bytes 9-5/10", None),
+            ("bytes */1000", None),
+            ("bytes 0-0/10", None),
+            ("100-199/1000", None),
+            ("bytes 1-99999999999999999999/1", None),
+        ] {
+            assert_eq!(partial_content_range(value.as_bytes()), want, "{value}");
+        }
+    }
 
     /// (request target, http.uri) as libhtp's IDS personality normalises them.
     const URIS: &[(&str, &str)] = &[

@@ -146,6 +146,102 @@ fn bodies_are_kept_up_to_the_limit_and_counted_beyond() {
     );
 }
 
+/// The body files Suricata tracks: a POST's (not multipart) and a PUT's, any response's;
+/// sized up to the body limit, open until the message ends, truncated by more body once
+/// the limit is reached.
+#[test]
+fn bodies_are_tracked_as_files() {
+    let file = |req: &str, resp: Option<&[u8]>| {
+        let mut s = HttpSession::default();
+        s.feed(true, req.as_bytes());
+        if let Some(r) = resp {
+            s.feed(false, r);
+        }
+        let tx = s.transaction(0).expect("tx").clone();
+        let name = |f: &Option<BodyFile>| {
+            f.as_ref().map(|f| {
+                (
+                    String::from_utf8_lossy(&f.name).to_string(),
+                    f.size,
+                    f.state,
+                )
+            })
+        };
+        (
+            name(&tx.request.file),
+            tx.response.as_ref().and_then(|r| name(&r.file)),
+        )
+    };
+    let post = "POST /a/%2E/b?q=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nabcd";
+    assert_eq!(
+        file(post, None),
+        (Some(("/a/b".into(), 4, FileState::Closed)), None)
+    );
+    // Open while the body is incomplete.
+    assert_eq!(
+        file(&post[..post.len() - 1], None).0,
+        Some(("/a/b".into(), 3, FileState::Open))
+    );
+    let put = "PUT /p HTTP/1.1\r\nContent-Length: 1\r\n\r\nx";
+    assert_eq!(file(put, None).0, Some(("/p".into(), 1, FileState::Closed)));
+    // Not tracked: a GET's body, a lower-case post, a multipart POST, an empty body.
+    for req in [
+        "GET /g HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
+        "post /g HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
+        "POST /g HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: 1\r\n\r\nx",
+        "POST /g HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+    ] {
+        assert_eq!(file(req, None).0, None, "{req}");
+    }
+    // A response body past the limit: the piece reaching it is cut to fit, the next one
+    // truncates the file.
+    let get = "GET /dl HTTP/1.1\r\nHost: a\r\n\r\n";
+    let n = DEFAULT_BODY_LIMIT + 10;
+    let mut resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n").into_bytes();
+    let header_len = resp.len();
+    resp.extend(std::iter::repeat_n(b'x', n));
+    let mut s = HttpSession::default();
+    s.feed(true, get.as_bytes());
+    s.feed(false, &resp[..header_len + DEFAULT_BODY_LIMIT + 5]);
+    let f = |s: &HttpSession| {
+        let r = s.transaction(0).and_then(|t| t.response.clone());
+        r.and_then(|r| r.file).map(|f| (f.size, f.state))
+    };
+    assert_eq!(f(&s), Some((DEFAULT_BODY_LIMIT as u64, FileState::Open)));
+    s.feed(false, &resp[header_len + DEFAULT_BODY_LIMIT + 5..]);
+    assert_eq!(
+        f(&s),
+        Some((DEFAULT_BODY_LIMIT as u64, FileState::Truncated))
+    );
+    // Content-Disposition names a response's file; pruning drops closed files only.
+    let mut s = HttpSession::default();
+    s.feed(true, get.as_bytes());
+    s.feed(
+        false,
+        b"HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename=\"r.pdf\"\r\nContent-Length: 2\r\n\r\nx",
+    );
+    s.prune_files(false);
+    let file = s
+        .transaction(0)
+        .and_then(|t| t.response.clone())
+        .and_then(|r| r.file);
+    assert_eq!(
+        file.map(|f| (f.name, f.state, f.pruned)),
+        Some((b"r.pdf".to_vec(), FileState::Open, false))
+    );
+    s.feed(false, b"y");
+    s.prune_files(true);
+    let pruned = |s: &HttpSession| {
+        s.transaction(0)
+            .and_then(|t| t.response.clone())
+            .and_then(|r| r.file)
+            .map(|f| f.pruned)
+    };
+    assert_eq!(pruned(&s), Some(false), "the other direction's cleanup");
+    s.prune_files(false);
+    assert_eq!(pruned(&s), Some(true));
+}
+
 /// Found by fuzzing: a trailer line, or the line after a chunk's data, that never ended
 /// was held whole, however long.
 #[test]

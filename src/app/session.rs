@@ -300,6 +300,14 @@ impl FlowApp {
         }
     }
 
+    /// The end of a packet's processing: closed files of its direction are dropped from
+    /// their transactions (see [`HttpSession::prune_files`](super::http::HttpSession::prune_files)).
+    pub fn prune_files(&mut self, to_server: bool) {
+        if let Parser::Http(h) = &mut self.parser {
+            h.prune_files(to_server);
+        }
+    }
+
     /// The first transaction whose app-layer record is still to be written (when such
     /// records are written, transactions below it only may be freed).
     pub fn first_unlogged(&self) -> u64 {

@@ -846,7 +846,6 @@ impl Core {
         if self.ips && flow.detect.action == Some(FlowAction::Drop) {
             flow.app.stop(&mut self.shared);
         }
-        let flow: &Flow = flow;
         if let Some(t) = self.tracer.as_mut() {
             let at = TracePoint {
                 packet: p.pcap_cnt,
@@ -855,7 +854,7 @@ impl Core {
             };
             t.on_outcome(detect, flow, &outcome, &at);
         }
-        record_outcome(
+        let written = record_outcome(
             &mut self.stats,
             &mut self.output,
             detect,
@@ -865,7 +864,9 @@ impl Core {
             // tracked without VLANs names none).
             &AlertPacket::of(p, p.vlans.as_slice()),
             Some((flow, to_server)),
-        )
+        );
+        flow.app.prune_files(to_server);
+        written
     }
 
     fn count_outcome(stats: &mut RunStats, outcome: &PacketOutcome) {
@@ -952,7 +953,7 @@ impl Core {
             };
             t.on_outcome(detect, flow, &outcome, &at);
         }
-        record_outcome(
+        let written = record_outcome(
             stats,
             output,
             detect,
@@ -971,7 +972,9 @@ impl Core {
                 source,
             },
             Some((flow, to_server)),
-        )
+        );
+        flow.app.prune_files(to_server);
+        written
     }
 
     /// A flow ended: what its streams still hold goes through the app layer and detection
@@ -1380,6 +1383,9 @@ fn record_outcome(
         let app = app_object
             .as_ref()
             .map(|(name, w)| (*name, w.as_ref() as &dyn Fn(&mut JsonObject<'_>)));
+        let files = flow.map_or(&[][..], |(f, to_server)| {
+            tx_files(&f.app, hit.tx_id, to_server)
+        });
         let record = AlertRecord {
             ts: p.ts,
             pcap_cnt: p.pcap_cnt,
@@ -1404,6 +1410,7 @@ fn record_outcome(
                 metadata,
             },
             app,
+            files,
             app_proto,
             app_proto_orig,
             flow,
@@ -1469,6 +1476,24 @@ fn app_writer(app: &FlowApp, tx_id: Option<u64>) -> Option<AppWriter<'_>> {
         }
         _ => None,
     }
+}
+
+/// The files of an alert's transaction in the packet's direction: an HTTP request's or
+/// response's body file (Suricata's `AlertAddFiles`, with its default `metadata` on).
+fn tx_files(app: &FlowApp, tx_id: Option<u64>, to_server: bool) -> &[crate::app::http::BodyFile] {
+    let (Some(tx_id), Parser::Http(h)) = (tx_id, &app.parser) else {
+        return &[];
+    };
+    let Some(tx) = h.transaction(tx_id) else {
+        return &[];
+    };
+    let file = if to_server {
+        tx.request.file.as_ref()
+    } else {
+        tx.response.as_ref().and_then(|r| r.file.as_ref())
+    };
+    file.filter(|f| !f.pruned)
+        .map_or(&[][..], std::slice::from_ref)
 }
 
 /// Runs the engine over `files` in order as one stream. Problems with single files are

@@ -56,6 +56,8 @@ pub struct AlertRecord<'a> {
     pub tx_guessed: bool,
     pub rule: AlertRule<'a>,
     pub app: Option<AppObject<'a>>,
+    /// The transaction's files in the packet's direction (`AlertAddFiles`).
+    pub files: &'a [crate::app::http::BodyFile],
     pub app_proto: Option<&'a str>,
     /// The protocol before a change (an HTTP CONNECT tunnel), when it differs.
     pub app_proto_orig: Option<&'a str>,
@@ -135,6 +137,11 @@ impl AlertRecord<'_> {
         });
         if let Some((name, write)) = self.app {
             o.object(name, |obj| write(obj));
+        }
+        if let (false, Some(tx_id)) = (self.files.is_empty(), self.tx_id) {
+            o.objects("files", self.files.len(), |i, f| {
+                crate::app::eve::file_info(f, &self.files[i], tx_id)
+            });
         }
         if let Some(p) = self.app_proto {
             o.string("app_proto", p);

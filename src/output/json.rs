@@ -110,6 +110,21 @@ impl<'b> JsonObject<'b> {
         inner.end();
     }
 
+    /// An array of `n` objects, the `i`th written by `f(i, ...)`.
+    pub fn objects(&mut self, key: &str, n: usize, mut f: impl FnMut(usize, &mut JsonObject<'_>)) {
+        self.key(key);
+        self.buf.push(b'[');
+        for i in 0..n {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            let mut inner = JsonObject::begin(self.buf);
+            f(i, &mut inner);
+            inner.end();
+        }
+        self.buf.push(b']');
+    }
+
     /// A value that is already JSON.
     pub fn raw(&mut self, key: &str, json: &[u8]) {
         self.key(key);
