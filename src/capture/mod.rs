@@ -44,6 +44,14 @@ pub enum CaptureErrorKind {
     UnknownInterface(u32),
     #[error("link type {0} is not supported")]
     UnsupportedLinkType(u32),
+    /// A warning: the packet is processed at its own time, as Suricata does, and counted
+    /// (`capture.timestamps_backwards`); the first in each file is reported.
+    #[error("timestamp {at} is before the previous packet's ({previous}); later ones in this file are only counted (capture.timestamps_backwards)")]
+    TimestampBackwards { at: String, previous: String },
+    /// A warning: a record with no bytes, counted as an invalid packet
+    /// (`decoder.invalid`); the first in each file is reported.
+    #[error("packet has no bytes; later ones in this file are only counted (decoder.invalid)")]
+    EmptyPacket,
 }
 
 /// An error in a capture file, with where it happened.

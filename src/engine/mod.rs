@@ -277,6 +277,7 @@ impl Frontend {
             return Ok(problems);
         }
         let mut warned_interface = false;
+        let (mut warned_backwards, mut warned_empty) = (false, false);
         let mut warned_linktypes: Vec<u32> = Vec::new();
         let mut offset = 0;
         loop {
@@ -306,6 +307,26 @@ impl Frontend {
                         .at(frame.number, frame.offset);
                         problems.push(InputProblem {
                             error,
+                            is_warning: true,
+                        });
+                    }
+                    // Odd but readable records: the first of each kind in a file is
+                    // reported, all are counted.
+                    let odd = if frame.ts < self.last_ts && !warned_backwards {
+                        warned_backwards = true;
+                        Some(CaptureErrorKind::TimestampBackwards {
+                            at: frame.ts.eve().to_string(),
+                            previous: self.last_ts.eve().to_string(),
+                        })
+                    } else if frame.data.is_empty() && !warned_empty {
+                        warned_empty = true;
+                        Some(CaptureErrorKind::EmptyPacket)
+                    } else {
+                        None
+                    };
+                    if let Some(kind) = odd {
+                        problems.push(InputProblem {
+                            error: CaptureError::new(path, kind).at(frame.number, frame.offset),
                             is_warning: true,
                         });
                     }
