@@ -585,3 +585,110 @@ alert udp any any -> any any (msg:\"seen before\"; content:\"chk\"; xbits:isset,
         );
     }
 }
+
+/// The limits the other tests here leave to unit tests, each reached through the binary:
+/// the flow table (`--max-flows`, `flow.evicted`), datagrams and fragments in reassembly
+/// (`defrag.trackers`, `defrag.max-frags`), a TLS record over Suricata's bound
+/// (`app_limits.tls.record_too_long`), a DNS name over 1,025 bytes
+/// (`app_limits.dns.name_too_long`) and the pcre budget (`detect.rulesim.pcre-memcap`: the
+/// rules past it are refused, in load order).
+#[test]
+fn the_remaining_limits_are_reached_through_the_binary() {
+    let mut capture = Vec::new();
+    let at = |n: u32| Timestamp::new(1_700_000_000, n * 1000);
+    // Five UDP flows at once.
+    for i in 0..5u32 {
+        capture.push(TimedPacket {
+            ts: at(i),
+            ip: packets::udp(
+                sa(&format!("10.3.0.{}:1000", i + 1)),
+                sa("192.0.2.9:9000"),
+                64,
+                b"flow",
+            ),
+        });
+    }
+    // Three datagrams that never complete, of four fragments each (the last left out).
+    for i in 0..3u32 {
+        let whole = packets::udp(
+            sa(&format!("10.4.0.{}:1000", i + 1)),
+            sa("192.0.2.9:9001"),
+            64,
+            &[b'f'; 64],
+        );
+        let mut pieces = packets::fragment_ipv4(&whole, 16);
+        pieces.pop();
+        for (j, piece) in pieces.into_iter().enumerate() {
+            capture.push(TimedPacket {
+                ts: at(10 + i * 4 + j as u32),
+                ip: piece,
+            });
+        }
+    }
+    // A TLS record claiming 65,535 bytes; a DNS query for a 1,088-byte name (17 labels).
+    let mut c = TcpConversation::new(sa("10.5.0.1:40000"), sa("192.0.2.43:443"), start(30));
+    c.handshake()
+        .client_sends(&[0x16, 0x03, 0x01, 0xff, 0xff, 0x01])
+        .close();
+    capture.extend(c.packets);
+    let mut long = packets::dns_query(7, "a", 1);
+    long.truncate(12);
+    for _ in 0..17 {
+        long.push(63);
+        long.extend_from_slice(&[b'x'; 63]);
+    }
+    long.extend_from_slice(&[0, 0, 1, 0, 1]);
+    // After a query that makes the flow DNS (an invalid first message fails detection).
+    let (client, server) = (sa("10.6.0.1:5353"), sa("192.0.2.53:53"));
+    for (i, query) in [packets::dns_query(6, "ok.example", 1), long]
+        .iter()
+        .enumerate()
+    {
+        capture.push(TimedPacket {
+            ts: Timestamp::new(1_700_000_040, i as u32 * 1000),
+            ip: packets::udp(client, server, 64, query),
+        });
+    }
+    let rules = "\
+alert udp any any -> any 9000 (msg:\"a\"; pcre:\"/fl(o|0)w/\"; sid:1;)
+alert udp any any -> any 9000 (msg:\"b\"; pcre:\"/f[a-z]{2,40}w/\"; sid:2;)
+";
+    let run = |args: &[&str]| {
+        let (alerts, stats) = alerts_and_stats(&capture, rules, args);
+        let n = |path: &[&str]| {
+            path.iter()
+                .fold(&stats, |v, k| &v[*k])
+                .as_u64()
+                .unwrap_or_else(|| panic!("stats {path:?}"))
+        };
+        (
+            alerts.len(),
+            n(&["flow", "evicted"]),
+            n(&["defrag", "tracker_limit_hits"]),
+            n(&["defrag", "fragment_limit_hits"]),
+            n(&["app_limits", "tls", "record_too_long"]),
+            n(&["app_limits", "dns", "name_too_long"]),
+            n(&["rules", "loaded"]),
+        )
+    };
+    // Defaults: no table limit is reached; the two oversized messages are counted.
+    assert_eq!(run(&["--threads", "1"]), (10, 0, 0, 0, 1, 1, 2));
+    // Two flows, one datagram, two fragments held; a pcre budget for one rule only.
+    let (alerts, evicted, trackers, fragments, record, name, loaded) = run(&[
+        "--threads",
+        "1",
+        "--max-flows",
+        "2",
+        "--set",
+        "defrag.trackers=1",
+        "--set",
+        "defrag.max-frags=2",
+        "--set",
+        "detect.rulesim.pcre-memcap=8kb",
+    ]);
+    assert!(evicted >= 3, "{evicted} flows evicted");
+    assert!(trackers >= 2, "{trackers} datagrams refused");
+    assert!(fragments >= 1, "{fragments} fragments refused");
+    assert_eq!((record, name, loaded), (1, 1, 1));
+    assert_eq!(alerts, 5, "the rule past the pcre budget is not loaded");
+}
