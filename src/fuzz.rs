@@ -519,8 +519,10 @@ pub fn http(data: &[u8]) {
     let pieces = pieces(data);
     let mut split = http::HttpSession::default();
     let mut split_events = Vec::new();
+    // The pieces of one input chunk (where a chunk ends can legitimately change when a
+    // request completes, as in libhtp).
     for &(to_server, bytes) in &pieces {
-        split_events.extend(split.feed(to_server, bytes));
+        split_events.extend(split.feed_more(to_server, bytes));
         assert!(
             split.buffered(to_server) <= http::DEFAULT_HEADER_BLOCK.max(1024),
             "HTTP holds too much"
@@ -531,7 +533,7 @@ pub fn http(data: &[u8]) {
     let mut whole = http::HttpSession::default();
     let mut whole_events = Vec::new();
     for (to_server, bytes) in joined(&pieces) {
-        whole_events.extend(whole.feed(to_server, &bytes));
+        whole_events.extend(whole.feed_more(to_server, &bytes));
     }
     whole_events.extend(whole.end(true));
     whole_events.extend(whole.end(false));
@@ -549,8 +551,8 @@ pub fn http(data: &[u8]) {
 /// The transactions with what legitimately depends on the split left out: a body whose
 /// decompression failed (or was stopped as a bomb) decodes differently with the pieces it
 /// came in, as in libhtp (a failed inflate restarts on the piece at hand, and gives up
-/// after four failures), so its decoded bytes, decoded length and decompression events
-/// are not compared. Framing (wire length, completeness) still is.
+/// after four failures), so its decoded bytes, decoded length, file size and decompression
+/// events are not compared. Framing (wire length, completeness) still is.
 fn split_independent(txs: &[http::Transaction]) -> Vec<http::Transaction> {
     use http::HttpAnomaly::{CompressionBomb, GzipDecompressionFailed};
     txs.iter()
@@ -565,9 +567,15 @@ fn split_independent(txs: &[http::Transaction]) -> Vec<http::Transaction> {
                     .retain(|a| !matches!(a, GzipDecompressionFailed | CompressionBomb));
                 tx.request.body.clear();
                 tx.request.entity_len = 0;
+                if let Some(f) = tx.request.file.as_mut() {
+                    f.size = 0;
+                }
                 if let Some(r) = tx.response.as_mut() {
                     r.body.clear();
                     r.entity_len = 0;
+                    if let Some(f) = r.file.as_mut() {
+                        f.size = 0;
+                    }
                 }
             }
             tx

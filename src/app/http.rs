@@ -245,6 +245,46 @@ fn close_file(file: &mut Option<BodyFile>) {
     }
 }
 
+/// Whether a line's first word (after whitespace) is a method libhtp knows
+/// (`htp_convert_method_to_number`, case-sensitive).
+fn starts_with_known_method(line: &[u8]) -> bool {
+    const KNOWN: &[&[u8]] = &[
+        b"GET",
+        b"PUT",
+        b"POST",
+        b"DELETE",
+        b"CONNECT",
+        b"OPTIONS",
+        b"TRACE",
+        b"PATCH",
+        b"PROPFIND",
+        b"PROPPATCH",
+        b"MKCOL",
+        b"COPY",
+        b"MOVE",
+        b"LOCK",
+        b"UNLOCK",
+        b"VERSION-CONTROL",
+        b"CHECKOUT",
+        b"UNCHECKOUT",
+        b"CHECKIN",
+        b"UPDATE",
+        b"LABEL",
+        b"REPORT",
+        b"MKWORKSPACE",
+        b"MKACTIVITY",
+        b"BASELINE-CONTROL",
+        b"MERGE",
+        b"INVALID",
+        b"HEAD",
+    ];
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c);
+    let start = line.iter().position(|b| !space(b)).unwrap_or(line.len());
+    let word = &line[start..];
+    let word = &word[..word.iter().position(space).unwrap_or(word.len())];
+    KNOWN.contains(&word)
+}
+
 /// Suricata's `SC_FILENAME_MAX`: longer file names are cut.
 const FILENAME_MAX: usize = 4096;
 
@@ -395,6 +435,10 @@ enum Body {
     Trailer,
     /// Until the stream ends (a response without a length).
     UntilClose,
+    /// A request's body is over (or it had none) and bytes may follow: libhtp's
+    /// `REQ_FINALIZE` reads the next line before completing the request; unless it starts
+    /// with a known method it is more body (see [`HttpSession::data_end`]).
+    Finalize,
 }
 
 #[derive(Debug, Default)]
@@ -585,8 +629,17 @@ impl HttpSession {
             .and_then(|i| self.transactions.get(i as usize))
     }
 
-    /// Parses the next stream bytes of one direction.
+    /// Parses one input chunk of a direction: [`feed_more`](Self::feed_more), then
+    /// [`data_end`](Self::data_end).
     pub fn feed(&mut self, to_server: bool, data: &[u8]) -> Vec<HttpEvent> {
+        let mut events = self.feed_more(to_server, data);
+        events.extend(self.data_end(to_server));
+        events
+    }
+
+    /// Parses the next stream bytes of one direction, more of the same input chunk
+    /// possibly to follow.
+    pub fn feed_more(&mut self, to_server: bool, data: &[u8]) -> Vec<HttpEvent> {
         let mut events = Vec::new();
         if let Some(t) = self.tunnel.as_mut() {
             t[usize::from(!to_server)].extend_from_slice(data);
@@ -695,9 +748,22 @@ impl HttpSession {
     pub fn end(&mut self, to_server: bool) -> Vec<HttpEvent> {
         let mut events = Vec::new();
         let side = self.side_mut(to_server);
-        if side.body == Some(Body::UntilClose) {
-            side.body = None;
-            self.finish_message(to_server, &mut events);
+        match side.body {
+            Some(Body::UntilClose) => {
+                side.body = None;
+                self.finish_message(to_server, &mut events);
+            }
+            Some(Body::Finalize) => {
+                // libhtp at the stream's close: a line without its LF that does not start
+                // with a known method is the request's body too.
+                side.body = None;
+                let line = std::mem::take(&mut side.pending);
+                if !line.is_empty() && !starts_with_known_method(&line) {
+                    self.body_bytes(to_server, Some(&line));
+                }
+                self.finish_message(to_server, &mut events);
+            }
+            _ => {}
         }
         events
     }
@@ -747,7 +813,7 @@ impl HttpSession {
                 let side = self.side_mut(to_server);
                 if left == 0 {
                     side.body = None;
-                    self.finish_message(to_server, events);
+                    self.message_done(to_server, events);
                 } else {
                     side.body = Some(Body::Length(left));
                 }
@@ -823,11 +889,56 @@ impl HttpSession {
                 };
                 if buf[..nl].trim_ascii().is_empty() {
                     side.body = None;
-                    self.finish_message(to_server, events);
+                    self.message_done(to_server, events);
                 }
                 Ok(nl + 1)
             }
+            Some(Body::Finalize) => {
+                // The next line, up to its LF (waiting for it): empty, or starting with a
+                // known method, it is the next request's; otherwise it and its LF are
+                // more of this request's body, and the next line is read the same way.
+                let Some(nl) = memchr::memchr(b'\n', buf) else {
+                    return Ok(0);
+                };
+                let line = &buf[..nl];
+                if line.is_empty() || starts_with_known_method(line) {
+                    side.body = None;
+                    self.finish_message(to_server, events);
+                    return self.step(to_server, buf, 0, events);
+                }
+                self.body_bytes(to_server, Some(&buf[..=nl]));
+                Ok(nl + 1)
+            }
         }
+    }
+
+    /// A message's body is over (or it had none): a request waits for what follows it
+    /// ([`Body::Finalize`]; a CONNECT waits for its response instead), a response is
+    /// complete.
+    fn message_done(&mut self, to_server: bool, events: &mut Vec<HttpEvent>) {
+        let connect = to_server
+            && self
+                .transactions
+                .last()
+                .is_some_and(|t| t.request.method.eq_ignore_ascii_case(b"CONNECT"));
+        if to_server && !connect {
+            self.client.body = Some(Body::Finalize);
+        } else {
+            self.finish_message(to_server, events);
+        }
+    }
+
+    /// The end of the bytes one packet brought in a direction (libhtp's input chunk): a
+    /// request waiting in [`Body::Finalize`] with nothing after it is complete, as
+    /// libhtp completes it when no next byte is there to read.
+    pub fn data_end(&mut self, to_server: bool) -> Vec<HttpEvent> {
+        let mut events = Vec::new();
+        let side = self.side_mut(to_server);
+        if side.body == Some(Body::Finalize) && side.pending.is_empty() {
+            side.body = None;
+            self.finish_message(to_server, &mut events);
+        }
+        events
     }
 
     fn message_head(
@@ -921,7 +1032,7 @@ impl HttpSession {
                 .map(Box::new);
             self.client.body = body;
             if body.is_none() {
-                self.finish_message(true, events);
+                self.message_done(true, events);
             }
         } else {
             let mut resp = httparse::Response::new(storage);

@@ -697,3 +697,55 @@ fn the_header_block_limit_does_not_depend_on_the_split() {
         }
     }
 }
+
+/// libhtp's `REQ_FINALIZE`: after a request's body, the rest of the input chunk is read
+/// line by line; a line that is not the next request (empty, or a known method) is more
+/// body, and the request completes when the chunk ends with nothing left, at the next
+/// request, or at the stream's end.
+#[test]
+fn what_follows_a_request_in_its_chunk_is_read_as_libhtp_reads_it() {
+    let post = b"POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+    let state = |s: &HttpSession, id: u64| {
+        let r = &s.transaction(id).expect("tx").request;
+        (String::from_utf8_lossy(&r.body).to_string(), r.complete)
+    };
+    // The chunk ends with the body: complete at its end, not before.
+    let mut s = HttpSession::default();
+    s.feed_more(true, post);
+    assert_eq!(state(&s, 0), ("abc".into(), false));
+    assert_eq!(s.data_end(true), [HttpEvent::RequestComplete(0)]);
+    assert_eq!(state(&s, 0), ("abc".into(), true));
+    // A CRLF and a junk line are body; a known method starts the next request; a
+    // lower-case one does not.
+    let mut s = HttpSession::default();
+    let mut chunk = post.to_vec();
+    chunk.extend_from_slice(b"\r\n junk\nget / HTTP/1.1\r\nGET /b HTTP/1.1\r\n\r\n");
+    s.feed(true, &chunk);
+    assert_eq!(
+        state(&s, 0),
+        ("abc\r\n junk\nget / HTTP/1.1\r\n".into(), true)
+    );
+    assert_eq!(
+        s.transaction(1).map(|t| t.request.target.clone()),
+        Some(b"/b".to_vec())
+    );
+    // A bare LF ends the request at once. A line without its end waits, split or not,
+    // and is body at the stream's end.
+    let mut s = HttpSession::default();
+    let mut chunk = post.to_vec();
+    chunk.extend_from_slice(b"\n");
+    s.feed(true, &chunk);
+    assert_eq!(state(&s, 0), ("abc".into(), true));
+    let mut s = HttpSession::default();
+    let mut chunk = post.to_vec();
+    chunk.extend_from_slice(b"ju");
+    s.feed(true, &chunk);
+    s.feed(true, b"nk");
+    assert_eq!(state(&s, 0), ("abc".into(), false));
+    s.end(true);
+    assert_eq!(state(&s, 0), ("abcjunk".into(), true));
+    // A CONNECT waits for its response, not for the next line.
+    let mut s = HttpSession::default();
+    s.feed_more(true, b"CONNECT a:443 HTTP/1.1\r\n\r\n");
+    assert!(s.transaction(0).expect("tx").request.complete);
+}

@@ -640,6 +640,12 @@ impl FlowApp {
             }
         }
         self.streams = Some(streams);
+        // What this packet brought is all the parser gets now (libhtp's input chunk).
+        if let Parser::Http(h) = &mut self.parser {
+            if !h.data_end(to_server).is_empty() {
+                self.generation += 1;
+            }
+        }
     }
 
     /// Drops the raw-stream bytes waiting for inspection, and the windows (payload
@@ -821,7 +827,7 @@ impl FlowApp {
                 hits.tls.add(&t.take_limit_hits());
             }
             Parser::Http(h) => {
-                h.feed(to_server, data);
+                h.feed_more(to_server, data);
                 hits.http.add(&h.take_limit_hits());
             }
             Parser::Dns(d) => {

@@ -736,6 +736,22 @@ impl Core {
             &|a| defrag.host_os_for(a),
             &mut self.shared,
         );
+        if let (Some(t), Transport::Tcp(h)) = (flow.tcp, p.transport) {
+            if t.state == TcpState::Closed {
+                // Suricata hands the parsers their end of stream on a packet of a closed
+                // session (`StreamGetAppLayerFlags`: STREAM_EOF): in IDS timing both
+                // directions (the packet's own only for a RST), inline the packet's own.
+                let both = !self.ips && h.flags & crate::decode::tcp_flags::RST == 0;
+                for dir in [to_server, !to_server]
+                    .into_iter()
+                    .take(1 + usize::from(both))
+                {
+                    let eof = flow.app.flush_direction(dir, &self.app, &mut self.shared);
+                    update.detected |= eof.detected;
+                    update.parsed = [0, 1].map(|i| update.parsed[i] || eof.parsed[i]);
+                }
+            }
+        }
         if update.protocol_changed {
             // Suricata's `StreamTcpDetectLogFlush`: before the packet itself, a pseudo
             // packet per direction runs detection on the old transactions (at their end)
