@@ -285,6 +285,16 @@ fn starts_with_known_method(line: &[u8]) -> bool {
     KNOWN.contains(&word)
 }
 
+/// Whether a line after a response is more of its body: unless it starts with `HTTP`
+/// (any case) after whitespace and NULs, as libhtp's `htp_treat_response_line_as_body`.
+fn response_line_is_body(line: &[u8]) -> bool {
+    let skip = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c | 0);
+    let start = line.iter().position(|b| !skip(b)).unwrap_or(line.len());
+    !line[start..]
+        .get(..4)
+        .is_some_and(|w| w.eq_ignore_ascii_case(b"HTTP"))
+}
+
 /// Suricata's `SC_FILENAME_MAX`: longer file names are cut.
 const FILENAME_MAX: usize = 4096;
 
@@ -754,11 +764,17 @@ impl HttpSession {
                 self.finish_message(to_server, &mut events);
             }
             Some(Body::Finalize) => {
-                // libhtp at the stream's close: a line without its LF that does not start
-                // with a known method is the request's body too.
+                // libhtp at the stream's close: a line without its LF that is not the
+                // start of a next message is the message's body too.
                 side.body = None;
                 let line = std::mem::take(&mut side.pending);
-                if !line.is_empty() && !starts_with_known_method(&line) {
+                let body = !line.is_empty()
+                    && if to_server {
+                        !starts_with_known_method(&line)
+                    } else {
+                        response_line_is_body(&line)
+                    };
+                if body {
                     self.body_bytes(to_server, Some(&line));
                 }
                 self.finish_message(to_server, &mut events);
@@ -894,14 +910,21 @@ impl HttpSession {
                 Ok(nl + 1)
             }
             Some(Body::Finalize) => {
-                // The next line, up to its LF (waiting for it): empty, or starting with a
-                // known method, it is the next request's; otherwise it and its LF are
-                // more of this request's body, and the next line is read the same way.
+                // The next line, up to its LF (waiting for it). A request: empty, or
+                // starting with a known method, it is the next request's. A response
+                // (`RES_FINALIZE`, the LF included): starting with `HTTP`, the next
+                // response's. Otherwise it and its LF are more body, and the next line
+                // is read the same way.
                 let Some(nl) = memchr::memchr(b'\n', buf) else {
                     return Ok(0);
                 };
                 let line = &buf[..nl];
-                if line.is_empty() || starts_with_known_method(line) {
+                let next_message = if to_server {
+                    line.is_empty() || starts_with_known_method(line)
+                } else {
+                    !response_line_is_body(&buf[..=nl])
+                };
+                if next_message {
                     side.body = None;
                     self.finish_message(to_server, events);
                     return self.step(to_server, buf, 0, events);
@@ -912,19 +935,25 @@ impl HttpSession {
         }
     }
 
-    /// A message's body is over (or it had none): a request waits for what follows it
-    /// ([`Body::Finalize`]; a CONNECT waits for its response instead), a response is
-    /// complete.
+    /// A message's body is over (or it had none): it waits for what follows it
+    /// ([`Body::Finalize`]); a CONNECT request waits for its response instead, and the
+    /// response opening a tunnel completes at once (what follows is the tunnel's).
     fn message_done(&mut self, to_server: bool, events: &mut Vec<HttpEvent>) {
-        let connect = to_server
-            && self
-                .transactions
-                .last()
-                .is_some_and(|t| t.request.method.eq_ignore_ascii_case(b"CONNECT"));
-        if to_server && !connect {
-            self.client.body = Some(Body::Finalize);
+        let tx = if to_server {
+            self.transactions.last()
         } else {
+            self.transactions.get(self.next_response)
+        };
+        let connect = tx.is_some_and(|t| t.request.method.eq_ignore_ascii_case(b"CONNECT"));
+        let tunnel = connect
+            && (to_server
+                || tx
+                    .and_then(|t| t.response.as_ref())
+                    .is_some_and(|r| (200..300).contains(&r.status)));
+        if tunnel {
             self.finish_message(to_server, events);
+        } else {
+            self.side_mut(to_server).body = Some(Body::Finalize);
         }
     }
 
@@ -1114,7 +1143,7 @@ impl HttpSession {
                 .map(Box::new);
             self.server.body = body;
             if body.is_none() {
-                self.finish_message(false, events);
+                self.message_done(false, events);
             }
         }
         Ok(())

@@ -233,6 +233,14 @@ impl FlowDetect {
         }
     }
 
+    /// Transactions of direction `to_server` (or not) with an id below this are
+    /// inspected for good (Suricata's inspect id).
+    pub fn inspect_id(&self, to_server: bool) -> u64 {
+        self.more
+            .as_ref()
+            .map_or(0, |m| m.inspect_id[usize::from(!to_server)])
+    }
+
     /// Transactions with an id below this are inspected in both directions for good.
     pub fn transactions_done_below(&self) -> u64 {
         self.more

@@ -736,21 +736,15 @@ impl Core {
             &|a| defrag.host_os_for(a),
             &mut self.shared,
         );
-        if let (Some(t), Transport::Tcp(h)) = (flow.tcp, p.transport) {
-            if t.state == TcpState::Closed {
-                // Suricata hands the parsers their end of stream on a packet of a closed
-                // session (`StreamGetAppLayerFlags`: STREAM_EOF): in IDS timing both
-                // directions (the packet's own only for a RST), inline the packet's own.
-                let both = !self.ips && h.flags & crate::decode::tcp_flags::RST == 0;
-                for dir in [to_server, !to_server]
-                    .into_iter()
-                    .take(1 + usize::from(both))
-                {
-                    let eof = flow.app.flush_direction(dir, &self.app, &mut self.shared);
-                    update.detected |= eof.detected;
-                    update.parsed = [0, 1].map(|i| update.parsed[i] || eof.parsed[i]);
-                }
-            }
+        if flow.tcp.is_some_and(|t| t.state == TcpState::Closed) {
+            // Suricata hands a parser its end of stream on a packet of a closed session
+            // (`StreamGetAppLayerFlags`: STREAM_EOF), in the packet's own direction; the
+            // other direction gets it with new data, or at the flow's end.
+            let eof = flow
+                .app
+                .flush_direction(to_server, &self.app, &mut self.shared);
+            update.detected |= eof.detected;
+            update.parsed = [0, 1].map(|i| update.parsed[i] || eof.parsed[i]);
         }
         if update.protocol_changed {
             // Suricata's `StreamTcpDetectLogFlush`: before the packet itself, a pseudo
@@ -1039,7 +1033,13 @@ impl Core {
                 let Some(detect) = self.detect.as_mut() else {
                     continue;
                 };
-                if flow.detect.action.is_some() || !(had_data || raw_waiting || open) {
+                // Suricata's `FlowForceReassemblyNeedReassembly`: a pseudo packet for a
+                // direction with data, an open session, or transactions detection is not
+                // done with in that direction. (HTTP's: Suricata completes a TLS session's
+                // transaction at its end of stream, which rulesim does not model.)
+                let txs_left = matches!(flow.app.parser, Parser::Http(_))
+                    && flow.detect.inspect_id(to_server) < flow.app.tx_count();
+                if flow.detect.action.is_some() || !(had_data || raw_waiting || open || txs_left) {
                     continue;
                 }
                 Self::inspect_pseudo(
