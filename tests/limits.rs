@@ -356,26 +356,33 @@ fn bad_limit_values_are_refused() {
     }
 }
 
+/// Two rounds of one UDP packet from each of `sources` hosts of `net` (a /24's first three
+/// octets) to one server, a second apart, the payload chosen by round.
+fn two_rounds(net: &str, sources: u32, payload: impl Fn(u32) -> &'static [u8]) -> Vec<TimedPacket> {
+    let mut packets = Vec::new();
+    for round in 0..2u32 {
+        for src in 1..=sources {
+            packets.push(TimedPacket {
+                ts: Timestamp::new(1_700_000_000, round * 1_000_000 + src * 1000),
+                ip: packets::udp(
+                    sa(&format!("{net}.{src}:1000")),
+                    sa("192.0.2.1:2000"),
+                    64,
+                    payload(round),
+                ),
+            });
+        }
+    }
+    packets
+}
+
 /// The threshold table is bounded by `detect.rulesim.threshold-entries`: alerts whose
 /// window finds no room are written untracked (`detect.threshold_untracked`), one thread
 /// or two (where the merge decides thresholds).
 #[test]
 fn a_full_threshold_table_is_counted() {
     // Six sources, two packets each, in the same second.
-    let mut packets = Vec::new();
-    for round in 0..2u32 {
-        for src in 1..=6u32 {
-            packets.push(TimedPacket {
-                ts: Timestamp::new(1_700_000_000, round * 1_000_000 + src * 1000),
-                ip: packets::udp(
-                    sa(&format!("10.1.0.{src}:1000")),
-                    sa("192.0.2.1:2000"),
-                    64,
-                    b"x",
-                ),
-            });
-        }
-    }
+    let packets = two_rounds("10.1.0", 6, |_| b"x");
     let rules = "alert udp any any -> any any (msg:\"once per source\"; content:\"x\"; threshold:type limit, track by_src, count 1, seconds 60; sid:1;)\n";
     let counts = |args: &[&str]| {
         let (_, stats) = alerts_and_stats(&packets, rules, args);
@@ -544,20 +551,11 @@ fn the_tcp_reassembly_limits_are_counted_when_reached() {
 /// does not match.
 #[test]
 fn a_full_xbits_table_is_counted() {
-    let mut packets = Vec::new();
-    for round in 0..2u32 {
-        for src in 1..=5u32 {
-            packets.push(TimedPacket {
-                ts: Timestamp::new(1_700_000_000, round * 1_000_000 + src * 1000),
-                ip: packets::udp(
-                    sa(&format!("10.2.0.{src}:1000")),
-                    sa("192.0.2.1:2000"),
-                    64,
-                    if round == 0 { b"set" } else { b"chk" },
-                ),
-            });
-        }
-    }
+    let packets = two_rounds(
+        "10.2.0",
+        5,
+        |round| if round == 0 { b"set" } else { b"chk" },
+    );
     let rules = "\
 alert udp any any -> any any (msg:\"set\"; content:\"set\"; xbits:set,seen,track ip_src,expire 60; noalert; sid:1;)
 alert udp any any -> any any (msg:\"seen before\"; content:\"chk\"; xbits:isset,seen,track ip_src; sid:2;)
