@@ -941,11 +941,6 @@ fn every_record_follows_suricatas_eve_schema() {
 /// step: the test fails when one of them starts to agree, so the list stays true).
 const ALERT_RECORD_GAPS: &[(&str, &str)] = &[
     (
-        "sv-bug-5197",
-        "Suricata 7 makes a DNS response a transaction of its own (tx 1, an `answer` object in \
-         the alert); rulesim pairs it with its query (tx 0)",
-    ),
-    (
         "sv-bug-6887-defrag-eth-vlan-ipv6-tcp",
         "Suricata handles a reassembled IPv6 fragment as a pseudo tunnel packet: its alert \
          carries a `tunnel` object and `pkt_src` \"defrag\"",

@@ -144,3 +144,70 @@ fn answer_record_has_suricatas_fields_for_each_record_type() {
         "fields and their order"
     );
 }
+
+/// Each DNS message is a transaction of its own, as in Suricata 7.0.10: two queries and
+/// their answers on one UDP flow are transactions 0 to 3. A packet rule of the `dns`
+/// protocol alerts on its message's transaction (a response's alert carries the `answer`
+/// object without its answers, as Suricata's alert logger writes it), and `dns.query`
+/// matches the query's transaction only. Expected: Suricata 7.0.10 on the same capture
+/// (`suricata-offline -r ... -k none --runmode single`).
+#[test]
+fn each_message_is_a_transaction_in_alerts() {
+    let (client, server) = (sa("10.0.0.7:40053"), sa("192.0.2.53:53"));
+    let mut packets = Vec::new();
+    for (i, host) in ["a.example", "b.example"].iter().enumerate() {
+        let id = i as u16 + 1;
+        for (j, (src, dst, msg)) in [
+            (client, server, packets::dns_query(id, host, 1)),
+            (
+                server,
+                client,
+                packets::dns_response_a(id, host, [192, 0, 2, 9]),
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            packets.push(TimedPacket {
+                ts: Timestamp::new(1_700_000_000, (i * 2 + j) as u32 * 1000),
+                ip: packets::udp(src, dst, 64, &msg),
+            });
+        }
+    }
+    let rules = "\
+alert dns any any -> any any (msg:\"a dns packet\"; content:\"example\"; sid:1;)
+alert dns any any -> any any (msg:\"the second query\"; dns.query; content:\"b.example\"; sid:2;)
+";
+    let (alerts, _) = common::alerts_and_stats(&packets, rules, &[]);
+    let got: Vec<(u64, u64, u64, String)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["pcap_cnt"].as_u64().unwrap_or(0),
+                a["alert"]["signature_id"].as_u64().unwrap_or(0),
+                a["tx_id"].as_u64().unwrap_or(u64::MAX),
+                a["dns"].to_string(),
+            )
+        })
+        .collect();
+    let query = |id: u64, name: &str, tx: u64| {
+        format!(
+            r#"{{"version":2,"query":[{{"type":"query","id":{id},"rrname":"{name}","rrtype":"A","tx_id":{tx},"opcode":0}}]}}"#
+        )
+    };
+    let answer = |id: u64, name: &str| {
+        format!(
+            r#"{{"version":2,"answer":{{"version":2,"type":"answer","id":{id},"flags":"8180","qr":true,"rd":true,"ra":true,"opcode":0,"rrname":"{name}","rrtype":"A","rcode":"NOERROR"}}}}"#
+        )
+    };
+    assert_eq!(
+        got,
+        [
+            (1, 1, 0, query(1, "a.example", 0)),
+            (2, 1, 1, answer(1, "a.example")),
+            (3, 1, 2, query(2, "b.example", 2)),
+            (3, 2, 2, query(2, "b.example", 2)),
+            (4, 1, 3, answer(2, "b.example")),
+        ]
+    );
+}

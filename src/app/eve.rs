@@ -164,6 +164,16 @@ pub fn rcode_name(flags: u16) -> String {
 /// Suricata does not decode (other than A, AAAA, CNAME, NS, PTR, MX, TXT, NULL, SOA,
 /// SRV, SSHFP) are listed without data, as Suricata lists them.
 pub fn dns_answer_object(o: &mut JsonObject<'_>, r: &Message) {
+    dns_answer(o, r, true);
+}
+
+/// A response's `answer` object in an alert (`JsonDNSLogAnswer`): the same without the
+/// answers, whose formats the alert logger does not ask for; the authorities stay.
+pub fn dns_alert_answer_object(o: &mut JsonObject<'_>, r: &Message) {
+    dns_answer(o, r, false);
+}
+
+fn dns_answer(o: &mut JsonObject<'_>, r: &Message, with_answers: bool) {
     o.uint("version", 2);
     o.string("type", "answer");
     o.uint("id", u64::from(r.id));
@@ -186,7 +196,7 @@ pub fn dns_answer_object(o: &mut JsonObject<'_>, r: &Message) {
         o.string("rrtype", &dns::rrtype_name(q.rrtype));
     }
     o.string("rcode", &rcode_name(r.flags));
-    if !r.answers.is_empty() {
+    if with_answers && !r.answers.is_empty() {
         let answers: Vec<serde_json::Value> = r.answers.iter().map(answer_detail).collect();
         if let Ok(json) = serde_json::to_vec(&answers) {
             o.raw("answers", &json);

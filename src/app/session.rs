@@ -125,35 +125,30 @@ impl DnsState {
         }
     }
 
+    /// Each message is a transaction of its own, as Suricata 7.0.10 makes it (a response
+    /// is not paired with its query): a query's is inspected by rules to the server, a
+    /// response's by rules to the client.
     fn add(&mut self, msg: dns::Message) {
         let number = self.messages;
         self.messages += 1;
-        if msg.is_response() {
-            if let Some(tx) = self
-                .txs
-                .iter_mut()
-                .find(|t| t.response.is_none() && t.query.as_ref().is_some_and(|q| q.id == msg.id))
-            {
-                tx.response = Some(msg);
-                tx.msg[1] = Some(number);
-                return;
-            }
-            self.push(DnsTx {
+        let tx = if msg.is_response() {
+            DnsTx {
                 id: 0,
                 query: None,
                 response: Some(msg),
                 msg: [None, Some(number)],
                 logged: [false; 2],
-            });
+            }
         } else {
-            self.push(DnsTx {
+            DnsTx {
                 id: 0,
                 query: Some(msg),
                 response: None,
                 msg: [Some(number), None],
                 logged: [false; 2],
-            });
-        }
+            }
+        };
+        self.push(tx);
     }
 
     /// The first transaction with a message whose record is not written yet.
@@ -164,14 +159,10 @@ impl DnsState {
             .map_or(u64::MAX, |t| t.id)
     }
 
-    /// Drops answered transactions with an id below `below`, the newest kept.
+    /// Drops the transactions with an id below `below` (each is one message, complete
+    /// once parsed), the newest kept.
     fn release_done(&mut self, below: u64) {
-        while self.txs.len() > 1
-            && self
-                .txs
-                .front()
-                .is_some_and(|t| t.id < below && t.response.is_some())
-        {
+        while self.txs.len() > 1 && self.txs.front().is_some_and(|t| t.id < below) {
             self.txs.pop_front();
         }
     }

@@ -1288,7 +1288,15 @@ impl DetectEngine {
         if !(stream_match || udp_app_rule || only_tx) {
             return (None, false);
         }
-        (Some(id), p.proto != 17)
+        if p.proto == 17 {
+            // The first transaction of the packet's direction: a DNS response is a
+            // transaction of its own, which a query's inspect id has not passed yet in
+            // Suricata's to-client direction (its query transaction is never inspected
+            // there).
+            let own = buffers::transactions(&app.parser, id).find(|tx| tx.ready[d]);
+            return (Some(own.map_or(id, |tx| tx.id)), false);
+        }
+        (Some(id), true)
     }
 
     fn inspect_transactions(
@@ -1314,7 +1322,14 @@ impl DetectEngine {
         for tx in buffers::transactions(&app.parser, from) {
             let tx = &tx;
             if !tx.ready[d] {
-                all_complete_before = false;
+                // Nothing of it in this direction. Complete there all the same (a DNS
+                // query's transaction to the client), it does not hold the inspect id
+                // back, as Suricata skips its inspection in that direction.
+                if all_complete_before && tx.complete[d] {
+                    fd.more().inspect_id[d] = tx.id + 1;
+                } else {
+                    all_complete_before = false;
+                }
                 continue;
             }
             let memo = &mut fd.more().tx_memo[d];

@@ -1486,6 +1486,19 @@ fn app_writer(app: &FlowApp, tx_id: Option<u64>) -> Option<AppWriter<'_>> {
         }
         Parser::Dns(d) => {
             let tx = d.txs.iter().find(|t| t.id == tx_id)?;
+            // A response's transaction: its `answer` (none without a question, as
+            // `rs_dns_do_log_answer`).
+            if let Some(r) = tx.response.as_ref() {
+                return Some((
+                    "dns",
+                    Box::new(move |o: &mut JsonObject<'_>| {
+                        o.uint("version", 2);
+                        if !r.questions.is_empty() {
+                            o.object("answer", |a| crate::app::eve::dns_alert_answer_object(a, r));
+                        }
+                    }),
+                ));
+            }
             let q = tx.query.as_ref()?;
             let tx_number = tx.id;
             Some((
