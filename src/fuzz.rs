@@ -551,7 +551,7 @@ pub fn http(data: &[u8]) {
 /// The transactions with what legitimately depends on the split left out: a body whose
 /// decompression failed (or was stopped as a bomb) decodes differently with the pieces it
 /// came in, as in libhtp (a failed inflate restarts on the piece at hand, and gives up
-/// after four failures), so its decoded bytes, decoded length, file size and decompression
+/// after four failures), so its decoded bytes, decoded length, file and decompression
 /// events are not compared. Framing (wire length, completeness) still is.
 fn split_independent(txs: &[http::Transaction]) -> Vec<http::Transaction> {
     use http::HttpAnomaly::{CompressionBomb, GzipDecompressionFailed};
@@ -565,17 +565,15 @@ fn split_independent(txs: &[http::Transaction]) -> Vec<http::Transaction> {
             {
                 tx.anomalies
                     .retain(|a| !matches!(a, GzipDecompressionFailed | CompressionBomb));
+                // The file too: opened by the first decoded byte, its size and whether
+                // it went past the body limit follow the decoded bytes.
                 tx.request.body.clear();
                 tx.request.entity_len = 0;
-                if let Some(f) = tx.request.file.as_mut() {
-                    f.size = 0;
-                }
+                tx.request.file = None;
                 if let Some(r) = tx.response.as_mut() {
                     r.body.clear();
                     r.entity_len = 0;
-                    if let Some(f) = r.file.as_mut() {
-                        f.size = 0;
-                    }
+                    r.file = None;
                 }
             }
             tx
