@@ -1,4 +1,5 @@
-//! Corrupt captures, end to end: every truncation point of a pcapng, blocks of unknown
+//! Corrupt captures, end to end: every truncation point of a pcapng (read) and of a pcap
+//! (through the binary, each run's time and memory measured), blocks of unknown
 //! types, records of length zero or longer than the snap length, and timestamps going
 //! backwards. Each is read as far as the format allows, reported with the file, packet
 //! and byte offset, and never panics.
@@ -261,4 +262,80 @@ fn the_stats_say_where_reading_stopped_on_an_input_error() {
     // What was read before the cut was evaluated: four flows' netflow records.
     let eve = std::fs::read_to_string(out.join("eve.json")).expect("eve");
     assert_eq!(eve.lines().filter(|l| l.contains("\"netflow\"")).count(), 4);
+}
+
+/// The binary on a pcap cut at every byte offset, each run measured on its process: it
+/// ends (exit 0 for a cut between records or a truncated tail, 2 when not even the file
+/// header is there), within a time and memory bound, with the packets before the cut
+/// evaluated, `eve.json` whole lines only, and `stats.json` written.
+#[test]
+fn every_truncation_point_of_a_pcap_through_the_binary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let packets: Vec<rulesim::synth::TimedPacket> = (0..3u16)
+        .map(|i| rulesim::synth::TimedPacket {
+            ts: Timestamp::new(100 + i64::from(i), 0),
+            ip: rulesim::synth::packets::udp(
+                common::sa(&format!("10.0.0.1:{}", 1000 + i)),
+                common::sa("198.51.100.1:53"),
+                64,
+                &rulesim::synth::packets::dns_query(i, "cut.example", 1),
+            ),
+        })
+        .collect();
+    let full_path = dir.path().join("full.pcap");
+    common::write_pcap(&full_path, &packets);
+    let full = std::fs::read(&full_path).expect("read");
+    // Record boundaries: the 24-byte file header, then each record.
+    let mut ends = vec![24];
+    while *ends.last().expect("one") < full.len() {
+        let at = *ends.last().expect("one");
+        ends.push(at + 16 + u32_at(&full, at + 8));
+    }
+    let path = dir.path().join("cut.pcap");
+    let started = std::time::Instant::now();
+    for cut in 0..=full.len() {
+        std::fs::write(&path, &full[..cut]).expect("write");
+        let out = dir.path().join("out");
+        let _ = std::fs::remove_dir_all(&out);
+        let one = std::time::Instant::now();
+        let run = Command::new(env!("CARGO_BIN_EXE_rulesim"))
+            .args(["-q", "--threads", "1", "-l"])
+            .arg(&out)
+            .arg("-r")
+            .arg(&path)
+            .output()
+            .expect("run");
+        assert!(
+            one.elapsed() < std::time::Duration::from_secs(20),
+            "cut at {cut}: took {:?}",
+            one.elapsed()
+        );
+        let whole = ends[1..].iter().filter(|&&e| e <= cut).count();
+        let expected_exit = if cut < 24 { 2 } else { 0 };
+        assert_eq!(
+            run.status.code(),
+            Some(expected_exit),
+            "cut at {cut}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let stats: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("stats.json")).expect("stats"))
+                .expect("stats json");
+        assert_eq!(stats["decoder"]["pkts"], whole as u64, "cut at {cut}");
+        let rss = stats["memory"]["peak_rss_kib"].as_u64().expect("peak RSS");
+        assert!(rss < 64 * 1024, "cut at {cut}: peak RSS {rss} KiB");
+        let eve = std::fs::read_to_string(out.join("eve.json")).unwrap_or_default();
+        assert!(
+            eve.is_empty() || eve.ends_with('\n'),
+            "cut at {cut}: a half line"
+        );
+        for line in eve.lines() {
+            serde_json::from_str::<serde_json::Value>(line)
+                .unwrap_or_else(|e| panic!("cut at {cut}: {e}: {line}"));
+        }
+        // One netflow record per direction seen of each whole query's flow.
+        let netflows = eve.lines().filter(|l| l.contains("\"netflow\"")).count();
+        assert_eq!(netflows, whole, "cut at {cut}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(600));
 }
