@@ -552,7 +552,8 @@ pub fn http(data: &[u8]) {
 /// decompression failed (or was stopped as a bomb) decodes differently with the pieces it
 /// came in, as in libhtp (a failed inflate restarts on the piece at hand, and gives up
 /// after four failures), so its decoded bytes, decoded length, file and decompression
-/// events are not compared. Framing (wire length, completeness) still is.
+/// events are not compared; and whether a file was truncated or only filled to the body
+/// limit depends on the pieces too. Framing (wire length, completeness) still is.
 fn split_independent(txs: &[http::Transaction]) -> Vec<http::Transaction> {
     use http::HttpAnomaly::{CompressionBomb, GzipDecompressionFailed};
     txs.iter()
@@ -574,6 +575,27 @@ fn split_independent(txs: &[http::Transaction]) -> Vec<http::Transaction> {
                     r.body.clear();
                     r.entity_len = 0;
                     r.file = None;
+                }
+            }
+            // A file is truncated by a piece of body arriving once the limit is reached;
+            // a body that crosses the limit in one piece only fills it (libhtp's body
+            // callbacks take what each chunk brings). So "truncated" is "closed" (or
+            // "open") at the split.
+            let (req_done, resp_done) = (
+                tx.request.complete,
+                tx.response.as_ref().is_some_and(|r| r.complete),
+            );
+            let files = [
+                (tx.request.file.as_mut(), req_done),
+                (tx.response.as_mut().and_then(|r| r.file.as_mut()), resp_done),
+            ];
+            for (file, done) in files {
+                if let Some(f) = file.filter(|f| f.state == http::FileState::Truncated) {
+                    f.state = if done {
+                        http::FileState::Closed
+                    } else {
+                        http::FileState::Open
+                    };
                 }
             }
             tx
