@@ -587,7 +587,10 @@ fn split_independent(txs: &[http::Transaction]) -> Vec<http::Transaction> {
             );
             let files = [
                 (tx.request.file.as_mut(), req_done),
-                (tx.response.as_mut().and_then(|r| r.file.as_mut()), resp_done),
+                (
+                    tx.response.as_mut().and_then(|r| r.file.as_mut()),
+                    resp_done,
+                ),
             ];
             for (file, done) in files {
                 if let Some(f) = file.filter(|f| f.state == http::FileState::Truncated) {

@@ -915,7 +915,13 @@ impl HttpSession {
                 // (`RES_FINALIZE`, the LF included): starting with `HTTP`, the next
                 // response's. Otherwise it and its LF are more body, and the next line
                 // is read the same way.
-                let Some(nl) = memchr::memchr(b'\n', buf) else {
+                // Bounded as a header block is, whether it arrives whole or in pieces.
+                let nl = memchr::memchr(b'\n', buf);
+                if nl.map_or(buf.len(), |nl| nl + 1) > limit {
+                    self.hits.header_block_too_long += 1;
+                    return Err(HttpError::HeadersTooLong);
+                }
+                let Some(nl) = nl else {
                     return Ok(0);
                 };
                 let line = &buf[..nl];
