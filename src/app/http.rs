@@ -882,29 +882,19 @@ impl HttpSession {
                 Ok(n)
             }
             Some(Body::ChunkDataEnd) => {
-                let nl = memchr::memchr(b'\n', buf);
-                if nl.map_or(buf.len(), |nl| nl + 1) > limit {
-                    self.hits.header_block_too_long += 1;
-                    return Err(HttpError::BadChunk);
-                }
-                let Some(nl) = nl else {
+                let Some(nl) = self.bounded_line(buf, HttpError::BadChunk)? else {
                     return Ok(0);
                 };
-                side.body = Some(Body::ChunkSize);
+                self.side_mut(to_server).body = Some(Body::ChunkSize);
                 self.framing_bytes(to_server, nl + 1);
                 Ok(nl + 1)
             }
             Some(Body::Trailer) => {
-                let nl = memchr::memchr(b'\n', buf);
-                if nl.map_or(buf.len(), |nl| nl + 1) > limit {
-                    self.hits.header_block_too_long += 1;
-                    return Err(HttpError::HeadersTooLong);
-                }
-                let Some(nl) = nl else {
+                let Some(nl) = self.bounded_line(buf, HttpError::HeadersTooLong)? else {
                     return Ok(0);
                 };
                 if buf[..nl].trim_ascii().is_empty() {
-                    side.body = None;
+                    self.side_mut(to_server).body = None;
                     self.message_done(to_server, events);
                 }
                 Ok(nl + 1)
@@ -915,13 +905,7 @@ impl HttpSession {
                 // (`RES_FINALIZE`, the LF included): starting with `HTTP`, the next
                 // response's. Otherwise it and its LF are more body, and the next line
                 // is read the same way.
-                // Bounded as a header block is, whether it arrives whole or in pieces.
-                let nl = memchr::memchr(b'\n', buf);
-                if nl.map_or(buf.len(), |nl| nl + 1) > limit {
-                    self.hits.header_block_too_long += 1;
-                    return Err(HttpError::HeadersTooLong);
-                }
-                let Some(nl) = nl else {
+                let Some(nl) = self.bounded_line(buf, HttpError::HeadersTooLong)? else {
                     return Ok(0);
                 };
                 let line = &buf[..nl];
@@ -931,7 +915,7 @@ impl HttpSession {
                     !response_line_is_body(&buf[..=nl])
                 };
                 if next_message {
-                    side.body = None;
+                    self.side_mut(to_server).body = None;
                     self.finish_message(to_server, events);
                     return self.step(to_server, buf, 0, events);
                 }
@@ -939,6 +923,18 @@ impl HttpSession {
                 Ok(nl + 1)
             }
         }
+    }
+
+    /// Where the line at the start of `buf` ends (its LF), `None` while it has not: a
+    /// line longer than the header-block bound (its LF included) is refused with `error`,
+    /// whether it arrives whole or in pieces (see the check of what is held in `feed`).
+    fn bounded_line(&mut self, buf: &[u8], error: HttpError) -> Result<Option<usize>, HttpError> {
+        let nl = memchr::memchr(b'\n', buf);
+        if nl.map_or(buf.len(), |nl| nl + 1) > self.limits.header_block {
+            self.hits.header_block_too_long += 1;
+            return Err(error);
+        }
+        Ok(nl)
     }
 
     /// A message's body is over (or it had none): it waits for what follows it
