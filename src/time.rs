@@ -86,8 +86,32 @@ impl Timestamp {
     /// The EVE rendering into a fixed buffer, without the formatting machinery (three
     /// timestamps go into every record). Years outside 0..=9999 fall back to `Display`.
     pub fn eve_bytes(&self) -> Option<[u8; EVE_TIME_LEN]> {
-        let days = self.secs.div_euclid(86_400);
-        let rem = self.secs.rem_euclid(86_400);
+        // A record's timestamps mostly share their second with the previous one: the
+        // date and time of day are kept per thread and only the microseconds written.
+        thread_local! {
+            static LAST_SECOND: std::cell::Cell<Option<(i64, [u8; EVE_TIME_LEN])>> =
+                const { std::cell::Cell::new(None) };
+        }
+        let mut b = match LAST_SECOND.get() {
+            Some((secs, b)) if secs == self.secs => b,
+            _ => {
+                let b = Self::eve_second(self.secs)?;
+                LAST_SECOND.set(Some((self.secs, b)));
+                b
+            }
+        };
+        let mut v = self.micros();
+        for i in (20..26).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        Some(b)
+    }
+
+    /// The EVE rendering of a whole second (microseconds zero).
+    fn eve_second(secs: i64) -> Option<[u8; EVE_TIME_LEN]> {
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
         if !(0..=9999).contains(&y) {
             return None;
@@ -105,7 +129,6 @@ impl Timestamp {
         put(11, 2, (rem / 3600) as u64);
         put(14, 2, ((rem / 60) % 60) as u64);
         put(17, 2, (rem % 60) as u64);
-        put(20, 6, u64::from(self.micros()));
         Some(b)
     }
 }

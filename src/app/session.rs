@@ -656,17 +656,28 @@ impl FlowApp {
     ) {
         let i = idx(to_server);
         if self.proto == AppProto::Unknown {
-            let det = self.detection.get_or_insert_with(Default::default);
-            if det.gave_up[i] {
-                return;
-            }
-            let n = data.len().min(PROBE_BYTES - det.seen[i].len());
-            det.seen[i].extend_from_slice(&data[..n]);
+            // The first bytes of a direction are probed where they lie; they are copied
+            // only when the probe needs more of them.
+            let buffered = match self.detection.as_deref() {
+                Some(det) if det.gave_up[i] => return,
+                Some(det) => !det.seen[i].is_empty(),
+                None => false,
+            };
             let (dns_port, krb5_port) = self.port_hints;
-            match probe_tcp(&det.seen[i], to_server, dns_port, krb5_port) {
+            let (probed, n): (&[u8], usize) = match self.detection.as_deref_mut() {
+                Some(det) if buffered => {
+                    let n = data.len().min(PROBE_BYTES - det.seen[i].len());
+                    det.seen[i].extend_from_slice(&data[..n]);
+                    (&det.seen[i], n)
+                }
+                _ => {
+                    let n = data.len().min(PROBE_BYTES);
+                    (&data[..n], n)
+                }
+            };
+            match probe_tcp(probed, to_server, dns_port, krb5_port) {
                 Probe::Found(name) => {
-                    update.reverse =
-                        to_server && self.midstream_session && server_side(&det.seen[i]);
+                    update.reverse = to_server && self.midstream_session && server_side(probed);
                     update.detected = true;
                     self.proto = AppProto::Known(name);
                     self.parser = new_parser(name, &config.limits);
@@ -675,6 +686,11 @@ impl FlowApp {
                     // After a reversal the roles of the directions swap.
                     let flip = update.reverse;
                     for (j, seen) in det.seen.iter().enumerate() {
+                        let seen = if j == i && !buffered {
+                            &data[..n]
+                        } else {
+                            seen.as_slice()
+                        };
                         if !seen.is_empty() {
                             let ts = (j == 0) != flip;
                             self.parse(ts, seen, shared, update);
@@ -692,8 +708,15 @@ impl FlowApp {
                     }
                     return;
                 }
-                Probe::NeedMore if det.seen[i].len() < PROBE_BYTES => return,
+                Probe::NeedMore if probed.len() < PROBE_BYTES => {
+                    if !buffered {
+                        let det = self.detection.get_or_insert_with(Default::default);
+                        det.seen[i].extend_from_slice(&data[..n]);
+                    }
+                    return;
+                }
                 Probe::NeedMore | Probe::NotThis => {
+                    let det = self.detection.get_or_insert_with(Default::default);
                     det.gave_up[i] = true;
                     det.seen[i] = Vec::new();
                     if det.gave_up[1 - i] {

@@ -15,7 +15,7 @@ use crate::config::{ExceptionPolicy, Settings};
 use crate::decode::{proto, Decoded, Decoder, DefragConfig, LinkType, Packet, Transport};
 use crate::detect::{DetectEngine, FlowAction, PacketOutcome, PacketView};
 use crate::flow::tcp::TcpState;
-use crate::flow::{Direction, EndReason, Flow, FlowTable};
+use crate::flow::{Direction, EndReason, Flow, FlowHint, FlowTable};
 use crate::output::alert::{AlertRecord, AlertRule, Verdict};
 use crate::output::json::JsonObject;
 use crate::output::stats::{peak_rss_kib, Interruption, RunStats};
@@ -524,6 +524,22 @@ impl Worker {
         &mut self.core.output
     }
 
+    /// A packet's flow looked up ahead of [`packet_hinted`](Self::packet_hinted).
+    pub(crate) fn hint(&self, key: crate::flow::FlowKey, hash: u64) -> FlowHint {
+        self.flows.hint(key, hash)
+    }
+
+    /// [`PacketSink::packet`] with the packet's flow looked up ahead.
+    pub(crate) fn packet_hinted(
+        &mut self,
+        p: &Packet<'_>,
+        pcap_cnt: u64,
+        hint: Option<FlowHint>,
+    ) -> io::Result<()> {
+        self.core.output.set_order(OrderKey::packet(pcap_cnt));
+        self.core.track(&mut self.flows, p, hint)
+    }
+
     /// Flows alive now.
     pub(crate) fn active_flows(&self) -> usize {
         self.flows.active()
@@ -578,21 +594,17 @@ impl PacketSink for Worker {
     fn sweep(&mut self, now: Timestamp, pcap_cnt: u64) -> io::Result<()> {
         let mut result = Ok(());
         let Worker { flows, core } = self;
-        let mut ended = Vec::new();
-        flows.expire(now, &mut |flow: Flow, reason| ended.push((flow, reason)));
-        for (flow, reason) in ended {
+        flows.expire(now, &mut |flow: Flow, reason, order| {
             if result.is_ok() {
-                core.output
-                    .set_order(OrderKey::sweep(pcap_cnt, flows.expiry_order(&flow)));
+                core.output.set_order(OrderKey::sweep(pcap_cnt, order));
                 result = core.end_flow(flow, reason, now, now);
             }
-        }
+        });
         result
     }
 
     fn packet(&mut self, p: &Packet<'_>, pcap_cnt: u64) -> io::Result<()> {
-        self.core.output.set_order(OrderKey::packet(pcap_cnt));
-        self.core.track(&mut self.flows, p)
+        self.packet_hinted(p, pcap_cnt, None)
     }
 
     fn end_file(&mut self) -> io::Result<()> {
@@ -631,9 +643,14 @@ const RAW_CHUNK: usize = 2560;
 
 impl Core {
     /// One decoded packet: flow, app layer, detection, alerts, app-layer records.
-    fn track(&mut self, flows: &mut FlowTable, p: &Packet<'_>) -> io::Result<()> {
+    fn track(
+        &mut self,
+        flows: &mut FlowTable,
+        p: &Packet<'_>,
+        hint: Option<FlowHint>,
+    ) -> io::Result<()> {
         self.touched = None;
-        self.track_packet(flows, p)?;
+        self.track_packet(flows, p, hint)?;
         let wanted = self.output.types().app_records();
         if let Some(flow) = self
             .touched
@@ -660,11 +677,16 @@ impl Core {
         Ok(())
     }
 
-    fn track_packet(&mut self, flows: &mut FlowTable, p: &Packet<'_>) -> io::Result<()> {
+    fn track_packet(
+        &mut self,
+        flows: &mut FlowTable,
+        p: &Packet<'_>,
+        hint: Option<FlowHint>,
+    ) -> io::Result<()> {
         count_packet(&mut self.stats, p);
         let mut result = Ok(());
         let now = p.ts;
-        let lookup = flows.process(p, &mut |flow: Flow, reason| {
+        let lookup = flows.process_hinted(p, hint, &mut |flow: Flow, reason| {
             if result.is_ok() {
                 result = self.end_flow(flow, reason, now, now);
             }

@@ -23,18 +23,15 @@
 //! counts; `stream.max_bytes_held` is then the sum of the workers' highs, and
 //! `flow.max_active` is sampled at epoch ends.
 
-use std::hash::BuildHasher;
 use std::io;
 use std::path::PathBuf;
 use std::sync::mpsc;
-
-use rustc_hash::FxBuildHasher;
 
 use super::{Frontend, InputProblem, PacketSink, Position, Worker};
 use crate::config::Settings;
 use crate::decode::Packet;
 use crate::detect::DetectEngine;
-use crate::flow::FlowKey;
+use crate::flow::{FlowHint, FlowKey, FlowTable};
 use crate::output::order_log::{DeferredThreshold, OrderLine};
 use crate::output::stats::{peak_rss_kib, RunStats};
 use crate::output::{EventOutput, RecordChunk};
@@ -44,6 +41,9 @@ use crate::trace::FlowRecord;
 /// Frames per epoch: large enough that handing on and merging cost little per packet,
 /// small enough that the records held for the merge stay small.
 const EPOCH_FRAMES: usize = 4096;
+
+/// Packets whose flows a worker looks up together before processing them.
+const LOOKAHEAD: usize = 16;
 
 /// Epochs handed on and not yet merged, at most (bounds the memory the run holds).
 const EPOCHS_IN_FLIGHT: u64 = 4;
@@ -63,6 +63,9 @@ struct Handed {
     packet: Packet<'static>,
     payload: (usize, usize),
     pcap_cnt: u64,
+    /// The packet's flow key and its hash, as the reader computed them to pick the
+    /// worker (none for an ICMP error, which goes where the flow it quotes is).
+    flow: Option<(FlowKey, u64)>,
 }
 
 enum Item {
@@ -281,18 +284,28 @@ fn lines_in(text: &[u8]) -> u32 {
 
 impl Dispatcher<'_> {
     /// The worker a packet goes to; none when its flow is another shard's.
-    fn worker_of(&self, p: &Packet<'_>) -> Option<usize> {
+    /// The worker that owns the packet's flow (none: another shard's), and the packet's
+    /// own flow key with its hash.
+    fn worker_of(&self, p: &Packet<'_>) -> Option<(usize, Option<(FlowKey, u64)>)> {
         let n = self.inputs.len() as u64;
-        let key =
-            FlowKey::of(p, self.track_vlans).or_else(|| FlowKey::of_quoted(p, self.track_vlans));
+        let own = FlowKey::of(p, self.track_vlans);
+        let key = own.or_else(|| FlowKey::of_quoted(p, self.track_vlans));
         let (index, count) = self.shard;
         match key {
             Some(k) => {
-                let h = FxBuildHasher.hash_one(k);
-                (h % count == index).then_some(((h / count) % n) as usize)
+                let h = FlowTable::hash_of(&k);
+                // (Divisions only for a shard: they cost more than the rest of this.)
+                let spread = match count {
+                    1 => h,
+                    _ if h % count != index => return None,
+                    _ => h / count,
+                };
+                // The high half of spread x n: a worker in 0..n without a division.
+                let worker = ((u128::from(spread) * u128::from(n)) >> 64) as usize;
+                Some((worker, own.map(|own| (own, h))))
             }
             // Packets without a flow have no state to share: any worker will do.
-            None => (index == 0).then_some(0),
+            None => (index == 0).then_some((0, None)),
         }
     }
 
@@ -351,7 +364,7 @@ impl PacketSink for Dispatcher<'_> {
     }
 
     fn packet(&mut self, p: &Packet<'_>, pcap_cnt: u64) -> io::Result<()> {
-        let Some(w) = self.worker_of(p) else {
+        let Some((w, flow)) = self.worker_of(p) else {
             return Ok(());
         };
         let b = &mut self.batches[w];
@@ -361,6 +374,7 @@ impl PacketSink for Dispatcher<'_> {
             packet: Packet { payload: &[], ..*p },
             payload: (start, b.arena.len()),
             pcap_cnt,
+            flow,
         }));
         self.counted()
     }
@@ -382,17 +396,29 @@ fn work(
     results: mpsc::Sender<Done>,
     recycle: mpsc::Sender<Batch>,
 ) -> io::Result<RunStats> {
+    let mut hints: Vec<Option<FlowHint>> = Vec::with_capacity(LOOKAHEAD);
     for mut batch in batches {
-        for item in &batch.items {
-            match item {
-                Item::StartFile(path) => worker.start_file(path),
-                Item::Sweep { now, pcap_cnt } => worker.sweep(*now, *pcap_cnt)?,
-                Item::Packet(h) => {
-                    let p = Packet {
-                        payload: batch.arena.get(h.payload.0..h.payload.1).unwrap_or(&[]),
-                        ..h.packet
-                    };
-                    worker.packet(&p, h.pcap_cnt)?;
+        for window in batch.items.chunks(LOOKAHEAD) {
+            // The window's flows are looked up first, so that their cache misses overlap.
+            hints.clear();
+            hints.extend(window.iter().map(|item| match item {
+                Item::Packet(Handed {
+                    flow: Some((key, hash)),
+                    ..
+                }) => Some(worker.hint(*key, *hash)),
+                _ => None,
+            }));
+            for (item, hint) in window.iter().zip(&hints) {
+                match item {
+                    Item::StartFile(path) => worker.start_file(path),
+                    Item::Sweep { now, pcap_cnt } => worker.sweep(*now, *pcap_cnt)?,
+                    Item::Packet(h) => {
+                        let p = Packet {
+                            payload: batch.arena.get(h.payload.0..h.payload.1).unwrap_or(&[]),
+                            ..h.packet
+                        };
+                        worker.packet_hinted(&p, h.pcap_cnt, *hint)?;
+                    }
                 }
             }
         }

@@ -7,7 +7,7 @@ pub mod tcp;
 
 use std::net::IpAddr;
 
-pub use table::{FlowConfig, FlowStats, FlowTable, Lookup};
+pub use table::{ExpiryOrder, FlowConfig, FlowHint, FlowStats, FlowTable, Lookup};
 pub use tcp::{TcpState, TcpTracker};
 
 use crate::decode::{

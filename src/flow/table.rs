@@ -87,6 +87,30 @@ impl FlowStats {
     }
 }
 
+/// A packet's flow looked up ahead of processing (see [`FlowTable::hint`]).
+#[derive(Clone, Copy, Debug)]
+pub struct FlowHint {
+    key: FlowKey,
+    hash: u64,
+    slot: Option<u32>,
+}
+
+/// Asks the processor to start loading `value` into its caches (no effect elsewhere).
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let start = (value as *const T).cast::<i8>();
+        for line in (0..std::mem::size_of::<T>()).step_by(64) {
+            // SAFETY: SSE is part of x86_64's baseline, and a prefetch is only a hint:
+            // it reads nothing and cannot fault, whatever the address.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(line)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Lookup {
     pub slot: u32,
@@ -113,8 +137,14 @@ pub struct FlowTable {
     /// rescheduled when found alive at its old time; entries of ended flows are skipped.
     wheel: BTreeMap<i64, VecDeque<(u32, u32)>>,
     wheel_entries: usize,
+    /// Scratch for a sweep's expired flows (kept for its capacity).
+    expired: Vec<(ExpiryOrder, u32)>,
     stats: FlowStats,
 }
+
+/// Where a flow ended by a sweep goes among the flows that sweep ends (see
+/// [`FlowTable::expire`]): expiry second, first packet, id.
+pub type ExpiryOrder = (i64, Timestamp, u64);
 
 impl FlowTable {
     pub fn new(config: FlowConfig) -> Self {
@@ -129,6 +159,7 @@ impl FlowTable {
             free: Vec::new(),
             wheel: BTreeMap::new(),
             wheel_entries: 0,
+            expired: Vec::new(),
             stats: FlowStats::default(),
         }
     }
@@ -159,7 +190,10 @@ impl FlowTable {
     }
 
     fn find(&self, key: &FlowKey) -> Option<u32> {
-        let hash = self.hasher.hash_one(key);
+        self.find_hashed(key, self.hasher.hash_one(key))
+    }
+
+    fn find_hashed(&self, key: &FlowKey, hash: u64) -> Option<u32> {
         let slots = &self.slots;
         self.index
             .find(hash, |&s| {
@@ -187,6 +221,23 @@ impl FlowTable {
         ))
     }
 
+    /// The hash the table files a key under.
+    pub fn hash_of(key: &FlowKey) -> u64 {
+        FxBuildHasher.hash_one(key)
+    }
+
+    /// Looks a packet's flow up ahead of [`process_hinted`](Self::process_hinted) and
+    /// has the processor start loading the flow. Looking up a batch of packets first lets
+    /// their cache misses overlap instead of each stalling the packet's processing.
+    /// `key` is the packet's [`FlowKey::of`] and `hash` its [`hash_of`](Self::hash_of).
+    pub fn hint(&self, key: FlowKey, hash: u64) -> FlowHint {
+        let slot = self.find_hashed(&key, hash);
+        if let Some(entry) = slot.and_then(|s| self.slots.get(s as usize)) {
+            prefetch(entry);
+        }
+        FlowHint { key, hash, slot }
+    }
+
     /// Finds or creates the packet's flow and accounts the packet; `None` when Suricata
     /// would track no flow for it. Flows that end because of it (timed out on this tuple,
     /// replaced by a new TCP session, evicted for room) are handed to `ended` first.
@@ -195,11 +246,34 @@ impl FlowTable {
         p: &Packet<'_>,
         ended: &mut impl FnMut(Flow, EndReason),
     ) -> Option<Lookup> {
+        self.process_hinted(p, None, ended)
+    }
+
+    /// [`process`](Self::process) with the packet's [`hint`](Self::hint), taken earlier:
+    /// the flows may have changed since (it is checked, not trusted).
+    pub fn process_hinted(
+        &mut self,
+        p: &Packet<'_>,
+        hint: Option<FlowHint>,
+        ended: &mut impl FnMut(Flow, EndReason),
+    ) -> Option<Lookup> {
         let now = p.ts.secs();
-        let Some(key) = FlowKey::of(p, self.config.track_vlans) else {
-            return self.process_quoted(p, ended);
+        let (key, hash, hinted) = match hint {
+            Some(h) => (h.key, h.hash, h.slot),
+            None => {
+                let Some(key) = FlowKey::of(p, self.config.track_vlans) else {
+                    return self.process_quoted(p, ended);
+                };
+                (key, self.hasher.hash_one(key), None)
+            }
         };
-        if let Some(slot) = self.find(&key) {
+        let still_there = hinted.filter(|&s| {
+            self.slots
+                .get(s as usize)
+                .and_then(|e| e.flow.as_ref())
+                .is_some_and(|(k, _)| *k == key)
+        });
+        if let Some(slot) = still_there.or_else(|| self.find_hashed(&key, hash)) {
             let (timed_out, reused) = match self.flow(slot) {
                 Some(flow) => (
                     self.expires_at(flow) < now,
@@ -265,7 +339,6 @@ impl FlowTable {
         let entry = &mut self.slots[slot as usize];
         entry.flow = Some((key, flow));
         let generation = entry.generation;
-        let hash = self.hasher.hash_one(key);
         let (slots, hasher) = (&self.slots, &self.hasher);
         self.index.insert_unique(hash, slot, |&s| {
             slots
@@ -367,25 +440,33 @@ impl FlowTable {
     }
 
     /// Ends every flow whose timeout passed before `now`, in the order of
-    /// [`expiry_order`](Self::expiry_order).
-    pub fn expire(&mut self, now: Timestamp, ended: &mut impl FnMut(Flow, EndReason)) {
-        let mut expired = Vec::new();
+    /// [`ExpiryOrder`], which `ended` is given with each flow.
+    pub fn expire(&mut self, now: Timestamp, ended: &mut impl FnMut(Flow, EndReason, ExpiryOrder)) {
+        // The slots are ordered, not the flows: a flow is moved once, to `ended`.
+        let mut expired = std::mem::take(&mut self.expired);
+        expired.clear();
         self.take_expired(now, &mut expired);
-        expired.sort_by_key(|f| self.expiry_order(f));
-        for flow in expired {
-            ended(flow, EndReason::Timeout);
+        expired.sort_unstable();
+        for &(order, slot) in &expired {
+            if let Some(flow) = self.remove(slot) {
+                self.stats.timed_out += 1;
+                ended(flow, EndReason::Timeout, order);
+            }
         }
+        self.expired = expired;
     }
 
     /// The order flows ended by one sweep are handed on: by expiry second, then by first
     /// packet and id. It depends on the flows alone, not on the table they were in, so
     /// that worker threads, each with a part of the flows, can be merged into the order
     /// one table gives.
-    pub fn expiry_order(&self, flow: &Flow) -> (i64, Timestamp, u64) {
+    fn expiry_order(&self, flow: &Flow) -> ExpiryOrder {
         (self.expires_at(flow), flow.start, flow.id)
     }
 
-    fn take_expired(&mut self, now: Timestamp, expired: &mut Vec<Flow>) {
+    /// The live flows whose timeout passed before `now`, with their order; their wheel
+    /// entries are taken (a live flow has exactly one), the flows stay in the table.
+    fn take_expired(&mut self, now: Timestamp, expired: &mut Vec<(ExpiryOrder, u32)>) {
         let now = now.secs();
         while let Some((&at, _)) = self.wheel.first_key_value() {
             if at >= now {
@@ -394,31 +475,37 @@ impl FlowTable {
             let Some((actual, slot)) = self.pop_earliest() else {
                 break;
             };
+            let Some(entry) = self.slots.get(slot as usize) else {
+                continue;
+            };
             if actual >= now {
-                if let Some(generation) = self.slots.get(slot as usize).map(|s| s.generation) {
-                    self.schedule(actual, slot, generation);
-                }
+                self.schedule(actual, slot, entry.generation);
                 break;
             }
-            if let Some(flow) = self.remove(slot) {
-                self.stats.timed_out += 1;
-                expired.push(flow);
+            if let Some((_, flow)) = entry.flow.as_ref() {
+                expired.push((self.expiry_order(flow), slot));
             }
         }
     }
 
     /// Ends all flows (end of input), oldest first.
     pub fn drain(&mut self, ended: &mut impl FnMut(Flow, EndReason)) {
-        let mut flows: Vec<Flow> = Vec::with_capacity(self.index.len());
-        for slot in 0..self.slots.len() as u32 {
-            if let Some(flow) = self.remove(slot) {
-                flows.push(flow);
+        let mut order: Vec<((Timestamp, u64), u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.flow.as_ref().map(|(_, f)| ((f.start, f.id), i as u32)))
+            .collect();
+        order.sort_unstable();
+        self.stats.active_at_end += order.len() as u64;
+        for (_, slot) in order {
+            if let Some((_, flow)) = self
+                .slots
+                .get_mut(slot as usize)
+                .and_then(|s| s.flow.take())
+            {
+                ended(flow, EndReason::Shutdown);
             }
-        }
-        flows.sort_by_key(|f| (f.start, f.id));
-        self.stats.active_at_end += flows.len() as u64;
-        for flow in flows {
-            ended(flow, EndReason::Shutdown);
         }
         self.wheel.clear();
         self.wheel_entries = 0;

@@ -320,8 +320,8 @@ pub struct OrderKey {
 
 impl OrderKey {
     /// A flow timed out in the sweep before frame `pcap_cnt`; `order` is
-    /// [`FlowTable::expiry_order`](crate::flow::FlowTable::expiry_order).
-    pub fn sweep(pcap_cnt: u64, order: (i64, Timestamp, u64)) -> OrderKey {
+    /// [`ExpiryOrder`](crate::flow::ExpiryOrder).
+    pub fn sweep(pcap_cnt: u64, order: crate::flow::ExpiryOrder) -> OrderKey {
         OrderKey {
             frame: pcap_cnt,
             phase: 0,

@@ -162,7 +162,7 @@ fn udp_flow_times_out_and_the_tuple_starts_a_new_flow() {
     h.feed(t(62), &other);
     let ended = &mut h.ended;
     h.table
-        .expire(t(1000), &mut |flow, reason| ended.push((flow, reason)));
+        .expire(t(1000), &mut |flow, reason, _| ended.push((flow, reason)));
     assert_eq!(h.ended.len(), 3);
     assert_eq!(h.table.active(), 0);
     assert_eq!(h.table.stats().timed_out, 3);
@@ -178,11 +178,11 @@ fn established_tcp_outlives_new_udp() {
     }
     let ended = &mut h.ended;
     h.table
-        .expire(t(500), &mut |flow, reason| ended.push((flow, reason)));
+        .expire(t(500), &mut |flow, reason, _| ended.push((flow, reason)));
     assert!(h.ended.is_empty(), "established TCP times out after 600 s");
     let ended = &mut h.ended;
     h.table
-        .expire(t(602), &mut |flow, reason| ended.push((flow, reason)));
+        .expire(t(602), &mut |flow, reason, _| ended.push((flow, reason)));
     assert_eq!(h.ended.len(), 1);
 }
 
