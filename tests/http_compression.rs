@@ -135,6 +135,33 @@ fn capture() -> Vec<TimedPacket> {
         c.close();
         p.extend(c.packets);
     }
+    // Deflate data that inflates, then turns corrupt: a stored block of text, then a
+    // block of the reserved type. libhtp takes what was inflated before the error as the
+    // stream's end ("there is data even if there is an error") and logs the failure; the
+    // rest of that piece is dropped.
+    let stored_then_bad = |text: &[u8]| {
+        let len = u16::try_from(text.len()).expect("short text");
+        let mut d = vec![0x00];
+        d.extend_from_slice(&len.to_le_bytes());
+        d.extend_from_slice(&(!len).to_le_bytes());
+        d.extend_from_slice(text);
+        d.push(0x07);
+        d
+    };
+    {
+        let mut body = stored_then_bad(b"<p>mk-stored-then-bad-one</p>");
+        body.extend_from_slice(b"<p>mk-dropped-after-error</p>");
+        p.extend(one_segment(40013, 1300, "deflate", &body));
+    }
+    // The same error, then more body in a later segment: the failed stream answers it
+    // with an error again, every restart fails, and the raw bytes pass from then on.
+    {
+        let first = stored_then_bad(b"<p>mk-stored-then-bad-two</p>");
+        let later = b"<p>mk-raw-after-error</p>".to_vec();
+        let mut seg = response_head("deflate", first.len() + later.len());
+        seg.extend_from_slice(&first);
+        p.extend(exchange(40014, 1400, &[seg, later]));
+    }
     p
 }
 
@@ -151,6 +178,10 @@ alert http any any -> any any (msg:"split small"; flow:to_client; file_data; con
 alert http any any -> any any (msg:"split large"; flow:to_client; file_data; content:"mk-split-large"; sid:10;)
 alert http any any -> any any (msg:"chunked gzip"; flow:to_client; file_data; content:"mk-chunked-gzip"; sid:11;)
 alert http any any -> any any (msg:"request body"; flow:to_server; http.request_body; content:"mk-request-body"; sid:12;)
+alert http any any -> any any (msg:"stored then bad, one piece"; flow:to_client; file_data; content:"mk-stored-then-bad-one"; sid:13;)
+alert http any any -> any any (msg:"dropped after error"; flow:to_client; file_data; content:"mk-dropped-after-error"; sid:14;)
+alert http any any -> any any (msg:"stored then bad, two pieces"; flow:to_client; file_data; content:"mk-stored-then-bad-two"; sid:15;)
+alert http any any -> any any (msg:"raw after error"; flow:to_client; file_data; content:"mk-raw-after-error"; sid:16;)
 alert http any any -> any any (msg:"decompression failed"; app-layer-event:http.gzip_decompression_failed; sid:20;)
 alert http any any -> any any (msg:"abnormal ce"; app-layer-event:http.abnormal_ce_header; sid:21;)
 "#;
@@ -224,6 +255,12 @@ const SURICATA_IDS: &[Row] = &[
     ("alert", 132, 80, 40010, "10"),
     ("alert", 151, 80, 40011, "11"),
     ("alert", 159, 40012, 80, "12"),
+    ("alert", 169, 40013, 80, "20"),
+    ("alert", 171, 80, 40013, "13"),
+    ("alert", 171, 80, 40013, "20"),
+    ("alert", 179, 40014, 80, "20"),
+    ("alert", 180, 80, 40014, "20"),
+    ("alert", 183, 80, 40014, "15"),
     ("anomaly", 37, 40004, 80, "GZIP_DECOMPRESSION_FAILED"),
     ("anomaly", 37, 40004, 80, "GZIP_DECOMPRESSION_FAILED"),
     ("anomaly", 47, 40005, 80, "GZIP_DECOMPRESSION_FAILED"),
@@ -231,6 +268,8 @@ const SURICATA_IDS: &[Row] = &[
     ("anomaly", 47, 40005, 80, "GZIP_DECOMPRESSION_FAILED"),
     ("anomaly", 47, 40005, 80, "GZIP_DECOMPRESSION_FAILED"),
     ("anomaly", 67, 40007, 80, "ABNORMAL_CE_HEADER"),
+    ("anomaly", 169, 40013, 80, "GZIP_DECOMPRESSION_FAILED"),
+    ("anomaly", 179, 40014, 80, "GZIP_DECOMPRESSION_FAILED"),
     ("http", 7, 40001, 80, "38"),
     ("http", 17, 40002, 80, "35"),
     ("http", 27, 40003, 80, "23"),
@@ -243,6 +282,8 @@ const SURICATA_IDS: &[Row] = &[
     ("http", 139, 40010, 80, "21661"),
     ("http", 149, 40011, 80, "56"),
     ("http", 159, 40012, 80, "0"),
+    ("http", 169, 40013, 80, "64"),
+    ("http", 181, 40014, 80, "60"),
 ];
 
 /// The same with `--simulate-ips`.
@@ -262,6 +303,10 @@ const SURICATA_IPS: &[Row] = &[
     ("alert", 106, 80, 40010, "10"),
     ("alert", 148, 80, 40011, "11"),
     ("alert", 156, 40012, 80, "12"),
+    ("alert", 168, 80, 40013, "13"),
+    ("alert", 168, 80, 40013, "20"),
+    ("alert", 178, 80, 40014, "15"),
+    ("alert", 178, 80, 40014, "20"),
     ("anomaly", 36, 80, 40004, "GZIP_DECOMPRESSION_FAILED"),
     ("anomaly", 36, 80, 40004, "GZIP_DECOMPRESSION_FAILED"),
     ("anomaly", 46, 80, 40005, "GZIP_DECOMPRESSION_FAILED"),
@@ -269,6 +314,8 @@ const SURICATA_IPS: &[Row] = &[
     ("anomaly", 46, 80, 40005, "GZIP_DECOMPRESSION_FAILED"),
     ("anomaly", 46, 80, 40005, "GZIP_DECOMPRESSION_FAILED"),
     ("anomaly", 66, 80, 40007, "ABNORMAL_CE_HEADER"),
+    ("anomaly", 168, 80, 40013, "GZIP_DECOMPRESSION_FAILED"),
+    ("anomaly", 178, 80, 40014, "GZIP_DECOMPRESSION_FAILED"),
     ("http", 6, 40001, 80, "38"),
     ("http", 16, 40002, 80, "35"),
     ("http", 26, 40003, 80, "23"),
@@ -281,6 +328,8 @@ const SURICATA_IPS: &[Row] = &[
     ("http", 138, 40010, 80, "21661"),
     ("http", 148, 40011, 80, "56"),
     ("http", 158, 40012, 80, "0"),
+    ("http", 168, 40013, 80, "64"),
+    ("http", 180, 40014, 80, "60"),
 ];
 
 fn assert_same(ours: Vec<(String, u64, u64, u64, String)>, theirs: &[Row], skip: &[Row]) {

@@ -530,10 +530,14 @@ fn decompress(layers: &mut [Layer], data: Option<&[u8]>, sink: &mut Sink<'_>) ->
             if rc == Inflated::StreamEnd {
                 me.stream_ended = true;
             }
-            if me.filled > 0 && rc == Inflated::DataError && me.restarts == 0 {
+            let taken_with_error = me.filled > 0 && rc == Inflated::DataError && me.restarts == 0;
+            if taken_with_error {
                 // "There is data even if there is an error": the output so far counts,
                 // on the first try only (libhtp 0.5.48, "only take erroneous data on
-                // first try"); a restarted stream's garbage is not taken.
+                // first try"); a restarted stream's garbage is not taken. The failure
+                // is still logged (an event), and the stream is over: later pieces are
+                // lost without another event (Suricata 7.0.10, tests/http_compression.rs).
+                sink.events.push(DecompressEvent::InflateFailed);
                 rc = Inflated::StreamEnd;
             }
             match rc {
@@ -545,6 +549,9 @@ fn decompress(layers: &mut [Layer], data: Option<&[u8]>, sink: &mut Sink<'_>) ->
                         return false;
                     }
                     me.filled = 0;
+                    if taken_with_error {
+                        me.inflater = None;
+                    }
                     // Whatever follows the stream in this piece is dropped.
                     return true;
                 }
@@ -671,6 +678,27 @@ mod tests {
         let (out, events) = run(&[Encoding::Gzip], &[json]);
         assert_eq!(all(&out), json);
         assert_eq!(events, [DecompressEvent::InflateFailed; 4]);
+    }
+
+    #[test]
+    fn output_before_a_data_error_is_taken_once_and_the_stream_is_over() {
+        // A stored block of text, then a block of the reserved type (a data error).
+        let text = b"inflated before the error";
+        let mut body = vec![0x00];
+        body.extend_from_slice(&(text.len() as u16).to_le_bytes());
+        body.extend_from_slice(&(!(text.len() as u16)).to_le_bytes());
+        body.extend_from_slice(text);
+        body.push(0x07);
+        // Whole, with bytes after the error in the same piece: those are dropped.
+        let whole = [&body[..], b"dropped"].concat();
+        let (out, events) = run(&[Encoding::Deflate], &[&whole]);
+        assert_eq!(out[0], text);
+        assert_eq!(all(&out), text);
+        assert_eq!(events, [DecompressEvent::InflateFailed]);
+        // A later piece is lost with no further event and no restart.
+        let (out, events) = run(&[Encoding::Deflate], &[&body, b"lost as well"]);
+        assert_eq!(all(&out), text);
+        assert_eq!(events, [DecompressEvent::InflateFailed]);
     }
 
     #[test]
