@@ -609,7 +609,7 @@ fn observe_app(t: &mut FlowTrace, app: &FlowApp) {
                 let seen = HttpSeen {
                     tx_id: id,
                     hostname: req.host().map(|h| lossy(&h)),
-                    url: lossy(&req.target),
+                    url: lossy(req.uri_raw()),
                     http_method: lossy(&req.method),
                     http_user_agent: req.header("user-agent").map(lossy),
                 };

@@ -61,6 +61,7 @@ pub(crate) fn server_side(data: &[u8]) -> bool {
     data.starts_with(b"HTTP/1.") || (data.len() > 5 && data[0] == 22 && data[5] == 2)
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Probe {
     Found(&'static str),
     NeedMore,
@@ -86,14 +87,21 @@ pub(crate) fn probe_tcp(data: &[u8], to_server: bool, dns_port: bool, krb5_port:
         None => return Probe::NeedMore,
         Some(false) => {}
     }
-    // SMTP: the client's greeting (the server's 220 banner alone is not decisive).
+    // SMTP: the client's first command, case-insensitive (Suricata's patterns `EHLO`,
+    // `HELO`, `QUIT`; the server's 220 banner has none).
     if to_server {
-        let word: Vec<u8> = data.iter().take(5).map(u8::to_ascii_uppercase).collect();
-        if word == b"EHLO " || word == b"HELO " {
-            return Probe::Found("smtp");
-        }
-        if data.len() < 5 && (b"EHLO ".starts_with(&word) || b"HELO ".starts_with(&word)) {
-            return Probe::NeedMore;
+        let n = data.len().min(4);
+        let mut word = [0u8; 4];
+        word[..n].copy_from_slice(&data[..n]);
+        word.make_ascii_uppercase();
+        for command in [b"EHLO", b"HELO", b"QUIT"] {
+            if word[..n] == command[..n] {
+                return if n == 4 {
+                    Probe::Found("smtp")
+                } else {
+                    Probe::NeedMore
+                };
+            }
         }
     }
     // Kerberos on its port: record marker, then the message.
@@ -121,4 +129,28 @@ pub(crate) fn probe_tcp(data: &[u8], to_server: bool, dns_port: bool, krb5_port:
         }
     }
     Probe::NotThis
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_is_found_by_the_clients_first_four_letters() {
+        // Suricata's patterns `EHLO`, `HELO`, `QUIT`, case-insensitive, to the server.
+        for (bytes, want) in [
+            (&b"helo"[..], Probe::Found("smtp")),
+            (b"EHLO mail.example.com\r\n", Probe::Found("smtp")),
+            (b"QUIT\r\n", Probe::Found("smtp")),
+            (b"hel", Probe::NeedMore),
+            (b"EHLX", Probe::NotThis),
+        ] {
+            assert_eq!(probe_tcp(bytes, true, false, false), want, "{bytes:?}");
+        }
+        // The server's banner names no protocol.
+        assert_eq!(
+            probe_tcp(b"220 mail.example.com ESMTP\r\n", false, false, false),
+            Probe::NotThis
+        );
+    }
 }

@@ -81,7 +81,7 @@ pub fn http_object(o: &mut JsonObject<'_>, tx: &Transaction) {
     if let Some(port) = req.port() {
         o.uint("http_port", u64::from(port));
     }
-    bytes(o, "url", &req.target);
+    bytes(o, "url", req.uri_raw());
     if let Some(ua) = req.header("user-agent") {
         bytes(o, "http_user_agent", ua);
     }
@@ -97,7 +97,7 @@ pub fn http_object(o: &mut JsonObject<'_>, tx: &Transaction) {
         bytes(o, "http_refer", referer);
     }
     bytes(o, "http_method", &req.method);
-    if !req.no_protocol {
+    if !req.no_protocol && !req.placeholder {
         o.string("protocol", &format!("HTTP/1.{}", req.minor_version));
     }
     if let Some(r) = &tx.response {
@@ -314,11 +314,12 @@ fn bytes_text(bytes: &[u8]) -> String {
     }
 }
 
-/// An `anomaly` record's object for an app-layer parser event (Suricata's
-/// `AnomalyAppLayerDecoderEventJson`, layer `proto_parser`).
-pub fn anomaly_object(o: &mut JsonObject<'_>, app_proto: &str, event: &str) {
+/// An `anomaly` record's object for an app-layer event (Suricata's
+/// `AnomalyAppLayerDecoderEventJson`): a parser's (`layer` `proto_parser`) or protocol
+/// detection's (`proto_detect`).
+pub fn anomaly_object(o: &mut JsonObject<'_>, app_proto: &str, event: &str, layer: &str) {
     o.string("app_proto", app_proto);
     o.string("type", "applayer");
     o.string("event", event);
-    o.string("layer", "proto_parser");
+    o.string("layer", layer);
 }

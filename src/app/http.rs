@@ -139,6 +139,23 @@ pub struct Request {
     /// The body as the file Suricata tracks (a POST or PUT body that is not multipart).
     pub file: Option<BodyFile>,
     pub complete: bool,
+    /// libhtp's stand-in for the request of a response that had none: no method, no
+    /// protocol, the URI [`REQUEST_URI_NOT_SEEN`] and port 0.
+    pub placeholder: bool,
+}
+
+/// The URI libhtp gives the stand-in request of a response without one.
+pub const REQUEST_URI_NOT_SEEN: &[u8] = b"/libhtp::request_uri_not_seen";
+
+impl Request {
+    /// The request target as libhtp keeps it (`http.uri.raw`, EVE's `url`).
+    pub fn uri_raw(&self) -> &[u8] {
+        if self.placeholder {
+            REQUEST_URI_NOT_SEEN
+        } else {
+            &self.target
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -200,7 +217,7 @@ impl FileState {
 /// `Content-Range` (`HtpRequestBodyHandlePOSTorPUT`, `HtpResponseBodyHandle`).
 fn file_for(request: &Request, response: Option<&Response>) -> Option<BodyFile> {
     let path = || {
-        let mut p = http_normalize::normalized_path(&request.target);
+        let mut p = http_normalize::normalized_path(request.uri_raw());
         p.truncate(FILENAME_MAX);
         p
     };
@@ -496,26 +513,73 @@ pub enum HttpEvent {
 /// Whether the start of a stream is HTTP (detection): a request method from the client,
 /// a status line from the server. `None` while the bytes are still a prefix of one.
 pub fn probe(data: &[u8], to_server: bool) -> Option<bool> {
+    // Suricata's patterns (`HTPRegisterPatternsForProtocolDetection`), case-insensitive
+    // at offset 0: a method then a space or a tab to the server, a version to the client.
     const METHODS: &[&[u8]] = &[
-        b"GET ",
-        b"POST ",
-        b"HEAD ",
-        b"PUT ",
-        b"DELETE ",
-        b"OPTIONS ",
-        b"CONNECT ",
-        b"TRACE ",
-        b"PATCH ",
-        b"PROPFIND ",
+        b"GET",
+        b"PUT",
+        b"POST",
+        b"HEAD",
+        b"TRACE",
+        b"OPTIONS",
+        b"CONNECT",
+        b"DELETE",
+        b"PATCH",
+        b"PROPFIND",
+        b"PROPPATCH",
+        b"MKCOL",
+        b"COPY",
+        b"MOVE",
+        b"LOCK",
+        b"UNLOCK",
+        b"CHECKOUT",
+        b"UNCHECKOUT",
+        b"CHECKIN",
+        b"UPDATE",
+        b"LABEL",
+        b"REPORT",
+        b"MKWORKSPACE",
+        b"MKACTIVITY",
+        b"MERGE",
+        b"INVALID",
+        b"VERSION-CONTROL",
+        b"BASELINE-CONTROL",
     ];
-    const STATUS: &[&[u8]] = &[b"HTTP/1."];
+    const VERSIONS: &[&[u8]] = &[b"HTTP/0.9", b"HTTP/1.0", b"HTTP/1.1"];
+    let method_at = |m: &[u8]| -> Option<bool> {
+        // Some(true): the method and its spacing; None: a prefix of them.
+        let n = data.len().min(m.len());
+        if !data[..n].eq_ignore_ascii_case(&m[..n]) {
+            return Some(false);
+        }
+        match data.get(m.len()) {
+            Some(b' ' | b'\t') => Some(true),
+            Some(_) => Some(false),
+            None => None,
+        }
+    };
+    let version_at = |v: &[u8]| -> Option<bool> {
+        let n = data.len().min(v.len());
+        if !data[..n].eq_ignore_ascii_case(&v[..n]) {
+            Some(false)
+        } else if data.len() >= v.len() {
+            Some(true)
+        } else {
+            None
+        }
+    };
     // A response from the client side still counts: a mid-stream flow may be reversed.
-    let found = METHODS.iter().chain(STATUS).any(|m| data.starts_with(m));
-    if found {
+    let methods = || METHODS.iter().map(|m| method_at(m));
+    let versions = || VERSIONS.iter().map(|v| version_at(v));
+    if methods().chain(versions()).any(|r| r == Some(true)) {
         return Some(true);
     }
-    let own = if to_server { METHODS } else { STATUS };
-    if own.iter().any(|m| m.starts_with(data)) {
+    let waiting = if to_server {
+        methods().any(|r| r.is_none())
+    } else {
+        versions().any(|r| r.is_none())
+    };
+    if waiting {
         return None;
     }
     Some(false)
@@ -1110,9 +1174,14 @@ impl HttpSession {
                 return Ok(());
             }
             let Some(tx) = self.transactions.get_mut(self.next_response) else {
-                // A response without a request: libhtp makes an empty transaction.
+                // A response without a request: libhtp makes a transaction with a
+                // stand-in request.
                 self.check_max_tx()?;
                 self.transactions.push(Transaction {
+                    request: Request {
+                        placeholder: true,
+                        ..Request::default()
+                    },
                     anomalies: vec![HttpAnomaly::UnableToMatchResponseToRequest],
                     ..Transaction::default()
                 });

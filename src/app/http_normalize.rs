@@ -327,6 +327,10 @@ impl Request {
     /// The port written with the host (the absolute URI's, else the Host header's), as
     /// libhtp's `request_port_number`: EVE's `http_port`.
     pub fn port(&self) -> Option<u16> {
+        if self.placeholder {
+            // libhtp's stand-in transaction is zeroed, and its port never parsed.
+            return Some(0);
+        }
         let connect = self.method.eq_ignore_ascii_case(b"CONNECT");
         let hostport = match split_absolute(self.target.trim_ascii_end()) {
             // A CONNECT target is `host:port`.

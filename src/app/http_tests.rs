@@ -749,3 +749,51 @@ fn what_follows_a_request_in_its_chunk_is_read_as_libhtp_reads_it() {
     s.feed_more(true, b"CONNECT a:443 HTTP/1.1\r\n\r\n");
     assert!(s.transaction(0).expect("tx").request.complete);
 }
+
+#[test]
+fn a_response_without_a_request_gets_libhtps_stand_in_request() {
+    let mut s = HttpSession::default();
+    s.feed(
+        false,
+        &http_response(200, "OK", "text/html", "<p>orphan</p>"),
+    );
+    let tx = s.transaction(0).expect("tx 0");
+    assert!(tx.request.placeholder);
+    assert_eq!(tx.request.uri_raw(), b"/libhtp::request_uri_not_seen");
+    assert_eq!(tx.request.port(), Some(0));
+    assert!(tx.request.method.is_empty());
+    assert_eq!(tx.anomalies, [HttpAnomaly::UnableToMatchResponseToRequest]);
+    let file = tx
+        .response
+        .as_ref()
+        .and_then(|r| r.file.as_ref())
+        .expect("the response body is a file");
+    assert_eq!(file.name, b"/libhtp::request_uri_not_seen");
+}
+
+#[test]
+fn detection_takes_suricatas_http_patterns() {
+    // Table: bytes, direction, what the probe says (Some(true) found, None more needed).
+    let table: &[(&[u8], bool, Option<bool>)] = &[
+        (b"get /x HTTP/1.1\r\n", true, Some(true)),
+        (b"MKCOL /dav/ HTTP/1.1\r\n", true, Some(true)),
+        (b"BASELINE-CONTROL\t/x", true, Some(true)),
+        (b"GETX / HTTP/1.1", true, Some(false)),
+        (b"FOO / HTTP/1.1\r\n", true, Some(false)),
+        (b"PROPPATC", true, None),
+        (b"GET", true, None),
+        (b"http/1.1 200 OK\r\n", false, Some(true)),
+        (b"HTTP/0.9 200 OK\r\n", false, Some(true)),
+        (b"HTTP/1.2 200 OK\r\n", false, Some(false)),
+        (b"HTTP/1.", false, None),
+        (b"hello", false, Some(false)),
+    ];
+    for &(bytes, to_server, want) in table {
+        assert_eq!(
+            probe(bytes, to_server),
+            want,
+            "{:?}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+}

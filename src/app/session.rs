@@ -188,6 +188,11 @@ struct TcpDirection {
     gap: bool,
 }
 
+/// Bytes Suricata 7.0.10's protocol pattern matcher needs before it gives up on a
+/// direction (to server, to client): the depth of its deepest pattern, measured on
+/// captures of unrecognised bytes of every length (tests/proto_detect.rs).
+const PATTERN_DEPTH: [usize; 2] = [25, 9];
+
 /// Protocol detection in progress: each direction's first bytes.
 #[derive(Clone, Debug, Default)]
 struct Detection {
@@ -250,6 +255,32 @@ pub struct FlowApp {
     port_hints: (bool, bool),
     /// A direction whose bytes nothing needs any more: its stream was released.
     released: [bool; 2],
+    /// Each direction's own detection result (see [`FlowApp::direction_protos`]).
+    dir_proto: [AppProto; 2],
+    /// Protocol-detection events waiting to be logged with their packet.
+    proto_events: Vec<ProtoDetectEvent>,
+}
+
+/// Suricata's protocol-detection events (`app-layer-events.c`, layer `proto_detect`)
+/// that rulesim raises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtoDetectEvent {
+    DetectProtocolOnlyOneDirection,
+    MismatchProtocolBothDirections,
+}
+
+impl ProtoDetectEvent {
+    /// The event's name in EVE.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProtoDetectEvent::DetectProtocolOnlyOneDirection => {
+                "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION"
+            }
+            ProtoDetectEvent::MismatchProtocolBothDirections => {
+                "APPLAYER_MISMATCH_PROTOCOL_BOTH_DIRECTIONS"
+            }
+        }
+    }
 }
 
 /// How far a flow's app-layer records are written.
@@ -541,6 +572,11 @@ impl FlowApp {
         }
         self.udp_tried.swap(0, 1);
         self.released.swap(0, 1);
+        self.dir_proto.swap(0, 1);
+        if let Some(d) = self.detection.as_mut() {
+            d.seen.swap(0, 1);
+            d.gave_up.swap(0, 1);
+        }
     }
 
     fn on_udp(
@@ -680,20 +716,31 @@ impl FlowApp {
                     update.reverse = to_server && self.midstream_session && server_side(probed);
                     update.detected = true;
                     self.proto = AppProto::Known(name);
+                    self.dir_proto[i] = AppProto::Known(name);
                     self.parser = new_parser(name, &config.limits);
-                    let det = self.detection.take().unwrap_or_default();
+                    let mut det = self.detection.take().unwrap_or_default();
                     // The probed bytes are the parser's first bytes, both directions.
                     // After a reversal the roles of the directions swap.
                     let flip = update.reverse;
-                    for (j, seen) in det.seen.iter().enumerate() {
-                        let seen = if j == i && !buffered {
-                            &data[..n]
-                        } else {
-                            seen.as_slice()
-                        };
-                        if !seen.is_empty() {
-                            let ts = (j == 0) != flip;
-                            self.parse(ts, seen, shared, update);
+                    for j in 0..2 {
+                        let ts = (j == 0) != flip;
+                        if j == i {
+                            let own = if buffered {
+                                &det.seen[i][..]
+                            } else {
+                                &data[..n]
+                            };
+                            if !own.is_empty() {
+                                self.parse(ts, own, shared, update);
+                            }
+                        } else if !det.seen[j].is_empty() || det.gave_up[j] {
+                            // The other direction's first bytes have their own
+                            // detection; they may wait for more.
+                            let seen = std::mem::take(&mut det.seen[j]);
+                            if self.other_side(j, ts, &seen, det.gave_up[j], shared, update) {
+                                let wait = self.detection.get_or_insert_with(Default::default);
+                                wait.seen[j] = seen;
+                            }
                         }
                     }
                     // Bytes of this delivery past what was probed go on to the parser.
@@ -716,9 +763,13 @@ impl FlowApp {
                     return;
                 }
                 Probe::NeedMore | Probe::NotThis => {
+                    // The bytes stay: should the other direction find the protocol,
+                    // they are this direction's first bytes for its parser.
                     let det = self.detection.get_or_insert_with(Default::default);
                     det.gave_up[i] = true;
-                    det.seen[i] = Vec::new();
+                    if !buffered {
+                        det.seen[i].extend_from_slice(&data[..n]);
+                    }
                     if det.gave_up[1 - i] {
                         self.proto = AppProto::Failed;
                         self.detection = None;
@@ -728,10 +779,83 @@ impl FlowApp {
                 }
             }
         }
-        self.parse(to_server, data, shared, update);
+        if self.dir_proto[i] == AppProto::Unknown && self.dir_proto[1 - i] != AppProto::Unknown {
+            // The flow's protocol was found on the other direction; this one's own
+            // detection goes on, and Suricata holds its bytes until it is done.
+            let mut wait = self.detection.take().unwrap_or_default();
+            let mut seen = std::mem::take(&mut wait.seen[i]);
+            seen.extend_from_slice(data);
+            if self.other_side(i, to_server, &seen, false, shared, update) {
+                wait.seen[i] = seen;
+                self.detection = Some(wait);
+            }
+        } else {
+            self.parse(to_server, data, shared, update);
+        }
         if self.protocol_change_due() {
             update.protocol_changed = true;
         }
+    }
+
+    /// Suricata's protocol detection on a direction whose protocol is unknown once the
+    /// flow's is known from the other (`TCPProtoDetect` with the opposing side done):
+    /// the same protocol, or another (`APPLAYER_MISMATCH_PROTOCOL_BOTH_DIRECTIONS`; the
+    /// parser already running stays), and the bytes go to the parser; none found
+    /// (`APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION`), the direction's protocol is
+    /// `failed` and the bytes still go to the parser. `true`: detection needs more bytes,
+    /// and the caller keeps `bytes` (all of the direction's so far) waiting.
+    fn other_side(
+        &mut self,
+        i: usize,
+        parse_to_server: bool,
+        bytes: &[u8],
+        gave_up: bool,
+        shared: &mut AppShared,
+        update: &mut AppUpdate,
+    ) -> bool {
+        let AppProto::Known(flow_proto) = self.proto else {
+            return false;
+        };
+        let (dns_port, krb5_port) = self.port_hints;
+        let probe = if gave_up {
+            Probe::NotThis
+        } else {
+            probe_tcp(bytes, i == 0, dns_port, krb5_port)
+        };
+        match probe {
+            Probe::Found(name) => {
+                self.dir_proto[i] = AppProto::Known(name);
+                if name != flow_proto {
+                    self.proto_events
+                        .push(ProtoDetectEvent::MismatchProtocolBothDirections);
+                }
+            }
+            Probe::NeedMore if bytes.len() < PROBE_BYTES => return true,
+            // Suricata's pattern matcher is done with a direction only once it holds as
+            // many bytes as its deepest pattern reaches; until then the bytes wait.
+            Probe::NotThis if bytes.len() < PATTERN_DEPTH[i] => return true,
+            Probe::NeedMore | Probe::NotThis => {
+                self.dir_proto[i] = AppProto::Failed;
+                self.proto_events
+                    .push(ProtoDetectEvent::DetectProtocolOnlyOneDirection);
+            }
+        }
+        if !bytes.is_empty() {
+            self.parse(parse_to_server, bytes, shared, update);
+        }
+        false
+    }
+
+    /// Each direction's protocol as detection found it (Suricata's `alproto_ts` and
+    /// `alproto_tc`): `Unknown` where it was not decided on its own.
+    pub fn direction_protos(&self) -> [AppProto; 2] {
+        self.dir_proto
+    }
+
+    /// The protocol-detection events of the packet just processed (anomaly records with
+    /// layer `proto_detect`), taken.
+    pub fn take_proto_events(&mut self) -> Vec<ProtoDetectEvent> {
+        std::mem::take(&mut self.proto_events)
     }
 
     /// The parser asked for the protocol to be detected again (an HTTP CONNECT answered
@@ -766,6 +890,7 @@ impl FlowApp {
         };
         self.proto_orig = Some(self.proto);
         self.proto = AppProto::Unknown;
+        self.dir_proto = [AppProto::Unknown; 2];
         self.parser = Parser::None;
         self.logged = AppLogged::default();
         self.detection = Some(Box::default());

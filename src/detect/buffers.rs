@@ -195,13 +195,15 @@ fn single<'a>(tx: TxRef<'a>, name: &str, to_server: bool) -> Option<Cow<'a, [u8]
             let req = &t.request;
             let resp = t.response.as_ref();
             let v: Option<Cow<'a, [u8]>> = match name {
-                "http.uri" => Some(Cow::Owned(req.normalized_uri())),
-                "http.uri.raw" => Some(Cow::Borrowed(&req.target)),
+                // libhtp's stand-in request has a raw URI but was never normalised.
+                "http.uri" => (!req.placeholder).then(|| Cow::Owned(req.normalized_uri())),
+                "http.uri.raw" => Some(Cow::Borrowed(req.uri_raw())),
                 // The transaction's app-layer events as codes (`app-layer-event`).
                 "http.app_layer_events" => {
                     Some(Cow::Owned(t.anomalies.iter().map(|a| a.code()).collect()))
                 }
                 "http.method" => Some(Cow::Borrowed(&req.method)),
+                "http.request_line" if req.placeholder => None,
                 "http.request_line" => {
                     let mut l = req.method.clone();
                     l.push(b' ');
@@ -262,13 +264,15 @@ fn single<'a>(tx: TxRef<'a>, name: &str, to_server: bool) -> Option<Cow<'a, [u8]
                 }
                 "http.protocol" => {
                     if to_server {
-                        Some(Cow::Owned(http_version(req.minor_version)))
+                        (!req.placeholder).then(|| Cow::Owned(http_version(req.minor_version)))
                     } else {
                         resp.map(|r| Cow::Owned(http_version(r.minor_version)))
                     }
                 }
                 "http.start" => {
-                    if to_server {
+                    if to_server && req.placeholder {
+                        None
+                    } else if to_server {
                         let mut l = req.method.clone();
                         l.push(b' ');
                         l.extend_from_slice(&req.target);

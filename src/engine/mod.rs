@@ -651,6 +651,9 @@ impl Core {
     ) -> io::Result<()> {
         self.touched = None;
         self.track_packet(flows, p, hint)?;
+        if let Some(flow) = self.touched.and_then(|s| flows.flow_mut(s)) {
+            self.log_proto_events(flow, p)?;
+        }
         let wanted = self.output.types().app_records();
         if let Some(flow) = self
             .touched
@@ -673,6 +676,35 @@ impl Core {
                     false,
                 )?;
             }
+        }
+        Ok(())
+    }
+
+    /// The packet's protocol-detection events, as Suricata's anomaly logger writes a
+    /// packet's app-layer events (no transaction, layer `proto_detect`).
+    fn log_proto_events(&mut self, flow: &mut Flow, p: &Packet<'_>) -> io::Result<()> {
+        let events = flow.app.take_proto_events();
+        if events.is_empty() || !self.output.types().anomaly {
+            return Ok(());
+        }
+        let to_server = flow.direction_of(p) == crate::flow::Direction::ToServer;
+        let app_proto = flow.app.shown_proto().name();
+        let vars = self.detect.as_ref().and_then(|d| d.flow_vars(&flow.detect));
+        for e in events {
+            self.output
+                .app_event(&crate::output::app_event::AppEventRecord {
+                    vars: vars.as_ref(),
+                    ts: p.ts,
+                    pcap_cnt: p.pcap_cnt,
+                    flow,
+                    event_type: "anomaly",
+                    tx_id: None,
+                    packet_to_server: Some(to_server),
+                    source: PacketSource::Wire,
+                    object: &|o| {
+                        crate::app::eve::anomaly_object(o, app_proto, e.name(), "proto_detect")
+                    },
+                })?;
         }
         Ok(())
     }
@@ -1105,11 +1137,18 @@ impl Core {
                 t.on_flow_end(&flow);
             }
         }
-        let app = flow.app.protocol_at_end().name();
+        let at_end = flow.app.protocol_at_end();
+        let app = at_end.name();
         *self.stats.app_layer.entry(app).or_insert(0) += 1;
+        // Each direction's record names that direction's own protocol where detection
+        // decided one for it (Suricata's `alproto_ts`/`alproto_tc`), else the flow's.
+        let [ts, tc] = flow
+            .app
+            .direction_protos()
+            .map(|p| if p == AppProto::Unknown { at_end } else { p }.name());
         let vars = self.detect.as_ref().and_then(|d| d.flow_vars(&flow.detect));
         self.output
-            .flow_ended(&flow, reason, written_at, (app, app), vars.as_ref())
+            .flow_ended(&flow, reason, written_at, (ts, tc), vars.as_ref())
     }
 }
 
@@ -1177,7 +1216,7 @@ fn log_app(
                             tx_id: Some(id),
                             packet_to_server: Some(to_server),
                             source,
-                            object: &|o| eve::anomaly_object(o, "http", a.name()),
+                            object: &|o| eve::anomaly_object(o, "http", a.name(), "proto_parser"),
                         })?;
                     }
                     if tx.anomalies.len() > tx.anomalies_logged {
@@ -1428,6 +1467,12 @@ fn record_outcome(
         AppProto::Unknown => None,
         p => Some(p.name()),
     });
+    let app_proto_dirs = flow.map_or([None, None], |(f, _)| {
+        let shown = f.app.shown_proto();
+        f.app
+            .direction_protos()
+            .map(|p| (p != AppProto::Unknown && p != shown).then(|| p.name()))
+    });
     let app_proto_orig = flow.and_then(|(f, _)| match f.app.proto_orig {
         Some(AppProto::Known(orig)) if f.app.shown_proto() != AppProto::Known(orig) => Some(orig),
         _ => None,
@@ -1471,6 +1516,7 @@ fn record_outcome(
             app,
             files,
             app_proto,
+            app_proto_dirs,
             app_proto_orig,
             flow,
             verdict,

@@ -59,6 +59,9 @@ pub struct AlertRecord<'a> {
     /// The transaction's files in the packet's direction (`AlertAddFiles`).
     pub files: &'a [crate::app::http::BodyFile],
     pub app_proto: Option<&'a str>,
+    /// A direction's own protocol where it differs from the flow's (`app_proto_ts`,
+    /// `app_proto_tc`): the other direction found it, this one did not.
+    pub app_proto_dirs: [Option<&'a str>; 2],
     /// The protocol before a change (an HTTP CONNECT tunnel), when it differs.
     pub app_proto_orig: Option<&'a str>,
     /// `to_server` / `to_client`, with the flow the packet belongs to.
@@ -145,6 +148,14 @@ impl AlertRecord<'_> {
         }
         if let Some(p) = self.app_proto {
             o.string("app_proto", p);
+            for (key, dir) in ["app_proto_ts", "app_proto_tc"]
+                .iter()
+                .zip(self.app_proto_dirs)
+            {
+                if let Some(d) = dir {
+                    o.string(key, d);
+                }
+            }
             if let Some(orig) = self.app_proto_orig {
                 o.string("app_proto_orig", orig);
             }

@@ -1,0 +1,295 @@
+//! Protocol detection per direction, end to end: once one direction finds the flow's
+//! protocol, the other still runs its own detection (Suricata's `TCPProtoDetect` with the
+//! opposing side done). Its bytes wait while it needs more; it finds the same protocol,
+//! another one (`APPLAYER_MISMATCH_PROTOCOL_BOTH_DIRECTIONS`), or none
+//! (`APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION`, that direction `failed`). Netflow
+//! records name each direction's protocol, alerts carry `app_proto_ts`/`app_proto_tc`
+//! where they differ from the flow's. Held to Suricata 7.0.10's records on the same
+//! capture, in IDS and IPS timing.
+
+mod common;
+
+use common::sa;
+use rulesim::synth::packets::TcpConversation;
+use rulesim::synth::TimedPacket;
+use rulesim::time::Timestamp;
+
+const REQUEST: &[u8] = b"GET /x HTTP/1.1\r\nHost: example.com\r\n\r\n";
+
+fn conversation(port: u16, server_port: u16, start_ms: u32) -> TcpConversation {
+    let t = Timestamp::new(1_767_225_600, start_ms * 1_000_000);
+    let mut c = TcpConversation::new(
+        sa(&format!("10.1.0.5:{port}")),
+        sa(&format!("192.0.2.80:{server_port}")),
+        t,
+    );
+    c.handshake();
+    c
+}
+
+fn capture() -> Vec<TimedPacket> {
+    let mut p = Vec::new();
+    // 41001: an HTTP request answered by bytes no protocol claims.
+    let mut c = conversation(41001, 80, 0);
+    c.client_sends(REQUEST);
+    c.server_sends(b"hello, this is not http\r\n");
+    c.close();
+    p.extend(c.packets);
+    // 41002: an HTTP request answered by an SSH banner: another protocol.
+    let mut c = conversation(41002, 80, 100);
+    c.client_sends(REQUEST);
+    c.server_sends(b"SSH-2.0-OpenSSH_9.6\r\n");
+    c.close();
+    p.extend(c.packets);
+    // 41003: the response's status line split after two bytes: its detection waits.
+    let mut c = conversation(41003, 80, 200);
+    c.client_sends(REQUEST);
+    c.server_sends(b"HT");
+    c.server_sends(b"TP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    c.close();
+    p.extend(c.packets);
+    // 41004: SMTP, the server's banner first; the client's EHLO finds the protocol.
+    let mut c = conversation(41004, 25, 300);
+    c.server_sends(b"220 mail.example.com ESMTP\r\n");
+    c.client_sends(b"EHLO client.example.com\r\n");
+    c.server_sends(b"250 mail.example.com\r\n");
+    c.client_sends(b"QUIT\r\n");
+    c.server_sends(b"221 bye\r\n");
+    c.close();
+    p.extend(c.packets);
+    // 41005: the client's request has a method no pattern names; the server answers in
+    // HTTP.
+    let mut c = conversation(41005, 80, 400);
+    c.client_sends(b"FOO /nothing-to-see-here HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    c.server_sends(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    c.close();
+    p.extend(c.packets);
+    // 41006 and 41007: unrecognised bytes one short of the depth Suricata's pattern
+    // matcher needs (25 to the server, 9 to the client): their detection waits, and the
+    // bytes never reach the parser.
+    let mut c = conversation(41006, 80, 500);
+    c.client_sends(b"abcdefghijklmnopqrstuvwx");
+    c.server_sends(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    c.close();
+    p.extend(c.packets);
+    let mut c = conversation(41007, 80, 600);
+    c.client_sends(REQUEST);
+    c.server_sends(b"abcdefgh");
+    c.close();
+    p.extend(c.packets);
+    // 41008 and 41009: the same, at the depth: detection gives up on the direction.
+    let mut c = conversation(41008, 80, 700);
+    c.client_sends(b"FOO /abcdefg HTTP/1.0\r\n\r\n");
+    c.server_sends(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    c.close();
+    p.extend(c.packets);
+    let mut c = conversation(41009, 80, 800);
+    c.client_sends(REQUEST);
+    c.server_sends(b"abcdefghi");
+    c.close();
+    p.extend(c.packets);
+    p
+}
+
+const RULES: &str = r#"
+alert http any any -> any any (msg:"status 200"; http.stat_code; content:"200"; sid:1;)
+alert http any any -> any any (msg:"banner in an http flow"; flow:to_client; content:"OpenSSH"; sid:2;)
+alert tcp any any -> any any (msg:"ehlo"; flow:to_server; dsize:>0; content:"EHLO"; sid:3;)
+"#;
+
+type Row = (String, u64, u64, u64, String);
+
+/// (event, pcap_cnt, src_port, dest_port, what): alerts by sid and their per-direction
+/// protocols, anomalies by event, layer and protocol. (Each direction's netflow record
+/// is held to Suricata's by the conformance corpus.)
+fn summary(ips: bool) -> Vec<Row> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("proto-detect.pcap");
+    common::write_pcap(&pcap, &capture());
+    let rules = dir.path().join("proto-detect.rules");
+    std::fs::write(&rules, RULES).expect("rules");
+    if let Some(keep) = std::env::var_os("RULESIM_KEEP_PCAP") {
+        std::fs::copy(&pcap, &keep).expect("keep pcap");
+        std::fs::copy(&rules, format!("{}.rules", keep.to_string_lossy())).expect("keep rules");
+    }
+    let eve = common::eve_of_run(
+        &pcap,
+        &[
+            "-S".as_ref(),
+            rules.as_os_str(),
+            "--eve-types".as_ref(),
+            "alert,anomaly".as_ref(),
+        ],
+        ips,
+    );
+    let mut out: Vec<Row> = eve
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json line"))
+        .map(|r| {
+            let s = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+            let what = match r["event_type"].as_str() {
+                Some("alert") => format!(
+                    "{} {} {} {}",
+                    r["alert"]["signature_id"],
+                    s(&r["app_proto"]),
+                    s(&r["app_proto_ts"]),
+                    s(&r["app_proto_tc"])
+                ),
+                Some("anomaly") => format!(
+                    "{} {} {}",
+                    s(&r["anomaly"]["event"]),
+                    s(&r["anomaly"]["layer"]),
+                    s(&r["anomaly"]["app_proto"])
+                ),
+                _ => s(&r["app_proto"]),
+            };
+            (
+                r["event_type"].as_str().unwrap_or("").to_string(),
+                r["pcap_cnt"].as_u64().unwrap_or(0),
+                r["src_port"].as_u64().unwrap_or(0),
+                r["dest_port"].as_u64().unwrap_or(0),
+                what,
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn rows(table: &[(&str, u64, u64, u64, &str)]) -> Vec<Row> {
+    let mut v: Vec<Row> = table
+        .iter()
+        .map(|&(e, c, s, d, w)| (e.to_string(), c, s, d, w.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Suricata 7.0.10's records (`suricata -r proto-detect.pcap -S proto-detect.rules -k none
+/// --runmode single`), summarised as [`summary`] does.
+const SURICATA_IDS: &[(&str, u64, u64, u64, &str)] = &[
+    ("alert", 19, 80, 41002, "2 http - ssh"),
+    ("alert", 31, 80, 41003, "1 http - -"),
+    ("alert", 38, 41004, 25, "3 - - -"),
+    ("alert", 57, 80, 41005, "1 http failed -"),
+    ("alert", 67, 80, 41006, "1 http - -"),
+    ("alert", 87, 80, 41008, "1 http failed -"),
+    (
+        "anomaly",
+        7,
+        41001,
+        80,
+        "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION proto_detect http",
+    ),
+    (
+        "anomaly",
+        17,
+        41002,
+        80,
+        "APPLAYER_MISMATCH_PROTOCOL_BOTH_DIRECTIONS proto_detect http",
+    ),
+    (
+        "anomaly",
+        39,
+        25,
+        41004,
+        "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION proto_detect smtp",
+    ),
+    (
+        "anomaly",
+        55,
+        41005,
+        80,
+        "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION proto_detect http",
+    ),
+    (
+        "anomaly",
+        65,
+        41006,
+        80,
+        "UNABLE_TO_MATCH_RESPONSE_TO_REQUEST proto_parser http",
+    ),
+    (
+        "anomaly",
+        85,
+        41008,
+        80,
+        "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION proto_detect http",
+    ),
+    (
+        "anomaly",
+        95,
+        41009,
+        80,
+        "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION proto_detect http",
+    ),
+];
+
+/// The same with `--simulate-ips`.
+const SURICATA_IPS: &[(&str, u64, u64, u64, &str)] = &[
+    ("alert", 16, 80, 41002, "2 http - ssh"),
+    ("alert", 28, 80, 41003, "1 http - -"),
+    ("alert", 38, 41004, 25, "3 smtp - failed"),
+    ("alert", 54, 80, 41005, "1 http failed -"),
+    ("alert", 64, 80, 41006, "1 http - -"),
+    ("alert", 84, 80, 41008, "1 http failed -"),
+    (
+        "anomaly",
+        6,
+        80,
+        41001,
+        "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION proto_detect http",
+    ),
+    (
+        "anomaly",
+        16,
+        80,
+        41002,
+        "APPLAYER_MISMATCH_PROTOCOL_BOTH_DIRECTIONS proto_detect http",
+    ),
+    (
+        "anomaly",
+        38,
+        41004,
+        25,
+        "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION proto_detect smtp",
+    ),
+    (
+        "anomaly",
+        54,
+        80,
+        41005,
+        "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION proto_detect http",
+    ),
+    (
+        "anomaly",
+        64,
+        80,
+        41006,
+        "UNABLE_TO_MATCH_RESPONSE_TO_REQUEST proto_parser http",
+    ),
+    (
+        "anomaly",
+        84,
+        80,
+        41008,
+        "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION proto_detect http",
+    ),
+    (
+        "anomaly",
+        94,
+        80,
+        41009,
+        "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION proto_detect http",
+    ),
+];
+
+#[test]
+fn each_direction_detects_its_protocol_as_suricata_in_ids_timing() {
+    assert_eq!(summary(false), rows(SURICATA_IDS));
+}
+
+#[test]
+fn each_direction_detects_its_protocol_as_suricata_in_ips_timing() {
+    assert_eq!(summary(true), rows(SURICATA_IPS));
+}
