@@ -844,6 +844,7 @@ mod tests {
     fn feed(d: &mut Defrag, raw: &[u8], n: u64) -> (Option<Vec<u8>>, bool) {
         let ctx = Context {
             pcap_cnt: Some(n),
+            root: None,
             ts: Timestamp::new(1_000 + n as i64, 0),
             len: raw.len() as u32,
             linktype: 101,
@@ -1016,6 +1017,7 @@ mod tests {
         let raw = v4(ICMP, 1, 8183 * 8, false, &[b'A'; 71]);
         let ctx = Context {
             pcap_cnt: Some(2),
+            root: None,
             ts: Timestamp::new(1, 0),
             len: raw.len() as u32,
             linktype: 101,
@@ -1438,6 +1440,7 @@ mod tests {
                 };
                 let ctx = Context {
                     pcap_cnt: Some(n),
+                    root: None,
                     ts: Timestamp::new(n as i64 / 100, 0),
                     len: raw.len() as u32,
                     linktype: 101,

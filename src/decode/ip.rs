@@ -10,6 +10,8 @@ use crate::time::Timestamp;
 /// Frame-level facts carried into the decoded packet.
 pub(super) struct Context {
     pub pcap_cnt: Option<u64>,
+    /// For a reassembled datagram: the fragment that completed it.
+    pub root: Option<super::FragmentRoot>,
     pub ts: Timestamp,
     pub len: u32,
     pub linktype: u32,
@@ -289,6 +291,7 @@ fn transport<'a>(
     };
     IpOutcome::Packet(Packet {
         pcap_cnt: ctx.pcap_cnt,
+        root: ctx.root,
         ts: ctx.ts,
         len: ctx.len,
         linktype: ctx.linktype,

@@ -204,6 +204,9 @@ pub struct Packet<'a> {
     /// 1-based packet number in the run (Suricata's `pcap_cnt`); `None` for packets the
     /// engine made itself, such as a reassembled datagram.
     pub pcap_cnt: Option<u64>,
+    /// A reassembled datagram: the fragment that completed it (Suricata makes the
+    /// datagram a pseudo packet of that fragment, its "tunnel" root).
+    pub root: Option<FragmentRoot>,
     pub ts: Timestamp,
     /// Length Suricata counts for the packet: the whole captured frame.
     pub len: u32,
@@ -238,6 +241,16 @@ impl Packet<'_> {
             _ => None,
         }
     }
+}
+
+/// The fragment whose arrival completed a reassembled datagram, as Suricata logs a
+/// defragmented pseudo packet's root (`tunnel` in alerts): its packet number and IP
+/// protocol (IPv4's protocol field; IPv6's next header, the Fragment header's 44). Its
+/// addresses are the datagram's; its ports are not decoded (0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FragmentRoot {
+    pub pcap_cnt: u64,
+    pub proto: u8,
 }
 
 /// Why a frame could not be decoded into a packet. Names follow Suricata's decoder events
@@ -341,6 +354,8 @@ pub struct Decoder {
     defrag: defrag::Defrag,
     /// The last datagram completed by reassembly, waiting for `take_reassembled`.
     reassembled: Option<defrag::Reassembled>,
+    /// The fragment that completed `reassembled`.
+    reassembled_root: Option<FragmentRoot>,
 }
 
 impl Decoder {
@@ -348,6 +363,7 @@ impl Decoder {
         Decoder {
             defrag: defrag::Defrag::new(config),
             reassembled: None,
+            reassembled_root: None,
         }
     }
 
@@ -378,6 +394,7 @@ impl Decoder {
         };
         let ctx = ip::Context {
             pcap_cnt: Some(pcap_cnt),
+            root: None,
             ts,
             len: data.len() as u32,
             linktype,
@@ -389,8 +406,15 @@ impl Decoder {
             ip::IpOutcome::Invalid(i) => Decoded::Invalid(i),
             ip::IpOutcome::Fragment(frag) => {
                 let version = frag.version;
+                let root = FragmentRoot {
+                    pcap_cnt,
+                    proto: if version == 4 { frag.proto } else { 44 },
+                };
                 match self.defrag.insert(frag, &ctx) {
-                    Ok(Some(done)) => self.settle(done),
+                    Ok(Some(done)) => {
+                        self.reassembled_root = Some(root);
+                        self.settle(done);
+                    }
                     Ok(None) => {}
                     Err(invalid) => return Decoded::Invalid(invalid),
                 }
@@ -406,7 +430,7 @@ impl Decoder {
     fn settle(&mut self, mut done: defrag::Reassembled) {
         const MAX_NESTING: usize = 4;
         for _ in 0..MAX_NESTING {
-            let ctx = Self::reassembled_context(&done);
+            let ctx = Self::reassembled_context(&done, self.reassembled_root);
             let next = match ip::decode_ip(&ctx, &done.datagram) {
                 ip::IpOutcome::Fragment(frag) => self.defrag.insert(frag, &ctx),
                 _ => {
@@ -421,9 +445,10 @@ impl Decoder {
         }
     }
 
-    fn reassembled_context(done: &defrag::Reassembled) -> ip::Context {
+    fn reassembled_context(done: &defrag::Reassembled, root: Option<FragmentRoot>) -> ip::Context {
         ip::Context {
             pcap_cnt: None,
+            root,
             ts: done.ts,
             len: (done.link_header_len + done.datagram.len()) as u32,
             linktype: done.linktype,
@@ -437,7 +462,7 @@ impl Decoder {
     /// header plus the reassembled IP datagram).
     pub fn take_reassembled(&mut self) -> Option<Result<Packet<'_>, Invalid>> {
         let done = self.reassembled.as_ref()?;
-        let ctx = Self::reassembled_context(done);
+        let ctx = Self::reassembled_context(done, self.reassembled_root);
         Some(match ip::decode_ip(&ctx, &done.datagram) {
             ip::IpOutcome::Packet(p) => Ok(p),
             ip::IpOutcome::Invalid(i) => Err(i),

@@ -307,6 +307,11 @@ fn reassemble(d: &mut Decoder, linktype: u32, frames: &[Vec<u8>]) -> Option<(u32
             let p = done.expect("valid datagram");
             out = Some((p.len, p.payload.to_vec(), p.ports().1));
             assert_eq!(p.pcap_cnt, None, "a reassembled packet is the engine's own");
+            assert_eq!(
+                p.root.map(|r| r.pcap_cnt),
+                Some(i as u64 + 1),
+                "its root is the fragment that completed it"
+            );
         }
         d.clear_reassembled();
     }
@@ -459,4 +464,39 @@ fn fast_open_options_are_recognised_as_suricata_does() {
     assert!(!syn(&[34, 5, 1, 2, 3], tcp_flags::SYN));
     assert!(!syn(&[2, 4, 5, 180], tcp_flags::SYN));
     assert!(!syn(&[34, 10, 1, 2, 3, 4, 5, 6, 7, 8], tcp_flags::ACK));
+}
+
+#[test]
+fn a_reassembled_packets_root_has_its_fragments_ip_protocol() {
+    // IPv4: the protocol field; IPv6: the Fragment header (44) the fragment's header names.
+    let body = vec![7u8; 900];
+    let v4 = packets::udp(sa("10.0.0.1:5000"), sa("10.0.0.2:9999"), 64, &body);
+    let v6 = packets::udp(
+        sa("[2001:db8::1]:5000"),
+        sa("[2001:db8::2]:9999"),
+        64,
+        &body,
+    );
+    let eth = Link::ethernet();
+    for (frags, proto) in [
+        (packets::fragment_ipv4(&v4, 400), 17),
+        (packets::fragment_ipv6(&v6, 400, 9), 44),
+    ] {
+        let mut d = Decoder::new(DefragConfig::default());
+        let mut root = None;
+        for (i, f) in frags.iter().enumerate() {
+            d.decode(1, &eth.wrap(f), ts(10 + i as i64), i as u64 + 1);
+            if let Some(Ok(p)) = d.take_reassembled() {
+                root = p.root;
+            }
+            d.clear_reassembled();
+        }
+        assert_eq!(
+            root,
+            Some(crate::decode::FragmentRoot {
+                pcap_cnt: frags.len() as u64,
+                proto
+            })
+        );
+    }
 }

@@ -671,7 +671,7 @@ impl Core {
                     flow,
                     vars.as_ref(),
                     p.ts,
-                    p.pcap_cnt,
+                    Some((p.pcap_cnt, packet_source(p))),
                     to_server,
                     false,
                 )?;
@@ -700,7 +700,7 @@ impl Core {
                     event_type: "anomaly",
                     tx_id: None,
                     packet_to_server: Some(to_server),
-                    source: PacketSource::Wire,
+                    source: packet_source(p),
                     object: &|o| {
                         crate::app::eve::anomaly_object(o, app_proto, e.name(), "proto_detect")
                     },
@@ -1055,6 +1055,7 @@ impl Core {
                 icmp: None,
                 vlans: flow.vlans.as_slice(),
                 source,
+                tunnel: None,
             },
             Some((flow, to_server)),
         );
@@ -1163,17 +1164,16 @@ fn log_app(
     flow: &mut Flow,
     vars: Option<&crate::output::FlowVars>,
     ts: Timestamp,
-    pcap_cnt: Option<u64>,
+    packet: Option<(Option<u64>, PacketSource)>,
     to_server: bool,
     at_end: bool,
 ) -> io::Result<()> {
-    let source = if pcap_cnt.is_some() {
-        PacketSource::Wire
-    } else if flow.app.protocol_change_due() {
-        PacketSource::DetectLogFlush
+    // A packet's number and source; else a pseudo packet's.
+    let (pcap_cnt, source) = packet.unwrap_or(if flow.app.protocol_change_due() {
+        (None, PacketSource::DetectLogFlush)
     } else {
-        PacketSource::FlowTimeout
-    };
+        (None, PacketSource::FlowTimeout)
+    });
     use crate::app::eve;
     use crate::output::app_event::AppEventRecord;
     match &flow.app.parser {
@@ -1377,6 +1377,15 @@ fn packet_view<'a>(p: &Packet<'a>) -> PacketView<'a> {
     }
 }
 
+/// Where a packet came from, as EVE's `pkt_src` names it.
+fn packet_source(p: &Packet<'_>) -> PacketSource {
+    if p.root.is_some() {
+        PacketSource::Defrag
+    } else {
+        PacketSource::Wire
+    }
+}
+
 impl<'a> AlertPacket<'a> {
     fn of(p: &Packet<'_>, vlans: &'a [u16]) -> Self {
         let (sp, dp) = p.ports();
@@ -1390,7 +1399,8 @@ impl<'a> AlertPacket<'a> {
             proto: p.proto,
             icmp: icmp_of(p),
             vlans,
-            source: PacketSource::Wire,
+            source: packet_source(p),
+            tunnel: p.root,
         }
     }
 }
@@ -1407,6 +1417,7 @@ struct AlertPacket<'a> {
     icmp: Option<(u8, u8)>,
     vlans: &'a [u16],
     source: PacketSource,
+    tunnel: Option<crate::decode::FragmentRoot>,
 }
 
 /// What detection decided for a packet: counted in the stats, its alerts written.
@@ -1501,6 +1512,7 @@ fn record_outcome(
             icmp: p.icmp,
             vlans: p.vlans,
             source: p.source,
+            tunnel: p.tunnel,
             tx_id: hit.tx_id,
             tx_guessed: hit.tx_guessed,
             rule: AlertRule {

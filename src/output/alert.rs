@@ -51,6 +51,8 @@ pub struct AlertRecord<'a> {
     pub icmp: Option<(u8, u8)>,
     pub vlans: &'a [u16],
     pub source: PacketSource,
+    /// A reassembled datagram's root fragment, logged as the alert's `tunnel`.
+    pub tunnel: Option<crate::decode::FragmentRoot>,
     pub tx_id: Option<u64>,
     /// Suricata guessed the transaction of a packet-phase match.
     pub tx_guessed: bool,
@@ -138,6 +140,20 @@ impl AlertRecord<'_> {
                 });
             }
         });
+        if let Some(root) = self.tunnel {
+            // Suricata's `AlertJsonTunnel` on the root: the fragment's addresses, its
+            // ports (not decoded: 0), its IP protocol, the layer depth, its number.
+            o.object("tunnel", |t| {
+                t.ip("src_ip", self.src);
+                t.uint("src_port", 0);
+                t.ip("dest_ip", self.dst);
+                t.uint("dest_port", 0);
+                t.string("proto", &proto_name(root.proto));
+                t.uint("depth", 0);
+                t.uint("pcap_cnt", root.pcap_cnt);
+                t.string("pkt_src", PacketSource::Wire.name());
+            });
+        }
         if let Some((name, write)) = self.app {
             o.object(name, |obj| write(obj));
         }

@@ -22,6 +22,8 @@ pub enum PacketSource {
     /// Suricata's pseudo packet flushing detection and logging before the flow's
     /// protocol changes (an HTTP CONNECT tunnel).
     DetectLogFlush,
+    /// Suricata's pseudo packet of a reassembled IP datagram.
+    Defrag,
 }
 
 impl PacketSource {
@@ -30,6 +32,7 @@ impl PacketSource {
             PacketSource::Wire => "wire/pcap",
             PacketSource::FlowTimeout => "stream (flow timeout)",
             PacketSource::DetectLogFlush => "stream (detect/log)",
+            PacketSource::Defrag => "defrag",
         }
     }
 }
