@@ -68,6 +68,8 @@ struct Handed {
     flow: Option<(FlowKey, u64)>,
 }
 
+// Nearly every item is a packet: boxing it would allocate once per packet.
+#[allow(clippy::large_enum_variant)]
 enum Item {
     StartFile(PathBuf),
     Sweep { now: Timestamp, pcap_cnt: u64 },
