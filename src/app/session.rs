@@ -755,7 +755,15 @@ impl FlowApp {
                     }
                     return;
                 }
-                Probe::NeedMore if probed.len() < PROBE_BYTES => {
+                // Suricata's pattern matcher is not done with a direction holding fewer
+                // bytes than its deepest pattern: no match yet is not a failure.
+                probe @ (Probe::NeedMore | Probe::NotThis)
+                    if probed.len()
+                        < match probe {
+                            Probe::NotThis => PATTERN_DEPTH[i],
+                            _ => PROBE_BYTES,
+                        } =>
+                {
                     if !buffered {
                         let det = self.detection.get_or_insert_with(Default::default);
                         det.seen[i].extend_from_slice(&data[..n]);
