@@ -27,67 +27,97 @@ fn conversation(port: u16, server_port: u16, start_ms: u32) -> TcpConversation {
     c
 }
 
+/// Each flow: client port, start (ms), then who sends what, in order (`true`: the client).
+type Flow = (u16, u16, u32, &'static [(bool, &'static [u8])]);
+
+const OK_EMPTY: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+const FLOWS: &[Flow] = &[
+    // An HTTP request answered by bytes no protocol claims.
+    (
+        41001,
+        80,
+        0,
+        &[(true, REQUEST), (false, b"hello, this is not http\r\n")],
+    ),
+    // An HTTP request answered by an SSH banner: another protocol.
+    (
+        41002,
+        80,
+        100,
+        &[(true, REQUEST), (false, b"SSH-2.0-OpenSSH_9.6\r\n")],
+    ),
+    // The response's status line split after two bytes: its detection waits.
+    (
+        41003,
+        80,
+        200,
+        &[
+            (true, REQUEST),
+            (false, b"HT"),
+            (false, b"TP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        ],
+    ),
+    // SMTP, the server's banner first; the client's EHLO finds the protocol.
+    (
+        41004,
+        25,
+        300,
+        &[
+            (false, b"220 mail.example.com ESMTP\r\n"),
+            (true, b"EHLO client.example.com\r\n"),
+            (false, b"250 mail.example.com\r\n"),
+            (true, b"QUIT\r\n"),
+            (false, b"221 bye\r\n"),
+        ],
+    ),
+    // The client's request has a method no pattern names; the server answers in HTTP.
+    (
+        41005,
+        80,
+        400,
+        &[
+            (
+                true,
+                b"FOO /nothing-to-see-here HTTP/1.1\r\nHost: example.com\r\n\r\n",
+            ),
+            (false, OK_EMPTY),
+        ],
+    ),
+    // Unrecognised bytes one short of the depth Suricata's pattern matcher needs (25 to
+    // the server, 9 to the client): their detection waits, and the bytes never reach the
+    // parser.
+    (
+        41006,
+        80,
+        500,
+        &[(true, b"abcdefghijklmnopqrstuvwx"), (false, OK_EMPTY)],
+    ),
+    (41007, 80, 600, &[(true, REQUEST), (false, b"abcdefgh")]),
+    // The same at the depth: detection gives up on the direction.
+    (
+        41008,
+        80,
+        700,
+        &[(true, b"FOO /abcdefg HTTP/1.0\r\n\r\n"), (false, OK_EMPTY)],
+    ),
+    (41009, 80, 800, &[(true, REQUEST), (false, b"abcdefghi")]),
+];
+
 fn capture() -> Vec<TimedPacket> {
     let mut p = Vec::new();
-    // 41001: an HTTP request answered by bytes no protocol claims.
-    let mut c = conversation(41001, 80, 0);
-    c.client_sends(REQUEST);
-    c.server_sends(b"hello, this is not http\r\n");
-    c.close();
-    p.extend(c.packets);
-    // 41002: an HTTP request answered by an SSH banner: another protocol.
-    let mut c = conversation(41002, 80, 100);
-    c.client_sends(REQUEST);
-    c.server_sends(b"SSH-2.0-OpenSSH_9.6\r\n");
-    c.close();
-    p.extend(c.packets);
-    // 41003: the response's status line split after two bytes: its detection waits.
-    let mut c = conversation(41003, 80, 200);
-    c.client_sends(REQUEST);
-    c.server_sends(b"HT");
-    c.server_sends(b"TP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-    c.close();
-    p.extend(c.packets);
-    // 41004: SMTP, the server's banner first; the client's EHLO finds the protocol.
-    let mut c = conversation(41004, 25, 300);
-    c.server_sends(b"220 mail.example.com ESMTP\r\n");
-    c.client_sends(b"EHLO client.example.com\r\n");
-    c.server_sends(b"250 mail.example.com\r\n");
-    c.client_sends(b"QUIT\r\n");
-    c.server_sends(b"221 bye\r\n");
-    c.close();
-    p.extend(c.packets);
-    // 41005: the client's request has a method no pattern names; the server answers in
-    // HTTP.
-    let mut c = conversation(41005, 80, 400);
-    c.client_sends(b"FOO /nothing-to-see-here HTTP/1.1\r\nHost: example.com\r\n\r\n");
-    c.server_sends(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-    c.close();
-    p.extend(c.packets);
-    // 41006 and 41007: unrecognised bytes one short of the depth Suricata's pattern
-    // matcher needs (25 to the server, 9 to the client): their detection waits, and the
-    // bytes never reach the parser.
-    let mut c = conversation(41006, 80, 500);
-    c.client_sends(b"abcdefghijklmnopqrstuvwx");
-    c.server_sends(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-    c.close();
-    p.extend(c.packets);
-    let mut c = conversation(41007, 80, 600);
-    c.client_sends(REQUEST);
-    c.server_sends(b"abcdefgh");
-    c.close();
-    p.extend(c.packets);
-    // 41008 and 41009: the same, at the depth: detection gives up on the direction.
-    let mut c = conversation(41008, 80, 700);
-    c.client_sends(b"FOO /abcdefg HTTP/1.0\r\n\r\n");
-    c.server_sends(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-    c.close();
-    p.extend(c.packets);
-    let mut c = conversation(41009, 80, 800);
-    c.client_sends(REQUEST);
-    c.server_sends(b"abcdefghi");
-    c.close();
-    p.extend(c.packets);
+    for &(port, server_port, start, turns) in FLOWS {
+        let mut c = conversation(port, server_port, start);
+        for &(client, bytes) in turns {
+            if client {
+                c.client_sends(bytes);
+            } else {
+                c.server_sends(bytes);
+            }
+        }
+        c.close();
+        p.extend(c.packets);
+    }
     p
 }
 

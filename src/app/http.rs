@@ -262,44 +262,47 @@ fn close_file(file: &mut Option<BodyFile>) {
     }
 }
 
+/// The methods libhtp knows (`htp_convert_method_to_number`), which are also the ones
+/// Suricata's HTTP detection patterns name (`HTPRegisterPatternsForProtocolDetection`).
+const METHODS: &[&[u8]] = &[
+    b"GET",
+    b"PUT",
+    b"POST",
+    b"HEAD",
+    b"TRACE",
+    b"OPTIONS",
+    b"CONNECT",
+    b"DELETE",
+    b"PATCH",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"CHECKOUT",
+    b"UNCHECKOUT",
+    b"CHECKIN",
+    b"UPDATE",
+    b"LABEL",
+    b"REPORT",
+    b"MKWORKSPACE",
+    b"MKACTIVITY",
+    b"MERGE",
+    b"INVALID",
+    b"VERSION-CONTROL",
+    b"BASELINE-CONTROL",
+];
+
 /// Whether a line's first word (after whitespace) is a method libhtp knows
-/// (`htp_convert_method_to_number`, case-sensitive).
+/// (case-sensitive).
 fn starts_with_known_method(line: &[u8]) -> bool {
-    const KNOWN: &[&[u8]] = &[
-        b"GET",
-        b"PUT",
-        b"POST",
-        b"DELETE",
-        b"CONNECT",
-        b"OPTIONS",
-        b"TRACE",
-        b"PATCH",
-        b"PROPFIND",
-        b"PROPPATCH",
-        b"MKCOL",
-        b"COPY",
-        b"MOVE",
-        b"LOCK",
-        b"UNLOCK",
-        b"VERSION-CONTROL",
-        b"CHECKOUT",
-        b"UNCHECKOUT",
-        b"CHECKIN",
-        b"UPDATE",
-        b"LABEL",
-        b"REPORT",
-        b"MKWORKSPACE",
-        b"MKACTIVITY",
-        b"BASELINE-CONTROL",
-        b"MERGE",
-        b"INVALID",
-        b"HEAD",
-    ];
     let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c);
     let start = line.iter().position(|b| !space(b)).unwrap_or(line.len());
     let word = &line[start..];
     let word = &word[..word.iter().position(space).unwrap_or(word.len())];
-    KNOWN.contains(&word)
+    METHODS.contains(&word)
 }
 
 /// Whether a line after a response is more of its body: unless it starts with `HTTP`
@@ -515,36 +518,6 @@ pub enum HttpEvent {
 pub fn probe(data: &[u8], to_server: bool) -> Option<bool> {
     // Suricata's patterns (`HTPRegisterPatternsForProtocolDetection`), case-insensitive
     // at offset 0: a method then a space or a tab to the server, a version to the client.
-    const METHODS: &[&[u8]] = &[
-        b"GET",
-        b"PUT",
-        b"POST",
-        b"HEAD",
-        b"TRACE",
-        b"OPTIONS",
-        b"CONNECT",
-        b"DELETE",
-        b"PATCH",
-        b"PROPFIND",
-        b"PROPPATCH",
-        b"MKCOL",
-        b"COPY",
-        b"MOVE",
-        b"LOCK",
-        b"UNLOCK",
-        b"CHECKOUT",
-        b"UNCHECKOUT",
-        b"CHECKIN",
-        b"UPDATE",
-        b"LABEL",
-        b"REPORT",
-        b"MKWORKSPACE",
-        b"MKACTIVITY",
-        b"MERGE",
-        b"INVALID",
-        b"VERSION-CONTROL",
-        b"BASELINE-CONTROL",
-    ];
     const VERSIONS: &[&[u8]] = &[b"HTTP/0.9", b"HTTP/1.0", b"HTTP/1.1"];
     let method_at = |m: &[u8]| -> Option<bool> {
         // Some(true): the method and its spacing; None: a prefix of them.
