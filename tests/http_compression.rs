@@ -219,13 +219,7 @@ fn summary_with(ips: bool, extra: &[&str]) -> Vec<(String, u64, u64, u64, String
                 Some("anomaly") => r["anomaly"]["event"].as_str().unwrap_or("").to_string(),
                 _ => r["http"]["length"].to_string(),
             };
-            (
-                r["event_type"].as_str().unwrap_or("").to_string(),
-                r["pcap_cnt"].as_u64().unwrap_or(0),
-                r["src_port"].as_u64().unwrap_or(0),
-                r["dest_port"].as_u64().unwrap_or(0),
-                what,
-            )
+            common::record_row(&r, what)
         })
         .collect();
     out.sort();

@@ -173,13 +173,7 @@ fn summary(ips: bool) -> Vec<Row> {
                 ),
                 _ => s(&r["app_proto"]),
             };
-            (
-                r["event_type"].as_str().unwrap_or("").to_string(),
-                r["pcap_cnt"].as_u64().unwrap_or(0),
-                r["src_port"].as_u64().unwrap_or(0),
-                r["dest_port"].as_u64().unwrap_or(0),
-                what,
-            )
+            common::record_row(&r, what)
         })
         .collect();
     out.sort();

@@ -266,3 +266,15 @@ pub fn check_eve_schema(eve: &str, what: &str) {
         schema.check(eve, what);
     }
 }
+
+/// A record as the end-to-end tests summarise it to hold it to Suricata's: (event type,
+/// `pcap_cnt`, source port, destination port, `what` the test picks from it).
+pub fn record_row(r: &serde_json::Value, what: String) -> (String, u64, u64, u64, String) {
+    (
+        r["event_type"].as_str().unwrap_or("").to_string(),
+        r["pcap_cnt"].as_u64().unwrap_or(0),
+        r["src_port"].as_u64().unwrap_or(0),
+        r["dest_port"].as_u64().unwrap_or(0),
+        what,
+    )
+}
