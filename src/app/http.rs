@@ -519,23 +519,27 @@ pub fn probe(data: &[u8], to_server: bool) -> Option<bool> {
     // Suricata's patterns (`HTPRegisterPatternsForProtocolDetection`), case-insensitive
     // at offset 0: a method then a space or a tab to the server, a version to the client.
     const VERSIONS: &[&[u8]] = &[b"HTTP/0.9", b"HTTP/1.0", b"HTTP/1.1"];
+    // The longest pattern is a 16-letter method and its spacing.
+    let mut upper = [0u8; 17];
+    let n = data.len().min(upper.len());
+    upper[..n].copy_from_slice(&data[..n]);
+    upper.make_ascii_uppercase();
+    let head = &upper[..n];
+    // Some(true): the pattern is there; None: the bytes so far are a prefix of it.
     let method_at = |m: &[u8]| -> Option<bool> {
-        // Some(true): the method and its spacing; None: a prefix of them.
-        let n = data.len().min(m.len());
-        if !data[..n].eq_ignore_ascii_case(&m[..n]) {
+        if !m.starts_with(&head[..n.min(m.len())]) {
             return Some(false);
         }
-        match data.get(m.len()) {
+        match head.get(m.len()) {
             Some(b' ' | b'\t') => Some(true),
             Some(_) => Some(false),
             None => None,
         }
     };
     let version_at = |v: &[u8]| -> Option<bool> {
-        let n = data.len().min(v.len());
-        if !data[..n].eq_ignore_ascii_case(&v[..n]) {
+        if !v.starts_with(&head[..n.min(v.len())]) {
             Some(false)
-        } else if data.len() >= v.len() {
+        } else if n >= v.len() {
             Some(true)
         } else {
             None
