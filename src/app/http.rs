@@ -525,9 +525,13 @@ pub fn probe(data: &[u8], to_server: bool) -> Option<bool> {
     upper[..n].copy_from_slice(&data[..n]);
     upper.make_ascii_uppercase();
     let head = &upper[..n];
-    // Some(true): the pattern is there; None: the bytes so far are a prefix of it.
+    let Some(&first) = head.first() else {
+        return None;
+    };
+    // Some(true): the pattern is there; None: the bytes so far are a prefix of it. (The
+    // first byte, checked alone first, tells most patterns apart.)
     let method_at = |m: &[u8]| -> Option<bool> {
-        if !m.starts_with(&head[..n.min(m.len())]) {
+        if m[0] != first || !m.starts_with(&head[..n.min(m.len())]) {
             return Some(false);
         }
         match head.get(m.len()) {
@@ -537,7 +541,7 @@ pub fn probe(data: &[u8], to_server: bool) -> Option<bool> {
         }
     };
     let version_at = |v: &[u8]| -> Option<bool> {
-        if !v.starts_with(&head[..n.min(v.len())]) {
+        if v[0] != first || !v.starts_with(&head[..n.min(v.len())]) {
             Some(false)
         } else if n >= v.len() {
             Some(true)

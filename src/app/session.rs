@@ -790,12 +790,23 @@ impl FlowApp {
         if self.dir_proto[i] == AppProto::Unknown && self.dir_proto[1 - i] != AppProto::Unknown {
             // The flow's protocol was found on the other direction; this one's own
             // detection goes on, and Suricata holds its bytes until it is done.
-            let mut wait = self.detection.take().unwrap_or_default();
-            let mut seen = std::mem::take(&mut wait.seen[i]);
-            seen.extend_from_slice(data);
-            if self.other_side(i, to_server, &seen, false, shared, update) {
-                wait.seen[i] = seen;
-                self.detection = Some(wait);
+            match self.detection.take().filter(|d| !d.seen[i].is_empty()) {
+                // Bytes wait already: these join them.
+                Some(mut wait) => {
+                    let mut seen = std::mem::take(&mut wait.seen[i]);
+                    seen.extend_from_slice(data);
+                    if self.other_side(i, to_server, &seen, false, shared, update) {
+                        wait.seen[i] = seen;
+                        self.detection = Some(wait);
+                    }
+                }
+                // The direction's first bytes are probed where they lie.
+                None => {
+                    if self.other_side(i, to_server, data, false, shared, update) {
+                        let wait = self.detection.get_or_insert_with(Default::default);
+                        wait.seen[i].extend_from_slice(data);
+                    }
+                }
             }
         } else {
             self.parse(to_server, data, shared, update);
