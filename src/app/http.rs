@@ -525,9 +525,7 @@ pub fn probe(data: &[u8], to_server: bool) -> Option<bool> {
     upper[..n].copy_from_slice(&data[..n]);
     upper.make_ascii_uppercase();
     let head = &upper[..n];
-    let Some(&first) = head.first() else {
-        return None;
-    };
+    let &first = head.first()?;
     // Some(true): the pattern is there; None: the bytes so far are a prefix of it. (The
     // first byte, checked alone first, tells most patterns apart.)
     let method_at = |m: &[u8]| -> Option<bool> {
