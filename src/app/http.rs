@@ -526,42 +526,29 @@ pub fn probe(data: &[u8], to_server: bool) -> Option<bool> {
     upper.make_ascii_uppercase();
     let head = &upper[..n];
     let &first = head.first()?;
-    // Some(true): the pattern is there; None: the bytes so far are a prefix of it. (The
-    // first byte, checked alone first, tells most patterns apart.)
-    let method_at = |m: &[u8]| -> Option<bool> {
-        if m[0] != first || !m.starts_with(&head[..n.min(m.len())]) {
-            return Some(false);
+    // One pass; the first byte, checked alone first, tells most patterns apart. A pattern
+    // whose start the bytes so far match makes detection wait (for this direction's own
+    // patterns); any found pattern decides (a response from the client side still
+    // counts: a mid-stream flow may be reversed).
+    let mut waiting = false;
+    for (patterns, spaced, own) in [(METHODS, true, to_server), (VERSIONS, false, !to_server)] {
+        for p in patterns {
+            if p[0] != first || !p.starts_with(&head[..n.min(p.len())]) {
+                continue;
+            }
+            match (spaced, head.get(p.len())) {
+                (true, Some(b' ' | b'\t')) | (false, Some(_)) => return Some(true),
+                (false, None) if n == p.len() => return Some(true),
+                (_, None) => waiting |= own,
+                (true, Some(_)) => {}
+            }
         }
-        match head.get(m.len()) {
-            Some(b' ' | b'\t') => Some(true),
-            Some(_) => Some(false),
-            None => None,
-        }
-    };
-    let version_at = |v: &[u8]| -> Option<bool> {
-        if v[0] != first || !v.starts_with(&head[..n.min(v.len())]) {
-            Some(false)
-        } else if n >= v.len() {
-            Some(true)
-        } else {
-            None
-        }
-    };
-    // A response from the client side still counts: a mid-stream flow may be reversed.
-    let methods = || METHODS.iter().map(|m| method_at(m));
-    let versions = || VERSIONS.iter().map(|v| version_at(v));
-    if methods().chain(versions()).any(|r| r == Some(true)) {
-        return Some(true);
     }
-    let waiting = if to_server {
-        methods().any(|r| r.is_none())
-    } else {
-        versions().any(|r| r.is_none())
-    };
     if waiting {
-        return None;
+        None
+    } else {
+        Some(false)
     }
-    Some(false)
 }
 
 /// The end of a header block (after its empty line), searching from `from`.
