@@ -255,10 +255,25 @@ pub struct FlowApp {
     port_hints: (bool, bool),
     /// A direction whose bytes nothing needs any more: its stream was released.
     released: [bool; 2],
-    /// Each direction's own detection result (see [`FlowApp::direction_protos`]).
-    dir_proto: [AppProto; 2],
+    /// Each direction's own detection result (see [`FlowApp::direction_protos`]), kept
+    /// small: the flow's slot is copied and cached per packet.
+    dir_proto: [DirProto; 2],
+    /// A protocol one direction found other than the flow's (only one can).
+    other_proto: Option<&'static str>,
     /// Protocol-detection events waiting to be logged with their packet.
-    proto_events: Vec<ProtoDetectEvent>,
+    proto_events: [Option<ProtoDetectEvent>; 2],
+}
+
+/// One direction's own detection result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum DirProto {
+    #[default]
+    Unknown,
+    /// The flow's protocol.
+    Flow,
+    /// Another protocol (`FlowApp::other_proto`).
+    Other,
+    Failed,
 }
 
 /// Suricata's protocol-detection events (`app-layer-events.c`, layer `proto_detect`)
@@ -716,7 +731,7 @@ impl FlowApp {
                     update.reverse = to_server && self.midstream_session && server_side(probed);
                     update.detected = true;
                     self.proto = AppProto::Known(name);
-                    self.dir_proto[i] = AppProto::Known(name);
+                    self.dir_proto[i] = DirProto::Flow;
                     self.parser = new_parser(name, &config.limits);
                     let mut det = self.detection.take().unwrap_or_default();
                     // The probed bytes are the parser's first bytes, both directions.
@@ -787,7 +802,7 @@ impl FlowApp {
                 }
             }
         }
-        if self.dir_proto[i] == AppProto::Unknown && self.dir_proto[1 - i] != AppProto::Unknown {
+        if self.dir_proto[i] == DirProto::Unknown && self.dir_proto[1 - i] != DirProto::Unknown {
             // The flow's protocol was found on the other direction; this one's own
             // detection goes on, and Suricata holds its bytes until it is done.
             match self.detection.take().filter(|d| !d.seen[i].is_empty()) {
@@ -842,21 +857,19 @@ impl FlowApp {
             probe_tcp(bytes, i == 0, dns_port, krb5_port)
         };
         match probe {
+            Probe::Found(name) if name == flow_proto => self.dir_proto[i] = DirProto::Flow,
             Probe::Found(name) => {
-                self.dir_proto[i] = AppProto::Known(name);
-                if name != flow_proto {
-                    self.proto_events
-                        .push(ProtoDetectEvent::MismatchProtocolBothDirections);
-                }
+                self.dir_proto[i] = DirProto::Other;
+                self.other_proto = Some(name);
+                self.push_proto_event(ProtoDetectEvent::MismatchProtocolBothDirections);
             }
             Probe::NeedMore if bytes.len() < PROBE_BYTES => return true,
             // Suricata's pattern matcher is done with a direction only once it holds as
             // many bytes as its deepest pattern reaches; until then the bytes wait.
             Probe::NotThis if bytes.len() < PATTERN_DEPTH[i] => return true,
             Probe::NeedMore | Probe::NotThis => {
-                self.dir_proto[i] = AppProto::Failed;
-                self.proto_events
-                    .push(ProtoDetectEvent::DetectProtocolOnlyOneDirection);
+                self.dir_proto[i] = DirProto::Failed;
+                self.push_proto_event(ProtoDetectEvent::DetectProtocolOnlyOneDirection);
             }
         }
         if !bytes.is_empty() {
@@ -868,12 +881,23 @@ impl FlowApp {
     /// Each direction's protocol as detection found it (Suricata's `alproto_ts` and
     /// `alproto_tc`): `Unknown` where it was not decided on its own.
     pub fn direction_protos(&self) -> [AppProto; 2] {
-        self.dir_proto
+        self.dir_proto.map(|d| match d {
+            DirProto::Unknown => AppProto::Unknown,
+            DirProto::Flow => self.proto,
+            DirProto::Other => self.other_proto.map_or(AppProto::Unknown, AppProto::Known),
+            DirProto::Failed => AppProto::Failed,
+        })
+    }
+
+    fn push_proto_event(&mut self, e: ProtoDetectEvent) {
+        if let Some(free) = self.proto_events.iter_mut().find(|s| s.is_none()) {
+            *free = Some(e);
+        }
     }
 
     /// The protocol-detection events of the packet just processed (anomaly records with
     /// layer `proto_detect`), taken.
-    pub fn take_proto_events(&mut self) -> Vec<ProtoDetectEvent> {
+    pub fn take_proto_events(&mut self) -> [Option<ProtoDetectEvent>; 2] {
         std::mem::take(&mut self.proto_events)
     }
 
@@ -909,7 +933,8 @@ impl FlowApp {
         };
         self.proto_orig = Some(self.proto);
         self.proto = AppProto::Unknown;
-        self.dir_proto = [AppProto::Unknown; 2];
+        self.dir_proto = [DirProto::Unknown; 2];
+        self.other_proto = None;
         self.parser = Parser::None;
         self.logged = AppLogged::default();
         self.detection = Some(Box::default());

@@ -244,13 +244,25 @@ impl Packet<'_> {
 }
 
 /// The fragment whose arrival completed a reassembled datagram, as Suricata logs a
-/// defragmented pseudo packet's root (`tunnel` in alerts): its packet number and IP
-/// protocol (IPv4's protocol field; IPv6's next header, the Fragment header's 44). Its
-/// addresses are the datagram's; its ports are not decoded (0).
+/// defragmented pseudo packet's root (`tunnel` in alerts): its packet number. Its
+/// addresses are the datagram's, its ports are not decoded (0), and its IP protocol is
+/// the datagram's for IPv4 (the fragments' protocol field) and the Fragment header (44)
+/// for IPv6 ([`FragmentRoot::proto`]). One word, so that `Packet` stays small enough to
+/// be moved without a `memcpy` call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FragmentRoot {
-    pub pcap_cnt: u64,
-    pub proto: u8,
+    pub pcap_cnt: std::num::NonZeroU64,
+}
+
+impl FragmentRoot {
+    /// The root fragment's IP protocol, for a reassembled packet from `src` of `proto`.
+    pub fn proto(src: IpAddr, proto: u8) -> u8 {
+        if src.is_ipv6() {
+            44
+        } else {
+            proto
+        }
+    }
 }
 
 /// Why a frame could not be decoded into a packet. Names follow Suricata's decoder events
@@ -406,13 +418,11 @@ impl Decoder {
             ip::IpOutcome::Invalid(i) => Decoded::Invalid(i),
             ip::IpOutcome::Fragment(frag) => {
                 let version = frag.version;
-                let root = FragmentRoot {
-                    pcap_cnt,
-                    proto: if version == 4 { frag.proto } else { 44 },
-                };
+                let root =
+                    std::num::NonZeroU64::new(pcap_cnt).map(|pcap_cnt| FragmentRoot { pcap_cnt });
                 match self.defrag.insert(frag, &ctx) {
                     Ok(Some(done)) => {
-                        self.reassembled_root = Some(root);
+                        self.reassembled_root = root;
                         self.settle(done);
                     }
                     Ok(None) => {}

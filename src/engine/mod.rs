@@ -684,13 +684,13 @@ impl Core {
     /// packet's app-layer events (no transaction, layer `proto_detect`).
     fn log_proto_events(&mut self, flow: &mut Flow, p: &Packet<'_>) -> io::Result<()> {
         let events = flow.app.take_proto_events();
-        if events.is_empty() || !self.output.types().anomaly {
+        if events[0].is_none() || !self.output.types().anomaly {
             return Ok(());
         }
         let to_server = flow.direction_of(p) == crate::flow::Direction::ToServer;
         let app_proto = flow.app.shown_proto().name();
         let vars = self.detect.as_ref().and_then(|d| d.flow_vars(&flow.detect));
-        for e in events {
+        for e in events.into_iter().flatten() {
             self.output
                 .app_event(&crate::output::app_event::AppEventRecord {
                     vars: vars.as_ref(),

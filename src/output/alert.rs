@@ -148,9 +148,10 @@ impl AlertRecord<'_> {
                 t.uint("src_port", 0);
                 t.ip("dest_ip", self.dst);
                 t.uint("dest_port", 0);
-                t.string("proto", &proto_name(root.proto));
+                let proto = crate::decode::FragmentRoot::proto(self.src, self.proto);
+                t.string("proto", &proto_name(proto));
                 t.uint("depth", 0);
-                t.uint("pcap_cnt", root.pcap_cnt);
+                t.uint("pcap_cnt", root.pcap_cnt.get());
                 t.string("pkt_src", PacketSource::Wire.name());
             });
         }
