@@ -651,33 +651,26 @@ impl Core {
     ) -> io::Result<()> {
         self.touched = None;
         self.track_packet(flows, p, hint)?;
-        if let Some(flow) = self.touched.and_then(|s| flows.flow_mut(s)) {
-            self.log_proto_events(flow, p)?;
+        let Some(flow) = self.touched.take().and_then(|s| flows.flow_mut(s)) else {
+            return Ok(());
+        };
+        self.log_proto_events(flow, p)?;
+        // A flow dropped inline before this packet is not logged further (its app layer
+        // stopped); the packet that dropped it still is.
+        if !self.output.types().app_records() || (self.ips && self.touched_dropped) {
+            return Ok(());
         }
-        let wanted = self.output.types().app_records();
-        if let Some(flow) = self
-            .touched
-            .take()
-            .filter(|_| wanted)
-            .and_then(|s| flows.flow_mut(s))
-        {
-            // A flow dropped inline before this packet is not logged further (its app
-            // layer stopped); the packet that dropped it still is.
-            if !(self.ips && self.touched_dropped) {
-                let to_server = flow.direction_of(p) == crate::flow::Direction::ToServer;
-                let vars = self.detect.as_ref().and_then(|d| d.flow_vars(&flow.detect));
-                log_app(
-                    &mut self.output,
-                    flow,
-                    vars.as_ref(),
-                    p.ts,
-                    Some((p.pcap_cnt, packet_source(p))),
-                    to_server,
-                    false,
-                )?;
-            }
-        }
-        Ok(())
+        let to_server = flow.direction_of(p) == crate::flow::Direction::ToServer;
+        let vars = self.detect.as_ref().and_then(|d| d.flow_vars(&flow.detect));
+        log_app(
+            &mut self.output,
+            flow,
+            vars.as_ref(),
+            p.ts,
+            Some((p.pcap_cnt, packet_source(p))),
+            to_server,
+            false,
+        )
     }
 
     /// The packet's protocol-detection events, as Suricata's anomaly logger writes a
